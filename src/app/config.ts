@@ -1,0 +1,268 @@
+// Configuration: every setting is declared once, with its doc, default, environment variable and
+// parser. The same declarations validate the environment and the optional config file at boot and
+// generate docs/configuration.md, so the reference can never drift from the code (Papra's
+// `*.config.ts` habit).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+type Parser<T> = (raw: string) => T;
+
+export interface SettingDeclaration<T> {
+  key: string;
+  env: string;
+  doc: string;
+  default: T;
+  /** Human description of accepted values, for errors and docs. */
+  accepts: string;
+  parse: Parser<T>;
+}
+
+function setting<T>(decl: SettingDeclaration<T>): SettingDeclaration<T> {
+  return decl;
+}
+
+class SettingValueError extends Error {}
+
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new SettingValueError(`expected an integer, got "${raw}"`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new SettingValueError(`expected ${min}..${max}, got ${value}`);
+    return value;
+  };
+
+const onOff: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['on', 'true', '1', 'yes'].includes(v)) return true;
+  if (['off', 'false', '0', 'no'].includes(v)) return false;
+  throw new SettingValueError(`expected on or off, got "${raw}"`);
+};
+
+const nonEmpty: Parser<string> = (raw) => {
+  if (raw.trim() === '') throw new SettingValueError('must not be empty');
+  return raw.trim();
+};
+
+const optionalUrl: Parser<string | null> = (raw) => {
+  const v = raw.trim();
+  if (v === '') return null;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new SettingValueError('expected a postgres:// URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new SettingValueError(`expected a postgres:// URL, got protocol "${url.protocol}"`);
+  }
+  return v;
+};
+
+const host: Parser<string> = (raw) => {
+  const v = raw.trim();
+  if (!/^[A-Za-z0-9.:_-]+$/.test(v)) throw new SettingValueError(`expected a host name or address, got "${raw}"`);
+  return v;
+};
+
+const region: Parser<string> = (raw) => {
+  const v = raw.trim().toUpperCase();
+  if (!/^[A-Z]{2}$/.test(v)) throw new SettingValueError(`expected a two-letter region code such as CN, got "${raw}"`);
+  return v;
+};
+
+const logLevel: Parser<string> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(v)) throw new SettingValueError(`expected one of ${levels.join(', ')}, got "${raw}"`);
+  return v;
+};
+
+export const settings = {
+  databaseUrl: setting<string | null>({
+    key: 'databaseUrl',
+    env: 'DATABASE_URL',
+    doc: 'PostgreSQL connection URL. Unset: Hongyan starts and owns a private PostgreSQL server under the data folder.',
+    default: null,
+    accepts: 'a postgres:// URL, or empty',
+    parse: optionalUrl,
+  }),
+  dataDir: setting<string>({
+    key: 'dataDir',
+    env: 'HONGYAN_DATA_DIR',
+    doc: 'Folder for the embedded PostgreSQL server and other local state.',
+    default: './data',
+    accepts: 'a path',
+    parse: nonEmpty,
+  }),
+  httpHost: setting<string>({
+    key: 'httpHost',
+    env: 'HONGYAN_HTTP_HOST',
+    doc: 'Address the HTTP API and console listen on.',
+    default: '127.0.0.1',
+    accepts: 'a host name or IP address',
+    parse: host,
+  }),
+  httpPort: setting<number>({
+    key: 'httpPort',
+    env: 'HONGYAN_HTTP_PORT',
+    doc: 'Port of the HTTP API and console (0 picks a free port).',
+    default: 8080,
+    accepts: 'an integer 0..65535',
+    parse: integer(0, 65535),
+  }),
+  simulator: setting<boolean>({
+    key: 'simulator',
+    env: 'HONGYAN_SIMULATOR',
+    doc: 'Run the built-in carrier simulator inside `hongyan start` and use it as the default channel on a fresh install.',
+    default: true,
+    accepts: 'on or off',
+    parse: onOff,
+  }),
+  simulatorHost: setting<string>({
+    key: 'simulatorHost',
+    env: 'HONGYAN_SIMULATOR_HOST',
+    doc: 'Address the embedded carrier simulator listens on.',
+    default: '127.0.0.1',
+    accepts: 'a host name or IP address',
+    parse: host,
+  }),
+  simulatorPort: setting<number>({
+    key: 'simulatorPort',
+    env: 'HONGYAN_SIMULATOR_PORT',
+    doc: 'SMPP port of the embedded carrier simulator.',
+    default: 2775,
+    accepts: 'an integer 0..65535',
+    parse: integer(0, 65535),
+  }),
+  defaultRegion: setting<string>({
+    key: 'defaultRegion',
+    env: 'HONGYAN_DEFAULT_REGION',
+    doc: 'Region used to read phone numbers written without a country code.',
+    default: 'CN',
+    accepts: 'a two-letter region code',
+    parse: region,
+  }),
+  maxParts: setting<number>({
+    key: 'maxParts',
+    env: 'HONGYAN_MAX_PARTS',
+    doc: 'Longest message accepted, in parts (segments).',
+    default: 10,
+    accepts: 'an integer 1..255',
+    parse: integer(1, 255),
+  }),
+  receiptWindowHours: setting<number>({
+    key: 'receiptWindowHours',
+    env: 'HONGYAN_RECEIPT_WINDOW_HOURS',
+    doc: 'A sent message with no final delivery receipt after this many hours becomes `unknown` (and stays charged).',
+    default: 72,
+    accepts: 'an integer 1..720',
+    parse: integer(1, 720),
+  }),
+  dbPoolSize: setting<number>({
+    key: 'dbPoolSize',
+    env: 'HONGYAN_DB_POOL_SIZE',
+    doc: 'Connections in the PostgreSQL pool of one Hongyan process.',
+    default: 20,
+    accepts: 'an integer 2..500',
+    parse: integer(2, 500),
+  }),
+  logLevel: setting<string>({
+    key: 'logLevel',
+    env: 'HONGYAN_LOG_LEVEL',
+    doc: 'Log level (pino).',
+    default: 'info',
+    accepts: 'fatal, error, warn, info, debug, trace or silent',
+    parse: logLevel,
+  }),
+} as const;
+
+type Settings = typeof settings;
+export type Config = { [K in keyof Settings]: Settings[K]['default'] } & { configFile: string | null };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Build the configuration from (in increasing precedence) defaults, the config file and the
+ * environment. Every bad value is reported at once, each with the setting's name and source.
+ */
+export function loadConfig({
+  env = process.env,
+  configFile = env.HONGYAN_CONFIG ?? null,
+  cwd = process.cwd(),
+}: { env?: NodeJS.ProcessEnv; configFile?: string | null; cwd?: string } = {}): Config {
+  const problems: string[] = [];
+  let fileValues: Record<string, unknown> = {};
+  let resolvedFile: string | null = null;
+  if (configFile) {
+    resolvedFile = path.resolve(cwd, configFile);
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(resolvedFile, 'utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        problems.push(`${resolvedFile}: expected a JSON object of settings`);
+      } else {
+        fileValues = parsed as Record<string, unknown>;
+      }
+    } catch (error) {
+      problems.push(`${resolvedFile}: cannot read config file: ${(error as Error).message}`);
+    }
+    for (const key of Object.keys(fileValues)) {
+      if (!(key in settings)) {
+        problems.push(`${resolvedFile}: unknown setting "${key}" (known: ${Object.keys(settings).join(', ')})`);
+      }
+    }
+  }
+
+  const config: Record<string, unknown> = { configFile: resolvedFile };
+  for (const [key, decl] of Object.entries(settings) as [string, SettingDeclaration<unknown>][]) {
+    const envValue = env[decl.env];
+    let raw: string | undefined;
+    let source: string;
+    if (envValue !== undefined) {
+      raw = envValue;
+      source = `environment variable ${decl.env}`;
+    } else if (key in fileValues) {
+      const v = fileValues[key];
+      raw = v === null ? '' : String(v);
+      source = `"${key}" in ${resolvedFile}`;
+    } else {
+      config[key] = decl.default;
+      continue;
+    }
+    try {
+      config[key] = decl.parse(raw);
+    } catch (error) {
+      if (!(error instanceof SettingValueError)) throw error;
+      problems.push(`${source}: ${error.message} (accepts ${decl.accepts})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  config.dataDir = path.resolve(cwd, config.dataDir as string);
+  return config as Config;
+}
+
+/** Markdown reference of every setting, generated from the declarations above. */
+export function renderConfigReference(): string {
+  const lines = [
+    '# Configuration reference',
+    '',
+    'Generated by `npm run docs:config` from `src/app/config.ts`; do not edit by hand.',
+    '',
+    'Settings come from the environment, or from a JSON config file named by `HONGYAN_CONFIG` (or',
+    '`--config FILE`) whose keys are the setting names below. The environment wins over the file.',
+    'A bad value stops the start with a message naming the setting and what it accepts.',
+    '',
+    '| setting | environment | default | accepts | meaning |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const decl of Object.values(settings) as SettingDeclaration<unknown>[]) {
+    const def = decl.default === null ? '(unset)' : `\`${String(decl.default)}\``;
+    lines.push(`| \`${decl.key}\` | \`${decl.env}\` | ${def} | ${decl.accepts} | ${decl.doc} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,58 @@
+// The dependencies the roles share, built once per process (composition root).
+import type { Logger } from 'pino';
+import type { Db } from '../db/pool.ts';
+import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts';
+import { createAuthenticator } from '../modules/accounts/accounts.usecases.ts';
+import { createIntake } from '../modules/messages/intake.ts';
+import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
+import type { Config } from './config.ts';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export function createContext({
+  config,
+  db,
+  logger,
+  clock = systemClock,
+}: {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  clock?: Clock;
+}) {
+  const accounts = createAccountsRepository(db.kysely);
+  const messages = createMessagesRepository(db.kysely);
+  const queueListeners = new Set<() => void>();
+  const notifyQueued = () => {
+    for (const listener of queueListeners) listener();
+  };
+  const intake = createIntake({
+    pool: db.pool,
+    now: () => clock.now(),
+    onInserted: (rows) => {
+      if (rows.some((r) => r.status === 'queued')) notifyQueued();
+    },
+  });
+  return {
+    config,
+    db,
+    logger,
+    clock,
+    accounts,
+    messages,
+    intake,
+    authenticate: createAuthenticator({ repository: accounts }),
+    /** In-process wake-up of the dispatcher when new work is queued (other nodes poll). */
+    onQueued(listener: () => void) {
+      queueListeners.add(listener);
+      return () => queueListeners.delete(listener);
+    },
+    notifyQueued,
+  };
+}
+
+export type AppContext = ReturnType<typeof createContext>;

@@ -1,0 +1,125 @@
+// Row types of the tables in migrations/, for Kysely. Hot paths use hand-written SQL instead.
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface OperatorsTable {
+  id: Generated<number>;
+  username: string;
+  password_hash: string;
+  created_at: Timestamp;
+}
+
+export interface TenantsTable {
+  id: Generated<number>;
+  name: string;
+  status: ColumnType<'active' | 'suspended', 'active' | 'suspended' | undefined, 'active' | 'suspended'>;
+  sender_code: string | null;
+  created_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  tenant_id: number;
+  key_id: string;
+  secret_hash: Buffer;
+  name: ColumnType<string, string | undefined, string>;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface ChannelsTable {
+  id: Generated<number>;
+  name: string;
+  host: string;
+  port: number;
+  system_id: string;
+  password: ColumnType<string, string | undefined, string>;
+  system_type: ColumnType<string, string | undefined, string>;
+  bind_mode: ColumnType<'transceiver' | 'transmitter_receiver', string | undefined, string>;
+  window_size: ColumnType<number, number | undefined, number>;
+  max_tps: ColumnType<number, number | undefined, number>;
+  source_addr: ColumnType<string, string | undefined, string>;
+  is_default: ColumnType<boolean, boolean | undefined, boolean>;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface BatchesTable {
+  id: Generated<number>;
+  tenant_id: number;
+  type: string;
+  content: string;
+  send_at: NullableTimestamp;
+  total: number;
+  accepted: number;
+  rejected: number;
+  canceled_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  tenant_id: number;
+  batch_id: number | null;
+  type: string;
+  priority: number;
+  recipient: string;
+  content: string;
+  encoding: string;
+  parts: number;
+  client_ref: string | null;
+  status: string;
+  channel_id: number | null;
+  source_addr: string | null;
+  send_at: NullableTimestamp;
+  next_attempt_at: Timestamp;
+  attempts: ColumnType<number, number | undefined, number>;
+  claimed_by: string | null;
+  duplicate_risk: ColumnType<boolean, boolean | undefined, boolean>;
+  carrier_message_id: string | null;
+  parts_delivered: ColumnType<number, number | undefined, number>;
+  parts_failed: ColumnType<number, number | undefined, number>;
+  error_code: string | null;
+  error_detail: string | null;
+  created_at: Timestamp;
+  held_at: NullableTimestamp;
+  queued_at: NullableTimestamp;
+  sending_at: NullableTimestamp;
+  sent_at: NullableTimestamp;
+  done_at: NullableTimestamp;
+  canceled_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
+export interface InboundMessagesTable {
+  id: Generated<number>;
+  tenant_id: number | null;
+  channel_id: number | null;
+  sender: string;
+  destination: string;
+  content: string;
+  received_at: Timestamp;
+}
+
+export interface NodesTable {
+  id: string;
+  roles: string[];
+  hostname: string;
+  pid: number;
+  started_at: Timestamp;
+  seen_at: Timestamp;
+}
+
+export interface Database {
+  operators: OperatorsTable;
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  channels: ChannelsTable;
+  batches: BatchesTable;
+  messages: MessagesTable;
+  inbound_messages: InboundMessagesTable;
+  nodes: NodesTable;
+}

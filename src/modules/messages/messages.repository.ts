@@ -1,0 +1,164 @@
+// Message intake and reads. Intake writes many rows with one statement (unnest over arrays):
+// measured on the 2-core reference machine, one commit per row tops out near 3,000 rows/s while
+// multi-row statements reach 40,000+ rows/s.
+import type { Kysely } from 'kysely';
+import type pg from 'pg';
+import type { Database } from '../../db/schema.ts';
+
+export interface NewMessageRow {
+  tenantId: number;
+  batchId: number | null;
+  type: string;
+  priority: number;
+  recipient: string;
+  content: string;
+  encoding: string;
+  parts: number;
+  clientRef: string | null;
+  sendAt: Date | null;
+}
+
+export interface InsertedMessage {
+  id: number;
+  status: 'queued' | 'held';
+  createdAt: Date;
+}
+
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+export async function insertMessages(db: Queryable, rows: NewMessageRow[], now: Date): Promise<InsertedMessage[]> {
+  if (rows.length === 0) return [];
+  const result = await db.query<{ id: number; status: 'queued' | 'held'; created_at: Date; recipient: string }>(
+    `insert into messages (tenant_id, batch_id, type, priority, recipient, content, encoding, parts, client_ref,
+       send_at, status, held_at, queued_at, next_attempt_at, created_at, updated_at)
+     select t.tenant_id, t.batch_id, t.type, t.priority, t.recipient, t.content, t.encoding, t.parts, t.client_ref,
+       t.send_at,
+       case when t.send_at is null then 'queued' else 'held' end,
+       case when t.send_at is null then null else $11::timestamptz end,
+       case when t.send_at is null then $11::timestamptz else null end,
+       coalesce(t.send_at, $11::timestamptz), $11::timestamptz, $11::timestamptz
+     from unnest($1::bigint[], $2::bigint[], $3::text[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::int2[],
+       $9::text[], $10::timestamptz[])
+       as t(tenant_id, batch_id, type, priority, recipient, content, encoding, parts, client_ref, send_at)
+     returning id, status, created_at, recipient`,
+    [
+      rows.map((r) => r.tenantId),
+      rows.map((r) => r.batchId),
+      rows.map((r) => r.type),
+      rows.map((r) => r.priority),
+      rows.map((r) => r.recipient),
+      rows.map((r) => r.content),
+      rows.map((r) => r.encoding),
+      rows.map((r) => r.parts),
+      rows.map((r) => r.clientRef),
+      rows.map((r) => r.sendAt),
+      now,
+    ],
+  );
+  // INSERT ... SELECT FROM unnest returns rows in input order in PostgreSQL; verify rather than trust.
+  return result.rows.map((row, i) => {
+    if (row.recipient !== rows[i]!.recipient) throw new Error('insertMessages: RETURNING order differs from input order');
+    return { id: row.id, status: row.status, createdAt: row.created_at };
+  });
+}
+
+export function createMessagesRepository(db: Kysely<Database>) {
+  return {
+    async getMessage({ tenantId, id }: { tenantId: number; id: number }) {
+      return db
+        .selectFrom('messages')
+        .selectAll()
+        .where('id', '=', id)
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
+    },
+    async getMessageById(id: number) {
+      return db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    async listMessages(filter: {
+      tenantId: number;
+      recipient?: string;
+      status?: string;
+      batchId?: number;
+      clientRef?: string;
+      createdAfter?: Date;
+      createdBefore?: Date;
+      beforeId?: number;
+      limit: number;
+    }) {
+      let q = db.selectFrom('messages').selectAll().where('tenant_id', '=', filter.tenantId);
+      if (filter.recipient !== undefined) q = q.where('recipient', '=', filter.recipient);
+      if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+      if (filter.batchId !== undefined) q = q.where('batch_id', '=', filter.batchId);
+      if (filter.clientRef !== undefined) q = q.where('client_ref', '=', filter.clientRef);
+      if (filter.createdAfter !== undefined) q = q.where('created_at', '>=', filter.createdAfter);
+      if (filter.createdBefore !== undefined) q = q.where('created_at', '<', filter.createdBefore);
+      if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
+      return q.orderBy('id', 'desc').limit(filter.limit).execute();
+    },
+    async insertBatch(row: {
+      tenantId: number;
+      type: string;
+      content: string;
+      sendAt: Date | null;
+      total: number;
+      accepted: number;
+      rejected: number;
+    }) {
+      return db
+        .insertInto('batches')
+        .values({
+          tenant_id: row.tenantId,
+          type: row.type,
+          content: row.content,
+          send_at: row.sendAt,
+          total: row.total,
+          accepted: row.accepted,
+          rejected: row.rejected,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+    async getBatch({ tenantId, id }: { tenantId: number; id: number }) {
+      return db.selectFrom('batches').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
+    },
+    async countBatchByStatus(batchId: number) {
+      const rows = await db
+        .selectFrom('messages')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('batch_id', '=', batchId)
+        .groupBy('status')
+        .execute();
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])) as Record<string, number>;
+    },
+    /** held → canceled, atomically: a message the scheduler already released is not touched. */
+    async cancelHeldMessage({ tenantId, id, now }: { tenantId: number; id: number; now: Date }) {
+      return db
+        .updateTable('messages')
+        .set({ status: 'canceled', canceled_at: now, done_at: now, updated_at: now })
+        .where('id', '=', id)
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'held')
+        .returningAll()
+        .executeTakeFirst();
+    },
+    async cancelHeldBatch({ tenantId, id, now }: { tenantId: number; id: number; now: Date }) {
+      return db.transaction().execute(async (trx) => {
+        const canceled = await trx
+          .updateTable('messages')
+          .set({ status: 'canceled', canceled_at: now, done_at: now, updated_at: now })
+          .where('batch_id', '=', id)
+          .where('tenant_id', '=', tenantId)
+          .where('status', '=', 'held')
+          .executeTakeFirst();
+        const n = Number(canceled.numUpdatedRows);
+        if (n > 0) {
+          await trx.updateTable('batches').set({ canceled_at: now }).where('id', '=', id).execute();
+        }
+        return n;
+      });
+    },
+  };
+}
+
+export type MessagesRepository = ReturnType<typeof createMessagesRepository>;

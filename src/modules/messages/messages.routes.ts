@@ -1,0 +1,187 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../app/context.ts';
+import { requireTenant } from '../../http/auth.ts';
+import { errorResponses, idParam } from '../../http/schemas.ts';
+import { requestHash, withIdempotency } from './idempotency.ts';
+import type { MessageType } from './messages.models.ts';
+import { insertMessages, type NewMessageRow } from './messages.repository.ts';
+import {
+  batchView,
+  listMessagesSchema,
+  messageView,
+  sendBatchSchema,
+  sendMessageSchema,
+} from './messages.schemas.ts';
+import {
+  cancelBatch,
+  cancelMessage,
+  getBatch,
+  getMessage,
+  listMessages,
+  sendBatch,
+  sendMessage,
+} from './messages.usecases.ts';
+
+interface SendBody {
+  to: string;
+  content: string;
+  type?: MessageType;
+  client_ref?: string;
+  send_at?: string;
+}
+interface BatchBody {
+  content: string;
+  type?: MessageType;
+  send_at?: string;
+  recipients: { to: string; vars?: Record<string, string | number>; client_ref?: string }[];
+}
+
+export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContext) {
+  const auth = requireTenant(ctx);
+  const settings = { maxParts: ctx.config.maxParts, defaultRegion: ctx.config.defaultRegion };
+
+  app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
+    '/v1/messages',
+    { schema: sendMessageSchema, preHandler: auth, bodyLimit: 64 * 1024 },
+    async (request, reply) => {
+      const key = request.headers['idempotency-key'];
+      const tenantId = request.tenantId;
+      if (key === undefined) {
+        const result = await sendMessage({
+          tenantId,
+          input: request.body,
+          settings,
+          insert: async (rows) => [await ctx.intake.insert(rows[0]!)],
+          now: ctx.clock.now(),
+        });
+        return reply.status(202).send(result);
+      }
+      const outcome = await withIdempotency({
+        pool: ctx.db.pool,
+        tenantId,
+        key,
+        hash: requestHash('POST /v1/messages', request.body),
+        statusCode: 202,
+        run: (client) =>
+          sendMessage({
+            tenantId,
+            input: request.body,
+            settings,
+            insert: (rows) => insertMessages(client, rows, ctx.clock.now()),
+            now: ctx.clock.now(),
+          }),
+      });
+      if (!outcome.replayed) ctx.notifyQueued();
+      reply.header('idempotent-replayed', String(outcome.replayed));
+      return reply.status(outcome.statusCode).send(outcome.body);
+    },
+  );
+
+  app.post<{ Body: BatchBody; Headers: { 'idempotency-key'?: string } }>(
+    '/v1/batches',
+    { schema: sendBatchSchema, preHandler: auth },
+    async (request, reply) => {
+      const key = request.headers['idempotency-key'];
+      const tenantId = request.tenantId;
+      // A batch is written in one transaction: the batch row and all its messages, or nothing.
+      const run = async (client: import('pg').PoolClient) =>
+        sendBatch({
+          tenantId,
+          input: request.body,
+          settings,
+          repository: {
+            insertBatch: async (row) => {
+              const result = await client.query(
+                `insert into batches (tenant_id, type, content, send_at, total, accepted, rejected)
+                 values ($1, $2, $3, $4, $5, $6, $7) returning *`,
+                [row.tenantId, row.type, row.content, row.sendAt, row.total, row.accepted, row.rejected],
+              );
+              return result.rows[0];
+            },
+          },
+          insert: (rows: NewMessageRow[]) => insertMessages(client, rows, ctx.clock.now()),
+          now: ctx.clock.now(),
+        });
+      if (key !== undefined) {
+        const outcome = await withIdempotency({
+          pool: ctx.db.pool,
+          tenantId,
+          key,
+          hash: requestHash('POST /v1/batches', request.body),
+          statusCode: 202,
+          run,
+        });
+        if (!outcome.replayed) ctx.notifyQueued();
+        reply.header('idempotent-replayed', String(outcome.replayed));
+        return reply.status(outcome.statusCode).send(outcome.body);
+      }
+      const client = await ctx.db.pool.connect();
+      try {
+        await client.query('begin');
+        const result = await run(client);
+        await client.query('commit');
+        ctx.notifyQueued();
+        return reply.status(202).send(result);
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/messages/:id',
+    {
+      schema: { tags: ['messages'], summary: 'One message with its state history', params: idParam, response: { 200: messageView, ...errorResponses } },
+      preHandler: auth,
+    },
+    async (request) => getMessage({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages }),
+  );
+
+  app.get<{ Querystring: Parameters<typeof listMessages>[0]['query'] }>(
+    '/v1/messages',
+    { schema: listMessagesSchema, preHandler: auth },
+    async (request) => listMessages({ tenantId: request.tenantId, query: request.query, settings, repository: ctx.messages }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/messages/:id/cancel',
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'Cancel a scheduled message that has not started',
+        params: idParam,
+        response: { 200: messageView, ...errorResponses },
+      },
+      preHandler: auth,
+    },
+    async (request) =>
+      cancelMessage({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages, now: ctx.clock.now() }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/batches/:id',
+    {
+      schema: { tags: ['batches'], summary: 'A batch with its messages counted by state', params: idParam, response: { 200: batchView, ...errorResponses } },
+      preHandler: auth,
+    },
+    async (request) => getBatch({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/batches/:id/cancel',
+    {
+      schema: {
+        tags: ['batches'],
+        summary: "Cancel a scheduled batch's messages that have not started",
+        params: idParam,
+        response: { 200: batchView, ...errorResponses },
+      },
+      preHandler: auth,
+    },
+    async (request) =>
+      cancelBatch({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages, now: ctx.clock.now() }),
+  );
+}

@@ -1,0 +1,187 @@
+import { errorResponses } from '../../http/schemas.ts';
+import { MESSAGE_TYPES, STATUSES } from './messages.models.ts';
+
+const nullableString = { type: ['string', 'null'] } as const;
+
+export const messageView = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    to: { type: 'string' },
+    type: { type: 'string', enum: MESSAGE_TYPES },
+    content: { type: 'string' },
+    encoding: { type: 'string', enum: ['gsm7', 'ucs2'] },
+    parts: { type: 'integer' },
+    status: { type: 'string', enum: STATUSES },
+    client_ref: nullableString,
+    batch_id: nullableString,
+    send_at: nullableString,
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+    attempts: { type: 'integer' },
+    carrier_message_id: nullableString,
+    error: {
+      type: ['object', 'null'],
+      properties: { code: { type: 'string' }, detail: nullableString },
+    },
+    duplicate_risk: { type: 'boolean' },
+    events: {
+      type: 'array',
+      items: { type: 'object', properties: { status: { type: 'string' }, at: { type: 'string' } } },
+    },
+  },
+} as const;
+
+const sendAt = {
+  type: 'string',
+  description: 'ISO 8601 time with zone. In the future: the message is held until then, and can be canceled until it starts.',
+} as const;
+const clientRef = { type: 'string', minLength: 1, maxLength: 128 } as const;
+const content = { type: 'string', maxLength: 2000 } as const;
+const type = { type: 'string', enum: MESSAGE_TYPES, default: 'notification' } as const;
+
+export const sendMessageSchema = {
+  tags: ['messages'],
+  summary: 'Send one message',
+  headers: {
+    type: 'object',
+    properties: { 'idempotency-key': { type: 'string', maxLength: 255 } },
+  },
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['to', 'content'],
+    properties: {
+      to: { type: 'string', minLength: 1, maxLength: 32, description: 'Phone number; E.164 or national (default region CN).' },
+      content: { ...content, description: 'Text including the signature, e.g. 【鸿雁】您的验证码是 123456' },
+      type,
+      client_ref: clientRef,
+      send_at: sendAt,
+    },
+  },
+  response: {
+    202: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        to: { type: 'string' },
+        type: { type: 'string' },
+        status: { type: 'string' },
+        parts: { type: 'integer' },
+        encoding: { type: 'string' },
+        client_ref: nullableString,
+        send_at: nullableString,
+        created_at: { type: 'string' },
+      },
+    },
+    ...errorResponses,
+  },
+} as const;
+
+export const sendBatchSchema = {
+  tags: ['batches'],
+  summary: 'Send one content to up to 10,000 recipients, with per-recipient {variables}',
+  headers: sendMessageSchema.headers,
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['content', 'recipients'],
+    properties: {
+      content,
+      type,
+      send_at: sendAt,
+      recipients: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 10_000,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['to'],
+          properties: {
+            to: { type: 'string', minLength: 1, maxLength: 32 },
+            client_ref: clientRef,
+            vars: {
+              type: 'object',
+              maxProperties: 32,
+              additionalProperties: { type: ['string', 'number'], maxLength: 500 },
+            },
+          },
+        },
+      },
+    },
+  },
+  response: {
+    202: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        type: { type: 'string' },
+        total: { type: 'integer' },
+        accepted: { type: 'integer' },
+        rejected: { type: 'integer' },
+        send_at: nullableString,
+        created_at: { type: 'string' },
+        results: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              index: { type: 'integer' },
+              to: { type: 'string' },
+              accepted: { type: 'boolean' },
+              id: { type: 'string' },
+              parts: { type: 'integer' },
+              status: { type: 'string' },
+              error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+            },
+          },
+        },
+      },
+    },
+    ...errorResponses,
+  },
+} as const;
+
+export const batchView = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'string' },
+    content: { type: 'string' },
+    total: { type: 'integer' },
+    accepted: { type: 'integer' },
+    rejected: { type: 'integer' },
+    send_at: nullableString,
+    canceled_at: nullableString,
+    created_at: { type: 'string' },
+    canceled_now: { type: 'integer' },
+    counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Messages by status.' },
+  },
+} as const;
+
+export const listMessagesSchema = {
+  tags: ['messages'],
+  summary: 'List messages, newest first, cursor-paginated',
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      phone: { type: 'string', maxLength: 32 },
+      status: { type: 'string', enum: STATUSES },
+      batch_id: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
+      client_ref: clientRef,
+      created_after: { type: 'string', format: 'date-time' },
+      created_before: { type: 'string', format: 'date-time' },
+      cursor: { type: 'string', maxLength: 64 },
+      limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: { data: { type: 'array', items: messageView }, next_cursor: nullableString },
+    },
+    ...errorResponses,
+  },
+} as const;

@@ -1,0 +1,291 @@
+import type { CountryCode } from 'libphonenumber-js';
+import {
+  batchEmpty,
+  batchNotCancelable,
+  batchNotFound,
+  batchTooLarge,
+  contentEmpty,
+  contentTooLong,
+  invalidCursor,
+  invalidRecipient,
+  invalidSendAt,
+  messageNotFound,
+  notCancelable,
+} from './messages.errors.ts';
+import {
+  checkContent,
+  decodeCursor,
+  encodeCursor,
+  type MessageType,
+  priorityOf,
+  renderTemplate,
+  scheduleOf,
+} from './messages.models.ts';
+import type { InsertedMessage, MessagesRepository, NewMessageRow } from './messages.repository.ts';
+import { toMessageView } from './messages.views.ts';
+import { normalizePhone } from './phone.models.ts';
+
+export const MAX_BATCH_RECIPIENTS = 10_000;
+
+export interface IntakeSettings {
+  maxParts: number;
+  defaultRegion: string;
+}
+
+function contentError(check: { code: string; reason: string }) {
+  return check.code === 'messages.content_empty' ? contentEmpty({ message: check.reason }) : contentTooLong({ message: check.reason });
+}
+
+export async function sendMessage({
+  tenantId,
+  input,
+  settings,
+  insert,
+  now,
+}: {
+  tenantId: number;
+  input: { to: string; content: string; type?: MessageType; client_ref?: string; send_at?: string };
+  settings: IntakeSettings;
+  insert: (rows: NewMessageRow[]) => Promise<InsertedMessage[]>;
+  now: Date;
+}) {
+  const phone = normalizePhone(input.to, settings.defaultRegion as CountryCode);
+  if (!phone.ok) throw invalidRecipient({ message: phone.reason, details: { reason: phone.code } });
+  const check = checkContent(input.content, settings.maxParts);
+  if (!check.ok) throw contentError(check);
+  const schedule = scheduleOf(input.send_at, now);
+  if (!schedule.ok) throw invalidSendAt();
+  const type = input.type ?? 'notification';
+  const [inserted] = await insert([
+    {
+      tenantId,
+      batchId: null,
+      type,
+      priority: priorityOf(type),
+      recipient: phone.e164,
+      content: input.content,
+      encoding: check.encoding,
+      parts: check.parts,
+      clientRef: input.client_ref ?? null,
+      sendAt: schedule.at,
+    },
+  ]);
+  return {
+    id: String(inserted!.id),
+    to: phone.e164,
+    type,
+    status: inserted!.status,
+    parts: check.parts,
+    encoding: check.encoding,
+    client_ref: input.client_ref ?? null,
+    send_at: schedule.at?.toISOString() ?? null,
+    created_at: inserted!.createdAt.toISOString(),
+  };
+}
+
+export async function sendBatch({
+  tenantId,
+  input,
+  settings,
+  repository,
+  insert,
+  now,
+}: {
+  tenantId: number;
+  input: {
+    content: string;
+    type?: MessageType;
+    send_at?: string;
+    recipients: { to: string; vars?: Record<string, string | number>; client_ref?: string }[];
+  };
+  settings: IntakeSettings;
+  repository: Pick<MessagesRepository, 'insertBatch'>;
+  insert: (rows: NewMessageRow[], batchId: number) => Promise<InsertedMessage[]>;
+  now: Date;
+}) {
+  if (input.recipients.length === 0) throw batchEmpty();
+  if (input.recipients.length > MAX_BATCH_RECIPIENTS) throw batchTooLarge();
+  if (input.content.trim() === '') throw contentEmpty();
+  const schedule = scheduleOf(input.send_at, now);
+  if (!schedule.ok) throw invalidSendAt();
+  const type = input.type ?? 'notification';
+  const priority = priorityOf(type);
+
+  type Outcome =
+    | { index: number; row: NewMessageRow }
+    | { index: number; to: string; error: { code: string; message: string } };
+  const outcomes: Outcome[] = input.recipients.map((recipient, index) => {
+    const phone = normalizePhone(recipient.to, settings.defaultRegion as CountryCode);
+    if (!phone.ok) return { index, to: recipient.to, error: { code: 'messages.invalid_recipient', message: phone.reason } };
+    const rendered = renderTemplate(input.content, recipient.vars);
+    if (!rendered.ok) {
+      return {
+        index,
+        to: recipient.to,
+        error: { code: 'messages.missing_variable', message: `no value for {${rendered.missing}}` },
+      };
+    }
+    const check = checkContent(rendered.text, settings.maxParts);
+    if (!check.ok) return { index, to: recipient.to, error: { code: check.code, message: check.reason } };
+    return {
+      index,
+      row: {
+        tenantId,
+        batchId: null,
+        type,
+        priority,
+        recipient: phone.e164,
+        content: rendered.text,
+        encoding: check.encoding,
+        parts: check.parts,
+        clientRef: recipient.client_ref ?? null,
+        sendAt: schedule.at,
+      },
+    };
+  });
+  const rows = outcomes.flatMap((o) => ('row' in o ? [o.row] : []));
+  const batch = await repository.insertBatch({
+    tenantId,
+    type,
+    content: input.content,
+    sendAt: schedule.at,
+    total: input.recipients.length,
+    accepted: rows.length,
+    rejected: input.recipients.length - rows.length,
+  });
+  for (const row of rows) row.batchId = batch.id;
+  const inserted = await insert(rows, batch.id);
+  let k = 0;
+  const results = outcomes.map((o) => {
+    if ('row' in o) {
+      const m = inserted[k++]!;
+      return { index: o.index, to: o.row.recipient, accepted: true, id: String(m.id), parts: o.row.parts, status: m.status };
+    }
+    return { index: o.index, to: o.to, accepted: false, error: o.error };
+  });
+  return {
+    id: String(batch.id),
+    type,
+    total: batch.total,
+    accepted: batch.accepted,
+    rejected: batch.rejected,
+    send_at: schedule.at?.toISOString() ?? null,
+    created_at: batch.created_at.toISOString(),
+    results,
+  };
+}
+
+export async function getMessage({ tenantId, id, repository }: { tenantId: number; id: number; repository: MessagesRepository }) {
+  const row = await repository.getMessage({ tenantId, id });
+  if (!row) throw messageNotFound();
+  return toMessageView(row);
+}
+
+export async function listMessages({
+  tenantId,
+  query,
+  settings,
+  repository,
+}: {
+  tenantId: number;
+  query: {
+    phone?: string;
+    status?: string;
+    batch_id?: string;
+    client_ref?: string;
+    created_after?: string;
+    created_before?: string;
+    cursor?: string;
+    limit?: number;
+  };
+  settings: IntakeSettings;
+  repository: MessagesRepository;
+}) {
+  let recipient: string | undefined;
+  if (query.phone !== undefined) {
+    const phone = normalizePhone(query.phone, settings.defaultRegion as CountryCode);
+    if (!phone.ok) throw invalidRecipient({ message: phone.reason });
+    recipient = phone.e164;
+  }
+  let beforeId: number | undefined;
+  if (query.cursor !== undefined) {
+    const decoded = decodeCursor(query.cursor);
+    if (decoded === null) throw invalidCursor();
+    beforeId = decoded;
+  }
+  const limit = query.limit ?? 50;
+  const rows = await repository.listMessages({
+    tenantId,
+    recipient,
+    status: query.status,
+    batchId: query.batch_id === undefined ? undefined : Number(query.batch_id),
+    clientRef: query.client_ref,
+    createdAfter: query.created_after === undefined ? undefined : new Date(query.created_after),
+    createdBefore: query.created_before === undefined ? undefined : new Date(query.created_before),
+    beforeId,
+    limit: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    data: page.map(toMessageView),
+    next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
+  };
+}
+
+export async function getBatch({ tenantId, id, repository }: { tenantId: number; id: number; repository: MessagesRepository }) {
+  const batch = await repository.getBatch({ tenantId, id });
+  if (!batch) throw batchNotFound();
+  const counts = await repository.countBatchByStatus(batch.id);
+  return {
+    id: String(batch.id),
+    type: batch.type,
+    content: batch.content,
+    total: batch.total,
+    accepted: batch.accepted,
+    rejected: batch.rejected,
+    send_at: batch.send_at?.toISOString() ?? null,
+    canceled_at: batch.canceled_at?.toISOString() ?? null,
+    created_at: batch.created_at.toISOString(),
+    counts,
+  };
+}
+
+export async function cancelMessage({
+  tenantId,
+  id,
+  repository,
+  now,
+}: {
+  tenantId: number;
+  id: number;
+  repository: MessagesRepository;
+  now: Date;
+}) {
+  const canceled = await repository.cancelHeldMessage({ tenantId, id, now });
+  if (canceled) return toMessageView(canceled);
+  const existing = await repository.getMessage({ tenantId, id });
+  if (!existing) throw messageNotFound();
+  if (existing.status === 'canceled') return toMessageView(existing);
+  throw notCancelable({ details: { status: existing.status } });
+}
+
+export async function cancelBatch({
+  tenantId,
+  id,
+  repository,
+  now,
+}: {
+  tenantId: number;
+  id: number;
+  repository: MessagesRepository;
+  now: Date;
+}) {
+  const batch = await repository.getBatch({ tenantId, id });
+  if (!batch) throw batchNotFound();
+  const canceled = await repository.cancelHeldBatch({ tenantId, id, now });
+  if (canceled === 0 && batch.canceled_at === null) throw batchNotCancelable();
+  return { ...(await getBatch({ tenantId, id, repository })), canceled_now: canceled };
+}
+
+export { encodeCursor };

@@ -1,0 +1,38 @@
+import type { Selectable } from 'kysely';
+import type { MessagesTable } from '../../db/schema.ts';
+
+type MessageRow = Selectable<MessagesTable>;
+
+const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+
+/** The public shape of a message: every state it passed through, with its time. */
+export function toMessageView(row: MessageRow) {
+  const events: { status: string; at: string }[] = [{ status: 'accepted', at: row.created_at.toISOString() }];
+  const push = (status: string, at: Date | null) => {
+    if (at) events.push({ status, at: at.toISOString() });
+  };
+  push('held', row.held_at);
+  push('queued', row.queued_at);
+  push('sending', row.sending_at);
+  push('sent', row.sent_at);
+  if (row.done_at && !['held', 'queued', 'sending', 'sent'].includes(row.status)) push(row.status, row.done_at);
+  return {
+    id: String(row.id),
+    to: row.recipient,
+    type: row.type,
+    content: row.content,
+    encoding: row.encoding,
+    parts: row.parts,
+    status: row.status,
+    client_ref: row.client_ref,
+    batch_id: row.batch_id === null ? null : String(row.batch_id),
+    send_at: iso(row.send_at),
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+    attempts: row.attempts,
+    carrier_message_id: row.carrier_message_id,
+    error: row.error_code === null ? null : { code: row.error_code, detail: row.error_detail },
+    duplicate_risk: row.duplicate_risk,
+    events,
+  };
+}
