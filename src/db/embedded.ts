@@ -170,8 +170,8 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
     checkReachable(socketDir, runAs);
   }
   const hostParam = encodeURIComponent(socketDir);
-  const adminConnectionString = `postgresql://postgres@/postgres?host=${hostParam}`;
-  const connectionString = `postgresql://postgres@/${database}?host=${hostParam}`;
+  const adminConnectionString = `postgresql://postgres@localhost/postgres?host=${hostParam}`;
+  const connectionString = `postgresql://postgres@localhost/${database}?host=${hostParam}`;
 
   let pid = livePostmasterPid(pgdata);
   let owned = ownIfRunning;

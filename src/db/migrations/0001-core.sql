@@ -119,7 +119,7 @@ create index messages_sending on messages (claimed_by) where status = 'sending';
 create index messages_awaiting_receipt on messages (sent_at) where status = 'sent';
 create index messages_carrier_id on messages (channel_id, carrier_message_id) where carrier_message_id is not null;
 create index messages_tenant_created on messages (tenant_id, id);
-create index messages_tenant_recipient on messages (tenant_id, recipient, id);
+create index messages_recipient on messages (recipient, id);
 create index messages_batch on messages (batch_id, status) where batch_id is not null;
 create index messages_client_ref on messages (tenant_id, client_ref) where client_ref is not null;
 
@@ -129,6 +129,8 @@ create table message_parts (
   carrier_message_id text not null,
   message_id bigint not null,
   part_no smallint not null,
+  -- Final receipt state of this part, once known; a repeated receipt for a part counts once.
+  state text,
   primary key (channel_id, carrier_message_id)
 );
 create index message_parts_message on message_parts (message_id);

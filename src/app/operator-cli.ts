@@ -1,0 +1,141 @@
+// Operator commands for scripting. Each prints a human line or, with --json, one JSON document.
+// They open the same database as a running `hongyan start` (the embedded server is shared through
+// its socket, or started for the command and stopped after it).
+import { AppError } from '../shared/errors.ts';
+import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts';
+import { createApiKey, createTenant } from '../modules/accounts/accounts.usecases.ts';
+import { type BindMode } from '../modules/channels/channels.models.ts';
+import { createChannelsRepository, toChannelView } from '../modules/channels/channels.repository.ts';
+import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
+import { toMessageView } from '../modules/messages/messages.views.ts';
+import type { Config } from './config.ts';
+import { openDatabase } from './database.ts';
+
+type Values = Record<string, string | boolean | undefined>;
+
+class UsageError extends Error {}
+
+function required(values: Values, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+function intOption(values: Values, name: string): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number`);
+  return Number(v);
+}
+
+export async function runOperatorCommand({
+  config,
+  command,
+  sub,
+  rest,
+  values,
+}: {
+  config: Config;
+  command: string;
+  sub: string | undefined;
+  rest: string[];
+  values: Values;
+}): Promise<number> {
+  const json = values.json === true;
+  const known = ['migrate', 'tenant', 'key', 'channel', 'message'];
+  if (!known.includes(command)) {
+    console.error(`unknown command "${command}"; see hongyan --help`);
+    return 2;
+  }
+  const database = await openDatabase({ config, ownEmbedded: false, poolSize: 2 });
+  const out = (value: unknown, human: string) => console.log(json ? JSON.stringify(value, null, 2) : human);
+  try {
+    const accounts = createAccountsRepository(database.db.kysely);
+    const channels = createChannelsRepository(database.db.kysely);
+    switch (`${command} ${sub ?? ''}`.trim()) {
+      case 'migrate':
+        out({ ok: true }, 'migrations applied');
+        return 0;
+      case 'tenant create': {
+        const { tenant, apiKey } = await createTenant({ name: required(values, 'name'), repository: accounts });
+        out(
+          { tenant: { id: tenant.id, name: tenant.name, status: tenant.status, sender_code: tenant.sender_code }, api_key: apiKey.key },
+          `tenant ${tenant.id} "${tenant.name}" created\nAPI key (shown once): ${apiKey.key}`,
+        );
+        return 0;
+      }
+      case 'tenant list': {
+        const tenants = await accounts.listTenants();
+        out(tenants, tenants.map((t) => `${t.id}\t${t.status}\t${t.name}`).join('\n'));
+        return 0;
+      }
+      case 'key create': {
+        const tenantId = intOption(values, 'tenant');
+        if (tenantId === undefined) throw new UsageError('--tenant is required');
+        const { apiKey } = await createApiKey({ tenantId, name: values.name as string | undefined, repository: accounts });
+        out({ tenant_id: tenantId, key_id: apiKey.keyId, api_key: apiKey.key }, `API key (shown once): ${apiKey.key}`);
+        return 0;
+      }
+      case 'channel add': {
+        const channel = await channels.addChannel({
+          name: required(values, 'name'),
+          host: required(values, 'host'),
+          port: intOption(values, 'port') ?? 2775,
+          systemId: required(values, 'system-id'),
+          password: values.password as string | undefined,
+          systemType: values['system-type'] as string | undefined,
+          bindMode: values['bind-mode'] as BindMode | undefined,
+          windowSize: intOption(values, 'window'),
+          maxTps: intOption(values, 'max-tps'),
+          sourceAddr: values['source-addr'] as string | undefined,
+          isDefault: values.default === true ? true : undefined,
+        });
+        out(toChannelView(channel), `channel ${channel.id} "${channel.name}" added (${channel.host}:${channel.port})`);
+        return 0;
+      }
+      case 'channel list': {
+        const list = (await channels.listChannels()).map(toChannelView);
+        out(
+          list,
+          list
+            .map((c) => `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${c.max_tps} tps${c.is_default ? '\tdefault' : ''}`)
+            .join('\n') || '(no channels)',
+        );
+        return 0;
+      }
+      case 'channel remove': {
+        const target = rest[0];
+        if (!target) throw new UsageError('channel remove needs a channel name or id');
+        const removed = await channels.removeChannel(target);
+        out(toChannelView(removed), `channel ${removed.id} "${removed.name}" removed`);
+        return 0;
+      }
+      case 'message get': {
+        const id = rest[0];
+        if (!id || !/^\d+$/.test(id)) throw new UsageError('message get needs a message id');
+        const row = await createMessagesRepository(database.db.kysely).getMessageById(Number(id));
+        if (!row) {
+          out({ error: { code: 'messages.not_found', message: 'No such message.' } }, `message ${id} not found`);
+          return 1;
+        }
+        const view = { ...toMessageView(row), tenant_id: row.tenant_id };
+        out(view, `${view.id}\t${view.to}\t${view.status}\t${view.parts} part(s)\n${view.events.map((e) => `  ${e.at}  ${e.status}`).join('\n')}`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${command} ${sub ?? ''}"; see hongyan --help`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(error.message);
+      return 2;
+    }
+    if (error instanceof AppError) {
+      out({ error: { code: error.code, message: error.message } }, `error ${error.code}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await database.close();
+  }
+}

@@ -1,0 +1,113 @@
+// The `hongyan` command line: start | migrate | simulator | tenant | key | channel | message | config | bench.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, renderConfigReference } from './app/config.ts';
+import { runOperatorCommand } from './app/operator-cli.ts';
+
+const HELP = `hongyan — self-hosted SMS platform (鸿雁)
+
+Usage:
+  hongyan start [--roles api,worker,simulator]   run the platform (all roles by default)
+  hongyan migrate                                apply database migrations and exit
+  hongyan simulator [--port 2775] [--host 127.0.0.1] [--profile NAME]
+                                                 run the carrier simulator alone
+  hongyan tenant create --name NAME              create a tenant and its first API key
+  hongyan tenant list
+  hongyan key create --tenant ID [--name NAME]   create another API key for a tenant
+  hongyan channel add --name N --host H --port P --system-id S [--password X]
+        [--bind-mode transceiver|transmitter_receiver] [--window N] [--max-tps N]
+        [--source-addr DIGITS] [--default]
+  hongyan channel list
+  hongyan channel remove NAME|ID
+  hongyan message get ID
+  hongyan config docs                            print the configuration reference
+  hongyan config check                           validate the configuration and exit
+  hongyan bench [--messages N]                   run the end-to-end benchmark
+
+Options: --json (machine-readable output), --config FILE (JSON config file).
+Settings come from the environment (DATABASE_URL, HONGYAN_DATA_DIR, HONGYAN_HTTP_PORT, ...);
+see docs/configuration.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      config: { type: 'string' },
+      roles: { type: 'string' },
+      name: { type: 'string' },
+      tenant: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'system-id': { type: 'string' },
+      password: { type: 'string' },
+      'system-type': { type: 'string' },
+      'bind-mode': { type: 'string' },
+      window: { type: 'string' },
+      'max-tps': { type: 'string' },
+      'source-addr': { type: 'string' },
+      default: { type: 'boolean' },
+      profile: { type: 'string' },
+      messages: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, sub, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    console.log(HELP);
+    return 0;
+  }
+  if (command === 'config' && sub === 'docs') {
+    process.stdout.write(renderConfigReference());
+    return 0;
+  }
+  const config = loadConfig({ configFile: values.config ?? process.env.HONGYAN_CONFIG ?? null });
+  switch (command) {
+    case 'start': {
+      const { startHongyan } = await import('./app/start.ts');
+      const roles = (values.roles ?? 'api,worker,simulator').split(',').map((r) => r.trim());
+      await startHongyan({ config, roles, json: values.json });
+      return -1; // keeps running until a signal
+    }
+    case 'simulator': {
+      const { runSimulatorCommand } = await import('./modules/simulator/simulator.cli.ts');
+      await runSimulatorCommand({ config, host: values.host, port: values.port, profile: values.profile });
+      return -1;
+    }
+    case 'bench': {
+      const { runBench } = await import('../bench/e2e.ts');
+      await runBench({ messages: values.messages === undefined ? undefined : Number(values.messages) });
+      return 0;
+    }
+    case 'config':
+      if (sub === 'check') {
+        console.log(values.json ? JSON.stringify({ ok: true }) : 'configuration is valid');
+        return 0;
+      }
+      break;
+    default:
+      return runOperatorCommand({ config, command, sub, rest, values });
+  }
+  console.error(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG
+    }
+    const e = error as { code?: string; message?: string };
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      console.error(`${e.message}\n\n${HELP}`);
+      process.exit(2);
+    }
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);

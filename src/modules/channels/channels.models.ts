@@ -1,0 +1,39 @@
+// Validation of carrier channel settings (pure).
+export const BIND_MODES = ['transceiver', 'transmitter_receiver'] as const;
+export type BindMode = (typeof BIND_MODES)[number];
+
+export interface ChannelInput {
+  name: string;
+  host: string;
+  port: number;
+  systemId: string;
+  password?: string;
+  systemType?: string;
+  bindMode?: BindMode;
+  windowSize?: number;
+  maxTps?: number;
+  sourceAddr?: string;
+  isDefault?: boolean;
+}
+
+export function validateChannel(input: ChannelInput): string[] {
+  const problems: string[] = [];
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(input.name)) problems.push('name: 1-64 letters, digits, "_", "-" or "."');
+  if (!/^[A-Za-z0-9.:_-]{1,255}$/.test(input.host)) problems.push('host: a host name or IP address');
+  if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) problems.push('port: 1..65535');
+  // SMPP 3.4 limits: system_id 16 octets, password 9, system_type 13 (including the NUL).
+  if (input.systemId.length < 1 || input.systemId.length > 15) problems.push('system_id: 1-15 characters');
+  if ((input.password ?? '').length > 8) problems.push('password: at most 8 characters (SMPP 3.4)');
+  if ((input.systemType ?? '').length > 12) problems.push('system_type: at most 12 characters');
+  if (input.bindMode !== undefined && !BIND_MODES.includes(input.bindMode)) {
+    problems.push(`bind_mode: one of ${BIND_MODES.join(', ')}`);
+  }
+  if (input.windowSize !== undefined && (!Number.isInteger(input.windowSize) || input.windowSize < 1 || input.windowSize > 10000)) {
+    problems.push('window: 1..10000');
+  }
+  if (input.maxTps !== undefined && (!Number.isInteger(input.maxTps) || input.maxTps < 1 || input.maxTps > 1_000_000)) {
+    problems.push('max_tps: 1..1000000');
+  }
+  if (input.sourceAddr !== undefined && !/^[0-9]{1,20}$/.test(input.sourceAddr)) problems.push('source_addr: 1-20 digits');
+  return problems;
+}

@@ -1,0 +1,79 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ChannelsTable, Database } from '../../db/schema.ts';
+import { channelNameTaken, channelNotFound, invalidChannel } from './channels.errors.ts';
+import { type ChannelInput, validateChannel } from './channels.models.ts';
+
+export type Channel = Selectable<ChannelsTable>;
+
+export function createChannelsRepository(db: Kysely<Database>) {
+  return {
+    async addChannel(input: ChannelInput): Promise<Channel> {
+      const problems = validateChannel(input);
+      if (problems.length > 0) throw invalidChannel({ message: problems.join('; '), details: problems });
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const count = await trx.selectFrom('channels').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+          const makeDefault = input.isDefault ?? Number(count.n) === 0;
+          if (makeDefault) await trx.updateTable('channels').set({ is_default: false }).where('is_default', '=', true).execute();
+          return trx
+            .insertInto('channels')
+            .values({
+              name: input.name,
+              host: input.host,
+              port: input.port,
+              system_id: input.systemId,
+              password: input.password ?? '',
+              system_type: input.systemType ?? '',
+              bind_mode: input.bindMode ?? 'transceiver',
+              window_size: input.windowSize ?? 50,
+              max_tps: input.maxTps ?? 1000,
+              source_addr: input.sourceAddr ?? '106900',
+              is_default: makeDefault,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+        });
+      } catch (error) {
+        if ((error as { code?: string }).code === '23505') throw channelNameTaken({ cause: error });
+        throw error;
+      }
+    },
+    async listChannels(): Promise<Channel[]> {
+      return db.selectFrom('channels').selectAll().orderBy('id').execute();
+    },
+    async listEnabledChannels(): Promise<Channel[]> {
+      return db.selectFrom('channels').selectAll().where('enabled', '=', true).orderBy('id').execute();
+    },
+    async removeChannel(nameOrId: string): Promise<Channel> {
+      const byId = /^\d+$/.test(nameOrId);
+      const row = await db
+        .deleteFrom('channels')
+        .where(byId ? 'id' : 'name', '=', byId ? Number(nameOrId) : nameOrId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw channelNotFound();
+      return row;
+    },
+  };
+}
+
+export type ChannelsRepository = ReturnType<typeof createChannelsRepository>;
+
+/** Public view of a channel: the password never leaves the database. */
+export function toChannelView(c: Channel) {
+  return {
+    id: c.id,
+    name: c.name,
+    host: c.host,
+    port: c.port,
+    system_id: c.system_id,
+    system_type: c.system_type,
+    bind_mode: c.bind_mode,
+    window: c.window_size,
+    max_tps: c.max_tps,
+    source_addr: c.source_addr,
+    is_default: c.is_default,
+    enabled: c.enabled,
+    created_at: c.created_at.toISOString(),
+  };
+}

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../test/helpers/db.ts';
+import type { Db } from '../../db/pool.ts';
+import { insertMessages, type NewMessageRow } from '../messages/messages.repository.ts';
+import { applyReceipts, retryPendingReceipts } from '../receipts/receipts.sql.ts';
+import {
+  claimNextMessages,
+  expireAwaitingReceipts,
+  failMessages,
+  recordSentMessages,
+  recoverAbandonedMessages,
+  releaseHeldMessages,
+  requeueMessages,
+} from './dispatch.sql.ts';
+
+let t: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: Db;
+const now = new Date('2026-11-22T10:00:00Z');
+
+function row(tenantId: number, priority: number, recipient: string, extra: Partial<NewMessageRow> = {}): NewMessageRow {
+  return {
+    tenantId,
+    batchId: null,
+    type: ['verification', 'notification', 'marketing'][priority]!,
+    priority,
+    recipient,
+    content: 'hello',
+    encoding: 'gsm7',
+    parts: 1,
+    clientRef: null,
+    sendAt: null,
+    ...extra,
+  };
+}
+
+async function tenant(name: string) {
+  const r = await db.pool.query<{ id: number }>(`insert into tenants (name, sender_code) values ($1, $2) returning id`, [name, null]);
+  return r.rows[0]!.id;
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  db = t.db;
+  await db.pool.query(`insert into channels (name, host, port, system_id) values ('c1', '127.0.0.1', 2775, 'x')`);
+});
+afterAll(async () => t.drop());
+
+describe('claimNextMessages', () => {
+  it('puts verification first and shares a priority level fairly between tenants', async () => {
+    const big = await tenant('big');
+    const small = await tenant('small');
+    await insertMessages(
+      db.pool,
+      Array.from({ length: 500 }, (_, i) => row(big, 2, `+86138000${String(i).padStart(5, '0')}`)),
+      now,
+    );
+    await insertMessages(db.pool, [row(small, 2, '+8613900000001'), row(small, 0, '+8613900000002')], now);
+    const claimed = await claimNextMessages(db.pool, { nodeId: 'n1', limit: 20, perTenant: 10, now });
+    expect(claimed[0]).toMatchObject({ tenantId: small, priority: 0 });
+    expect(claimed.filter((m) => m.tenantId === small)).toHaveLength(2);
+    expect(claimed.length).toBeLessThanOrEqual(20);
+    // Claimed rows are no longer queued: a second dispatcher never gets them.
+    const again = await claimNextMessages(db.pool, { nodeId: 'n2', limit: 1000, perTenant: 1000, now });
+    const first = new Set(claimed.map((m) => m.id));
+    expect(again.some((m) => first.has(m.id))).toBe(false);
+    await db.pool.query(`delete from messages`);
+  });
+
+  it('two concurrent claimers never get the same message', async () => {
+    const a = await tenant('concurrent');
+    await insertMessages(
+      db.pool,
+      Array.from({ length: 2000 }, (_, i) => row(a, 1, `+86137000${String(i).padStart(5, '0')}`)),
+      now,
+    );
+    const seen = new Map<number, string>();
+    const claimers = ['x', 'y'].map(async (nodeId) => {
+      for (;;) {
+        const got = await claimNextMessages(db.pool, { nodeId, limit: 97, perTenant: 97, now });
+        if (got.length === 0) return;
+        for (const m of got) {
+          expect(seen.has(m.id)).toBe(false);
+          seen.set(m.id, nodeId);
+        }
+      }
+    });
+    await Promise.all(claimers);
+    expect(seen.size).toBe(2000);
+    await db.pool.query(`delete from messages`);
+  });
+});
+
+describe('submit results, receipts and sweepers', () => {
+  it('records sent, matches receipts in hex or decimal, including one that came first', async () => {
+    const ten = await tenant('receipts');
+    const [m1, m2, m3] = await insertMessages(
+      db.pool,
+      [row(ten, 1, '+8613800000001'), row(ten, 1, '+8613800000002'), row(ten, 1, '+8613800000003', { parts: 2 })],
+      now,
+    );
+    await claimNextMessages(db.pool, { nodeId: 'n1', limit: 10, perTenant: 10, now });
+    // The receipt for m2 overtakes its submit_sm_resp: parked, then matched by the sweeper.
+    const early = await applyReceipts(db.pool, {
+      receipts: [{ channelId: 1, carrierId: 'ff', variants: ['ff', '255'], state: 'delivered', errorCode: null, doneAt: now }],
+      now,
+    });
+    expect(early).toEqual({ matched: 0, parked: 1 });
+    await recordSentMessages(db.pool, {
+      nodeId: 'n1',
+      now,
+      results: [
+        { id: m1!.id, channelId: 1, sourceAddr: '106900', carrierIds: ['1000'], duplicateRisk: false },
+        { id: m2!.id, channelId: 1, sourceAddr: '106900', carrierIds: ['255'], duplicateRisk: false },
+        { id: m3!.id, channelId: 1, sourceAddr: '106900', carrierIds: ['a1', 'a2'], duplicateRisk: false },
+      ],
+    });
+    const r = await applyReceipts(db.pool, {
+      receipts: [
+        { channelId: 1, carrierId: '3e8', variants: ['3e8', '1000'], state: 'undelivered', errorCode: 'smsc.err.001', doneAt: now },
+        { channelId: 1, carrierId: 'a1', variants: ['a1'], state: 'delivered', errorCode: null, doneAt: now },
+        { channelId: 1, carrierId: 'a1', variants: ['a1'], state: 'delivered', errorCode: null, doneAt: now },
+      ],
+      now,
+    });
+    expect(r.matched).toBe(3);
+    const client = await db.pool.connect();
+    await client.query('begin');
+    expect(await retryPendingReceipts(client, { now, windowHours: 72 })).toEqual({ matched: 1, dropped: 0 });
+    await client.query('commit');
+    client.release();
+    const status = async (id: number) =>
+      (await db.pool.query('select status, parts_delivered from messages where id = $1', [id])).rows[0];
+    expect(await status(m1!.id)).toMatchObject({ status: 'undelivered' });
+    expect(await status(m2!.id)).toMatchObject({ status: 'delivered' });
+    // A repeated receipt for part 1 counts once: the message waits for part 2.
+    expect(await status(m3!.id)).toMatchObject({ status: 'sent', parts_delivered: 1 });
+    await applyReceipts(db.pool, {
+      receipts: [{ channelId: 1, carrierId: 'a2', variants: ['a2'], state: 'delivered', errorCode: null, doneAt: now }],
+      now,
+    });
+    expect(await status(m3!.id)).toMatchObject({ status: 'delivered', parts_delivered: 2 });
+  });
+
+  it('requeues, fails, releases held, recovers abandoned, and expires after the window', async () => {
+    const ten = await tenant('sweep');
+    const later = new Date(now.getTime() + 3600_000);
+    const [a, b, c, d] = await insertMessages(
+      db.pool,
+      [row(ten, 1, '+8613800000011'), row(ten, 1, '+8613800000012'), row(ten, 1, '+8613800000013'), row(ten, 1, '+8613800000014', { sendAt: later })],
+      now,
+    );
+    await claimNextMessages(db.pool, { nodeId: 'gone', limit: 10, perTenant: 10, now });
+    expect(await requeueMessages(db.pool, { nodeId: 'gone', now, results: [{ id: a!.id, delayMs: 2000, errorCode: 'smpp.throttled', errorDetail: '', duplicateRisk: false }] })).toBe(1);
+    expect(await failMessages(db.pool, { nodeId: 'gone', now, results: [{ id: b!.id, status: 'rejected', errorCode: 'smpp.0x0000000B', errorDetail: 'bad dest' }] })).toBe(1);
+    expect(await recoverAbandonedMessages(db.pool, { liveNodeIds: ['alive'], now })).toBe(1);
+    const cRow = (await db.pool.query('select status, duplicate_risk from messages where id = $1', [c!.id])).rows[0];
+    expect(cRow).toEqual({ status: 'queued', duplicate_risk: true });
+    // a is due in 2 s: not claimable now, claimable later.
+    expect((await claimNextMessages(db.pool, { nodeId: 'n', limit: 10, perTenant: 10, now })).map((m) => m.id)).toEqual([c!.id]);
+    expect(await releaseHeldMessages(db.pool, { now })).toBe(0);
+    expect(await releaseHeldMessages(db.pool, { now: later })).toBe(1);
+    const due = await claimNextMessages(db.pool, { nodeId: 'n', limit: 10, perTenant: 10, now: later });
+    expect(due.map((m) => m.id).sort()).toEqual([a!.id, d!.id].sort());
+    await recordSentMessages(db.pool, {
+      nodeId: 'n',
+      now: later,
+      results: [{ id: d!.id, channelId: 1, sourceAddr: '1069', carrierIds: ['zz'], duplicateRisk: false }],
+    });
+    expect(await expireAwaitingReceipts(db.pool, { now: new Date(later.getTime() + 71 * 3600_000), windowHours: 72 })).toBe(0);
+    expect(await expireAwaitingReceipts(db.pool, { now: new Date(later.getTime() + 73 * 3600_000), windowHours: 72 })).toBe(1);
+    expect((await db.pool.query('select status from messages where id = $1', [d!.id])).rows[0]).toEqual({ status: 'unknown' });
+  });
+});

@@ -1,0 +1,236 @@
+// Hot-path statements of the dispatcher, one exported function per statement (graphile worker's
+// `src/sql/*.ts` habit). Every statement handles a whole batch; time comes in as a parameter so
+// that tests can drive a fake clock.
+import type pg from 'pg';
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+export interface ClaimedMessage {
+  id: number;
+  tenantId: number;
+  priority: number;
+  recipient: string;
+  content: string;
+  parts: number;
+  attempts: number;
+  duplicateRisk: boolean;
+  senderCode: string | null;
+}
+
+/**
+ * Claims due queued messages for this node: lower priority value first (verification codes ahead
+ * of notifications ahead of marketing), and within a priority at most `perTenant` rows from each
+ * tenant, so one tenant's 200,000-message batch cannot hold back another tenant's messages.
+ *
+ * The recursive part is a skip scan over the partial index (priority, tenant_id, ...) that finds
+ * each (priority, tenant) with work in O(log n) per key instead of a DISTINCT over every queued
+ * row; each key then yields its oldest rows with FOR UPDATE SKIP LOCKED, so dispatchers on other
+ * nodes skip them rather than wait.
+ */
+export async function claimNextMessages(
+  db: Queryable,
+  { nodeId, limit, perTenant, now, maxKeys = 256 }: { nodeId: string; limit: number; perTenant: number; now: Date; maxKeys?: number },
+): Promise<ClaimedMessage[]> {
+  const result = await db.query<{
+    id: number;
+    tenant_id: number;
+    priority: number;
+    recipient: string;
+    content: string;
+    parts: number;
+    attempts: number;
+    duplicate_risk: boolean;
+    sender_code: string | null;
+  }>(
+    `with recursive keys as (
+       (select priority, tenant_id from messages
+         where status = 'queued' and next_attempt_at <= $1
+         order by priority, tenant_id limit 1)
+       union all
+       select n.priority, n.tenant_id from keys k cross join lateral (
+         select m.priority, m.tenant_id from messages m
+          where m.status = 'queued' and m.next_attempt_at <= $1
+            and (m.priority, m.tenant_id) > (k.priority, k.tenant_id)
+          order by m.priority, m.tenant_id limit 1) n
+     ),
+     picked as (
+       select c.id, c.tenant_id from (select * from keys limit $5) k cross join lateral (
+         select m.id, m.tenant_id from messages m
+          where m.status = 'queued' and m.priority = k.priority and m.tenant_id = k.tenant_id
+            and m.next_attempt_at <= $1
+          order by m.next_attempt_at, m.id
+          limit $4
+          for update skip locked) c
+       limit $3
+     )
+     update messages m
+        set status = 'sending', sending_at = $1, claimed_by = $2, attempts = m.attempts + 1, updated_at = $1
+       from picked p left join tenants t on t.id = p.tenant_id
+      where m.id = p.id
+     returning m.id, m.tenant_id, m.priority, m.recipient, m.content, m.parts, m.attempts, m.duplicate_risk,
+       t.sender_code`,
+    [now, nodeId, limit, perTenant, maxKeys],
+  );
+  return result.rows
+    .map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      priority: r.priority,
+      recipient: r.recipient,
+      content: r.content,
+      parts: r.parts,
+      attempts: r.attempts,
+      duplicateRisk: r.duplicate_risk,
+      senderCode: r.sender_code,
+    }))
+    .sort((a, b) => a.priority - b.priority || a.id - b.id);
+}
+
+export interface SentResult {
+  id: number;
+  channelId: number;
+  sourceAddr: string;
+  /** Carrier ids of the parts, in part order. */
+  carrierIds: string[];
+  /** True when a part may have been transmitted twice (a retry after an unanswered submit). */
+  duplicateRisk: boolean;
+}
+
+/**
+ * Records messages the carrier took (every part answered with status 0). Only rows this node
+ * still holds in `sending` are touched, so a result that arrives after a crash recovery handed
+ * the message to another node cannot overwrite that node's outcome.
+ */
+export async function recordSentMessages(db: Queryable, { nodeId, results, now }: { nodeId: string; results: SentResult[]; now: Date }) {
+  if (results.length === 0) return 0;
+  const updated = await db.query(
+    `update messages m
+        set status = 'sent', sent_at = $7, channel_id = u.channel_id, source_addr = u.source_addr,
+            carrier_message_id = u.carrier_id, duplicate_risk = m.duplicate_risk or u.dup,
+            error_code = null, error_detail = null, updated_at = $7
+       from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::boolean[])
+         as u(id, channel_id, source_addr, carrier_id, dup)
+      where m.id = u.id and m.status = 'sending' and m.claimed_by = $6`,
+    [
+      results.map((r) => r.id),
+      results.map((r) => r.channelId),
+      results.map((r) => r.sourceAddr),
+      results.map((r) => r.carrierIds[0] ?? null),
+      results.map((r) => r.duplicateRisk),
+      nodeId,
+      now,
+    ],
+  );
+  const multi = results.filter((r) => r.carrierIds.length > 1);
+  if (multi.length > 0) {
+    const channelIds: number[] = [];
+    const carrierIds: string[] = [];
+    const messageIds: number[] = [];
+    const partNos: number[] = [];
+    for (const r of multi) {
+      r.carrierIds.forEach((cid, i) => {
+        channelIds.push(r.channelId);
+        carrierIds.push(cid);
+        messageIds.push(r.id);
+        partNos.push(i + 1);
+      });
+    }
+    await db.query(
+      `insert into message_parts (channel_id, carrier_message_id, message_id, part_no)
+       select * from unnest($1::bigint[], $2::text[], $3::bigint[], $4::int2[])
+       on conflict (channel_id, carrier_message_id) do update
+         set message_id = excluded.message_id, part_no = excluded.part_no, state = null`,
+      [channelIds, carrierIds, messageIds, partNos],
+    );
+  }
+  return updated.rowCount ?? 0;
+}
+
+export interface RetryResult {
+  id: number;
+  delayMs: number;
+  errorCode: string;
+  errorDetail: string;
+  duplicateRisk: boolean;
+}
+
+/** Puts messages back in the queue after a retriable error, due after their backoff. */
+export async function requeueMessages(db: Queryable, { nodeId, results, now }: { nodeId: string; results: RetryResult[]; now: Date }) {
+  if (results.length === 0) return 0;
+  const updated = await db.query(
+    `update messages m
+        set status = 'queued', claimed_by = null, queued_at = $7,
+            next_attempt_at = $7::timestamptz + make_interval(secs => u.delay_ms / 1000.0),
+            error_code = u.code, error_detail = u.detail, duplicate_risk = m.duplicate_risk or u.dup, updated_at = $7
+       from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::boolean[]) as u(id, delay_ms, code, detail, dup)
+      where m.id = u.id and m.status = 'sending' and m.claimed_by = $6`,
+    [
+      results.map((r) => r.id),
+      results.map((r) => Math.round(r.delayMs)),
+      results.map((r) => r.errorCode),
+      results.map((r) => r.errorDetail),
+      results.map((r) => r.duplicateRisk),
+      nodeId,
+      now,
+    ],
+  );
+  return updated.rowCount ?? 0;
+}
+
+export interface FailedResult {
+  id: number;
+  status: 'rejected' | 'failed';
+  errorCode: string;
+  errorDetail: string;
+}
+
+/** Final failures at submission: the carrier refused the message, or retries ran out. */
+export async function failMessages(db: Queryable, { nodeId, results, now }: { nodeId: string; results: FailedResult[]; now: Date }) {
+  if (results.length === 0) return 0;
+  const updated = await db.query(
+    `update messages m
+        set status = u.status, done_at = $6, error_code = u.code, error_detail = u.detail, updated_at = $6
+       from unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) as u(id, status, code, detail)
+      where m.id = u.id and m.status = 'sending' and m.claimed_by = $5`,
+    [results.map((r) => r.id), results.map((r) => r.status), results.map((r) => r.errorCode), results.map((r) => r.errorDetail), nodeId, now],
+  );
+  return updated.rowCount ?? 0;
+}
+
+/** Scheduled messages whose time has come move from `held` to the queue. */
+export async function releaseHeldMessages(db: Queryable, { now, limit = 5000 }: { now: Date; limit?: number }) {
+  const result = await db.query(
+    `update messages m set status = 'queued', queued_at = $1, next_attempt_at = $1, updated_at = $1
+      where m.id in (select id from messages where status = 'held' and send_at <= $1
+                      order by send_at limit $2 for update skip locked)`,
+    [now, limit],
+  );
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Messages claimed by a node that is gone (crashed, killed) go back to the queue. Their
+ * submission may or may not have reached the carrier, so each is marked `duplicate_risk`.
+ */
+export async function recoverAbandonedMessages(db: Queryable, { liveNodeIds, now }: { liveNodeIds: string[]; now: Date }) {
+  const result = await db.query(
+    `update messages m
+        set status = 'queued', claimed_by = null, duplicate_risk = true, queued_at = $2, next_attempt_at = $2, updated_at = $2
+      where m.status = 'sending' and not (m.claimed_by = any($1::text[]))`,
+    [liveNodeIds, now],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** A sent message with no final receipt within the window becomes `unknown` (and stays charged). */
+export async function expireAwaitingReceipts(db: Queryable, { now, windowHours, limit = 10_000 }: { now: Date; windowHours: number; limit?: number }) {
+  const result = await db.query(
+    `update messages m set status = 'unknown', done_at = $1, error_code = 'receipts.window_elapsed',
+            error_detail = 'no final delivery receipt within ' || $2 || ' hours', updated_at = $1
+      where m.id in (select id from messages where status = 'sent'
+                      and sent_at < $1::timestamptz - make_interval(hours => $2)
+                      limit $3 for update skip locked)`,
+    [now, windowHours, limit],
+  );
+  return result.rowCount ?? 0;
+}

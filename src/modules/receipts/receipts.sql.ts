@@ -1,0 +1,210 @@
+// Applying delivery receipts in batches. A receipt names the carrier's id of one part; carriers
+// disagree on hex or decimal, so each receipt comes with the id variants to try. A receipt that
+// matches nothing yet (it overtook its submit_sm_resp, or our write of it) is parked in
+// pending_receipts and retried by the sweeper until it matches or the receipt window passes.
+import type pg from 'pg';
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+export type FinalReceiptState = 'delivered' | 'undelivered' | 'expired' | 'rejected' | 'unknown';
+
+export interface ReceiptInput {
+  channelId: number;
+  carrierId: string;
+  variants: string[];
+  state: FinalReceiptState;
+  errorCode: string | null;
+  doneAt: Date;
+}
+
+interface Match {
+  ord: number;
+  messageId: number;
+  partNo: number;
+}
+
+async function matchReceipts(db: Queryable, receipts: ReceiptInput[]): Promise<Map<number, Match>> {
+  const ords: number[] = [];
+  const channels: number[] = [];
+  const ids: string[] = [];
+  receipts.forEach((r, ord) => {
+    for (const v of r.variants) {
+      ords.push(ord);
+      channels.push(r.channelId);
+      ids.push(v);
+    }
+  });
+  const result = await db.query<{ ord: number; message_id: number; part_no: number }>(
+    `with u as (select * from unnest($1::int[], $2::bigint[], $3::text[]) as u(ord, channel_id, cid))
+     select u.ord, m.id as message_id, 0 as part_no
+       from u join messages m on m.channel_id = u.channel_id and m.carrier_message_id = u.cid and m.parts = 1
+     union all
+     select u.ord, p.message_id, p.part_no
+       from u join message_parts p on p.channel_id = u.channel_id and p.carrier_message_id = u.cid`,
+    [ords, channels, ids],
+  );
+  const matches = new Map<number, Match>();
+  for (const row of result.rows) {
+    if (!matches.has(row.ord)) matches.set(row.ord, { ord: row.ord, messageId: row.message_id, partNo: row.part_no });
+  }
+  return matches;
+}
+
+async function applyMatched(db: Queryable, receipts: ReceiptInput[], matches: Map<number, Match>, now: Date): Promise<void> {
+  const single = [...matches.values()].filter((m) => m.partNo === 0);
+  if (single.length > 0) {
+    await db.query(
+      `update messages m
+          set status = u.state, done_at = u.done_at, error_code = u.err,
+              parts_delivered = case when u.state = 'delivered' then 1 else 0 end,
+              parts_failed = case when u.state = 'delivered' then 0 else 1 end,
+              updated_at = $5
+         from unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) as u(id, state, err, done_at)
+        where m.id = u.id and m.status in ('sent', 'unknown')`,
+      [
+        single.map((m) => m.messageId),
+        single.map((m) => receipts[m.ord]!.state),
+        single.map((m) => receipts[m.ord]!.errorCode),
+        single.map((m) => receipts[m.ord]!.doneAt),
+        now,
+      ],
+    );
+  }
+  const multi = [...matches.values()].filter((m) => m.partNo > 0);
+  if (multi.length > 0) {
+    // Each part counts once (a repeated receipt finds its part already stated); the message is
+    // final when every part is, delivered only if every part was.
+    await db.query(
+      `with parts as (
+         update message_parts p set state = u.state
+           from unnest($1::bigint[], $2::int2[], $3::text[]) as u(message_id, part_no, state)
+          where p.message_id = u.message_id and p.part_no = u.part_no and p.state is null
+         returning p.message_id, p.state),
+       agg as (
+         select message_id,
+                count(*) filter (where state = 'delivered')::int as d,
+                count(*) filter (where state <> 'delivered')::int as f,
+                min(state) filter (where state <> 'delivered') as fstate
+           from parts group by message_id)
+       update messages m
+          set parts_delivered = m.parts_delivered + agg.d,
+              parts_failed = m.parts_failed + agg.f,
+              error_code = coalesce(m.error_code, agg.fstate),
+              status = case when m.parts_delivered + agg.d + m.parts_failed + agg.f >= m.parts
+                            then case when m.parts_failed + agg.f > 0 then coalesce(agg.fstate, 'undelivered') else 'delivered' end
+                            else m.status end,
+              done_at = case when m.parts_delivered + agg.d + m.parts_failed + agg.f >= m.parts then $4 else m.done_at end,
+              updated_at = $4
+         from agg
+        where m.id = agg.message_id and m.status in ('sent', 'unknown')`,
+      [multi.map((m) => m.messageId), multi.map((m) => m.partNo), multi.map((m) => receipts[m.ord]!.state), now],
+    );
+  }
+}
+
+/** Applies a batch of receipts; unmatched ones are parked. Returns how many matched. */
+export async function applyReceipts(db: Queryable, { receipts, now }: { receipts: ReceiptInput[]; now: Date }) {
+  if (receipts.length === 0) return { matched: 0, parked: 0 };
+  const matches = await matchReceipts(db, receipts);
+  await applyMatched(db, receipts, matches, now);
+  const unmatched = receipts.filter((_, ord) => !matches.has(ord));
+  if (unmatched.length > 0) {
+    await db.query(
+      `insert into pending_receipts (channel_id, carrier_message_id, id_variants, state, error_code, done_at, received_at)
+       select u.channel_id, u.cid, string_to_array(u.variants, ' '), u.state, u.err, u.done_at, $7
+         from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+           as u(channel_id, cid, variants, state, err, done_at)`,
+      [
+        unmatched.map((r) => r.channelId),
+        unmatched.map((r) => r.carrierId),
+        // Carrier ids are alphanumeric (validated by the parser), so a space is a safe separator.
+        unmatched.map((r) => r.variants.join(' ')),
+        unmatched.map((r) => r.state),
+        unmatched.map((r) => r.errorCode),
+        unmatched.map((r) => r.doneAt),
+        now,
+      ],
+    );
+  }
+  return { matched: matches.size, parked: unmatched.length };
+}
+
+/**
+ * Retries parked receipts against messages recorded since; drops those older than the receipt
+ * window (their messages have become `unknown`). Runs in the caller's transaction, skipping rows
+ * another node is working on.
+ */
+export async function retryPendingReceipts(
+  db: Queryable,
+  { now, windowHours, limit = 2000 }: { now: Date; windowHours: number; limit?: number },
+) {
+  const pending = await db.query<{
+    id: number;
+    channel_id: number;
+    carrier_message_id: string;
+    id_variants: string[];
+    state: FinalReceiptState;
+    error_code: string | null;
+    done_at: Date | null;
+  }>(
+    `select id, channel_id, carrier_message_id, id_variants, state, error_code, done_at from pending_receipts
+      order by id limit $1 for update skip locked`,
+    [limit],
+  );
+  if (pending.rows.length === 0) return { matched: 0, dropped: 0 };
+  const receipts: ReceiptInput[] = pending.rows.map((r) => ({
+    channelId: r.channel_id,
+    carrierId: r.carrier_message_id,
+    variants: r.id_variants,
+    state: r.state,
+    errorCode: r.error_code,
+    doneAt: r.done_at ?? now,
+  }));
+  const matches = await matchReceipts(db, receipts);
+  await applyMatched(db, receipts, matches, now);
+  const matchedIds = [...matches.keys()].map((ord) => pending.rows[ord]!.id);
+  if (matchedIds.length > 0) await db.query('delete from pending_receipts where id = any($1::bigint[])', [matchedIds]);
+  const dropped = await db.query(
+    `delete from pending_receipts where id = any($1::bigint[]) and received_at < $2::timestamptz - make_interval(hours => $3)`,
+    [pending.rows.map((r) => r.id), now, windowHours],
+  );
+  return { matched: matchedIds.length, dropped: dropped.rowCount ?? 0 };
+}
+
+export interface InboundInput {
+  channelId: number;
+  sender: string;
+  destination: string;
+  content: string;
+  receivedAt: Date;
+}
+
+/**
+ * Stores replies (MO). The tenant is found by the extension code the reply was sent to (the
+ * destination is the channel's source number followed by the tenant's code); failing that, by
+ * the last tenant that messaged this handset on this channel.
+ */
+export async function storeInboundMessages(db: Queryable, { messages }: { messages: InboundInput[] }) {
+  if (messages.length === 0) return 0;
+  const result = await db.query(
+    `insert into inbound_messages (tenant_id, channel_id, sender, destination, content, received_at)
+     select coalesce(
+              (select t.id from tenants t join channels c on c.id = u.channel_id
+                where t.sender_code is not null and u.destination like c.source_addr || t.sender_code || '%'
+                order by length(t.sender_code) desc limit 1),
+              (select m.tenant_id from messages m
+                where m.recipient = u.sender and m.channel_id = u.channel_id and m.status <> 'queued'
+                order by m.id desc limit 1)),
+            u.channel_id, u.sender, u.destination, u.content, u.received_at
+       from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+         as u(channel_id, sender, destination, content, received_at)`,
+    [
+      messages.map((m) => m.channelId),
+      messages.map((m) => m.sender),
+      messages.map((m) => m.destination),
+      messages.map((m) => m.content),
+      messages.map((m) => m.receivedAt),
+    ],
+  );
+  return result.rowCount ?? 0;
+}
