@@ -21,6 +21,8 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
     },
     return503OnClosing: true,
   });
+  // JSON only: a text/plain body is answered 415 rather than failing schema validation.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_request, reply) => {
     const e = routeNotFound();

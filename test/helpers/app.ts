@@ -1,0 +1,19 @@
+import pino from 'pino';
+import { loadConfig } from '../../src/app/config.ts';
+import { type Clock, createContext } from '../../src/app/context.ts';
+import type { Db } from '../../src/db/pool.ts';
+import { buildHttpServer } from '../../src/http/server.ts';
+import { createTenant } from '../../src/modules/accounts/accounts.usecases.ts';
+
+export async function buildTestApp(db: Db, { clock, env = {} }: { clock?: Clock; env?: Record<string, string> } = {}) {
+  const config = loadConfig({ env: { HONGYAN_LOG_LEVEL: 'silent', ...env }, configFile: null });
+  const logger = pino({ level: 'silent' });
+  const ctx = createContext({ config, db, logger, clock });
+  const app = await buildHttpServer(ctx);
+  return { app, ctx };
+}
+
+export async function newTenant(ctx: Awaited<ReturnType<typeof buildTestApp>>['ctx'], name = 'Tenant') {
+  const { tenant, apiKey } = await createTenant({ name, repository: ctx.accounts });
+  return { tenantId: tenant.id, key: apiKey.key, auth: { authorization: `Bearer ${apiKey.key}` } };
+}
