@@ -226,9 +226,21 @@ export function fastMobileE164(input: string, region: string): string | undefine
     // Calling codes are prefix-free, so the library's shortest-match scan finds this one too.
     if (!digits.startsWith(plan.callingCode)) return undefined;
     nsn = digits.slice(plan.callingCode.length);
+  } else if (plan.idd.test(digits)) {
+    return undefined; // '00…': the library reads an international number
+  } else if (digits.startsWith(plan.callingCode)) {
+    // '8613800138000': the library drops the calling code when the whole is not a national
+    // number and the rest is (extractCountryCallingCodeFromInternationalNumberWithoutPlusSign).
+    const rest = digits.slice(plan.callingCode.length);
+    if (
+      plan.nationalPrefix?.test(digits) ||
+      plan.nationalNumber.test(digits) ||
+      !plan.nationalNumber.test(rest)
+    ) {
+      return undefined;
+    }
+    nsn = rest;
   } else {
-    // The library would read these as '00…' (international) or as '86…' without '+'.
-    if (plan.idd.test(digits) || digits.startsWith(plan.callingCode)) return undefined;
     nsn = digits;
   }
   // A national (or carrier selection) prefix the library might strip or transform.
