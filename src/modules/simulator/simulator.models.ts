@@ -1,0 +1,266 @@
+// What the carrier simulator does with each bind, submit and receipt, as pure functions of a
+// profile and an injected random(): the server (simulator.ts) only does the I/O. Every decision
+// draws from the same random() so that a seeded generator replays a whole run.
+
+import { CommandStatus, MessageState } from '../../smpp/constants.ts';
+
+export interface LatencyRange {
+  min: number;
+  median: number;
+  max: number;
+}
+
+/**
+ * Ids on the wire. 'hex-resp-decimal-receipt' is a quirk of real carriers: submit_sm_resp carries
+ * the id in hex and the receipt the same number in decimal, so a client must try both forms.
+ */
+export type IdFormat = 'decimal' | 'hex' | 'hex-resp-decimal-receipt';
+
+export const ID_FORMATS: readonly IdFormat[] = ['decimal', 'hex', 'hex-resp-decimal-receipt'];
+
+export interface SimulatorProfile {
+  name: string;
+  /** Share of accepted messages whose receipt says DELIVRD (0..1). */
+  deliveryRate: number;
+  /** Share whose receipt says EXPIRED; the rest (1 - delivery - expired) is UNDELIV. */
+  expiredRate: number;
+  receiptLatencyMs: LatencyRange;
+  /** Share of submits refused with one of rejectStatuses. */
+  rejectRate: number;
+  rejectStatuses: readonly number[];
+  /** Submits above this rate, per bind, get ESME_RTHROTTLED; null never throttles. */
+  throttleAboveTps: number | null;
+  /** Share of submits answered ESME_RMSGQFUL. */
+  queueFullRate: number;
+  /** Share of submits swallowed: never answered. */
+  noResponseRate: number;
+  /** Drop the TCP connection right after answering this many submits on one bind; null = never. */
+  disconnectAfterSubmits: number | null;
+  /** Share of accepted submits whose receipt is sent (and answered) before the submit_sm_resp. */
+  receiptBeforeResponseRate: number;
+  /** Share of delivered messages the recipient answers (MO deliver_sm). */
+  replyRate: number;
+  replies: readonly string[];
+  /** Delay of a reply after the delivery. */
+  replyLatencyMs: LatencyRange;
+  idFormat: IdFormat;
+  /** Refuse every bind with ESME_RBINDFAIL. */
+  bindFail: boolean;
+}
+
+export type ProfileRates = Pick<
+  SimulatorProfile,
+  'deliveryRate' | 'expiredRate' | 'rejectRate' | 'queueFullRate' | 'noResponseRate'
+>;
+
+const quiet: Omit<SimulatorProfile, 'name'> = {
+  deliveryRate: 1,
+  expiredRate: 0,
+  receiptLatencyMs: { min: 20, median: 80, max: 300 },
+  rejectRate: 0,
+  rejectStatuses: [CommandStatus.ESME_RINVDSTADR, CommandStatus.ESME_RSUBMITFAIL],
+  throttleAboveTps: null,
+  queueFullRate: 0,
+  noResponseRate: 0,
+  disconnectAfterSubmits: null,
+  receiptBeforeResponseRate: 0,
+  replyRate: 0,
+  replies: ['TD', '退订', 'STOP', '好的，收到'],
+  replyLatencyMs: { min: 1_000, median: 5_000, max: 60_000 },
+  idFormat: 'decimal',
+  bindFail: false,
+};
+
+/**
+ * `default` is the channel of a fresh install: every message delivered well within a second, so
+ * the first message a user sends shows `delivered` by the time they look.
+ */
+export const BUILT_IN_PROFILES: readonly SimulatorProfile[] = [
+  { ...quiet, name: 'default' },
+  {
+    ...quiet,
+    name: 'realistic',
+    deliveryRate: 0.95,
+    expiredRate: 0.02,
+    rejectRate: 0.005,
+    receiptLatencyMs: { min: 500, median: 3_000, max: 30_000 },
+    replyRate: 0.01,
+    replyLatencyMs: { min: 5_000, median: 30_000, max: 300_000 },
+  },
+  {
+    ...quiet,
+    name: 'flaky',
+    deliveryRate: 0.9,
+    expiredRate: 0.03,
+    rejectRate: 0.01,
+    queueFullRate: 0.01,
+    noResponseRate: 0.01,
+    disconnectAfterSubmits: 5_000,
+    receiptBeforeResponseRate: 0.05,
+    receiptLatencyMs: { min: 50, median: 500, max: 10_000 },
+    replyRate: 0.01,
+    idFormat: 'hex-resp-decimal-receipt',
+  },
+  { ...quiet, name: 'throttle', throttleAboveTps: 200 },
+  { ...quiet, name: 'blackhole', noResponseRate: 1 },
+  { ...quiet, name: 'bindfail', bindFail: true },
+];
+
+export const DEFAULT_PROFILE_NAME = 'default';
+
+/** What a bind asked for; the profile is named by system_id, else by system_type, else `default`. */
+export function chooseProfile({
+  systemId,
+  systemType,
+  profiles,
+  forced,
+}: {
+  systemId: string;
+  systemType: string;
+  profiles: ReadonlyMap<string, SimulatorProfile>;
+  /** A profile name that overrides the bind's own choice (`hongyan simulator --profile NAME`). */
+  forced?: string | undefined;
+}): SimulatorProfile {
+  const chosen =
+    (forced === undefined ? undefined : profiles.get(forced)) ??
+    profiles.get(systemId) ??
+    profiles.get(systemType) ??
+    profiles.get(DEFAULT_PROFILE_NAME);
+  // profileMap always holds `default`; a caller that removed it gets the built-in one.
+  return chosen ?? BUILT_IN_PROFILES[0]!;
+}
+
+/** Built-in profiles, then `extra` ones (same name replaces), keyed by name. */
+export function profileMap(extra: readonly SimulatorProfile[] = []): Map<string, SimulatorProfile> {
+  const map = new Map<string, SimulatorProfile>();
+  for (const p of BUILT_IN_PROFILES) map.set(p.name, p);
+  for (const p of extra) map.set(p.name, p);
+  return map;
+}
+
+// ---- per-submit decisions ----------------------------------------------------------------------
+
+export type SubmitOutcome = 'accept' | 'no_response' | 'queue_full' | 'reject';
+
+/** One draw splits [0,1) into slices: no response, queue full, reject, accept. */
+export function decideSubmit(profile: ProfileRates, random: () => number): SubmitOutcome {
+  const u = random();
+  let edge = profile.noResponseRate;
+  if (u < edge) return 'no_response';
+  edge += profile.queueFullRate;
+  if (u < edge) return 'queue_full';
+  edge += profile.rejectRate;
+  if (u < edge) return 'reject';
+  return 'accept';
+}
+
+export function pickRejectStatus(profile: SimulatorProfile, random: () => number): number {
+  const statuses = profile.rejectStatuses;
+  if (statuses.length === 0) return CommandStatus.ESME_RSUBMITFAIL;
+  return statuses[Math.floor(random() * statuses.length)] ?? statuses[0]!;
+}
+
+export type ReceiptStat = 'DELIVRD' | 'UNDELIV' | 'EXPIRED';
+
+/** A message's final outcome. Shared constants: deciding one allocates nothing. */
+export interface Fate {
+  stat: ReceiptStat;
+  /** message_state TLV value. */
+  messageState: number;
+  /** The receipt's err: field; for failures also the GSM network_error_code. */
+  err: number;
+}
+
+export const DELIVERED: Fate = { stat: 'DELIVRD', messageState: MessageState.DELIVERED, err: 0 };
+// Absent subscriber: the handset stayed off until the validity period ran out.
+export const EXPIRED: Fate = { stat: 'EXPIRED', messageState: MessageState.EXPIRED, err: 27 };
+
+// GSM MAP errors that SMSCs report in UNDELIV receipts, weighted roughly as seen in traffic:
+// absent subscriber dominates, then unknown subscriber (numbers no longer in service).
+const undeliverable: readonly { fate: Fate; weight: number }[] = [
+  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 27 }, weight: 35 }, // absent subscriber
+  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 1 }, weight: 25 }, // unknown subscriber
+  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 13 }, weight: 15 }, // call barred
+  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 31 }, weight: 10 }, // subscriber busy
+  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 11 }, weight: 8 }, // teleservice not provisioned
+  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 34 }, weight: 7 }, // system failure
+];
+const undeliverableWeight = undeliverable.reduce((sum, u) => sum + u.weight, 0);
+
+export function decideFate(profile: ProfileRates, random: () => number): Fate {
+  const u = random();
+  if (u < profile.deliveryRate) return DELIVERED;
+  if (u < profile.deliveryRate + profile.expiredRate) return EXPIRED;
+  let pick = random() * undeliverableWeight;
+  for (const u of undeliverable) {
+    pick -= u.weight;
+    if (pick < 0) return u.fate;
+  }
+  return undeliverable[0]!.fate;
+}
+
+/**
+ * A latency between min and max with its median at `median` and a long right tail: log-normal
+ * with the max three standard deviations out, clamped. Two draws (Box-Muller).
+ */
+export function sampleLatencyMs(range: LatencyRange, random: () => number): number {
+  const { min, median, max } = range;
+  if (max <= min) return min;
+  if (median <= 0) return min;
+  const sigma = Math.log(Math.max(max, median + 1) / median) / 3;
+  const u1 = Math.max(random(), Number.MIN_VALUE);
+  const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * random());
+  const value = median * Math.exp(sigma * z);
+  return value < min ? min : value > max ? max : Math.round(value);
+}
+
+/** Does a message with this registered_delivery and fate get a receipt? (SMPP 3.4 5.2.17) */
+export function wantsReceipt(registeredDelivery: number, fate: Fate): boolean {
+  const smsc = registeredDelivery & 0x03;
+  return smsc === 1 || (smsc === 2 && fate !== DELIVERED);
+}
+
+// ---- ids -----------------------------------------------------------------------------------------
+
+/**
+ * First message id of a run. Ids grow from the start time × 1000, so a restarted simulator never
+ * reissues an id that an earlier run gave (a client would match a new receipt to an old message)
+ * unless the earlier run issued more than 1000 ids per millisecond it lived.
+ */
+export function firstMessageNumber(nowMs: number): number {
+  return Math.floor(nowMs) * 1000;
+}
+
+export function responseIdOf(n: number, format: IdFormat): string {
+  return format === 'decimal' ? String(n) : n.toString(16);
+}
+
+export function receiptIdOf(n: number, format: IdFormat): string {
+  return format === 'hex' ? n.toString(16) : String(n);
+}
+
+// ---- throttling ----------------------------------------------------------------------------------
+
+/** A token bucket holding at most one second of the rate, so a burst can use one second's worth. */
+export interface TokenBucket {
+  tokens: number;
+  refilledAt: number;
+}
+
+export function newTokenBucket(ratePerSecond: number, nowMs: number): TokenBucket {
+  return { tokens: ratePerSecond, refilledAt: nowMs };
+}
+
+/** Takes a token if there is one; false means the submit is over the rate. */
+export function takeToken(bucket: TokenBucket, ratePerSecond: number, nowMs: number): boolean {
+  const elapsed = nowMs - bucket.refilledAt;
+  if (elapsed > 0) {
+    bucket.tokens = Math.min(ratePerSecond, bucket.tokens + (elapsed * ratePerSecond) / 1000);
+    bucket.refilledAt = nowMs;
+  }
+  if (bucket.tokens >= 1) {
+    bucket.tokens -= 1;
+    return true;
+  }
+  return false;
+}
