@@ -1,0 +1,352 @@
+// A carrier channel: client binds (one transceiver, or a transmitter plus a receiver) kept up with
+// reconnect and backoff, a send rate that backs off when the carrier throttles, and a window of
+// outstanding submit_sm per bind. It takes messages claimed by the dispatcher, submits every part,
+// and reports one outcome per message to the recorder. It never awaits the database while
+// holding a window slot, and never holds a transaction across network I/O.
+import type { Logger } from 'pino';
+import { backoffDelay } from '../../smpp/backoff.ts';
+import { CommandStatus, statusName } from '../../smpp/constants.ts';
+import { RequestTimeoutError, SessionClosedError } from '../../smpp/errors.ts';
+import { encodeMessage } from '../../smpp/segments.ts';
+import { connectAndBind, type SmppSession } from '../../smpp/session.ts';
+import type { IncomingRequest } from '../../smpp/session-types.ts';
+import type { Channel } from '../channels/channels.repository.ts';
+import type { ClaimedMessage } from './dispatch.sql.ts';
+import { classifyStatus, MAX_ATTEMPTS, retryDelayMs, SendRate, smppErrorCode } from './dispatch.models.ts';
+import type { Recorder } from './recorder.ts';
+
+export interface ConnectorDeps {
+  channel: Channel;
+  recorder: Recorder;
+  logger: Logger;
+  /** Called for every deliver_sm; the promise settles once it is stored (then we acknowledge). */
+  onDeliver: (channelId: number, pdu: IncomingRequest) => Promise<void>;
+  /** Called when the connector wants more work (a window slot freed, or it just bound). */
+  onReady: () => void;
+  requestTimeoutMs?: number;
+  now?: () => number;
+}
+
+interface InFlight {
+  message: ClaimedMessage;
+  carrierIds: (string | undefined)[];
+  duplicateRisk: boolean;
+}
+
+const PRIORITIES = 3;
+
+export class ChannelConnector {
+  readonly channelId: number;
+  private tx: SmppSession | null = null;
+  private rx: SmppSession | null = null;
+  private readonly queues: ClaimedMessage[][] = Array.from({ length: PRIORITIES }, () => []);
+  private queued = 0;
+  private submitting = 0;
+  private stopped = false;
+  private attempt = 0;
+  private pumpTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private readonly rate: SendRate;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly windowSize: number;
+
+  constructor(private readonly deps: ConnectorDeps) {
+    this.channelId = deps.channel.id;
+    this.now = deps.now ?? Date.now;
+    this.rate = new SendRate(deps.channel.max_tps, this.now());
+    this.log = deps.logger.child({ channel: deps.channel.name });
+    this.windowSize = deps.channel.window_size;
+  }
+
+  get name(): string {
+    return this.deps.channel.name;
+  }
+
+  get isReady(): boolean {
+    return !this.stopped && this.tx !== null;
+  }
+
+  /** Messages this connector would take now: enough to keep its window full for a moment. */
+  get demand(): number {
+    if (!this.isReady) return 0;
+    return Math.max(0, this.windowSize * 2 - this.queued - this.submitting);
+  }
+
+  get holding(): number {
+    return this.queued + this.submitting;
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const c = this.deps.channel;
+    const common = {
+      host: c.host,
+      port: c.port,
+      systemId: c.system_id,
+      password: c.password,
+      systemType: c.system_type || undefined,
+      windowSize: c.window_size,
+      requestTimeoutMs: this.deps.requestTimeoutMs ?? 30_000,
+      enquireLinkIntervalMs: 30_000,
+      connectTimeoutMs: 10_000,
+      logger: this.log,
+      handlers: { onRequest: (_s: SmppSession, pdu: IncomingRequest) => this.onIncoming(pdu) },
+    };
+    try {
+      if (c.bind_mode === 'transmitter_receiver') {
+        const [tx, rx] = await Promise.all([
+          connectAndBind({ ...common, mode: 'transmitter' }),
+          connectAndBind({ ...common, mode: 'receiver' }),
+        ]);
+        this.adopt(tx, rx);
+      } else {
+        const trx = await connectAndBind({ ...common, mode: 'transceiver' });
+        this.adopt(trx, trx);
+      }
+    } catch (error) {
+      this.scheduleReconnect(error);
+    }
+  }
+
+  private adopt(tx: SmppSession, rx: SmppSession): void {
+    if (this.stopped) {
+      void tx.unbind().catch(() => {});
+      if (rx !== tx) void rx.unbind().catch(() => {});
+      return;
+    }
+    this.attempt = 0;
+    this.tx = tx;
+    this.rx = rx;
+    this.log.info({ mode: this.deps.channel.bind_mode }, 'channel bound');
+    const onClose = (info: { reason: string }) => {
+      if (this.tx === null && this.rx === null) return;
+      this.log.warn({ reason: info.reason }, 'channel connection lost');
+      const other = this.tx === tx ? rx : tx;
+      this.tx = null;
+      this.rx = null;
+      if (other !== tx) void other.unbind().catch(() => {});
+      this.returnQueued('channel connection lost');
+      this.scheduleReconnect(null);
+    };
+    tx.once('close', onClose);
+    if (rx !== tx) rx.once('close', onClose);
+    tx.on('slot', () => this.pump());
+    this.deps.onReady();
+    this.pump();
+  }
+
+  private scheduleReconnect(error: unknown): void {
+    if (this.stopped) return;
+    this.attempt++;
+    const delay = backoffDelay(this.attempt, { baseMs: 500, maxMs: 30_000, jitter: 0.2 });
+    this.log.warn({ err: error ?? undefined, attempt: this.attempt, delay }, 'channel not bound; reconnecting');
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.connect();
+    }, delay);
+  }
+
+  private onIncoming(pdu: IncomingRequest) {
+    if (pdu.command !== 'deliver_sm' && pdu.command !== 'data_sm') return CommandStatus.ESME_RINVCMDID;
+    // Acknowledge only once stored: a receipt we acknowledged and then lost would leave its
+    // message without a final state.
+    return this.deps.onDeliver(this.channelId, pdu).then(
+      () => undefined,
+      (error: unknown) => {
+        this.log.error({ err: error }, 'could not store a deliver_sm; asking the carrier to resend');
+        return CommandStatus.ESME_RSYSERR;
+      },
+    );
+  }
+
+  /** Takes claimed messages; lower priority values go out first. */
+  enqueue(messages: ClaimedMessage[]): void {
+    for (const m of messages) {
+      this.queues[Math.min(PRIORITIES - 1, Math.max(0, m.priority))]!.push(m);
+      this.queued++;
+    }
+    this.pump();
+  }
+
+  private next(): ClaimedMessage | undefined {
+    for (const q of this.queues) {
+      if (q.length > 0) {
+        this.queued--;
+        return q.shift();
+      }
+    }
+    return undefined;
+  }
+
+  private pump(): void {
+    if (this.pumpTimer) return;
+    const tx = this.tx;
+    if (!tx || this.stopped) return;
+    while (this.queued > 0 && tx.windowFree > 0) {
+      const now = this.now();
+      if (!this.rate.tryTake(now)) {
+        this.pumpTimer = setTimeout(() => {
+          this.pumpTimer = null;
+          this.pump();
+        }, Math.max(1, this.rate.waitMs(now)));
+        return;
+      }
+      const message = this.next()!;
+      this.submitting++;
+      void this.submit(tx, message).finally(() => {
+        this.submitting--;
+        if (this.demand > this.windowSize) this.deps.onReady();
+        this.pump();
+      });
+    }
+  }
+
+  private async submit(tx: SmppSession, message: ClaimedMessage): Promise<void> {
+    const c = this.deps.channel;
+    const encoded = encodeMessage(message.content, message.id & 0xff);
+    const flight: InFlight = { message, carrierIds: [], duplicateRisk: false };
+    const sourceAddr = `${c.source_addr}${message.senderCode ?? ''}`.slice(0, 20);
+    for (let i = 0; i < encoded.parts.length; i++) {
+      // Parts after the first each take a token too; the first took its token in pump().
+      if (i > 0) await this.waitForToken();
+      let outcome = await this.submitPart(tx, sourceAddr, message, encoded, i);
+      // Throttling is retried here, on this bind, after slowing down: the message is not failed.
+      for (let tries = 0; outcome.kind === 'throttled' && tries < 50 && !this.stopped; tries++) {
+        this.rate.throttled(this.now());
+        await sleep(Math.min(2000, 50 * 2 ** Math.min(tries, 5)));
+        await this.waitForToken();
+        outcome = await this.submitPart(tx, sourceAddr, message, encoded, i);
+      }
+      if (outcome.kind === 'ok') {
+        flight.carrierIds[i] = outcome.messageId;
+        continue;
+      }
+      this.finishWithError(flight, outcome);
+      return;
+    }
+    this.deps.recorder.sent({
+      id: message.id,
+      channelId: this.channelId,
+      sourceAddr,
+      carrierIds: flight.carrierIds as string[],
+      duplicateRisk: flight.duplicateRisk,
+    });
+  }
+
+  private async waitForToken(): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      if (this.rate.tryTake(now)) return;
+      await sleep(Math.max(1, this.rate.waitMs(now)));
+    }
+  }
+
+  private async submitPart(
+    tx: SmppSession,
+    sourceAddr: string,
+    message: ClaimedMessage,
+    encoded: ReturnType<typeof encodeMessage>,
+    index: number,
+  ): Promise<PartOutcome> {
+    try {
+      const resp = await tx.request({
+        command: 'submit_sm',
+        serviceType: '',
+        sourceAddrTon: 0,
+        sourceAddrNpi: 0,
+        sourceAddr,
+        destAddrTon: 1,
+        destAddrNpi: 1,
+        destinationAddr: message.recipient.replace(/^\+/, ''),
+        esmClass: encoded.esmClass,
+        protocolId: 0,
+        priorityFlag: message.priority === 0 ? 1 : 0,
+        scheduleDeliveryTime: '',
+        validityPeriod: '',
+        registeredDelivery: 1,
+        replaceIfPresentFlag: 0,
+        dataCoding: encoded.dataCoding,
+        smDefaultMsgId: 0,
+        shortMessage: encoded.parts[index]!,
+      });
+      if (resp.commandStatus === CommandStatus.ESME_ROK) {
+        const messageId = 'messageId' in resp ? resp.messageId : '';
+        if (messageId === '') return { kind: 'error', status: CommandStatus.ESME_RSYSERR, detail: 'submit_sm_resp without message_id' };
+        return { kind: 'ok', messageId };
+      }
+      if (classifyStatus(resp.commandStatus) === 'throttle') return { kind: 'throttled' };
+      return { kind: 'error', status: resp.commandStatus, detail: statusName(resp.commandStatus) };
+    } catch (error) {
+      if (error instanceof RequestTimeoutError) return { kind: 'unanswered', detail: error.message };
+      if (error instanceof SessionClosedError) return { kind: 'unanswered', detail: error.message };
+      return { kind: 'error', status: (error as { status?: number }).status ?? CommandStatus.ESME_RSYSERR, detail: String(error) };
+    }
+  }
+
+  private finishWithError(flight: InFlight, outcome: Exclude<PartOutcome, { kind: 'ok' }>): void {
+    const { message } = flight;
+    if (outcome.kind === 'unanswered' || outcome.kind === 'throttled') {
+      // The carrier may have taken a part we got no answer for: a resend may duplicate it.
+      const risky = outcome.kind === 'unanswered';
+      this.deps.recorder.retry({
+        id: message.id,
+        delayMs: retryDelayMs(message.attempts),
+        errorCode: risky ? 'smpp.no_response' : 'smpp.ESME_RTHROTTLED',
+        errorDetail: outcome.kind === 'unanswered' ? outcome.detail : 'throttled',
+        duplicateRisk: risky || flight.carrierIds.length > 0,
+      });
+      return;
+    }
+    const cls = classifyStatus(outcome.status);
+    if (cls === 'permanent') {
+      this.deps.recorder.fail({ id: message.id, status: 'rejected', errorCode: smppErrorCode(outcome.status), errorDetail: outcome.detail });
+    } else if (message.attempts >= MAX_ATTEMPTS) {
+      this.deps.recorder.fail({ id: message.id, status: 'failed', errorCode: smppErrorCode(outcome.status), errorDetail: outcome.detail });
+    } else {
+      this.deps.recorder.retry({
+        id: message.id,
+        delayMs: retryDelayMs(message.attempts),
+        errorCode: smppErrorCode(outcome.status),
+        errorDetail: outcome.detail,
+        duplicateRisk: flight.carrierIds.length > 0,
+      });
+    }
+  }
+
+  /** Messages claimed but not yet submitted go back to the queue, due now, with no duplicate risk. */
+  private returnQueued(reason: string): void {
+    for (;;) {
+      const m = this.next();
+      if (!m) break;
+      this.deps.recorder.retry({ id: m.id, delayMs: 0, errorCode: 'channel.unavailable', errorDetail: reason, duplicateRisk: false });
+    }
+  }
+
+  /** Stops taking work, lets submissions in flight finish (up to `graceMs`), then unbinds. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.returnQueued('shutting down');
+    const deadline = this.now() + graceMs;
+    while (this.submitting > 0 && this.now() < deadline) await sleep(20);
+    const tx = this.tx;
+    const rx = this.rx;
+    this.tx = null;
+    this.rx = null;
+    await Promise.all([tx?.unbind().catch(() => {}), rx && rx !== tx ? rx.unbind().catch(() => {}) : undefined]);
+  }
+}
+
+type PartOutcome =
+  | { kind: 'ok'; messageId: string }
+  | { kind: 'throttled' }
+  | { kind: 'unanswered'; detail: string }
+  | { kind: 'error'; status: number; detail: string };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,107 @@
+// The dispatch loop: claims as many due messages as the bound channels can take right now, and
+// hands them to the channels. It claims on demand (never more than a couple of windows ahead), so
+// a verification code queued behind a 200,000-message marketing batch waits at most for the
+// messages already in the channel's hands, and the claim query itself puts it first.
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { ChannelConnector } from './connector.ts';
+import { type ClaimedMessage, claimNextMessages } from './dispatch.sql.ts';
+
+export interface Dispatcher {
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+export function startDispatcher({
+  pool,
+  nodeId,
+  logger,
+  connectors,
+  now = () => new Date(),
+  idlePollMs = 100,
+  maxClaim = 2000,
+}: {
+  pool: pg.Pool;
+  nodeId: string;
+  logger: Logger;
+  /** The live connectors, the default channel first. */
+  connectors: () => ChannelConnector[];
+  now?: () => Date;
+  idlePollMs?: number;
+  maxClaim?: number;
+}): Dispatcher {
+  let stopped = false;
+  let wakeUp: (() => void) | null = null;
+  let woken = false;
+  // Tenants seen with due work at the last claim: each gets a fair share of the next one.
+  let activeKeys = 1;
+
+  const wake = () => {
+    woken = true;
+    wakeUp?.();
+  };
+
+  function route(messages: ClaimedMessage[], ready: ChannelConnector[]): void {
+    // Fill the default channel first, then the others by their free demand.
+    let i = 0;
+    for (const c of ready) {
+      const take = messages.slice(i, i + c.demand);
+      i += take.length;
+      if (take.length > 0) c.enqueue(take);
+    }
+    const rest = messages.slice(i);
+    if (rest.length > 0) ready[0]!.enqueue(rest);
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopped) {
+      let claimedAny = false;
+      try {
+        const ready = connectors().filter((c) => c.isReady);
+        const demand = Math.min(
+          maxClaim,
+          ready.reduce((sum, c) => sum + c.demand, 0),
+        );
+        if (demand > 0) {
+          const perTenant = Math.max(10, Math.ceil(demand / activeKeys));
+          const claimed = await claimNextMessages(pool, { nodeId, limit: demand, perTenant, now: now() });
+          if (claimed.length > 0) {
+            claimedAny = true;
+            activeKeys = Math.max(1, new Set(claimed.map((m) => `${m.priority}:${m.tenantId}`)).size);
+            route(claimed, ready);
+          }
+        }
+      } catch (error) {
+        logger.error({ err: error }, 'dispatch: claim failed; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      if (claimedAny) continue;
+      if (woken) {
+        woken = false;
+        // Work was signalled while we claimed: look again right away, but yield first.
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, idlePollMs);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeUp = null;
+      woken = false;
+    }
+  }
+
+  const running = loop();
+  return {
+    wake,
+    async stop() {
+      stopped = true;
+      wakeUp?.();
+      await running;
+    },
+  };
+}
