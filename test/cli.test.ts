@@ -1,0 +1,71 @@
+// The operator CLI through its real interface: `node bin/hongyan.js ...` as a child process.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from './helpers/db.ts';
+
+const run = promisify(execFile);
+const BIN = path.resolve(import.meta.dirname, '../bin/hongyan.js');
+let t: Awaited<ReturnType<typeof createTestDatabase>>;
+
+async function hongyan(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, DATABASE_URL: t.url, HONGYAN_LOG_LEVEL: 'silent', ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => t.drop());
+
+describe('hongyan CLI', () => {
+  it('creates a tenant and keys, and manages channels, with --json', async () => {
+    const created = await hongyan(['tenant', 'create', '--name', 'Acme 物流', '--json']);
+    expect(created.code).toBe(0);
+    const tenant = JSON.parse(created.stdout);
+    expect(tenant.tenant.name).toBe('Acme 物流');
+    expect(tenant.api_key).toMatch(/^hy_[0-9a-f]{16}_/);
+    const key = JSON.parse((await hongyan(['key', 'create', '--tenant', String(tenant.tenant.id), '--json'])).stdout);
+    expect(key.api_key).not.toBe(tenant.api_key);
+
+    const added = await hongyan([
+      'channel', 'add', '--name', 'cmcc', '--host', '127.0.0.1', '--port', '7777', '--system-id', 'acct1',
+      '--password', 'pw', '--bind-mode', 'transmitter_receiver', '--window', '20', '--max-tps', '300', '--json',
+    ]);
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({ name: 'cmcc', port: 7777, bind_mode: 'transmitter_receiver', window: 20, max_tps: 300, is_default: true });
+    expect(JSON.parse(added.stdout)).not.toHaveProperty('password');
+    const list = JSON.parse((await hongyan(['channel', 'list', '--json'])).stdout);
+    expect(list.map((c: { name: string }) => c.name)).toEqual(['cmcc']);
+    const dup = await hongyan(['channel', 'add', '--name', 'cmcc', '--host', 'h', '--port', '1', '--system-id', 's', '--json']);
+    expect(dup.code).toBe(1);
+    expect(JSON.parse(dup.stdout).error.code).toBe('channels.name_taken');
+    const bad = await hongyan(['channel', 'add', '--name', 'x', '--host', 'h', '--port', '99999', '--system-id', 's']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/channels.invalid: port: 1..65535/);
+    expect((await hongyan(['channel', 'remove', 'cmcc', '--json'])).code).toBe(0);
+    expect(JSON.parse((await hongyan(['channel', 'list', '--json'])).stdout)).toEqual([]);
+  });
+
+  it('gets a message with its history, and says clearly what is wrong', async () => {
+    const missing = await hongyan(['message', 'get', '999999', '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout).error.code).toBe('messages.not_found');
+    const usage = await hongyan(['tenant', 'create']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--name is required/);
+    const unknown = await hongyan(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    const badConfig = await hongyan(['tenant', 'list'], { HONGYAN_HTTP_PORT: 'eighty' });
+    expect(badConfig.code).toBe(78);
+    expect(badConfig.stderr).toMatch(/HONGYAN_HTTP_PORT: expected an integer/);
+  });
+});
