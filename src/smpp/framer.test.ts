@@ -30,7 +30,9 @@ function feed(framer: PduFramer, chunks: Buffer[]): Buffer[] {
 /** Buffer.equals: vitest's deep equality compares octet by octet and is 100x slower. */
 function expectFrames(frames: Buffer[]): void {
   expect(frames.length).toBe(pdus.length);
-  frames.forEach((frame, i) => expect(frame.equals(pdus[i]!)).toBe(true));
+  frames.forEach((frame, i) => {
+    expect(frame.equals(pdus[i]!)).toBe(true);
+  });
 }
 
 describe('PduFramer', () => {

@@ -1,0 +1,193 @@
+// SmppSession: one SMPP connection, either side. The bind state machine (section 2.3), bind and
+// unbind for the ESME side, bind decisions for the SMSC side, and dispatch of incoming requests to
+// (possibly async) handlers. The connection plumbing it stands on is SessionBase.
+
+import { CommandStatus, SMPP_VERSION_34, statusName } from './constants.ts';
+import { BindError, GenericNackError, InvalidStateError, SessionClosedError } from './errors.ts';
+import { responseFor, settle } from './handler-result.ts';
+import { buildPdu } from './pdu.ts';
+import type { BindRequestPdu, BindResponsePdu, GenericNack, Pdu, ResponsePdu } from './pdu-types.ts';
+import { responseCommandOf } from './pdu-types.ts';
+import { SessionBase } from './session-base.ts';
+import { bindCommandOf, bindModeOf, isBound, mayReceive } from './session-rules.ts';
+import type { BindParams, IncomingRequest } from './session-types.ts';
+
+export type { WindowedCommand } from './session-base.ts';
+
+export class SmppSession extends SessionBase {
+  private bindInProgress = false;
+
+  /** ESME side: binds; resolves with the bind_resp, rejects with BindError when refused. */
+  async bind(params: BindParams): Promise<BindResponsePdu> {
+    const command = bindCommandOf[params.mode];
+    if (this.role !== 'esme' || this.currentState !== 'OPEN' || this.bindInProgress) {
+      throw new InvalidStateError(command, this.bindInProgress ? 'OPEN (binding)' : this.currentState);
+    }
+    const init = buildPdu(command, {
+      systemId: params.systemId,
+      password: params.password,
+      systemType: params.systemType ?? '',
+      interfaceVersion: params.interfaceVersion ?? SMPP_VERSION_34,
+      addrTon: params.addrTon ?? 0,
+      addrNpi: params.addrNpi ?? 0,
+      addressRange: params.addressRange ?? '',
+    });
+    this.bindInProgress = true;
+    let resp: BindResponsePdu;
+    try {
+      resp = (await this.window.sendNow(init, this.settings.requestTimeoutMs)) as BindResponsePdu;
+    } catch (error) {
+      if (error instanceof GenericNackError) throw new BindError(error.status, undefined, { cause: error });
+      throw error;
+    } finally {
+      this.bindInProgress = false;
+    }
+    if (resp.commandStatus !== CommandStatus.ESME_ROK) throw new BindError(resp.commandStatus);
+    if (this.currentState !== 'OPEN') throw new SessionClosedError(this.closeReason || this.currentState);
+    this.becomeBound(params.mode, resp.systemId);
+    return resp;
+  }
+
+  /**
+   * Unbinds politely: takes no new requests (queued ones fail with SessionClosedError), waits for
+   * outstanding responses, sends unbind, waits for unbind_resp (each wait at most
+   * unbindTimeoutMs), then ends the connection. Resolves once closed.
+   */
+  async unbind(): Promise<void> {
+    if (this.currentState === 'CLOSED') return;
+    if (this.currentState === 'UNBOUND') {
+      await this.closed;
+      return;
+    }
+    if (!isBound(this.currentState)) {
+      this.close('unbind before bind');
+      return;
+    }
+    this.currentState = 'UNBOUND';
+    this.window.failWaiting(new SessionClosedError('unbinding'));
+    const timeoutMs = this.settings.unbindTimeoutMs;
+    await this.window.whenIdle(timeoutMs);
+    if (this.currentState !== 'UNBOUND') return;
+    try {
+      await this.window.sendNow(buildPdu('unbind'), timeoutMs);
+    } catch (error) {
+      this.log.debug({ err: error }, 'no unbind_resp; closing anyway');
+    }
+    this.end('unbound');
+  }
+
+  protected override onRequest(pdu: Exclude<Pdu, ResponsePdu | GenericNack>): void {
+    const seq = pdu.sequenceNumber;
+    switch (pdu.command) {
+      case 'enquire_link':
+        this.respondStatus('enquire_link_resp', seq, CommandStatus.ESME_ROK);
+        return;
+      case 'unbind':
+        // UNBOUND too: both sides may unbind at the same moment.
+        if (!isBound(this.currentState) && this.currentState !== 'UNBOUND') {
+          this.respondStatus('unbind_resp', seq, CommandStatus.ESME_RINVBNDSTS);
+          return;
+        }
+        this.respondStatus('unbind_resp', seq, CommandStatus.ESME_ROK);
+        this.currentState = 'UNBOUND';
+        this.end('unbound by peer');
+        return;
+      case 'bind_transmitter':
+      case 'bind_receiver':
+      case 'bind_transceiver':
+        this.onBindRequest(pdu);
+        return;
+      case 'outbind':
+        if (this.role === 'esme' && this.currentState === 'OPEN') {
+          this.emit('outbind', pdu);
+          this.handlers.onOutbind?.(this, pdu);
+        } else {
+          this.log.warn({ state: this.currentState }, 'unexpected outbind ignored');
+        }
+        return;
+      default:
+        this.onIncomingRequest(pdu);
+    }
+  }
+
+  private onBindRequest(pdu: BindRequestPdu): void {
+    const respCommand = responseCommandOf[pdu.command];
+    const seq = pdu.sequenceNumber;
+    if (this.role !== 'smsc' || (this.currentState !== 'OPEN' && !isBound(this.currentState))) {
+      this.respondStatus(respCommand, seq, CommandStatus.ESME_RINVBNDSTS);
+      return;
+    }
+    if (this.currentState !== 'OPEN' || this.bindInProgress) {
+      this.respondStatus(respCommand, seq, CommandStatus.ESME_RALYBND);
+      return;
+    }
+    const onBind = this.handlers.onBind;
+    if (onBind === undefined) {
+      this.respondStatus(respCommand, seq, CommandStatus.ESME_RBINDFAIL);
+      this.end('bind refused: no bind handler');
+      return;
+    }
+    this.bindInProgress = true;
+    this.inbound.handlerStarted();
+    settle(
+      () => onBind(this, pdu),
+      (decision, error) => {
+        this.bindInProgress = false;
+        if (this.currentState === 'OPEN') {
+          if (error !== undefined || decision === undefined) {
+            this.reportError(error, 'bind handler failed');
+            decision = { status: CommandStatus.ESME_RSYSERR };
+          }
+          const ok = decision.status === CommandStatus.ESME_ROK;
+          const tlvs =
+            ok && pdu.interfaceVersion >= SMPP_VERSION_34 ? { scInterfaceVersion: SMPP_VERSION_34 } : {};
+          const systemId = decision.systemId ?? '';
+          this.respond(
+            buildPdu(respCommand, { sequenceNumber: seq, commandStatus: decision.status, systemId, tlvs }),
+          );
+          // A refused bind closes the connection: guessing passwords on one socket is no use case.
+          if (ok) this.becomeBound(bindModeOf(pdu.command), pdu.systemId);
+          else this.end(`bind refused: ${statusName(decision.status)}`);
+        }
+        this.inbound.handlerFinished();
+      },
+    );
+  }
+
+  private onIncomingRequest(pdu: IncomingRequest): void {
+    const seq = pdu.sequenceNumber;
+    const respCommand = pdu.command === 'alert_notification' ? undefined : responseCommandOf[pdu.command];
+    if (!mayReceive(this.role, this.currentState, pdu.command)) {
+      if (respCommand === undefined)
+        this.log.warn({ state: this.currentState }, `${pdu.command} not allowed; ignored`);
+      else this.respondStatus(respCommand, seq, CommandStatus.ESME_RINVBNDSTS);
+      return;
+    }
+    const handler = this.handlers.onRequest;
+    if (handler === undefined) {
+      // RSYSERR rather than RINVCMDID: carriers retry it, so nothing is lost once a handler exists.
+      this.log.warn({ command: pdu.command }, 'no request handler; answering ESME_RSYSERR');
+      if (respCommand !== undefined) this.respondStatus(respCommand, seq, CommandStatus.ESME_RSYSERR);
+      return;
+    }
+    this.inbound.handlerStarted();
+    settle(
+      () => handler(this, pdu),
+      (result, error) => {
+        const resp =
+          error === undefined && respCommand !== undefined
+            ? responseFor(respCommand, seq, result)
+            : undefined;
+        if (error !== undefined || resp instanceof Error) {
+          this.reportError(error ?? resp, `${pdu.command} handler failed; answering ESME_RSYSERR`);
+        }
+        if (respCommand !== undefined && this.currentState !== 'CLOSED') {
+          if (resp === undefined || resp instanceof Error)
+            this.respondStatus(respCommand, seq, CommandStatus.ESME_RSYSERR);
+          else this.respond(resp);
+        }
+        this.inbound.handlerFinished();
+      },
+    );
+  }
+}

@@ -1,0 +1,259 @@
+// SmppSession against misbehaving peers: garbage, unframeable lengths, silence, a peer that does not
+// read, and a flood of requests. Each peer is a scripted raw socket or our own server.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { CommandStatus } from './constants.ts';
+import type { Pdu } from './pdu.ts';
+import { buildPdu, encodePdu } from './pdu.ts';
+import type { RawPeer } from './session.testkit.ts';
+import { delay, rawClient, rawServer, waitFor } from './session.testkit.ts';
+import type { SmppServerOptions, SmppSession } from './session.ts';
+import { connectAndBind, createSmppServer } from './session.ts';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function startServer(options: Partial<SmppServerOptions> = {}) {
+  const server = createSmppServer({
+    onBind: () => ({ status: 0, systemId: 'SMSC' }),
+    onRequest: () => ({ command: 'submit_sm_resp', messageId: 'm' }),
+    ...options,
+  });
+  const { port } = await server.listen(0, '127.0.0.1');
+  cleanups.push(() => server.close());
+  return { server, port };
+}
+
+async function rawBoundClient(port: number): Promise<RawPeer> {
+  const peer = await rawClient(port);
+  cleanups.push(() => peer.socket.destroy());
+  peer.send(buildPdu('bind_transceiver', { sequenceNumber: 1, systemId: 'raw', password: 'pw' }));
+  await peer.next((p) => p.command === 'bind_transceiver_resp');
+  return peer;
+}
+
+function withHeader(commandId: number, seq: number, body: Buffer): Buffer {
+  const header = Buffer.alloc(16);
+  header.writeUInt32BE(16 + body.length, 0);
+  header.writeUInt32BE(commandId, 4);
+  header.writeUInt32BE(seq, 12);
+  return Buffer.concat([header, body]);
+}
+
+const submitBody = (seq: number) =>
+  encodePdu(
+    buildPdu('submit_sm', { sequenceNumber: seq, destinationAddr: '1', shortMessage: Buffer.from('hi') }),
+  );
+
+describe('bad input', () => {
+  it('nacks garbage in the middle of a stream and processes the PDUs after it', async () => {
+    const { port } = await startServer();
+    const peer = await rawBoundClient(port);
+    const badSmLength = Buffer.from(submitBody(3));
+    badSmLength[badSmLength.length - 3] = 200; // sm_length now runs past the end
+    peer.sendRaw(
+      Buffer.concat([
+        withHeader(0x00000099, 2, Buffer.from('garbage')),
+        badSmLength,
+        submitBody(4),
+        encodePdu(buildPdu('enquire_link', { sequenceNumber: 5 })),
+      ]),
+    );
+    const nack = await peer.next((p) => p.sequenceNumber === 2);
+    expect(nack).toMatchObject({ command: 'generic_nack', commandStatus: CommandStatus.ESME_RINVCMDID });
+    const badResp = await peer.next((p) => p.sequenceNumber === 3);
+    expect(badResp).toMatchObject({
+      command: 'submit_sm_resp',
+      commandStatus: CommandStatus.ESME_RINVMSGLEN,
+    });
+    expect(await peer.next((p) => p.sequenceNumber === 4)).toMatchObject({
+      commandStatus: 0,
+      messageId: 'm',
+    });
+    expect(await peer.next((p) => p.sequenceNumber === 5)).toMatchObject({ command: 'enquire_link_resp' });
+    expect(peer.ended).toBe(false);
+  });
+
+  it('answers requests in the wrong state with ESME_RINVBNDSTS', async () => {
+    const { port } = await startServer();
+    const peer = await rawClient(port);
+    cleanups.push(() => peer.socket.destroy());
+    peer.sendRaw(submitBody(7));
+    peer.send(buildPdu('enquire_link', { sequenceNumber: 8 }));
+    expect(await peer.next((p) => p.sequenceNumber === 7)).toMatchObject({
+      command: 'submit_sm_resp',
+      commandStatus: CommandStatus.ESME_RINVBNDSTS,
+    });
+    expect(await peer.next((p) => p.sequenceNumber === 8)).toMatchObject({ command: 'enquire_link_resp' });
+    peer.send(buildPdu('bind_transmitter', { sequenceNumber: 9, systemId: 'a', password: 'b' }));
+    peer.send(buildPdu('bind_transmitter', { sequenceNumber: 10, systemId: 'a', password: 'b' }));
+    expect(await peer.next((p) => p.sequenceNumber === 10)).toMatchObject({
+      commandStatus: CommandStatus.ESME_RALYBND,
+    });
+  });
+
+  it('nacks an unframeable command_length with ESME_RINVCMDLEN and closes', async () => {
+    const { server, port } = await startServer();
+    const peer = await rawBoundClient(port);
+    peer.sendRaw(Buffer.from('0000000a000000150000000000000006', 'hex'));
+    const nack = await peer.next((p) => p.command === 'generic_nack');
+    expect(nack.commandStatus).toBe(CommandStatus.ESME_RINVCMDLEN);
+    expect(nack.sequenceNumber).toBe(6);
+    await peer.closed();
+    await waitFor(() => server.sessions.size === 0);
+  });
+
+  it('drops a response to no pending request and carries on', async () => {
+    const { port } = await startServer();
+    const peer = await rawBoundClient(port);
+    peer.send(buildPdu('deliver_sm_resp', { sequenceNumber: 12345 }));
+    peer.sendRaw(submitBody(2));
+    expect(await peer.next((p) => p.sequenceNumber === 2)).toMatchObject({ commandStatus: 0 });
+  });
+});
+
+describe('liveness', () => {
+  async function silentSmsc(answerEnquireLink: boolean) {
+    const peers: RawPeer[] = [];
+    const server = await rawServer((peer) => {
+      peers.push(peer);
+      peer.socket.on('data', () => {
+        for (const pdu of peer.pdus.splice(0)) answer(peer, pdu);
+        peer.received.length = 0;
+      });
+    });
+    const answer = (peer: RawPeer, pdu: Pdu) => {
+      if (pdu.command === 'bind_transceiver') {
+        peer.send(buildPdu('bind_transceiver_resp', { sequenceNumber: pdu.sequenceNumber, systemId: 'S' }));
+      }
+      if (pdu.command === 'enquire_link' && answerEnquireLink) {
+        peer.send(buildPdu('enquire_link_resp', { sequenceNumber: pdu.sequenceNumber }));
+      }
+    };
+    cleanups.push(() => server.close());
+    return { port: server.port, peers };
+  }
+
+  const bindTo = (port: number, overrides: object = {}): Promise<SmppSession> =>
+    connectAndBind({
+      host: '127.0.0.1',
+      port,
+      mode: 'transceiver',
+      systemId: 'me',
+      password: 'pw',
+      requestTimeoutMs: 100,
+      enquireLinkIntervalMs: 50,
+      livenessTimeoutMs: 400,
+      ...overrides,
+    }).then((s) => {
+      cleanups.push(() => s.close());
+      return s;
+    });
+
+  it('closes a session whose peer stops answering enquire_link', async () => {
+    const { port } = await silentSmsc(false);
+    const session = await bindTo(port);
+    const started = Date.now();
+    const info = await session.closed;
+    expect(info.reason).toMatch(/enquire_link|liveness/);
+    expect(Date.now() - started).toBeLessThan(400);
+  });
+
+  it('closes on silence even without probes when livenessTimeoutMs passes', async () => {
+    const { port } = await silentSmsc(false);
+    const session = await bindTo(port, { enquireLinkIntervalMs: 0, livenessTimeoutMs: 150 });
+    expect((await session.closed).reason).toMatch(/liveness timeout/);
+  });
+
+  it('keeps a quiet but answering link open, probing it', async () => {
+    const { port } = await silentSmsc(true);
+    const session = await bindTo(port);
+    let probes = 0;
+    session.on('pdu', (pdu, direction) => {
+      if (direction === 'out' && pdu.command === 'enquire_link') probes++;
+    });
+    await delay(500);
+    expect(session.state).toBe('BOUND_TRX');
+    expect(probes).toBeGreaterThanOrEqual(3);
+  });
+
+  it('answers enquire_link from the peer at once', async () => {
+    const { port } = await startServer();
+    const peer = await rawClient(port);
+    cleanups.push(() => peer.socket.destroy());
+    peer.send(buildPdu('enquire_link', { sequenceNumber: 77 }));
+    expect(await peer.next((p) => p.sequenceNumber === 77)).toMatchObject({ command: 'enquire_link_resp' });
+  });
+});
+
+describe('flow control', () => {
+  it('queues requests while the peer does not read, with bounded buffers, and resumes on drain', async () => {
+    let serverSide: SmppSession | undefined;
+    const { port } = await startServer({
+      onSession: (s) => {
+        serverSide = s;
+        s.once('bound', () => s.socket.pause());
+      },
+    });
+    const client = await connectAndBind({
+      host: '127.0.0.1',
+      port,
+      mode: 'transceiver',
+      systemId: 'me',
+      password: 'pw',
+      windowSize: 100_000,
+      requestTimeoutMs: 10_000,
+      enquireLinkIntervalMs: 0,
+    });
+    cleanups.push(() => client.close());
+    await waitFor(() => serverSide?.state === 'BOUND_TRX');
+    const {
+      sequenceNumber: _s,
+      commandStatus: _c,
+      tlvs: _t,
+      ...fields
+    } = buildPdu('submit_sm', {
+      destinationAddr: '8613800138000',
+      shortMessage: Buffer.alloc(254, 0x41),
+    });
+    const count = 40_000; // ~12 MB: more than loopback socket buffers hold
+    const all = Array.from({ length: count }, () => client.request({ command: 'submit_sm', ...fields }));
+    let maxWritable = 0;
+    await waitFor(() => {
+      maxWritable = Math.max(maxWritable, client.socket.writableLength);
+      return client.queued > 0 && client.windowFree === 0;
+    }, 2000);
+    await delay(50);
+    maxWritable = Math.max(maxWritable, client.socket.writableLength);
+    expect(client.queued).toBeGreaterThan(0);
+    expect(client.queued + client.inFlight).toBe(count);
+    // One flushed batch (64 KiB) beyond the socket's high-water mark at most, not megabytes.
+    expect(maxWritable).toBeLessThan(256 * 1024);
+    serverSide!.socket.resume();
+    const resps = await Promise.all(all);
+    expect(resps.every((r) => r.commandStatus === 0)).toBe(true);
+    expect(client.queued).toBe(0);
+  });
+
+  it('caps concurrent handlers and pauses reading instead of queueing without bound', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const { port } = await startServer({
+      sessionOptions: { maxConcurrentHandlers: 3 },
+      onRequest: async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await delay(2);
+        running--;
+        return { command: 'submit_sm_resp', messageId: 'm' };
+      },
+    });
+    const peer = await rawBoundClient(port);
+    const flood = Buffer.concat(Array.from({ length: 200 }, (_, i) => submitBody(100 + i)));
+    peer.sendRaw(flood);
+    await waitFor(() => peer.pdus.filter((p) => p.command === 'submit_sm_resp').length === 200, 3000);
+    expect(maxRunning).toBe(3);
+  });
+});
