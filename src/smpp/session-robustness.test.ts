@@ -209,17 +209,12 @@ describe('flow control', () => {
     });
     cleanups.push(() => client.close());
     await waitFor(() => serverSide?.state === 'BOUND_TRX');
-    const {
-      sequenceNumber: _s,
-      commandStatus: _c,
-      tlvs: _t,
-      ...fields
-    } = buildPdu('submit_sm', {
+    const submit = buildPdu('submit_sm', {
       destinationAddr: '8613800138000',
       shortMessage: Buffer.alloc(254, 0x41),
     });
     const count = 40_000; // ~12 MB: more than loopback socket buffers hold
-    const all = Array.from({ length: count }, () => client.request({ command: 'submit_sm', ...fields }));
+    const all = Array.from({ length: count }, () => client.request(submit));
     let maxWritable = 0;
     await waitFor(() => {
       maxWritable = Math.max(maxWritable, client.socket.writableLength);

@@ -102,9 +102,7 @@ describe('bind', () => {
     });
     const client = await connect(port, { mode: 'receiver' });
     expect(client.state).toBe('BOUND_RX');
-    await expect(client.request({ command: 'submit_sm', ...submit() })).rejects.toBeInstanceOf(
-      InvalidStateError,
-    );
+    await expect(client.request(submit())).rejects.toBeInstanceOf(InvalidStateError);
   });
 });
 
@@ -126,9 +124,9 @@ describe('requests', () => {
         },
       },
     });
-    const ok = await client.request({ command: 'submit_sm', ...submit() });
+    const ok = await client.request(submit());
     expect(ok).toMatchObject({ command: 'submit_sm_resp', commandStatus: 0, messageId: 'abc123' });
-    const throttled = await client.request({ command: 'submit_sm', ...submit('throttle me') });
+    const throttled = await client.request(submit('throttle me'));
     expect(throttled.commandStatus).toBe(CommandStatus.ESME_RTHROTTLED);
 
     const serverSide = [...server.sessions][0]!;
@@ -141,7 +139,7 @@ describe('requests', () => {
       esmClass: 4,
       shortMessage: Buffer.from('id:abc123 stat:DELIVRD'),
     });
-    const resp = await serverSide.request({ command: 'deliver_sm', ...deliver });
+    const resp = await serverSide.request(deliver);
     expect(resp).toMatchObject({ command: 'deliver_sm_resp', commandStatus: 0 });
     expect(delivered).toEqual(['id:abc123 stat:DELIVRD']);
   });
@@ -156,10 +154,8 @@ describe('requests', () => {
       },
     });
     const client = await connect(port);
-    expect((await client.request({ command: 'submit_sm', ...submit() })).commandStatus).toBe(
-      CommandStatus.ESME_RSYSERR,
-    );
-    expect((await client.request({ command: 'submit_sm', ...submit() })).commandStatus).toBe(0);
+    expect((await client.request(submit())).commandStatus).toBe(CommandStatus.ESME_RSYSERR);
+    expect((await client.request(submit())).commandStatus).toBe(0);
   });
 
   it('never has more than windowSize requests outstanding', async () => {
@@ -179,7 +175,7 @@ describe('requests', () => {
     client.on('pdu', () => {
       maxInFlight = Math.max(maxInFlight, client.inFlight);
     });
-    const all = Array.from({ length: 40 }, () => client.request({ command: 'submit_sm', ...submit() }));
+    const all = Array.from({ length: 40 }, () => client.request(submit()));
     expect(client.inFlight).toBe(4);
     expect(client.queued).toBe(36);
     expect(client.windowFree).toBe(0);
@@ -204,7 +200,7 @@ describe('requests', () => {
     for (let i = 0; i < 20; i++) {
       await client.waitForSlot();
       expect(client.inFlight).toBeLessThan(3);
-      pending.push(client.request({ command: 'submit_sm', ...submit() }));
+      pending.push(client.request(submit()));
     }
     await Promise.all(pending);
     expect(slotEvents).toBeGreaterThan(0);
@@ -218,14 +214,14 @@ describe('requests', () => {
           : { command: 'submit_sm_resp', messageId: 'ok' },
     });
     const client = await connect(port, { requestTimeoutMs: 100 });
-    const lost = client.request({ command: 'submit_sm', ...submit('black hole') });
-    const fine = client.request({ command: 'submit_sm', ...submit() });
+    const lost = client.request(submit('black hole'));
+    const fine = client.request(submit());
     await expect(fine).resolves.toMatchObject({ messageId: 'ok' });
     const error = await lost.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestTimeoutError);
     expect(error).toMatchObject({ command: 'submit_sm', timeoutMs: 100 });
     expect(client.inFlight).toBe(0);
-    await expect(client.request({ command: 'submit_sm', ...submit() })).resolves.toMatchObject({
+    await expect(client.request(submit())).resolves.toMatchObject({
       messageId: 'ok',
     });
   });
@@ -234,16 +230,14 @@ describe('requests', () => {
     const { server, port } = await startServer({ onRequest: () => new Promise(() => {}) });
     const client = await connect(port, { windowSize: 2 });
     const closed = new Promise((resolve) => client.once('close', resolve));
-    const pending = [1, 2, 3].map(() => client.request({ command: 'submit_sm', ...submit() }));
+    const pending = [1, 2, 3].map(() => client.request(submit()));
     await waitFor(() => [...server.sessions].some((s) => s.state === 'BOUND_TRX'));
     await delay(20);
     for (const s of server.sessions) s.close('test kill');
     for (const p of pending) await expect(p).rejects.toBeInstanceOf(SessionClosedError);
     expect(await closed).toMatchObject({ reason: expect.stringContaining('closed') });
     expect(client.state).toBe('CLOSED');
-    await expect(client.request({ command: 'submit_sm', ...submit() })).rejects.toBeInstanceOf(
-      SessionClosedError,
-    );
+    await expect(client.request(submit())).rejects.toBeInstanceOf(SessionClosedError);
   });
 });
 
@@ -258,7 +252,7 @@ describe('unbind', () => {
     const client = await connect(port);
     await waitFor(() => server.sessions.size === 1);
     const serverSide = [...server.sessions][0]!;
-    const pending = client.request({ command: 'submit_sm', ...submit() });
+    const pending = client.request(submit());
     await delay(5);
     await client.unbind();
     await expect(pending).resolves.toMatchObject({ messageId: 'late' });
