@@ -239,6 +239,25 @@ export function receiptIdOf(n: number, format: IdFormat): string {
   return format === 'hex' ? n.toString(16) : String(n);
 }
 
+/**
+ * SMPP absolute time (section 7.1.1) in UTC: YYMMDDhhmmsstnnp, e.g. 260101093000000+ where t is
+ * tenths of a second, nn the offset from UTC in quarter hours and p its sign.
+ */
+export function smppAbsoluteTime(ms: number): string {
+  const d = new Date(ms);
+  const two = (v: number) => (v < 10 ? '0' : '') + v;
+  return (
+    two(d.getUTCFullYear() % 100) +
+    two(d.getUTCMonth() + 1) +
+    two(d.getUTCDate()) +
+    two(d.getUTCHours()) +
+    two(d.getUTCMinutes()) +
+    two(d.getUTCSeconds()) +
+    Math.floor(d.getUTCMilliseconds() / 100) +
+    '00+'
+  );
+}
+
 // ---- throttling ----------------------------------------------------------------------------------
 
 /** A token bucket holding at most one second of the rate, so a burst can use one second's worth. */
