@@ -1,0 +1,100 @@
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../app/config.ts';
+import { parsePortOption, resolveProfileOption, runSimulatorCommand } from './simulator.cli.ts';
+import { bindClient, runCleanups, submitInit, until } from './test-helpers.ts';
+
+afterEach(runCleanups);
+
+const config = { ...loadConfig({ env: {} }), logLevel: 'silent' };
+
+function tempFile(content: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-sim-'));
+  const file = path.join(dir, 'profiles.json');
+  writeFileSync(file, content);
+  return file;
+}
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('hongyan simulator', () => {
+  it('prints where it listens, serves binds, and unbinds them on SIGTERM', async () => {
+    const signals = new EventEmitter();
+    const lines: string[] = [];
+    const running = runSimulatorCommand({
+      config,
+      host: '127.0.0.1',
+      port: '0',
+      signals,
+      print: (l) => lines.push(l),
+    });
+    await until(() => lines.length === 1);
+    const match =
+      /^carrier simulator listening on smpp:\/\/127\.0\.0\.1:(\d+) — profiles: default, realistic, flaky, throttle, blackhole, bindfail/.exec(
+        lines[0]!,
+      );
+    expect(match).not.toBeNull();
+    const client = await bindClient(Number(match![1]), 'hongyan');
+    expect((await client.session.request(submitInit())).commandStatus).toBe(0);
+    signals.emit('SIGTERM');
+    await running;
+    expect((await client.session.closed).reason).toBe('unbound by peer');
+  });
+
+  it('forces a profile given by name', async () => {
+    const signals = new EventEmitter();
+    const lines: string[] = [];
+    const running = runSimulatorCommand({
+      config,
+      port: '0',
+      profile: 'realistic',
+      signals,
+      print: (l) => lines.push(l),
+    });
+    await until(() => lines.length === 1);
+    expect(lines[0]).toMatch(/every bind uses profile "realistic"$/);
+    signals.emit('SIGINT');
+    await running;
+  });
+
+  it('refuses a bad --port with a clear message', () => {
+    expect(parsePortOption('2776')).toBe(2776);
+    expect(parsePortOption('0')).toBe(0);
+    for (const bad of ['abc', '70000', '-1', '', '12.5']) {
+      expect(problemsOf(() => parsePortOption(bad))).toEqual([
+        `--port: expected an integer 0..65535, got "${bad}"`,
+      ]);
+    }
+  });
+
+  it('refuses an unknown profile name', () => {
+    expect(problemsOf(() => resolveProfileOption('nope'))).toEqual([
+      '--profile: unknown profile "nope" (profiles: default, realistic, flaky, throttle, blackhole, bindfail; or give a .json file of profiles)',
+    ]);
+  });
+
+  it('loads a profiles file, and reports each bad field of a bad one', () => {
+    const good = tempFile(JSON.stringify({ profiles: [{ name: 'default', base: 'realistic' }] }));
+    expect(resolveProfileOption(good).profiles.map((p) => [p.name, p.deliveryRate])).toEqual([
+      ['default', 0.95],
+    ]);
+    const bad = tempFile(JSON.stringify([{ name: 'x', deliveryRate: -1, idFormat: 'roman' }]));
+    expect(problemsOf(() => resolveProfileOption(bad))).toEqual([
+      `--profile ${bad}: profiles[0] "x": deliveryRate: must be a number from 0 to 1`,
+      `--profile ${bad}: profiles[0] "x": idFormat: must be one of decimal, hex, hex-resp-decimal-receipt`,
+    ]);
+    const broken = tempFile('{ not json');
+    expect(problemsOf(() => resolveProfileOption(broken))[0]).toMatch(/cannot read a JSON profiles file/);
+  });
+});
