@@ -1,0 +1,194 @@
+// Delivery receipts carried by deliver_sm / data_sm: detection, extraction (TLVs preferred, the
+// Appendix B text as fallback), building them (for the simulator), and matching carrier message ids
+// that one carrier gives in hex and the other in decimal.
+
+import { DataCoding, EsmClass, MessageState } from './constants.ts';
+import { buildPdu } from './pdu.ts';
+import type { DataSm, DeliverSm, NetworkErrorCode } from './pdu-types.ts';
+import type { FormatReceiptOptions, ReceiptState } from './receipt-text.ts';
+import {
+  formatReceiptText,
+  looksLikeReceiptText,
+  parseReceiptText,
+  receiptStateOfStat,
+} from './receipt-text.ts';
+
+export type { FormatReceiptOptions, ReceiptState, ReceiptTextFields } from './receipt-text.ts';
+export {
+  formatReceiptDate,
+  formatReceiptText,
+  looksLikeReceiptText,
+  parseReceiptDate,
+  parseReceiptText,
+  receiptStateOfStat,
+  statOf,
+} from './receipt-text.ts';
+
+export interface DeliveryReceipt {
+  /** The carrier's id of the submitted message: receipted_message_id, else the text's id. */
+  messageId: string;
+  state: ReceiptState;
+  /** False only for 'enroute' (intermediate notifications); every other state is final. */
+  final: boolean;
+  /** The message_state TLV, when present. */
+  messageState?: number;
+  /** The raw stat text, when present. */
+  stat?: string;
+  /** The raw err text, when present. */
+  err?: string;
+  networkErrorCode?: NetworkErrorCode;
+  submitted?: number;
+  delivered?: number;
+  /** Raw YYMMDDhhmm[ss] strings; parseReceiptDate() with the carrier's UTC offset makes Dates. */
+  submitDate?: string;
+  doneDate?: string;
+  text?: string;
+}
+
+const MESSAGE_STATES: Record<number, ReceiptState> = {
+  [MessageState.SCHEDULED]: 'enroute',
+  [MessageState.ENROUTE]: 'enroute',
+  [MessageState.DELIVERED]: 'delivered',
+  [MessageState.EXPIRED]: 'expired',
+  [MessageState.DELETED]: 'deleted',
+  [MessageState.UNDELIVERABLE]: 'undeliverable',
+  [MessageState.ACCEPTED]: 'accepted',
+  [MessageState.UNKNOWN]: 'unknown',
+  [MessageState.REJECTED]: 'rejected',
+  [MessageState.SKIPPED]: 'undeliverable',
+};
+
+export function receiptStateOfMessageState(messageState: number): ReceiptState {
+  return MESSAGE_STATES[messageState] ?? 'unknown';
+}
+
+const STATE_VALUES: Record<ReceiptState, number> = {
+  enroute: MessageState.ENROUTE,
+  delivered: MessageState.DELIVERED,
+  expired: MessageState.EXPIRED,
+  deleted: MessageState.DELETED,
+  undeliverable: MessageState.UNDELIVERABLE,
+  accepted: MessageState.ACCEPTED,
+  unknown: MessageState.UNKNOWN,
+  rejected: MessageState.REJECTED,
+};
+
+/** The message_state TLV value for a state. */
+export function messageStateOf(state: ReceiptState): number {
+  return STATE_VALUES[state];
+}
+
+/** The user data of a deliver_sm/data_sm as text: UCS-2 when data_coding says so, else latin1. */
+function userText(pdu: DeliverSm | DataSm): string {
+  let data =
+    'shortMessage' in pdu && pdu.shortMessage.length > 0 ? pdu.shortMessage : pdu.tlvs.messagePayload;
+  if (data === undefined || data.length === 0) return '';
+  if ((pdu.esmClass & EsmClass.UDHI) !== 0) data = data.subarray(Math.min(data.length, data[0]! + 1));
+  if (pdu.dataCoding === DataCoding.UCS2) {
+    const le = Buffer.from(data.subarray(0, data.length & ~1));
+    le.swap16();
+    return le.toString('utf16le');
+  }
+  return data.toString('latin1');
+}
+
+/**
+ * Is this deliver_sm/data_sm a delivery receipt? The esm_class message type says so (SMSC delivery
+ * receipt or intermediate notification); for carriers that leave it 0, a receipted_message_id TLV
+ * or receipt-shaped text says so too. SME acknowledgements (types 0x08, 0x10) are not receipts.
+ */
+export function isReceipt(pdu: DeliverSm | DataSm): boolean {
+  const type = pdu.esmClass & EsmClass.TYPE_MASK;
+  if (type === EsmClass.TYPE_SMSC_DELIVERY_RECEIPT || type === EsmClass.TYPE_INTERMEDIATE_NOTIFICATION)
+    return true;
+  if (type !== EsmClass.TYPE_DEFAULT) return false;
+  return pdu.tlvs.receiptedMessageId !== undefined || looksLikeReceiptText(userText(pdu));
+}
+
+/**
+ * The receipt in a deliver_sm/data_sm, TLVs first (receipted_message_id, message_state,
+ * network_error_code), the text for what they lack. Null when no message id can be found.
+ * Does not check isReceipt(): call that first.
+ */
+export function receiptFromDeliverSm(pdu: DeliverSm | DataSm): DeliveryReceipt | null {
+  const text = parseReceiptText(userText(pdu)) ?? {};
+  const messageId = pdu.tlvs.receiptedMessageId?.trim() || text.id;
+  if (messageId === undefined || messageId === '') return null;
+  const { messageState, networkErrorCode } = pdu.tlvs;
+  const state =
+    messageState !== undefined
+      ? receiptStateOfMessageState(messageState)
+      : text.stat !== undefined
+        ? receiptStateOfStat(text.stat)
+        : 'unknown';
+  const receipt: DeliveryReceipt = { messageId, state, final: state !== 'enroute' };
+  if (messageState !== undefined) receipt.messageState = messageState;
+  if (text.stat !== undefined) receipt.stat = text.stat;
+  if (text.err !== undefined) receipt.err = text.err;
+  if (networkErrorCode !== undefined) receipt.networkErrorCode = networkErrorCode;
+  const submitted = Number.parseInt(text.sub ?? '', 10);
+  const delivered = Number.parseInt(text.dlvrd ?? '', 10);
+  if (Number.isFinite(submitted)) receipt.submitted = submitted;
+  if (Number.isFinite(delivered)) receipt.delivered = delivered;
+  if (text.submitDate !== undefined) receipt.submitDate = text.submitDate;
+  if (text.doneDate !== undefined) receipt.doneDate = text.doneDate;
+  if (text.text !== undefined) receipt.text = text.text;
+  return receipt;
+}
+
+export interface ReceiptPduOptions extends FormatReceiptOptions {
+  /** The handset: the original message's destination. */
+  sourceAddr: string;
+  /** The original message's source. */
+  destinationAddr: string;
+  sourceAddrTon?: number;
+  sourceAddrNpi?: number;
+  destAddrTon?: number;
+  destAddrNpi?: number;
+  networkErrorCode?: NetworkErrorCode;
+}
+
+/** A deliver_sm carrying a receipt both ways, as real SMSCs send it: TLVs and Appendix B text. */
+export function buildReceiptDeliverSm(options: ReceiptPduOptions): DeliverSm {
+  const text = formatReceiptText({ ...options, text: (options.text ?? '').replace(/[^\x20-\x7e]/g, '?') });
+  return buildPdu('deliver_sm', {
+    sourceAddrTon: options.sourceAddrTon ?? 1,
+    sourceAddrNpi: options.sourceAddrNpi ?? 1,
+    sourceAddr: options.sourceAddr,
+    destAddrTon: options.destAddrTon ?? 0,
+    destAddrNpi: options.destAddrNpi ?? 0,
+    destinationAddr: options.destinationAddr,
+    esmClass: EsmClass.TYPE_SMSC_DELIVERY_RECEIPT,
+    shortMessage: Buffer.from(text.slice(0, 254), 'latin1'),
+    tlvs: {
+      receiptedMessageId: options.id,
+      messageState: messageStateOf(options.state),
+      ...(options.networkErrorCode ? { networkErrorCode: options.networkErrorCode } : {}),
+    },
+  });
+}
+
+/** Longer ids are not numbers anyone converts; capping keeps BigInt work trivial. */
+const MAX_NUMERIC_ID_LENGTH = 64;
+
+/**
+ * The id as given plus its decimal⇄hex conversions, for matching receipts to submissions when a
+ * carrier gives one in hex and the other in decimal. An all-digit id is read both as decimal and
+ * as hex. Conversions drop leading zeros; hex comes in lower and upper case. Apply it to both ids
+ * (or store all variants of one): they match when the lists intersect.
+ */
+export function messageIdVariants(id: string): string[] {
+  const variants = new Set<string>([id]);
+  const trimmed = id.trim();
+  if (trimmed === '' || trimmed.length > MAX_NUMERIC_ID_LENGTH) return [...variants];
+  const add = (n: bigint) => {
+    const hex = n.toString(16);
+    variants.add(n.toString(10));
+    variants.add(hex);
+    variants.add(hex.toUpperCase());
+  };
+  if (/^[0-9]+$/.test(trimmed)) add(BigInt(trimmed));
+  const hexDigits = trimmed.replace(/^0x/i, '');
+  if (/^[0-9a-f]+$/i.test(hexDigits)) add(BigInt(`0x${hexDigits}`));
+  return [...variants];
+}
