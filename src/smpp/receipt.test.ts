@@ -151,9 +151,14 @@ describe('receipts in deliver_sm', () => {
       networkErrorCode: { type: 3, code: 11 },
       submitted: 1,
       delivered: 0,
-      submitDate: '2401011200',
-      doneDate: '2401011201',
+      submitDate: new Date('2024-01-01T12:00:00Z'),
+      doneDate: new Date('2024-01-01T12:01:00Z'),
+      submitDateText: '2401011200',
+      doneDateText: '2401011201',
     });
+    expect(receiptFromDeliverSm(pdu, { utcOffsetMinutes: 480 })?.doneDate).toEqual(
+      new Date('2024-01-01T04:01:00Z'),
+    );
     const textOnly = deliver({ esmClass: 0x04, shortMessage: Buffer.from('id:77 stat:EXPIRED err:000') });
     expect(receiptFromDeliverSm(textOnly)).toMatchObject({ messageId: '77', state: 'expired', final: true });
     const intermediate = deliver({ esmClass: 0x20, tlvs: { receiptedMessageId: '5', messageState: 1 } });

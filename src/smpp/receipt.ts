@@ -9,8 +9,10 @@ import type { FormatReceiptOptions, ReceiptState } from './receipt-text.ts';
 import {
   formatReceiptText,
   looksLikeReceiptText,
+  parseReceiptDate,
   parseReceiptText,
   receiptStateOfStat,
+  statOf,
 } from './receipt-text.ts';
 
 export type { FormatReceiptOptions, ReceiptState, ReceiptTextFields } from './receipt-text.ts';
@@ -32,17 +34,25 @@ export interface DeliveryReceipt {
   final: boolean;
   /** The message_state TLV, when present. */
   messageState?: number;
-  /** The raw stat text, when present. */
-  stat?: string;
+  /** The stat as the text gives it (e.g. `DELIVRD`, `MK:0005`), else the stat of `state`. */
+  stat: string;
   /** The raw err text, when present. */
   err?: string;
   networkErrorCode?: NetworkErrorCode;
   submitted?: number;
   delivered?: number;
-  /** Raw YYMMDDhhmm[ss] strings; parseReceiptDate() with the carrier's UTC offset makes Dates. */
-  submitDate?: string;
-  doneDate?: string;
+  /** The text's dates read in the carrier's UTC offset (ReceiptOptions); absent when unreadable. */
+  submitDate?: Date;
+  doneDate?: Date;
+  /** The dates as the text gives them, YYMMDDhhmm[ss]. */
+  submitDateText?: string;
+  doneDateText?: string;
   text?: string;
+}
+
+export interface ReceiptOptions {
+  /** The carrier's offset from UTC in minutes, for the text's dates (480 for China). Default 0. */
+  utcOffsetMinutes?: number;
 }
 
 const MESSAGE_STATES: Record<number, ReceiptState> = {
@@ -110,7 +120,10 @@ export function isReceipt(pdu: DeliverSm | DataSm): boolean {
  * network_error_code), the text for what they lack. Null when no message id can be found.
  * Does not check isReceipt(): call that first.
  */
-export function receiptFromDeliverSm(pdu: DeliverSm | DataSm): DeliveryReceipt | null {
+export function receiptFromDeliverSm(
+  pdu: DeliverSm | DataSm,
+  options: ReceiptOptions = {},
+): DeliveryReceipt | null {
   const text = parseReceiptText(userText(pdu)) ?? {};
   const messageId = pdu.tlvs.receiptedMessageId?.trim() || text.id;
   if (messageId === undefined || messageId === '') return null;
@@ -121,17 +134,30 @@ export function receiptFromDeliverSm(pdu: DeliverSm | DataSm): DeliveryReceipt |
       : text.stat !== undefined
         ? receiptStateOfStat(text.stat)
         : 'unknown';
-  const receipt: DeliveryReceipt = { messageId, state, final: state !== 'enroute' };
+  const receipt: DeliveryReceipt = {
+    messageId,
+    state,
+    final: state !== 'enroute',
+    stat: text.stat ?? statOf(state),
+  };
   if (messageState !== undefined) receipt.messageState = messageState;
-  if (text.stat !== undefined) receipt.stat = text.stat;
   if (text.err !== undefined) receipt.err = text.err;
   if (networkErrorCode !== undefined) receipt.networkErrorCode = networkErrorCode;
   const submitted = Number.parseInt(text.sub ?? '', 10);
   const delivered = Number.parseInt(text.dlvrd ?? '', 10);
   if (Number.isFinite(submitted)) receipt.submitted = submitted;
   if (Number.isFinite(delivered)) receipt.delivered = delivered;
-  if (text.submitDate !== undefined) receipt.submitDate = text.submitDate;
-  if (text.doneDate !== undefined) receipt.doneDate = text.doneDate;
+  const offset = options.utcOffsetMinutes ?? 0;
+  if (text.submitDate !== undefined) {
+    receipt.submitDateText = text.submitDate;
+    const date = parseReceiptDate(text.submitDate, offset);
+    if (date !== undefined) receipt.submitDate = date;
+  }
+  if (text.doneDate !== undefined) {
+    receipt.doneDateText = text.doneDate;
+    const date = parseReceiptDate(text.doneDate, offset);
+    if (date !== undefined) receipt.doneDate = date;
+  }
   if (text.text !== undefined) receipt.text = text.text;
   return receipt;
 }
