@@ -63,6 +63,7 @@ export abstract class SessionBase extends EventEmitter<SessionEvents> {
   protected peerSystemId = '';
   protected boundMode: BindMode | undefined;
   private bindTimer: NodeJS.Timeout | undefined;
+  private unbindAcknowledged = false;
   private resolveClosed: (info: CloseInfo) => void = () => {};
 
   constructor(socket: Socket, options: SessionOptions) {
@@ -112,8 +113,11 @@ export abstract class SessionBase extends EventEmitter<SessionEvents> {
       this.notifySlots();
       this.inbound.updateReading();
     });
-    socket.on('end', () => this.shutdown('connection closed by peer'));
-    socket.on('close', () => this.shutdown('connection closed'));
+    // After our unbind, the peer hanging up right behind its unbind_resp may be seen before that
+    // resp's promise continues; the session then ended as intended.
+    const endReason = (fallback: string) => (this.unbindAcknowledged ? 'unbound' : fallback);
+    socket.on('end', () => this.shutdown(endReason('connection closed by peer')));
+    socket.on('close', () => this.shutdown(endReason('connection closed')));
     socket.on('error', (error) => {
       this.reportError(error, 'socket error');
       this.shutdown(`socket error: ${error.message}`, error);
@@ -264,6 +268,7 @@ export abstract class SessionBase extends EventEmitter<SessionEvents> {
     const pdu = result.pdu;
     if (this.listenerCount('pdu') > 0) this.emit('pdu', pdu, 'in');
     if (pdu.command === 'generic_nack' || pdu.command.endsWith('_resp')) {
+      if (pdu.command === 'unbind_resp' && this.currentState === 'UNBOUND') this.unbindAcknowledged = true;
       if (!this.window.settle(pdu as ResponsePdu | GenericNack)) {
         const status = statusName(pdu.commandStatus);
         const seq = pdu.sequenceNumber;
