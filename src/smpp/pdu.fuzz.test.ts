@@ -114,7 +114,7 @@ describe('decodePdu is total', () => {
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
         checkTotal(Buffer.from(bytes));
       }),
-      { numRuns: 3000 },
+      { numRuns: 10_000 },
     );
   });
 
@@ -134,7 +134,7 @@ describe('decodePdu is total', () => {
           checkTotal(buf);
         },
       ),
-      { numRuns: 5000 },
+      { numRuns: 15_000 },
     );
   });
 
@@ -166,7 +166,7 @@ describe('decodePdu is total', () => {
           checkTotal(buf);
         },
       ),
-      { numRuns: 5000 },
+      { numRuns: 15_000 },
     );
   });
 });
@@ -178,7 +178,7 @@ describe('encode → decode', () => {
         const result = decodePdu(encodePdu(pdu));
         expect(result).toEqual({ ok: true, pdu });
       }),
-      { numRuns: 1000 },
+      { numRuns: 2000 },
     );
   });
 });

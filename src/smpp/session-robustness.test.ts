@@ -157,8 +157,9 @@ describe('liveness', () => {
     const session = await bindTo(port);
     const started = Date.now();
     const info = await session.closed;
-    expect(info.reason).toMatch(/enquire_link|liveness/);
-    expect(Date.now() - started).toBeLessThan(400);
+    expect(info.reason).toMatch(/enquire_link got no response/);
+    // Probe after ~50 ms, unanswered after 100 ms more; well before the 400 ms liveness timeout.
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('closes on silence even without probes when livenessTimeoutMs passes', async () => {

@@ -1,5 +1,6 @@
 // SmppSession between our client and our server over real sockets on 127.0.0.1.
 
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandStatus } from './constants.ts';
 import {
@@ -70,7 +71,7 @@ const submit = (text = 'hello'): Omit<SubmitSm, 'sequenceNumber' | 'commandStatu
 describe('bind', () => {
   it('binds a transceiver; both sides see each other', async () => {
     const { server, port } = await startServer();
-    const client = await connect(port);
+    const client = await connect(port, { logger: pino({ enabled: false }) });
     expect(client.state).toBe('BOUND_TRX');
     expect(client.systemId).toBe('HONGYAN-SMSC');
     await waitFor(() => [...server.sessions].some((s) => s.state === 'BOUND_TRX'));
