@@ -3,7 +3,7 @@
 // acknowledged receipt is never lost (a crash before the commit makes the carrier resend it).
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import { isReceipt, messageIdVariants, receiptFromDeliverSm } from '../../smpp/receipt.ts';
+import { isReceipt, messageIdVariants, type ReceiptState, receiptFromDeliverSm } from '../../smpp/receipt.ts';
 import { decodeShortMessage } from '../../smpp/segments.ts';
 import type { IncomingRequest } from '../../smpp/session-types.ts';
 import { normalizePhone } from '../messages/phone.models.ts';
@@ -16,22 +16,22 @@ import {
   storeInboundMessages,
 } from './receipts.sql.ts';
 
-/** Receipt states that end a message; ENROUTE, ACCEPTD and the like are progress, not outcomes. */
-export function finalStateOf(stat: string): FinalReceiptState | null {
-  switch (stat.toUpperCase()) {
-    case 'DELIVRD':
-    case 'DELIVERED':
+/**
+ * The message status a receipt state ends in. `enroute` and `accepted` are progress reports, not
+ * outcomes (carriers use ACCEPTD for "taken by the handset's network"), so they end nothing.
+ */
+export function finalStateOf(state: ReceiptState): FinalReceiptState | null {
+  switch (state) {
+    case 'delivered':
       return 'delivered';
-    case 'UNDELIV':
-    case 'UNDELIVERABLE':
-    case 'DELETED':
+    case 'undeliverable':
+    case 'deleted':
       return 'undelivered';
-    case 'EXPIRED':
+    case 'expired':
       return 'expired';
-    case 'REJECTD':
-    case 'REJECTED':
+    case 'rejected':
       return 'rejected';
-    case 'UNKNOWN':
+    case 'unknown':
       return 'unknown';
     default:
       return null;
@@ -126,7 +126,7 @@ export function createReceiptIngest({
     if (pdu.command !== 'deliver_sm' && pdu.command !== 'data_sm') return Promise.resolve();
     if (isReceipt(pdu)) {
       const receipt = receiptFromDeliverSm(pdu);
-      const state = receipt ? finalStateOf(receipt.stat) : null;
+      const state = receipt ? finalStateOf(receipt.state) : null;
       if (!receipt || !receipt.messageId) {
         logger.warn({ channelId }, 'receipt without a message id; acknowledged and dropped');
         return Promise.resolve();
@@ -138,7 +138,9 @@ export function createReceiptIngest({
         variants: messageIdVariants(receipt.messageId),
         state,
         errorCode: state === 'delivered' ? null : `carrier.${receipt.stat.toUpperCase()}${receipt.err ? `.${receipt.err}` : ''}`,
-        doneAt: receipt.doneDate ?? now(),
+        // The text's done date has minute resolution and a carrier-local zone: the time we learn
+        // the outcome keeps every message's history in order.
+        doneAt: now(),
       });
     } else {
       const body = pdu.command === 'deliver_sm' ? pdu : null;
