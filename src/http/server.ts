@@ -11,7 +11,7 @@ export const API_VERSION = '0.1.0';
 
 export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: ctx.logger.child({ role: 'http' }) as unknown as FastifyBaseLogger,
+    loggerInstance: ctx.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     // A log line per request costs more than the request at thousands per second; errors are logged.
     logController: new LogController({ disableRequestLogging: true }),
     // Batches of 10,000 recipients with variables fit in a few MB; single sends set their own limit.

@@ -44,7 +44,7 @@ function every(ms: number, fn: () => Promise<unknown>, onError: (e: unknown) => 
 
 export async function startWorker({ ctx, nodeId, roles }: { ctx: AppContext; nodeId: string; roles: string[] }): Promise<Worker> {
   const { db, logger, clock, config } = ctx;
-  const log = logger.child({ role: 'worker' });
+  const log = logger.child({ component: 'worker' });
   const pool = db.pool;
 
   // Register this node, and forget nodes of this host whose process is gone: their claimed
