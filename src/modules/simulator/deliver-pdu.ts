@@ -1,8 +1,9 @@
 // The deliver_sm for a pending receipt or reply, built when it is sent (not when it is scheduled),
 // so that a million stored items hold a few strings each instead of a PDU with its buffers.
 
-import { EsmClass, MessageState } from '../../smpp/constants.ts';
-import type { DeliverSm, PduInit } from '../../smpp/pdu-types.ts';
+import { EsmClass } from '../../smpp/constants.ts';
+import type { DeliverSm, PduInit, Tlvs } from '../../smpp/pdu-types.ts';
+import { formatReceiptDate } from '../../smpp/receipt.ts';
 import { decodeShortMessage, encodeMessage } from '../../smpp/segments.ts';
 import type { PendingDelivery } from './deliveries.ts';
 
@@ -19,12 +20,30 @@ const RECEIPT_TEXT_CHARS = 20;
  */
 export function receiptTextOf(payload: Buffer, dataCoding: number, esmClass: number): string {
   const hasUdh = (esmClass & EsmClass.UDHI) !== 0;
+  if (!hasUdh && (dataCoding === 0 || dataCoding === 1 || dataCoding === 3)) {
+    const fast = plainAsciiHead(payload);
+    if (fast !== undefined) return fast;
+  }
   const udh = hasUdh && payload.length > 0 ? 1 + payload[0]! : 0;
   const head = payload.length > udh + 40 ? payload.subarray(0, udh + 40) : payload;
   const text = decodeShortMessage(head, dataCoding, hasUdh).text.slice(0, RECEIPT_TEXT_CHARS);
   // The receipt travels as GSM default-alphabet text: anything outside printable ASCII would be
   // garbled on the way, so it is shown as '?' like many SMSCs do.
   return /^[\x20-\x7e]*$/.test(text) ? text : text.replace(/[^\x20-\x7e]/g, '?');
+}
+
+/**
+ * The common case without decoding (which costs ~0.8 µs per message): the first 20 octets are
+ * letters, digits and punctuation that read the same in GSM 03.38, Latin-1 and ASCII.
+ */
+function plainAsciiHead(payload: Buffer): string | undefined {
+  const end = Math.min(payload.length, RECEIPT_TEXT_CHARS);
+  for (let i = 0; i < end; i++) {
+    const b = payload[i]!;
+    // GSM puts other characters at 0x24 ($ is ¤), 0x40 (@ is ¡), 0x5B-0x60 and 0x7B-0x7E.
+    if (b < 0x20 || b > 0x7a || b === 0x24 || b === 0x40 || (b >= 0x5b && b <= 0x60)) return undefined;
+  }
+  return payload.toString('latin1', 0, end);
 }
 
 const replyCache = new Map<string, { dataCoding: number; bytes: Buffer }>();
@@ -40,39 +59,66 @@ function encodedReply(text: string): { dataCoding: number; bytes: Buffer } {
   return cached;
 }
 
-const pad = (v: number, width: number) => String(v).padStart(width, '0');
+const dateCache = new Map<number, string>();
 
-/** YYMMDDhhmm, the date format of receipt texts (SMPP 3.4 appendix B), in UTC. */
+/** formatReceiptDate for a time, cached by minute: it costs ~0.9 µs, twice per receipt. */
 function receiptDate(ms: number): string {
-  const d = new Date(ms);
-  return (
-    pad(d.getUTCFullYear() % 100, 2) +
-    pad(d.getUTCMonth() + 1, 2) +
-    pad(d.getUTCDate(), 2) +
-    pad(d.getUTCHours(), 2) +
-    pad(d.getUTCMinutes(), 2)
-  );
+  const minute = Math.floor(ms / 60_000);
+  let text = dateCache.get(minute);
+  if (text === undefined) {
+    if (dateCache.size >= 64) dateCache.clear();
+    text = formatReceiptDate(new Date(minute * 60_000));
+    dateCache.set(minute, text);
+  }
+  return text;
 }
 
-function formatReceiptText(r: {
-  id: string;
-  sub: number;
-  dlvrd: number;
-  submitDate: Date;
-  doneDate: Date;
-  stat: string;
-  err: number;
-  text: string;
-}): string {
+/**
+ * The receipt's Appendix B text: what formatReceiptText (src/smpp/receipt.ts) builds, which the
+ * receipt parser reads, at a fifth of its cost (a test checks that the two agree).
+ */
+export function receiptText(item: PendingDelivery): string {
+  const { fate } = item;
   return (
-    `id:${r.id} sub:${pad(r.sub, 3)} dlvrd:${pad(r.dlvrd, 3)} submit date:${receiptDate(r.submitDate.getTime())}` +
-    ` done date:${receiptDate(r.doneDate.getTime())} stat:${r.stat} err:${pad(r.err, 3)} text:${r.text}`
+    'id:' +
+    item.messageId +
+    (fate.state === 'delivered' ? ' sub:001 dlvrd:001 submit date:' : ' sub:001 dlvrd:000 submit date:') +
+    receiptDate(item.submittedAt) +
+    ' done date:' +
+    receiptDate(item.doneAt) +
+    ' stat:' +
+    fate.stat +
+    ' err:' +
+    fate.errText +
+    ' text:' +
+    item.text
   );
 }
 
 export function buildDeliverSm(item: PendingDelivery): DeliverSmInit {
-  const base = {
-    command: 'deliver_sm' as const,
+  const reply = item.kind === 'reply';
+  let dataCoding = 0;
+  let shortMessage: Buffer;
+  let tlvs: Tlvs | undefined;
+  if (reply) {
+    const encoded = encodedReply(item.text);
+    dataCoding = encoded.dataCoding;
+    shortMessage = encoded.bytes;
+  } else {
+    const { fate } = item;
+    shortMessage = Buffer.from(receiptText(item), 'latin1');
+    tlvs =
+      fate.err === 0
+        ? { receiptedMessageId: item.messageId, messageState: fate.messageState }
+        : {
+            receiptedMessageId: item.messageId,
+            messageState: fate.messageState,
+            networkErrorCode: { type: NETWORK_TYPE_GSM, code: fate.err },
+          };
+  }
+  // One literal with every field, in one shape: built 10 000+ times a second.
+  return {
+    command: 'deliver_sm',
     serviceType: '',
     // Both a receipt and a reply come from the handset and go to the number that sent to it.
     sourceAddrTon: item.handsetTon,
@@ -81,41 +127,16 @@ export function buildDeliverSm(item: PendingDelivery): DeliverSmInit {
     destAddrTon: item.senderTon,
     destAddrNpi: item.senderNpi,
     destinationAddr: item.sender,
+    esmClass: reply ? 0 : EsmClass.TYPE_SMSC_DELIVERY_RECEIPT,
     protocolId: 0,
     priorityFlag: 0,
     scheduleDeliveryTime: '',
     validityPeriod: '',
     registeredDelivery: 0,
     replaceIfPresentFlag: 0,
+    dataCoding,
     smDefaultMsgId: 0,
-  };
-  if (item.kind === 'reply') {
-    const { dataCoding, bytes } = encodedReply(item.text);
-    return { ...base, esmClass: 0, dataCoding, shortMessage: bytes };
-  }
-  const { fate } = item;
-  const text = formatReceiptText({
-    id: item.messageId,
-    sub: 1,
-    dlvrd: fate.messageState === MessageState.DELIVERED ? 1 : 0,
-    submitDate: new Date(item.submittedAt),
-    doneDate: new Date(item.doneAt),
-    stat: fate.stat,
-    err: fate.err,
-    text: item.text,
-  });
-  return {
-    ...base,
-    esmClass: EsmClass.TYPE_SMSC_DELIVERY_RECEIPT,
-    dataCoding: 0,
-    shortMessage: Buffer.from(text, 'latin1'),
-    tlvs:
-      fate.err === 0
-        ? { receiptedMessageId: item.messageId, messageState: fate.messageState }
-        : {
-            receiptedMessageId: item.messageId,
-            messageState: fate.messageState,
-            networkErrorCode: { type: NETWORK_TYPE_GSM, code: fate.err },
-          },
+    shortMessage,
+    tlvs: tlvs ?? {},
   };
 }

@@ -3,6 +3,7 @@
 // draws from the same random() so that a seeded generator replays a whole run.
 
 import { CommandStatus, MessageState } from '../../smpp/constants.ts';
+import type { ReceiptState } from '../../smpp/receipt.ts';
 
 export interface LatencyRange {
   min: number;
@@ -165,29 +166,102 @@ export type ReceiptStat = 'DELIVRD' | 'UNDELIV' | 'EXPIRED';
 /** A message's final outcome. Shared constants: deciding one allocates nothing. */
 export interface Fate {
   stat: ReceiptStat;
+  /** The same outcome in the receipt module's terms (formatReceiptText). */
+  state: ReceiptState;
   /** message_state TLV value. */
   messageState: number;
   /** The receipt's err: field; for failures also the GSM network_error_code. */
   err: number;
+  /** err as the receipt text writes it: three digits. */
+  errText: string;
 }
 
-export const DELIVERED: Fate = { stat: 'DELIVRD', messageState: MessageState.DELIVERED, err: 0 };
+export const DELIVERED: Fate = {
+  stat: 'DELIVRD',
+  state: 'delivered',
+  messageState: MessageState.DELIVERED,
+  err: 0,
+  errText: '000',
+};
 // Absent subscriber: the handset stayed off until the validity period ran out.
-export const EXPIRED: Fate = { stat: 'EXPIRED', messageState: MessageState.EXPIRED, err: 27 };
+export const EXPIRED: Fate = {
+  stat: 'EXPIRED',
+  state: 'expired',
+  messageState: MessageState.EXPIRED,
+  err: 27,
+  errText: '027',
+};
 
 // GSM MAP errors that SMSCs report in UNDELIV receipts, weighted roughly as seen in traffic:
 // absent subscriber dominates, then unknown subscriber (numbers no longer in service).
 const undeliverable: readonly { fate: Fate; weight: number }[] = [
-  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 27 }, weight: 35 }, // absent subscriber
-  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 1 }, weight: 25 }, // unknown subscriber
-  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 13 }, weight: 15 }, // call barred
-  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 31 }, weight: 10 }, // subscriber busy
-  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 11 }, weight: 8 }, // teleservice not provisioned
-  { fate: { stat: 'UNDELIV', messageState: MessageState.UNDELIVERABLE, err: 34 }, weight: 7 }, // system failure
+  {
+    fate: {
+      stat: 'UNDELIV',
+      state: 'undeliverable',
+      messageState: MessageState.UNDELIVERABLE,
+      err: 27,
+      errText: '027',
+    },
+    weight: 35,
+  }, // absent subscriber
+  {
+    fate: {
+      stat: 'UNDELIV',
+      state: 'undeliverable',
+      messageState: MessageState.UNDELIVERABLE,
+      err: 1,
+      errText: '001',
+    },
+    weight: 25,
+  }, // unknown subscriber
+  {
+    fate: {
+      stat: 'UNDELIV',
+      state: 'undeliverable',
+      messageState: MessageState.UNDELIVERABLE,
+      err: 13,
+      errText: '013',
+    },
+    weight: 15,
+  }, // call barred
+  {
+    fate: {
+      stat: 'UNDELIV',
+      state: 'undeliverable',
+      messageState: MessageState.UNDELIVERABLE,
+      err: 31,
+      errText: '031',
+    },
+    weight: 10,
+  }, // subscriber busy
+  {
+    fate: {
+      stat: 'UNDELIV',
+      state: 'undeliverable',
+      messageState: MessageState.UNDELIVERABLE,
+      err: 11,
+      errText: '011',
+    },
+    weight: 8,
+  }, // teleservice not provisioned
+  {
+    fate: {
+      stat: 'UNDELIV',
+      state: 'undeliverable',
+      messageState: MessageState.UNDELIVERABLE,
+      err: 34,
+      errText: '034',
+    },
+    weight: 7,
+  }, // system failure
 ];
 const undeliverableWeight = undeliverable.reduce((sum, u) => sum + u.weight, 0);
 
-export function decideFate(profile: ProfileRates, random: () => number): Fate {
+export function decideFate(
+  profile: Pick<ProfileRates, 'deliveryRate' | 'expiredRate'>,
+  random: () => number,
+): Fate {
   const u = random();
   if (u < profile.deliveryRate) return DELIVERED;
   if (u < profile.deliveryRate + profile.expiredRate) return EXPIRED;

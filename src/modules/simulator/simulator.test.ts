@@ -3,6 +3,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { EsmClass, MessageState } from '../../smpp/constants.ts';
+import { receiptFromDeliverSm } from '../../smpp/receipt.ts';
 import { decodeShortMessage, encodeMessage } from '../../smpp/segments.ts';
 import {
   bindClient,
@@ -37,6 +38,7 @@ describe('default profile', () => {
       expect(pdu.tlvs.messageState).toBe(MessageState.DELIVERED);
       expect(pdu.tlvs.networkErrorCode).toBeUndefined();
       expect(f).toMatchObject({ sub: '001', dlvrd: '001', stat: 'DELIVRD', err: '000', text: 'message' });
+      expect(receiptFromDeliverSm(pdu)).toMatchObject({ messageId: f.id, state: 'delivered', final: true });
       expect(f['submit date']).toMatch(/^\d{10}$/);
       expect(f['done date']).toMatch(/^\d{10}$/);
       // A receipt comes from the handset and goes back to the sender.

@@ -21,7 +21,8 @@ import { createSmppServer } from '../../smpp/session.ts';
 import { buildDeliverSm, receiptTextOf } from './deliver-pdu.ts';
 import type { PendingDelivery } from './deliveries.ts';
 import { DeliveryRouter } from './deliveries.ts';
-import type { Fate, SimulatorProfile, TokenBucket } from './simulator.models.ts';
+import { RecentMessages } from './recent-messages.ts';
+import type { SimulatorProfile, TokenBucket } from './simulator.models.ts';
 import {
   chooseProfile,
   DELIVERED,
@@ -97,12 +98,6 @@ interface BindState {
   submits: number;
 }
 
-/** What query_sm answers from: the last RECENT_LIMIT accepted messages. */
-interface Recent {
-  doneAt: number;
-  fate: Fate;
-}
-const RECENT_LIMIT = 100_000;
 const SIMULATOR_SYSTEM_ID = 'HONGYANSIM';
 
 const noAnswer = (): HandlerResult => undefined;
@@ -117,7 +112,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     );
   }
   const binds = new Map<SmppSession, BindState>();
-  const recent = new Map<string, Recent>();
+  const recent = new RecentMessages();
   const counts = {
     binds: 0,
     submits: 0,
@@ -171,7 +166,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       case 'data_sm':
         return onSubmit(session, pdu);
       case 'query_sm':
-        return onQuery(pdu);
+        return onQuery(session, pdu);
       case 'cancel_sm':
         return CommandStatus.ESME_RCANCELFAIL;
       case 'replace_sm':
@@ -218,7 +213,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     const fate = decideFate(profile, random);
     const early = profile.receiptBeforeResponseRate > 0 && random() < profile.receiptBeforeResponseRate;
     const doneAt = early ? at : at + sampleLatencyMs(profile.receiptLatencyMs, random);
-    rememberForQuery(respId, doneAt, fate);
+    recent.remember(n, doneAt, fate);
     const resp: HandlerResult =
       pdu.command === 'submit_sm'
         ? { command: 'submit_sm_resp', messageId: respId }
@@ -298,13 +293,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     );
   }
 
-  function rememberForQuery(id: string, doneAt: number, fate: Fate): void {
-    recent.set(id, { doneAt, fate });
-    if (recent.size > RECENT_LIMIT) recent.delete(recent.keys().next().value!);
-  }
-
-  function onQuery(pdu: QuerySm): HandlerResult {
-    const entry = recent.get(pdu.messageId);
+  function onQuery(session: SmppSession, pdu: QuerySm): HandlerResult {
+    const entry = recent.find(pdu.messageId, binds.get(session)?.profile.idFormat ?? 'decimal');
     if (entry === undefined) return CommandStatus.ESME_RINVMSGID;
     const done = entry.doneAt <= now();
     const resp: PduInit<QuerySmResp> = {
