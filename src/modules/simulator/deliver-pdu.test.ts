@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { encodeGsm7 } from '../../smpp/gsm7.ts';
 import { formatReceiptText, isReceipt, receiptFromDeliverSm } from '../../smpp/receipt.ts';
 import { encodeMessage } from '../../smpp/segments.ts';
+import { DELIVERED, decideFate, EXPIRED } from './decisions.models.ts';
 import { buildDeliverSm, receiptText, receiptTextOf } from './deliver-pdu.ts';
 import type { PendingDelivery } from './deliveries.ts';
-import { DELIVERED, decideFate, EXPIRED } from './simulator.models.ts';
 import { seeded } from './test-helpers.ts';
 
 function receipt(fields: Partial<PendingDelivery> = {}): PendingDelivery {

@@ -11,7 +11,7 @@ import { SessionClosedError } from '../../smpp/errors.ts';
 import { Fifo } from '../../smpp/fifo.ts';
 import type { DeliverSm, DeliverSmResp, PduInit } from '../../smpp/pdu-types.ts';
 import type { SmppLogger } from '../../smpp/session-types.ts';
-import type { Fate } from './simulator.models.ts';
+import type { Fate } from './decisions.models.ts';
 import { TimeBuckets } from './time-buckets.ts';
 
 /** A receipt or a reply (MO) waiting to be delivered; compact, as up to millions may wait. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,6 +67,20 @@ describe('hongyan simulator', () => {
     expect(lines[0]).toMatch(/every bind uses profile "realistic"$/);
     signals.emit('SIGINT');
     await running;
+  });
+
+  it('says so when the port is taken', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    const error = await runSimulatorCommand({ config, port: String(port), print: () => {} }).catch(
+      (e: unknown) => e,
+    );
+    busy.close();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems[0]).toMatch(
+      new RegExp(`^--host/--port: cannot listen on 127.0.0.1:${port}: .*EADDRINUSE`),
+    );
   });
 
   it('refuses a bad --port with a clear message', () => {

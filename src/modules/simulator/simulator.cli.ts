@@ -10,6 +10,7 @@ import { ConfigError } from '../../app/config.ts';
 import { parseProfileFile } from './profile-file.models.ts';
 import type { SimulatorProfile } from './simulator.models.ts';
 import { BUILT_IN_PROFILES } from './simulator.models.ts';
+import type { RunningSimulator } from './simulator.ts';
 import { startSimulator } from './simulator.ts';
 
 export function parsePortOption(raw: string): number {
@@ -71,13 +72,25 @@ export async function runSimulatorCommand({
   const listenHost = host ?? config.simulatorHost;
   const chosen = resolveProfileOption(profile);
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
-  const simulator = await startSimulator({
-    host: listenHost,
-    port: listenPort,
-    logger,
-    profiles: chosen.profiles,
-    ...(chosen.forceProfile === undefined ? {} : { forceProfile: chosen.forceProfile }),
-  });
+  let simulator: RunningSimulator;
+  try {
+    simulator = await startSimulator({
+      host: listenHost,
+      port: listenPort,
+      logger,
+      profiles: chosen.profiles,
+      ...(chosen.forceProfile === undefined ? {} : { forceProfile: chosen.forceProfile }),
+    });
+  } catch (error) {
+    // A port in use or an address we do not have: the operator's to fix, not a stack trace.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new ConfigError([
+        `--host/--port: cannot listen on ${listenHost}:${listenPort}: ${(error as Error).message}`,
+      ]);
+    }
+    throw error;
+  }
   const how =
     chosen.forceProfile === undefined
       ? `profiles: ${simulator.profiles.join(', ')} (bind with system_id or system_type set to one; else default)`

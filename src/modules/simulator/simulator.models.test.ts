@@ -1,21 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { CommandStatus } from '../../smpp/constants.ts';
-import { parseProfileFile } from './profile-file.models.ts';
 import {
-  BUILT_IN_PROFILES,
-  chooseProfile,
   DELIVERED,
   decideFate,
   decideSubmit,
   EXPIRED,
   newTokenBucket,
-  profileMap,
   receiptIdOf,
   responseIdOf,
   sampleLatencyMs,
   takeToken,
   wantsReceipt,
-} from './simulator.models.ts';
+} from './decisions.models.ts';
+import { parseProfileFile } from './profile-file.models.ts';
+import { BUILT_IN_PROFILES, chooseProfile, profileMap } from './simulator.models.ts';
 import { seeded } from './test-helpers.ts';
 import { TimeBuckets } from './time-buckets.ts';
 
