@@ -9,7 +9,7 @@
 //   Hongyan's peak RSS (VmHWM of the child) is printed at the end.
 //
 // Usage: npm run bench [-- --messages 100000]   (BENCH_SINGLES, BENCH_BACKLOG to change sizes)
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -22,7 +22,12 @@ const FINAL = `('delivered','undelivered','expired','rejected','failed','unknown
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function post(base: string, route: string, key: string, body: unknown): Promise<{ status: number; body: any }> {
+function post(
+  base: string,
+  route: string,
+  key: string,
+  body: unknown,
+): Promise<{ status: number; body: any }> {
   const payload = Buffer.from(JSON.stringify(body));
   const url = new URL(route, base);
   return new Promise((resolve, reject) => {
@@ -31,7 +36,11 @@ function post(base: string, route: string, key: string, body: unknown): Promise<
       {
         method: 'POST',
         agent,
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': payload.length },
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'content-length': payload.length,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -56,10 +65,19 @@ function phone(i: number): string {
   return `+86138${String(i % 100_000_000).padStart(8, '0')}`;
 }
 
-async function startHongyan(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; first: any }> {
+async function startHongyan(
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; url: string; first: any }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/hongyan.js'), 'start', '--json'], {
     cwd: ROOT,
-    env: { ...env, HONGYAN_DATA_DIR: dataDir, HONGYAN_HTTP_PORT: '0', HONGYAN_SIMULATOR_PORT: '0', HONGYAN_LOG_LEVEL: 'warn' },
+    env: {
+      ...env,
+      HONGYAN_DATA_DIR: dataDir,
+      HONGYAN_HTTP_PORT: '0',
+      HONGYAN_SIMULATOR_PORT: '0',
+      HONGYAN_LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let buffer = '';
@@ -87,23 +105,36 @@ function peakRssMb(pid: number): number {
   }
 }
 
-async function waitAllFinal(db: pg.Pool, tenantId: number, expected: number, timeoutMs: number): Promise<number> {
+async function waitAllFinal(
+  db: pg.Pool,
+  tenantId: number,
+  expected: number,
+  timeoutMs: number,
+): Promise<number> {
   const start = Date.now();
   for (;;) {
-    const r = await db.query(`select count(*)::int as n from messages where tenant_id = $1 and status in ${FINAL}`, [tenantId]);
+    const r = await db.query(
+      `select count(*)::int as n from messages where tenant_id = $1 and status in ${FINAL}`,
+      [tenantId],
+    );
     if (r.rows[0].n >= expected) return Date.now();
-    if (Date.now() - start > timeoutMs) throw new Error(`only ${r.rows[0].n}/${expected} final after ${timeoutMs} ms`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`only ${r.rows[0].n}/${expected} final after ${timeoutMs} ms`);
     await new Promise((res) => setTimeout(res, 50));
   }
 }
 
 async function createTenant(base: string, dataDir: string, env: NodeJS.ProcessEnv, name: string) {
   const out = await new Promise<string>((resolve, reject) => {
-    const c = spawn(process.execPath, [path.join(ROOT, 'bin/hongyan.js'), 'tenant', 'create', '--name', name, '--json'], {
-      cwd: ROOT,
-      env: { ...env, HONGYAN_DATA_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const c = spawn(
+      process.execPath,
+      [path.join(ROOT, 'bin/hongyan.js'), 'tenant', 'create', '--name', name, '--json'],
+      {
+        cwd: ROOT,
+        env: { ...env, HONGYAN_DATA_DIR: dataDir },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let s = '';
     c.stdout!.on('data', (d: Buffer) => {
       s += d.toString();
@@ -140,10 +171,18 @@ export async function runBench({ messages = 100_000 }: { messages?: number } = {
     const inflight: Promise<void>[] = [];
     for (let offset = 0; offset < messages; offset += batchSize) {
       const n = Math.min(batchSize, messages - offset);
-      const recipients = Array.from({ length: n }, (_, i) => ({ to: phone(offset + i), vars: { code: String((offset + i) % 1_000_000).padStart(6, '0') } }));
+      const recipients = Array.from({ length: n }, (_, i) => ({
+        to: phone(offset + i),
+        vars: { code: String((offset + i) % 1_000_000).padStart(6, '0') },
+      }));
       inflight.push(
-        post(url, '/v1/batches', key, { content: '【鸿雁】您的验证码是{code}，5分钟内有效', type: 'notification', recipients }).then((res) => {
-          if (res.status !== 202) throw new Error(`batch answered ${res.status}: ${JSON.stringify(res.body)}`);
+        post(url, '/v1/batches', key, {
+          content: '【鸿雁】您的验证码是{code}，5分钟内有效',
+          type: 'notification',
+          recipients,
+        }).then((res) => {
+          if (res.status !== 202)
+            throw new Error(`batch answered ${res.status}: ${JSON.stringify(res.body)}`);
           accepted += res.body.accepted;
         }),
       );
@@ -168,9 +207,14 @@ export async function runBench({ messages = 100_000 }: { messages?: number } = {
         while (next < singles) {
           const i = next++;
           const start = performance.now();
-          const res = await post(url, '/v1/messages', singleTenant.key, { to: phone(i), content: `【鸿雁】您的验证码是${String(i).padStart(6, '0')}`, type: 'verification' });
+          const res = await post(url, '/v1/messages', singleTenant.key, {
+            to: phone(i),
+            content: `【鸿雁】您的验证码是${String(i).padStart(6, '0')}`,
+            type: 'verification',
+          });
           latencies.push(performance.now() - start);
-          if (res.status !== 202) throw new Error(`single send answered ${res.status}: ${JSON.stringify(res.body)}`);
+          if (res.status !== 202)
+            throw new Error(`single send answered ${res.status}: ${JSON.stringify(res.body)}`);
         }
       }),
     );
@@ -190,15 +234,30 @@ export async function runBench({ messages = 100_000 }: { messages?: number } = {
     const otp = await createTenant(url, dataDir, env, 'bench otp');
     const pending: Promise<unknown>[] = [];
     for (let offset = 0; offset < backlog; offset += batchSize) {
-      const recipients = Array.from({ length: Math.min(batchSize, backlog - offset) }, (_, i) => ({ to: phone(offset + i) }));
-      pending.push(post(url, '/v1/batches', marketer.key, { content: '【鸿雁】双十一大促，全场五折，回TD退订', type: 'marketing', recipients }));
+      const recipients = Array.from({ length: Math.min(batchSize, backlog - offset) }, (_, i) => ({
+        to: phone(offset + i),
+      }));
+      pending.push(
+        post(url, '/v1/batches', marketer.key, {
+          content: '【鸿雁】双十一大促，全场五折，回TD退订',
+          type: 'marketing',
+          recipients,
+        }),
+      );
       if (pending.length >= 2) await pending.shift();
     }
     await Promise.all(pending);
-    const backlogLeft = await db.query(`select count(*)::int as n from messages where tenant_id = $1 and status = 'queued'`, [marketer.id]);
+    const backlogLeft = await db.query(
+      `select count(*)::int as n from messages where tenant_id = $1 and status = 'queued'`,
+      [marketer.id],
+    );
     const otpIds: string[] = [];
     for (let i = 0; i < 200; i++) {
-      const res = await post(url, '/v1/messages', otp.key, { to: phone(900_000 + i), content: `【鸿雁】验证码${100000 + i}`, type: 'verification' });
+      const res = await post(url, '/v1/messages', otp.key, {
+        to: phone(900_000 + i),
+        content: `【鸿雁】验证码${100000 + i}`,
+        type: 'verification',
+      });
       otpIds.push(res.body.id);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -215,7 +274,9 @@ export async function runBench({ messages = 100_000 }: { messages?: number } = {
     results['priority: verification accepted→submitted p50 ms'] = percentile(waits, 50).toFixed(1);
     results['priority: verification accepted→submitted p99 ms'] = percentile(waits, 99).toFixed(1);
     await waitAllFinal(db, marketer.id, backlog, 600_000);
-    results['hongyan peak RSS MB (simulator included; PostgreSQL is separate)'] = peakRssMb(child.pid!).toFixed(0);
+    results['hongyan peak RSS MB (simulator included; PostgreSQL is separate)'] = peakRssMb(
+      child.pid!,
+    ).toFixed(0);
   } finally {
     await db.end();
     child.kill('SIGTERM');

@@ -33,22 +33,71 @@ describe('hongyan CLI', () => {
     const tenant = JSON.parse(created.stdout);
     expect(tenant.tenant.name).toBe('Acme 物流');
     expect(tenant.api_key).toMatch(/^hy_[0-9a-f]{16}_/);
-    const key = JSON.parse((await hongyan(['key', 'create', '--tenant', String(tenant.tenant.id), '--json'])).stdout);
+    const key = JSON.parse(
+      (await hongyan(['key', 'create', '--tenant', String(tenant.tenant.id), '--json'])).stdout,
+    );
     expect(key.api_key).not.toBe(tenant.api_key);
 
     const added = await hongyan([
-      'channel', 'add', '--name', 'cmcc', '--host', '127.0.0.1', '--port', '7777', '--system-id', 'acct1',
-      '--password', 'pw', '--bind-mode', 'transmitter_receiver', '--window', '20', '--max-tps', '300', '--json',
+      'channel',
+      'add',
+      '--name',
+      'cmcc',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '7777',
+      '--system-id',
+      'acct1',
+      '--password',
+      'pw',
+      '--bind-mode',
+      'transmitter_receiver',
+      '--window',
+      '20',
+      '--max-tps',
+      '300',
+      '--json',
     ]);
     expect(added.code).toBe(0);
-    expect(JSON.parse(added.stdout)).toMatchObject({ name: 'cmcc', port: 7777, bind_mode: 'transmitter_receiver', window: 20, max_tps: 300, is_default: true });
+    expect(JSON.parse(added.stdout)).toMatchObject({
+      name: 'cmcc',
+      port: 7777,
+      bind_mode: 'transmitter_receiver',
+      window: 20,
+      max_tps: 300,
+      is_default: true,
+    });
     expect(JSON.parse(added.stdout)).not.toHaveProperty('password');
     const list = JSON.parse((await hongyan(['channel', 'list', '--json'])).stdout);
     expect(list.map((c: { name: string }) => c.name)).toEqual(['cmcc']);
-    const dup = await hongyan(['channel', 'add', '--name', 'cmcc', '--host', 'h', '--port', '1', '--system-id', 's', '--json']);
+    const dup = await hongyan([
+      'channel',
+      'add',
+      '--name',
+      'cmcc',
+      '--host',
+      'h',
+      '--port',
+      '1',
+      '--system-id',
+      's',
+      '--json',
+    ]);
     expect(dup.code).toBe(1);
     expect(JSON.parse(dup.stdout).error.code).toBe('channels.name_taken');
-    const bad = await hongyan(['channel', 'add', '--name', 'x', '--host', 'h', '--port', '99999', '--system-id', 's']);
+    const bad = await hongyan([
+      'channel',
+      'add',
+      '--name',
+      'x',
+      '--host',
+      'h',
+      '--port',
+      '99999',
+      '--system-id',
+      's',
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/channels.invalid: port: 1..65535/);
     expect((await hongyan(['channel', 'remove', 'cmcc', '--json'])).code).toBe(0);

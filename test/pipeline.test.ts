@@ -17,7 +17,10 @@ let tenantId: number;
 async function api(method: string, route: string, body?: unknown, apiKey = key) {
   const res = await fetch(`${hongyan.httpUrl}${route}`, {
     method,
-    headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as any };
@@ -36,10 +39,20 @@ async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeo
 beforeAll(async () => {
   t = await createTestDatabase();
   const config = loadConfig({
-    env: { DATABASE_URL: t.url, HONGYAN_HTTP_PORT: '0', HONGYAN_SIMULATOR_PORT: '0', HONGYAN_LOG_LEVEL: 'silent' },
+    env: {
+      DATABASE_URL: t.url,
+      HONGYAN_HTTP_PORT: '0',
+      HONGYAN_SIMULATOR_PORT: '0',
+      HONGYAN_LOG_LEVEL: 'silent',
+    },
     configFile: null,
   });
-  hongyan = await startHongyan({ config, roles: ['api', 'worker', 'simulator'], installSignalHandlers: false, json: true });
+  hongyan = await startHongyan({
+    config,
+    roles: ['api', 'worker', 'simulator'],
+    installSignalHandlers: false,
+    json: true,
+  });
   db = createDb({ connectionString: t.url, max: 3 });
   const created = await createTenant({ name: 'e2e', repository: createAccountsRepository(db.kysely) });
   key = created.apiKey.key;
@@ -67,7 +80,13 @@ describe('the pipeline', () => {
       return r.body.status === 'delivered' && r.body;
     });
     expect(Date.now() - started).toBeLessThan(5000); // generous for a loaded CI machine; the bench measures
-    expect(done.events.map((e: { status: string }) => e.status)).toEqual(['accepted', 'queued', 'sending', 'sent', 'delivered']);
+    expect(done.events.map((e: { status: string }) => e.status)).toEqual([
+      'accepted',
+      'queued',
+      'sending',
+      'sent',
+      'delivered',
+    ]);
     const times = done.events.map((e: { at: string }) => Date.parse(e.at));
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     expect(done.carrier_message_id).toBeTruthy();
@@ -75,16 +94,26 @@ describe('the pipeline', () => {
   });
 
   it('delivers a long message as concatenated parts, and a batch with variables', async () => {
-    const long = await api('POST', '/v1/messages', { to: '13800138001', content: `【鸿雁】${'长'.repeat(200)}` });
+    const long = await api('POST', '/v1/messages', {
+      to: '13800138001',
+      content: `【鸿雁】${'长'.repeat(200)}`,
+    });
     expect(long.body.parts).toBe(4);
     const batch = await api('POST', '/v1/batches', {
       content: '【鸿雁】{name}，您的订单{order}已发货',
-      recipients: Array.from({ length: 300 }, (_, i) => ({ to: `1390000${String(i).padStart(4, '0')}`, vars: { name: `客户${i}`, order: `NO${i}` } })),
+      recipients: Array.from({ length: 300 }, (_, i) => ({
+        to: `1390000${String(i).padStart(4, '0')}`,
+        vars: { name: `客户${i}`, order: `NO${i}` },
+      })),
     });
     expect(batch.body.accepted).toBe(300);
-    await waitFor(async () => (await api('GET', `/v1/batches/${batch.body.id}`)).body.counts.delivered === 300);
+    await waitFor(
+      async () => (await api('GET', `/v1/batches/${batch.body.id}`)).body.counts.delivered === 300,
+    );
     await waitFor(async () => (await api('GET', `/v1/messages/${long.body.id}`)).body.status === 'delivered');
-    const parts = await db.pool.query('select count(*)::int as n from message_parts where message_id = $1', [Number(long.body.id)]);
+    const parts = await db.pool.query('select count(*)::int as n from message_parts where message_id = $1', [
+      Number(long.body.id),
+    ]);
     expect(parts.rows[0].n).toBe(4);
   });
 
@@ -116,8 +145,14 @@ describe('the pipeline', () => {
       content: 'throttled',
       recipients: Array.from({ length: 400 }, (_, i) => ({ to: `1370000${String(i).padStart(4, '0')}` })),
     });
-    await waitFor(async () => (await api('GET', `/v1/batches/${batch.body.id}`)).body.counts.delivered === 400, 20_000);
-    const failed = await db.pool.query(`select count(*)::int as n from messages where batch_id = $1 and status <> 'delivered'`, [Number(batch.body.id)]);
+    await waitFor(
+      async () => (await api('GET', `/v1/batches/${batch.body.id}`)).body.counts.delivered === 400,
+      20_000,
+    );
+    const failed = await db.pool.query(
+      `select count(*)::int as n from messages where batch_id = $1 and status <> 'delivered'`,
+      [Number(batch.body.id)],
+    );
     expect(failed.rows[0].n).toBe(0);
     await db.pool.query(`update channels set enabled = true, is_default = (name = 'simulator')`);
     await db.pool.query(`delete from channels where name = 'throttled'`);

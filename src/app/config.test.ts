@@ -31,7 +31,12 @@ describe('loadConfig', () => {
   it('reports every bad value at once, naming the setting and what it accepts', () => {
     try {
       loadConfig({
-        env: { HONGYAN_HTTP_PORT: '80a', HONGYAN_SIMULATOR: 'maybe', DATABASE_URL: 'mysql://x', HONGYAN_MAX_PARTS: '0' },
+        env: {
+          HONGYAN_HTTP_PORT: '80a',
+          HONGYAN_SIMULATOR: 'maybe',
+          DATABASE_URL: 'mysql://x',
+          HONGYAN_MAX_PARTS: '0',
+        },
         configFile: null,
       });
       expect.unreachable();
@@ -53,7 +58,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, configFile: file })).toThrow(/unknown setting "htpPort"/);
     writeFileSync(file, '{ not json');
     expect(() => loadConfig({ env: {}, configFile: file })).toThrow(/cannot read config file/);
-    expect(() => loadConfig({ env: {}, configFile: path.join(dir, 'missing.json') })).toThrow(/cannot read config file/);
+    expect(() => loadConfig({ env: {}, configFile: path.join(dir, 'missing.json') })).toThrow(
+      /cannot read config file/,
+    );
   });
 
   it('docs/configuration.md is the generated reference', () => {

@@ -61,13 +61,15 @@ const optionalUrl: Parser<string | null> = (raw) => {
 
 const host: Parser<string> = (raw) => {
   const v = raw.trim();
-  if (!/^[A-Za-z0-9.:_-]+$/.test(v)) throw new SettingValueError(`expected a host name or address, got "${raw}"`);
+  if (!/^[A-Za-z0-9.:_-]+$/.test(v))
+    throw new SettingValueError(`expected a host name or address, got "${raw}"`);
   return v;
 };
 
 const region: Parser<string> = (raw) => {
   const v = raw.trim().toUpperCase();
-  if (!/^[A-Z]{2}$/.test(v)) throw new SettingValueError(`expected a two-letter region code such as CN, got "${raw}"`);
+  if (!/^[A-Z]{2}$/.test(v))
+    throw new SettingValueError(`expected a two-letter region code such as CN, got "${raw}"`);
   return v;
 };
 
@@ -195,7 +197,11 @@ export function loadConfig({
   env = process.env,
   configFile = env.HONGYAN_CONFIG ?? null,
   cwd = process.cwd(),
-}: { env?: NodeJS.ProcessEnv; configFile?: string | null; cwd?: string } = {}): Config {
+}: {
+  env?: NodeJS.ProcessEnv;
+  configFile?: string | null;
+  cwd?: string;
+} = {}): Config {
   const problems: string[] = [];
   let fileValues: Record<string, unknown> = {};
   let resolvedFile: string | null = null;
@@ -213,7 +219,9 @@ export function loadConfig({
     }
     for (const key of Object.keys(fileValues)) {
       if (!(key in settings)) {
-        problems.push(`${resolvedFile}: unknown setting "${key}" (known: ${Object.keys(settings).join(', ')})`);
+        problems.push(
+          `${resolvedFile}: unknown setting "${key}" (known: ${Object.keys(settings).join(', ')})`,
+        );
       }
     }
   }

@@ -1,13 +1,14 @@
 // Operator commands for scripting. Each prints a human line or, with --json, one JSON document.
 // They open the same database as a running `hongyan start` (the embedded server is shared through
 // its socket, or started for the command and stopped after it).
-import { AppError } from '../shared/errors.ts';
+
 import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts';
 import { createApiKey, createTenant } from '../modules/accounts/accounts.usecases.ts';
-import { type BindMode } from '../modules/channels/channels.models.ts';
+import type { BindMode } from '../modules/channels/channels.models.ts';
 import { createChannelsRepository, toChannelView } from '../modules/channels/channels.repository.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
 import { toMessageView } from '../modules/messages/messages.views.ts';
+import { AppError } from '../shared/errors.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './database.ts';
 
@@ -57,9 +58,20 @@ export async function runOperatorCommand({
         out({ ok: true }, 'migrations applied');
         return 0;
       case 'tenant create': {
-        const { tenant, apiKey } = await createTenant({ name: required(values, 'name'), repository: accounts });
+        const { tenant, apiKey } = await createTenant({
+          name: required(values, 'name'),
+          repository: accounts,
+        });
         out(
-          { tenant: { id: tenant.id, name: tenant.name, status: tenant.status, sender_code: tenant.sender_code }, api_key: apiKey.key },
+          {
+            tenant: {
+              id: tenant.id,
+              name: tenant.name,
+              status: tenant.status,
+              sender_code: tenant.sender_code,
+            },
+            api_key: apiKey.key,
+          },
           `tenant ${tenant.id} "${tenant.name}" created\nAPI key (shown once): ${apiKey.key}`,
         );
         return 0;
@@ -72,8 +84,15 @@ export async function runOperatorCommand({
       case 'key create': {
         const tenantId = intOption(values, 'tenant');
         if (tenantId === undefined) throw new UsageError('--tenant is required');
-        const { apiKey } = await createApiKey({ tenantId, name: values.name as string | undefined, repository: accounts });
-        out({ tenant_id: tenantId, key_id: apiKey.keyId, api_key: apiKey.key }, `API key (shown once): ${apiKey.key}`);
+        const { apiKey } = await createApiKey({
+          tenantId,
+          name: values.name as string | undefined,
+          repository: accounts,
+        });
+        out(
+          { tenant_id: tenantId, key_id: apiKey.keyId, api_key: apiKey.key },
+          `API key (shown once): ${apiKey.key}`,
+        );
         return 0;
       }
       case 'channel add': {
@@ -90,7 +109,10 @@ export async function runOperatorCommand({
           sourceAddr: values['source-addr'] as string | undefined,
           isDefault: values.default === true ? true : undefined,
         });
-        out(toChannelView(channel), `channel ${channel.id} "${channel.name}" added (${channel.host}:${channel.port})`);
+        out(
+          toChannelView(channel),
+          `channel ${channel.id} "${channel.name}" added (${channel.host}:${channel.port})`,
+        );
         return 0;
       }
       case 'channel list': {
@@ -98,7 +120,10 @@ export async function runOperatorCommand({
         out(
           list,
           list
-            .map((c) => `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${c.max_tps} tps${c.is_default ? '\tdefault' : ''}`)
+            .map(
+              (c) =>
+                `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${c.max_tps} tps${c.is_default ? '\tdefault' : ''}`,
+            )
             .join('\n') || '(no channels)',
         );
         return 0;
@@ -115,11 +140,17 @@ export async function runOperatorCommand({
         if (!id || !/^\d+$/.test(id)) throw new UsageError('message get needs a message id');
         const row = await createMessagesRepository(database.db.kysely).getMessageById(Number(id));
         if (!row) {
-          out({ error: { code: 'messages.not_found', message: 'No such message.' } }, `message ${id} not found`);
+          out(
+            { error: { code: 'messages.not_found', message: 'No such message.' } },
+            `message ${id} not found`,
+          );
           return 1;
         }
         const view = { ...toMessageView(row), tenant_id: row.tenant_id };
-        out(view, `${view.id}\t${view.to}\t${view.status}\t${view.parts} part(s)\n${view.events.map((e) => `  ${e.at}  ${e.status}`).join('\n')}`);
+        out(
+          view,
+          `${view.id}\t${view.to}\t${view.status}\t${view.parts} part(s)\n${view.events.map((e) => `  ${e.at}  ${e.status}`).join('\n')}`,
+        );
         return 0;
       }
       default:

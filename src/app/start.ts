@@ -1,8 +1,9 @@
 // `hongyan start`: builds the shared dependencies, starts the requested roles, and shuts them down
 // in reverse order on SIGINT/SIGTERM (HTTP stops accepting, the worker finishes what it holds,
 // then the database pool and the embedded server stop).
-import os from 'node:os';
+
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import pino from 'pino';
 import { buildHttpServer } from '../http/server.ts';
 import { bootstrapInstall } from '../modules/accounts/accounts.usecases.ts';
@@ -33,7 +34,8 @@ export async function startHongyan({
   installSignalHandlers?: boolean;
 }): Promise<RunningHongyan> {
   for (const role of roles) {
-    if (!(ROLES as readonly string[]).includes(role)) throw new Error(`unknown role "${role}" (roles: ${ROLES.join(', ')})`);
+    if (!(ROLES as readonly string[]).includes(role))
+      throw new Error(`unknown role "${role}" (roles: ${ROLES.join(', ')})`);
   }
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const database = await openDatabase({ config, ownEmbedded: true, log: (msg) => logger.info(msg) });
@@ -43,7 +45,12 @@ export async function startHongyan({
 
   let simulatorPort: number | null = null;
   if (roles.includes('simulator') && config.simulator) {
-    const simulator = await startSimulator({ host: config.simulatorHost, port: config.simulatorPort, logger });
+    const simulator = await startSimulator({
+      host: config.simulatorHost,
+      port: config.simulatorPort,
+      logger,
+      windowSize: 2000,
+    });
     simulatorPort = simulator.port;
     stops.unshift(() => simulator.close());
   }
@@ -57,7 +64,7 @@ export async function startHongyan({
       port: simulatorPort ?? config.simulatorPort,
       systemId: 'hongyan',
       password: 'sim',
-      windowSize: 200,
+      windowSize: 1000,
       maxTps: 100_000,
       isDefault: true,
     });

@@ -13,7 +13,7 @@
 //   `hongyan` system account) that owns the data folder.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, chownSync, closeSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -52,8 +52,12 @@ interface RunAs {
 
 function lookupAccount(name: string): RunAs | null {
   try {
-    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-    const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    const uid = Number(
+      execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+    );
+    const gid = Number(
+      execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+    );
     return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid, name } : null;
   } catch {
     return null;
@@ -184,7 +188,16 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
       log(`initialising embedded PostgreSQL in ${pgdata}`);
       const init = spawnSync(
         bin.initdb,
-        ['-D', pgdata, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-instructions'],
+        [
+          '-D',
+          pgdata,
+          '-U',
+          'postgres',
+          '--auth=trust',
+          '--encoding=UTF8',
+          '--locale=C',
+          '--no-instructions',
+        ],
         { ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}), encoding: 'utf8' },
       );
       if (init.status !== 0) {
@@ -224,7 +237,8 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
     );
     closeSync(logFd);
     child.unref();
-    if (child.pid === undefined) throw new EmbeddedPostgresError('could not start the embedded PostgreSQL server');
+    if (child.pid === undefined)
+      throw new EmbeddedPostgresError('could not start the embedded PostgreSQL server');
     pid = child.pid;
     let exited = false;
     child.once('exit', () => {
@@ -266,7 +280,8 @@ async function waitForServer(url: string, exited: () => boolean, logFile: string
       return;
     } catch {
       await client.end().catch(() => {});
-      if (Date.now() > deadline) throw new EmbeddedPostgresError(`the embedded PostgreSQL did not start; see ${logFile}`);
+      if (Date.now() > deadline)
+        throw new EmbeddedPostgresError(`the embedded PostgreSQL did not start; see ${logFile}`);
       await sleep(100);
     }
   }
@@ -278,9 +293,11 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (found.rowCount === 0) {
-      await client.query(`create database ${client.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
-        if (error.code !== '42P04') throw error; // created concurrently by another process
-      });
+      await client
+        .query(`create database ${client.escapeIdentifier(database)}`)
+        .catch((error: { code?: string }) => {
+          if (error.code !== '42P04') throw error; // created concurrently by another process
+        });
     }
   } finally {
     await client.end();

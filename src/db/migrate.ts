@@ -35,18 +35,25 @@ export async function migrate(pool: pg.Pool, log: (msg: string) => void = () => 
     await client.query(`create table if not exists hongyan_migrations (
       version integer primary key, name text not null, applied_at timestamptz not null default now())`);
     const done = new Set(
-      (await client.query<{ version: number }>('select version from hongyan_migrations')).rows.map((r) => r.version),
+      (await client.query<{ version: number }>('select version from hongyan_migrations')).rows.map(
+        (r) => r.version,
+      ),
     );
     for (const m of listMigrations()) {
       if (done.has(m.version)) continue;
       await client.query('begin');
       try {
         await client.query(m.sql);
-        await client.query('insert into hongyan_migrations (version, name) values ($1, $2)', [m.version, m.name]);
+        await client.query('insert into hongyan_migrations (version, name) values ($1, $2)', [
+          m.version,
+          m.name,
+        ]);
         await client.query('commit');
       } catch (error) {
         await client.query('rollback');
-        throw new Error(`migration ${m.version}-${m.name} failed: ${(error as Error).message}`, { cause: error });
+        throw new Error(`migration ${m.version}-${m.name} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       applied.push(m.version);
       log(`applied migration ${m.version}-${m.name}`);
@@ -61,8 +68,14 @@ export async function migrate(pool: pg.Pool, log: (msg: string) => void = () => 
 /** Whether every migration this build knows has been applied (for /readyz). */
 export async function pendingMigrations(pool: pg.Pool): Promise<number> {
   const known = listMigrations().map((m) => m.version);
-  const exists = await pool.query<{ t: string | null }>("select to_regclass('hongyan_migrations')::text as t");
+  const exists = await pool.query<{ t: string | null }>(
+    "select to_regclass('hongyan_migrations')::text as t",
+  );
   if (!exists.rows[0]?.t) return known.length;
-  const done = new Set((await pool.query<{ version: number }>('select version from hongyan_migrations')).rows.map((r) => r.version));
+  const done = new Set(
+    (await pool.query<{ version: number }>('select version from hongyan_migrations')).rows.map(
+      (r) => r.version,
+    ),
+  );
   return known.filter((v) => !done.has(v)).length;
 }

@@ -12,7 +12,17 @@ import {
   unsupportedMediaType,
 } from './http.errors.ts';
 
-const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+const DB_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOENT',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   let e: unknown = error;
@@ -37,7 +47,8 @@ export function toAppError(error: unknown): AppError {
   const fe = error as FastifyError;
   if (fe.validation) {
     return invalidRequest({
-      message: `${fe.validationContext ?? 'body'}${fe.validation[0]?.instancePath ?? ''} ${fe.validation[0]?.message ?? 'is invalid'}`.trim(),
+      message:
+        `${fe.validationContext ?? 'body'}${fe.validation[0]?.instancePath ?? ''} ${fe.validation[0]?.message ?? 'is invalid'}`.trim(),
       details: fe.validation.map((v) => ({ path: v.instancePath, message: v.message, params: v.params })),
     });
   }

@@ -18,7 +18,13 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
     bodyLimit: 8 * 1024 * 1024,
     ajv: {
       // Fastify's default silently drops unknown fields; an API should say what it did not understand.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, allowUnionTypes: true },
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+        allowUnionTypes: true,
+      },
     },
     return503OnClosing: true,
   });
@@ -40,7 +46,9 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
           'Send SMS, follow each message to its delivery report. Errors are `{"error":{"code":"area.reason","message":"…"}}`; codes are listed in docs/errors.md.',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key: hy_<key id>_<secret>' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'API key: hy_<key id>_<secret>' },
+        },
       },
       security: [{ bearer: [] }],
     },
@@ -49,12 +57,22 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.get('/healthz', { schema: { tags: ['health'], security: [], summary: 'Liveness: the process answers.' } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    { schema: { tags: ['health'], security: [], summary: 'Liveness: the process answers.' } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
   app.get(
     '/readyz',
-    { schema: { tags: ['health'], security: [], summary: 'Readiness: database reachable and migrations applied.' } },
+    {
+      schema: {
+        tags: ['health'],
+        security: [],
+        summary: 'Readiness: database reachable and migrations applied.',
+      },
+    },
     async (_request, reply) => {
       try {
         const pending = await pendingMigrations(ctx.db.pool);

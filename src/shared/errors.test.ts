@@ -10,10 +10,12 @@ describe('error codes', () => {
   it('docs/errors.md lists exactly the codes that exist, with their HTTP status', () => {
     const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
     const documented = new Map<string, number>();
-    for (const match of doc.matchAll(/^\| `([a-z_]+\.[a-z_]+)` \| (\d{3}) \|/gm)) documented.set(match[1]!, Number(match[2]));
+    for (const match of doc.matchAll(/^\| `([a-z_]+\.[a-z_]+)` \| (\d{3}) \|/gm))
+      documented.set(match[1]!, Number(match[2]));
     const actual = new Map(registeredErrors().map((e) => [e.code, e.statusCode]));
     expect([...documented.keys()].sort()).toEqual([...actual.keys()].sort());
-    for (const [code, status] of actual) expect({ code, status: documented.get(code) }).toEqual({ code, status });
+    for (const [code, status] of actual)
+      expect({ code, status: documented.get(code) }).toEqual({ code, status });
   });
 
   it('codes are dotted area.reason', () => {

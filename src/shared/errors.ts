@@ -35,7 +35,11 @@ export interface ErrorDefinition {
 
 const registry = new Map<string, ErrorDefinition>();
 
-export type ErrorFactory = ((options?: { message?: string; details?: unknown; cause?: unknown }) => AppError) & {
+export type ErrorFactory = ((options?: {
+  message?: string;
+  details?: unknown;
+  cause?: unknown;
+}) => AppError) & {
   code: string;
   statusCode: number;
 };

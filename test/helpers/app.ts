@@ -5,7 +5,10 @@ import type { Db } from '../../src/db/pool.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
 import { createTenant } from '../../src/modules/accounts/accounts.usecases.ts';
 
-export async function buildTestApp(db: Db, { clock, env = {} }: { clock?: Clock; env?: Record<string, string> } = {}) {
+export async function buildTestApp(
+  db: Db,
+  { clock, env = {} }: { clock?: Clock; env?: Record<string, string> } = {},
+) {
   const config = loadConfig({ env: { HONGYAN_LOG_LEVEL: 'silent', ...env }, configFile: null });
   const logger = pino({ level: 'silent' });
   const ctx = createContext({ config, db, logger, clock });

@@ -10,4 +10,8 @@ export const tenantSuspended = createError({
   statusCode: 403,
   message: 'This tenant is suspended.',
 });
-export const tenantNotFound = createError({ code: 'tenants.not_found', statusCode: 404, message: 'No such tenant.' });
+export const tenantNotFound = createError({
+  code: 'tenants.not_found',
+  statusCode: 404,
+  message: 'No such tenant.',
+});

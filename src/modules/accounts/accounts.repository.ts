@@ -5,7 +5,11 @@ export function createAccountsRepository(db: Kysely<Database>) {
   return {
     async insertTenant({ name }: { name: string }) {
       return db.transaction().execute(async (trx) => {
-        const tenant = await trx.insertInto('tenants').values({ name }).returningAll().executeTakeFirstOrThrow();
+        const tenant = await trx
+          .insertInto('tenants')
+          .values({ name })
+          .returningAll()
+          .executeTakeFirstOrThrow();
         // Extension codes start at 1001 so they never look like a short service code.
         const senderCode = String(1000 + tenant.id);
         return trx
@@ -22,7 +26,17 @@ export function createAccountsRepository(db: Kysely<Database>) {
     async listTenants() {
       return db.selectFrom('tenants').selectAll().orderBy('id').execute();
     },
-    async insertApiKey({ tenantId, keyId, secretHash, name }: { tenantId: number; keyId: string; secretHash: Buffer; name?: string }) {
+    async insertApiKey({
+      tenantId,
+      keyId,
+      secretHash,
+      name,
+    }: {
+      tenantId: number;
+      keyId: string;
+      secretHash: Buffer;
+      name?: string;
+    }) {
       return db
         .insertInto('api_keys')
         .values({ tenant_id: tenantId, key_id: keyId, secret_hash: secretHash, name: name ?? '' })
@@ -39,7 +53,10 @@ export function createAccountsRepository(db: Kysely<Database>) {
         .executeTakeFirst();
     },
     async countOperators() {
-      const row = await db.selectFrom('operators').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('operators')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
     async insertOperator({ username, passwordHash }: { username: string; passwordHash: string }) {

@@ -22,8 +22,15 @@ export async function createApiKey({
   const tenant = await repository.getTenantById(tenantId);
   if (!tenant) throw tenantNotFound();
   const generated = generateApiKey();
-  const row = await repository.insertApiKey({ tenantId, keyId: generated.keyId, secretHash: generated.secretHash, name });
-  return { apiKey: { id: row.id, keyId: row.key_id, tenantId, key: generated.key, createdAt: row.created_at } };
+  const row = await repository.insertApiKey({
+    tenantId,
+    keyId: generated.keyId,
+    secretHash: generated.secretHash,
+    name,
+  });
+  return {
+    apiKey: { id: row.id, keyId: row.key_id, tenantId, key: generated.key, createdAt: row.created_at },
+  };
 }
 
 export interface Principal {
@@ -68,7 +75,10 @@ export function createAuthenticator({
 export async function bootstrapInstall({ repository }: { repository: AccountsRepository }) {
   if ((await repository.countOperators()) > 0) return null;
   const password = randomBytes(12).toString('base64url');
-  const operator = await repository.insertOperator({ username: 'admin', passwordHash: await argon2Hash(password) });
+  const operator = await repository.insertOperator({
+    username: 'admin',
+    passwordHash: await argon2Hash(password),
+  });
   if (!operator) return null; // another node bootstrapped at the same moment
   const { tenant, apiKey } = await createTenant({ name: 'Demo tenant', repository });
   return { operator: { username: operator.username, password }, tenant, apiKey };

@@ -18,7 +18,8 @@ export interface ChannelInput {
 
 export function validateChannel(input: ChannelInput): string[] {
   const problems: string[] = [];
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(input.name)) problems.push('name: 1-64 letters, digits, "_", "-" or "."');
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(input.name))
+    problems.push('name: 1-64 letters, digits, "_", "-" or "."');
   if (!/^[A-Za-z0-9.:_-]{1,255}$/.test(input.host)) problems.push('host: a host name or IP address');
   if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) problems.push('port: 1..65535');
   // SMPP 3.4 limits: system_id 16 octets, password 9, system_type 13 (including the NUL).
@@ -28,12 +29,19 @@ export function validateChannel(input: ChannelInput): string[] {
   if (input.bindMode !== undefined && !BIND_MODES.includes(input.bindMode)) {
     problems.push(`bind_mode: one of ${BIND_MODES.join(', ')}`);
   }
-  if (input.windowSize !== undefined && (!Number.isInteger(input.windowSize) || input.windowSize < 1 || input.windowSize > 10000)) {
+  if (
+    input.windowSize !== undefined &&
+    (!Number.isInteger(input.windowSize) || input.windowSize < 1 || input.windowSize > 10000)
+  ) {
     problems.push('window: 1..10000');
   }
-  if (input.maxTps !== undefined && (!Number.isInteger(input.maxTps) || input.maxTps < 1 || input.maxTps > 1_000_000)) {
+  if (
+    input.maxTps !== undefined &&
+    (!Number.isInteger(input.maxTps) || input.maxTps < 1 || input.maxTps > 1_000_000)
+  ) {
     problems.push('max_tps: 1..1000000');
   }
-  if (input.sourceAddr !== undefined && !/^[0-9]{1,20}$/.test(input.sourceAddr)) problems.push('source_addr: 1-20 digits');
+  if (input.sourceAddr !== undefined && !/^[0-9]{1,20}$/.test(input.sourceAddr))
+    problems.push('source_addr: 1-20 digits');
   return problems;
 }

@@ -12,9 +12,17 @@ export function createChannelsRepository(db: Kysely<Database>) {
       if (problems.length > 0) throw invalidChannel({ message: problems.join('; '), details: problems });
       try {
         return await db.transaction().execute(async (trx) => {
-          const count = await trx.selectFrom('channels').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+          const count = await trx
+            .selectFrom('channels')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow();
           const makeDefault = input.isDefault ?? Number(count.n) === 0;
-          if (makeDefault) await trx.updateTable('channels').set({ is_default: false }).where('is_default', '=', true).execute();
+          if (makeDefault)
+            await trx
+              .updateTable('channels')
+              .set({ is_default: false })
+              .where('is_default', '=', true)
+              .execute();
           return trx
             .insertInto('channels')
             .values({

@@ -11,8 +11,8 @@ import { encodeMessage } from '../../smpp/segments.ts';
 import { connectAndBind, type SmppSession } from '../../smpp/session.ts';
 import type { IncomingRequest } from '../../smpp/session-types.ts';
 import type { Channel } from '../channels/channels.repository.ts';
-import type { ClaimedMessage } from './dispatch.sql.ts';
 import { classifyStatus, MAX_ATTEMPTS, retryDelayMs, SendRate, smppErrorCode } from './dispatch.models.ts';
+import type { ClaimedMessage } from './dispatch.sql.ts';
 import type { Recorder } from './recorder.ts';
 
 export interface ConnectorDeps {
@@ -94,6 +94,9 @@ export class ChannelConnector {
       requestTimeoutMs: this.deps.requestTimeoutMs ?? 30_000,
       enquireLinkIntervalMs: 30_000,
       connectTimeoutMs: 10_000,
+      // Receipts are acknowledged after their batch commits, so many are pending at once; a low
+      // limit would stop the socket (and with it submit_sm_resp on a transceiver) while they wait.
+      maxConcurrentHandlers: 5000,
       logger: this.log,
       handlers: { onRequest: (_s: SmppSession, pdu: IncomingRequest) => this.onIncoming(pdu) },
     };
@@ -144,7 +147,10 @@ export class ChannelConnector {
     if (this.stopped) return;
     this.attempt++;
     const delay = backoffDelay(this.attempt, { baseMs: 500, maxMs: 30_000, jitter: 0.2 });
-    this.log.warn({ err: error ?? undefined, attempt: this.attempt, delay }, 'channel not bound; reconnecting');
+    this.log.warn(
+      { err: error ?? undefined, attempt: this.attempt, delay },
+      'channel not bound; reconnecting',
+    );
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       void this.connect();
@@ -190,10 +196,13 @@ export class ChannelConnector {
     while (this.queued > 0 && tx.windowFree > 0) {
       const now = this.now();
       if (!this.rate.tryTake(now)) {
-        this.pumpTimer = setTimeout(() => {
-          this.pumpTimer = null;
-          this.pump();
-        }, Math.max(1, this.rate.waitMs(now)));
+        this.pumpTimer = setTimeout(
+          () => {
+            this.pumpTimer = null;
+            this.pump();
+          },
+          Math.max(1, this.rate.waitMs(now)),
+        );
         return;
       }
       const message = this.next()!;
@@ -276,7 +285,12 @@ export class ChannelConnector {
       });
       if (resp.commandStatus === CommandStatus.ESME_ROK) {
         const messageId = 'messageId' in resp ? resp.messageId : '';
-        if (messageId === '') return { kind: 'error', status: CommandStatus.ESME_RSYSERR, detail: 'submit_sm_resp without message_id' };
+        if (messageId === '')
+          return {
+            kind: 'error',
+            status: CommandStatus.ESME_RSYSERR,
+            detail: 'submit_sm_resp without message_id',
+          };
         return { kind: 'ok', messageId };
       }
       if (classifyStatus(resp.commandStatus) === 'throttle') return { kind: 'throttled' };
@@ -284,7 +298,11 @@ export class ChannelConnector {
     } catch (error) {
       if (error instanceof RequestTimeoutError) return { kind: 'unanswered', detail: error.message };
       if (error instanceof SessionClosedError) return { kind: 'unanswered', detail: error.message };
-      return { kind: 'error', status: (error as { status?: number }).status ?? CommandStatus.ESME_RSYSERR, detail: String(error) };
+      return {
+        kind: 'error',
+        status: (error as { status?: number }).status ?? CommandStatus.ESME_RSYSERR,
+        detail: String(error),
+      };
     }
   }
 
@@ -304,9 +322,19 @@ export class ChannelConnector {
     }
     const cls = classifyStatus(outcome.status);
     if (cls === 'permanent') {
-      this.deps.recorder.fail({ id: message.id, status: 'rejected', errorCode: smppErrorCode(outcome.status), errorDetail: outcome.detail });
+      this.deps.recorder.fail({
+        id: message.id,
+        status: 'rejected',
+        errorCode: smppErrorCode(outcome.status),
+        errorDetail: outcome.detail,
+      });
     } else if (message.attempts >= MAX_ATTEMPTS) {
-      this.deps.recorder.fail({ id: message.id, status: 'failed', errorCode: smppErrorCode(outcome.status), errorDetail: outcome.detail });
+      this.deps.recorder.fail({
+        id: message.id,
+        status: 'failed',
+        errorCode: smppErrorCode(outcome.status),
+        errorDetail: outcome.detail,
+      });
     } else {
       this.deps.recorder.retry({
         id: message.id,
@@ -323,7 +351,13 @@ export class ChannelConnector {
     for (;;) {
       const m = this.next();
       if (!m) break;
-      this.deps.recorder.retry({ id: m.id, delayMs: 0, errorCode: 'channel.unavailable', errorDetail: reason, duplicateRisk: false });
+      this.deps.recorder.retry({
+        id: m.id,
+        delayMs: 0,
+        errorCode: 'channel.unavailable',
+        errorDetail: reason,
+        duplicateRisk: false,
+      });
     }
   }
 
@@ -339,7 +373,10 @@ export class ChannelConnector {
     const rx = this.rx;
     this.tx = null;
     this.rx = null;
-    await Promise.all([tx?.unbind().catch(() => {}), rx && rx !== tx ? rx.unbind().catch(() => {}) : undefined]);
+    await Promise.all([
+      tx?.unbind().catch(() => {}),
+      rx && rx !== tx ? rx.unbind().catch(() => {}) : undefined,
+    ]);
   }
 }
 

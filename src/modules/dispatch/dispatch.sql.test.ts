@@ -17,7 +17,12 @@ let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
 const now = new Date('2026-11-22T10:00:00Z');
 
-function row(tenantId: number, priority: number, recipient: string, extra: Partial<NewMessageRow> = {}): NewMessageRow {
+function row(
+  tenantId: number,
+  priority: number,
+  recipient: string,
+  extra: Partial<NewMessageRow> = {},
+): NewMessageRow {
   return {
     tenantId,
     batchId: null,
@@ -34,14 +39,19 @@ function row(tenantId: number, priority: number, recipient: string, extra: Parti
 }
 
 async function tenant(name: string) {
-  const r = await db.pool.query<{ id: number }>(`insert into tenants (name, sender_code) values ($1, $2) returning id`, [name, null]);
+  const r = await db.pool.query<{ id: number }>(
+    `insert into tenants (name, sender_code) values ($1, $2) returning id`,
+    [name, null],
+  );
   return r.rows[0]!.id;
 }
 
 beforeAll(async () => {
   t = await createTestDatabase();
   db = t.db;
-  await db.pool.query(`insert into channels (name, host, port, system_id) values ('c1', '127.0.0.1', 2775, 'x')`);
+  await db.pool.query(
+    `insert into channels (name, host, port, system_id) values ('c1', '127.0.0.1', 2775, 'x')`,
+  );
 });
 afterAll(async () => t.drop());
 
@@ -95,13 +105,26 @@ describe('submit results, receipts and sweepers', () => {
     const ten = await tenant('receipts');
     const [m1, m2, m3] = await insertMessages(
       db.pool,
-      [row(ten, 1, '+8613800000001'), row(ten, 1, '+8613800000002'), row(ten, 1, '+8613800000003', { parts: 2 })],
+      [
+        row(ten, 1, '+8613800000001'),
+        row(ten, 1, '+8613800000002'),
+        row(ten, 1, '+8613800000003', { parts: 2 }),
+      ],
       now,
     );
     await claimNextMessages(db.pool, { nodeId: 'n1', limit: 10, perTenant: 10, now });
     // The receipt for m2 overtakes its submit_sm_resp: parked, then matched by the sweeper.
     const early = await applyReceipts(db.pool, {
-      receipts: [{ channelId: 1, carrierId: 'ff', variants: ['ff', '255'], state: 'delivered', errorCode: null, doneAt: now }],
+      receipts: [
+        {
+          channelId: 1,
+          carrierId: 'ff',
+          variants: ['ff', '255'],
+          state: 'delivered',
+          errorCode: null,
+          doneAt: now,
+        },
+      ],
       now,
     });
     expect(early).toEqual({ matched: 0, parked: 1 });
@@ -116,7 +139,14 @@ describe('submit results, receipts and sweepers', () => {
     });
     const r = await applyReceipts(db.pool, {
       receipts: [
-        { channelId: 1, carrierId: '3e8', variants: ['3e8', '1000'], state: 'undelivered', errorCode: 'smsc.err.001', doneAt: now },
+        {
+          channelId: 1,
+          carrierId: '3e8',
+          variants: ['3e8', '1000'],
+          state: 'undelivered',
+          errorCode: 'smsc.err.001',
+          doneAt: now,
+        },
         { channelId: 1, carrierId: 'a1', variants: ['a1'], state: 'delivered', errorCode: null, doneAt: now },
         { channelId: 1, carrierId: 'a1', variants: ['a1'], state: 'delivered', errorCode: null, doneAt: now },
       ],
@@ -125,7 +155,10 @@ describe('submit results, receipts and sweepers', () => {
     expect(r.matched).toBe(3);
     const client = await db.pool.connect();
     await client.query('begin');
-    expect(await retryPendingReceipts(client, { now, windowHours: 72 })).toEqual({ matched: 1, dropped: 0 });
+    expect(await retryPendingReceipts(client, { now, windowHours: 72 })).toMatchObject({
+      matched: 1,
+      dropped: 0,
+    });
     await client.query('commit');
     client.release();
     const status = async (id: number) =>
@@ -135,7 +168,9 @@ describe('submit results, receipts and sweepers', () => {
     // A repeated receipt for part 1 counts once: the message waits for part 2.
     expect(await status(m3!.id)).toMatchObject({ status: 'sent', parts_delivered: 1 });
     await applyReceipts(db.pool, {
-      receipts: [{ channelId: 1, carrierId: 'a2', variants: ['a2'], state: 'delivered', errorCode: null, doneAt: now }],
+      receipts: [
+        { channelId: 1, carrierId: 'a2', variants: ['a2'], state: 'delivered', errorCode: null, doneAt: now },
+      ],
       now,
     });
     expect(await status(m3!.id)).toMatchObject({ status: 'delivered', parts_delivered: 2 });
@@ -146,17 +181,39 @@ describe('submit results, receipts and sweepers', () => {
     const later = new Date(now.getTime() + 3600_000);
     const [a, b, c, d] = await insertMessages(
       db.pool,
-      [row(ten, 1, '+8613800000011'), row(ten, 1, '+8613800000012'), row(ten, 1, '+8613800000013'), row(ten, 1, '+8613800000014', { sendAt: later })],
+      [
+        row(ten, 1, '+8613800000011'),
+        row(ten, 1, '+8613800000012'),
+        row(ten, 1, '+8613800000013'),
+        row(ten, 1, '+8613800000014', { sendAt: later }),
+      ],
       now,
     );
     await claimNextMessages(db.pool, { nodeId: 'gone', limit: 10, perTenant: 10, now });
-    expect(await requeueMessages(db.pool, { nodeId: 'gone', now, results: [{ id: a!.id, delayMs: 2000, errorCode: 'smpp.throttled', errorDetail: '', duplicateRisk: false }] })).toBe(1);
-    expect(await failMessages(db.pool, { nodeId: 'gone', now, results: [{ id: b!.id, status: 'rejected', errorCode: 'smpp.0x0000000B', errorDetail: 'bad dest' }] })).toBe(1);
+    expect(
+      await requeueMessages(db.pool, {
+        nodeId: 'gone',
+        now,
+        results: [
+          { id: a!.id, delayMs: 2000, errorCode: 'smpp.throttled', errorDetail: '', duplicateRisk: false },
+        ],
+      }),
+    ).toBe(1);
+    expect(
+      await failMessages(db.pool, {
+        nodeId: 'gone',
+        now,
+        results: [{ id: b!.id, status: 'rejected', errorCode: 'smpp.0x0000000B', errorDetail: 'bad dest' }],
+      }),
+    ).toBe(1);
     expect(await recoverAbandonedMessages(db.pool, { liveNodeIds: ['alive'], now })).toBe(1);
-    const cRow = (await db.pool.query('select status, duplicate_risk from messages where id = $1', [c!.id])).rows[0];
+    const cRow = (await db.pool.query('select status, duplicate_risk from messages where id = $1', [c!.id]))
+      .rows[0];
     expect(cRow).toEqual({ status: 'queued', duplicate_risk: true });
     // a is due in 2 s: not claimable now, claimable later.
-    expect((await claimNextMessages(db.pool, { nodeId: 'n', limit: 10, perTenant: 10, now })).map((m) => m.id)).toEqual([c!.id]);
+    expect(
+      (await claimNextMessages(db.pool, { nodeId: 'n', limit: 10, perTenant: 10, now })).map((m) => m.id),
+    ).toEqual([c!.id]);
     expect(await releaseHeldMessages(db.pool, { now })).toBe(0);
     expect(await releaseHeldMessages(db.pool, { now: later })).toBe(1);
     const due = await claimNextMessages(db.pool, { nodeId: 'n', limit: 10, perTenant: 10, now: later });
@@ -166,8 +223,20 @@ describe('submit results, receipts and sweepers', () => {
       now: later,
       results: [{ id: d!.id, channelId: 1, sourceAddr: '1069', carrierIds: ['zz'], duplicateRisk: false }],
     });
-    expect(await expireAwaitingReceipts(db.pool, { now: new Date(later.getTime() + 71 * 3600_000), windowHours: 72 })).toBe(0);
-    expect(await expireAwaitingReceipts(db.pool, { now: new Date(later.getTime() + 73 * 3600_000), windowHours: 72 })).toBe(1);
-    expect((await db.pool.query('select status from messages where id = $1', [d!.id])).rows[0]).toEqual({ status: 'unknown' });
+    expect(
+      await expireAwaitingReceipts(db.pool, {
+        now: new Date(later.getTime() + 71 * 3600_000),
+        windowHours: 72,
+      }),
+    ).toBe(0);
+    expect(
+      await expireAwaitingReceipts(db.pool, {
+        now: new Date(later.getTime() + 73 * 3600_000),
+        windowHours: 72,
+      }),
+    ).toBe(1);
+    expect((await db.pool.query('select status from messages where id = $1', [d!.id])).rows[0]).toEqual({
+      status: 'unknown',
+    });
   });
 });

@@ -29,7 +29,13 @@ export interface ClaimedMessage {
  */
 export async function claimNextMessages(
   db: Queryable,
-  { nodeId, limit, perTenant, now, maxKeys = 256 }: { nodeId: string; limit: number; perTenant: number; now: Date; maxKeys?: number },
+  {
+    nodeId,
+    limit,
+    perTenant,
+    now,
+    maxKeys = 256,
+  }: { nodeId: string; limit: number; perTenant: number; now: Date; maxKeys?: number },
 ): Promise<ClaimedMessage[]> {
   const result = await db.query<{
     id: number;
@@ -101,7 +107,10 @@ export interface SentResult {
  * still holds in `sending` are touched, so a result that arrives after a crash recovery handed
  * the message to another node cannot overwrite that node's outcome.
  */
-export async function recordSentMessages(db: Queryable, { nodeId, results, now }: { nodeId: string; results: SentResult[]; now: Date }) {
+export async function recordSentMessages(
+  db: Queryable,
+  { nodeId, results, now }: { nodeId: string; results: SentResult[]; now: Date },
+) {
   if (results.length === 0) return 0;
   const updated = await db.query(
     `update messages m
@@ -155,7 +164,10 @@ export interface RetryResult {
 }
 
 /** Puts messages back in the queue after a retriable error, due after their backoff. */
-export async function requeueMessages(db: Queryable, { nodeId, results, now }: { nodeId: string; results: RetryResult[]; now: Date }) {
+export async function requeueMessages(
+  db: Queryable,
+  { nodeId, results, now }: { nodeId: string; results: RetryResult[]; now: Date },
+) {
   if (results.length === 0) return 0;
   const updated = await db.query(
     `update messages m
@@ -185,20 +197,33 @@ export interface FailedResult {
 }
 
 /** Final failures at submission: the carrier refused the message, or retries ran out. */
-export async function failMessages(db: Queryable, { nodeId, results, now }: { nodeId: string; results: FailedResult[]; now: Date }) {
+export async function failMessages(
+  db: Queryable,
+  { nodeId, results, now }: { nodeId: string; results: FailedResult[]; now: Date },
+) {
   if (results.length === 0) return 0;
   const updated = await db.query(
     `update messages m
         set status = u.status, done_at = $6, error_code = u.code, error_detail = u.detail, updated_at = $6
        from unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) as u(id, status, code, detail)
       where m.id = u.id and m.status = 'sending' and m.claimed_by = $5`,
-    [results.map((r) => r.id), results.map((r) => r.status), results.map((r) => r.errorCode), results.map((r) => r.errorDetail), nodeId, now],
+    [
+      results.map((r) => r.id),
+      results.map((r) => r.status),
+      results.map((r) => r.errorCode),
+      results.map((r) => r.errorDetail),
+      nodeId,
+      now,
+    ],
   );
   return updated.rowCount ?? 0;
 }
 
 /** Scheduled messages whose time has come move from `held` to the queue. */
-export async function releaseHeldMessages(db: Queryable, { now, limit = 5000 }: { now: Date; limit?: number }) {
+export async function releaseHeldMessages(
+  db: Queryable,
+  { now, limit = 5000 }: { now: Date; limit?: number },
+) {
   const result = await db.query(
     `update messages m set status = 'queued', queued_at = $1, next_attempt_at = $1, updated_at = $1
       where m.id in (select id from messages where status = 'held' and send_at <= $1
@@ -212,7 +237,10 @@ export async function releaseHeldMessages(db: Queryable, { now, limit = 5000 }: 
  * Messages claimed by a node that is gone (crashed, killed) go back to the queue. Their
  * submission may or may not have reached the carrier, so each is marked `duplicate_risk`.
  */
-export async function recoverAbandonedMessages(db: Queryable, { liveNodeIds, now }: { liveNodeIds: string[]; now: Date }) {
+export async function recoverAbandonedMessages(
+  db: Queryable,
+  { liveNodeIds, now }: { liveNodeIds: string[]; now: Date },
+) {
   const result = await db.query(
     `update messages m
         set status = 'queued', claimed_by = null, duplicate_risk = true, queued_at = $2, next_attempt_at = $2, updated_at = $2
@@ -223,7 +251,10 @@ export async function recoverAbandonedMessages(db: Queryable, { liveNodeIds, now
 }
 
 /** A sent message with no final receipt within the window becomes `unknown` (and stays charged). */
-export async function expireAwaitingReceipts(db: Queryable, { now, windowHours, limit = 10_000 }: { now: Date; windowHours: number; limit?: number }) {
+export async function expireAwaitingReceipts(
+  db: Queryable,
+  { now, windowHours, limit = 10_000 }: { now: Date; windowHours: number; limit?: number },
+) {
   const result = await db.query(
     `update messages m set status = 'unknown', done_at = $1, error_code = 'receipts.window_elapsed',
             error_detail = 'no final delivery receipt within ' || $2 || ' hours', updated_at = $1

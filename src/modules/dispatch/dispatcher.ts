@@ -2,8 +2,9 @@
 // hands them to the channels. It claims on demand (never more than a couple of windows ahead), so
 // a verification code queued behind a 200,000-message marketing batch waits at most for the
 // messages already in the channel's hands, and the claim query itself puts it first.
-import type { Logger } from 'pino';
+
 import type pg from 'pg';
+import type { Logger } from 'pino';
 import type { ChannelConnector } from './connector.ts';
 import { type ClaimedMessage, claimNextMessages } from './dispatch.sql.ts';
 

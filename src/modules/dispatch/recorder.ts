@@ -1,7 +1,8 @@
 // Collects submission outcomes and writes them in batches: one statement per kind per flush, no
 // timer — while a flush is in flight new outcomes accumulate and go together in the next one.
-import type { Logger } from 'pino';
+
 import type pg from 'pg';
+import type { Logger } from 'pino';
 import {
   type FailedResult,
   failMessages,
@@ -62,7 +63,10 @@ export function createRecorder({
       } catch (error) {
         // The outcomes are only in memory: keep retrying. If the process dies meanwhile, the
         // messages stay `sending` and crash recovery resends them marked duplicate_risk.
-        logger.error({ err: error, sent: s.length, retries: r.length, fails: f.length }, 'could not record submit results; retrying');
+        logger.error(
+          { err: error, sent: s.length, retries: r.length, fails: f.length },
+          'could not record submit results; retrying',
+        );
         await new Promise((res) => setTimeout(res, 1000));
       }
     }

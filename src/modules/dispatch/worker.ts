@@ -42,7 +42,15 @@ function every(ms: number, fn: () => Promise<unknown>, onError: (e: unknown) => 
   };
 }
 
-export async function startWorker({ ctx, nodeId, roles }: { ctx: AppContext; nodeId: string; roles: string[] }): Promise<Worker> {
+export async function startWorker({
+  ctx,
+  nodeId,
+  roles,
+}: {
+  ctx: AppContext;
+  nodeId: string;
+  roles: string[];
+}): Promise<Worker> {
   const { db, logger, clock, config } = ctx;
   const log = logger.child({ component: 'worker' });
   const pool = db.pool;
@@ -54,10 +62,10 @@ export async function startWorker({ ctx, nodeId, roles }: { ctx: AppContext; nod
      on conflict (id) do update set seen_at = now()`,
     [nodeId, roles, os.hostname(), process.pid],
   );
-  const sameHost = await pool.query<{ id: string; pid: number }>('select id, pid from nodes where hostname = $1 and id <> $2', [
-    os.hostname(),
-    nodeId,
-  ]);
+  const sameHost = await pool.query<{ id: string; pid: number }>(
+    'select id, pid from nodes where hostname = $1 and id <> $2',
+    [os.hostname(), nodeId],
+  );
   const gone = sameHost.rows.filter((n) => {
     try {
       process.kill(n.pid, 0);
@@ -66,30 +74,43 @@ export async function startWorker({ ctx, nodeId, roles }: { ctx: AppContext; nod
       return true;
     }
   });
-  if (gone.length > 0) await pool.query('delete from nodes where id = any($1::text[])', [gone.map((n) => n.id)]);
+  if (gone.length > 0)
+    await pool.query('delete from nodes where id = any($1::text[])', [gone.map((n) => n.id)]);
 
   const recoverAbandoned = async () => {
     const live = await pool.query<{ id: string }>(
       `select id from nodes where seen_at > now() - make_interval(secs => $1::double precision / 1000)`,
       [NODE_DEAD_AFTER_MS],
     );
-    const n = await recoverAbandonedMessages(pool, { liveNodeIds: live.rows.map((r) => r.id), now: clock.now() });
-    if (n > 0) log.warn({ messages: n }, 'recovered messages claimed by a node that is gone (marked duplicate_risk)');
+    const n = await recoverAbandonedMessages(pool, {
+      liveNodeIds: live.rows.map((r) => r.id),
+      now: clock.now(),
+    });
+    if (n > 0)
+      log.warn({ messages: n }, 'recovered messages claimed by a node that is gone (marked duplicate_risk)');
     await pool.query(`delete from nodes where seen_at < now() - interval '1 day'`);
   };
   await recoverAbandoned();
 
-  const ingest = createReceiptIngest({ pool, logger: log, now: () => clock.now(), receiptWindowHours: config.receiptWindowHours });
+  const ingest = createReceiptIngest({
+    pool,
+    logger: log,
+    now: () => clock.now(),
+    receiptWindowHours: config.receiptWindowHours,
+  });
   let dispatcher: ReturnType<typeof startDispatcher> | null = null;
   const recorder = createRecorder({
     pool,
     nodeId,
     logger: log,
     now: () => clock.now(),
-    onRecorded: () => ingest.sentRecorded(),
+    onRecorded: (sent) => ingest.sentRecorded(sent.flatMap((r) => r.carrierIds)),
   });
   const channelsRepo = createChannelsRepository(db.kysely);
-  const connectors = new Map<number, { connector: ChannelConnector; updatedAt: number; isDefault: boolean }>();
+  const connectors = new Map<
+    number,
+    { connector: ChannelConnector; updatedAt: number; isDefault: boolean }
+  >();
 
   const syncChannels = async () => {
     const channels = await channelsRepo.listEnabledChannels();
@@ -109,7 +130,11 @@ export async function startWorker({ ctx, nodeId, roles }: { ctx: AppContext; nod
         onDeliver: (channelId, pdu) => ingest.deliver(channelId, pdu),
         onReady: () => dispatcher?.wake(),
       });
-      connectors.set(channel.id, { connector, updatedAt: channel.updated_at.getTime(), isDefault: channel.is_default });
+      connectors.set(channel.id, {
+        connector,
+        updatedAt: channel.updated_at.getTime(),
+        isDefault: channel.is_default,
+      });
       connector.start();
     }
     for (const [id, entry] of connectors) {
@@ -122,13 +147,20 @@ export async function startWorker({ ctx, nodeId, roles }: { ctx: AppContext; nod
   await syncChannels();
 
   const ordered = () =>
-    [...connectors.values()].sort((a, b) => Number(b.isDefault) - Number(a.isDefault)).map((e) => e.connector);
+    [...connectors.values()]
+      .sort((a, b) => Number(b.isDefault) - Number(a.isDefault))
+      .map((e) => e.connector);
   dispatcher = startDispatcher({ pool, nodeId, logger: log, connectors: ordered, now: () => clock.now() });
   const unsubscribe = ctx.onQueued(() => dispatcher?.wake());
 
-  const onError = (what: string) => (error: unknown) => log.error({ err: error }, `${what} failed; will retry`);
+  const onError = (what: string) => (error: unknown) =>
+    log.error({ err: error }, `${what} failed; will retry`);
   const stops = [
-    every(HEARTBEAT_MS, () => pool.query('update nodes set seen_at = now() where id = $1', [nodeId]), onError('heartbeat')),
+    every(
+      HEARTBEAT_MS,
+      () => pool.query('update nodes set seen_at = now() where id = $1', [nodeId]),
+      onError('heartbeat'),
+    ),
     every(5000, syncChannels, onError('channel sync')),
     every(5000, recoverAbandoned, onError('crash recovery')),
     every(
@@ -138,15 +170,25 @@ export async function startWorker({ ctx, nodeId, roles }: { ctx: AppContext; nod
       },
       onError('scheduler'),
     ),
-    every(60_000, () => expireAwaitingReceipts(pool, { now: clock.now(), windowHours: config.receiptWindowHours }), onError('receipt window')),
+    every(
+      60_000,
+      () => expireAwaitingReceipts(pool, { now: clock.now(), windowHours: config.receiptWindowHours }),
+      onError('receipt window'),
+    ),
     every(
       1000,
       async () => {
         const client = await pool.connect();
         try {
           await client.query('begin');
-          await retryPendingReceipts(client, { now: clock.now(), windowHours: config.receiptWindowHours });
+          await retryPendingReceipts(client, {
+            now: clock.now(),
+            windowHours: config.receiptWindowHours,
+            limit: 20_000,
+          });
           await client.query('commit');
+          const left = await pool.query<{ n: number }>('select count(*)::int as n from pending_receipts');
+          ingest.setParkedOutstanding(left.rows[0]?.n ?? 0);
         } catch (error) {
           await client.query('rollback').catch(() => {});
           throw error;

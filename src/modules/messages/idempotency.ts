@@ -45,16 +45,14 @@ export async function withIdempotency<T>({
         [tenantId, key],
       );
       const row = existing.rows[0];
-      if (!row || !row.request_hash.equals(hash)) throw idempotencyConflict();
+      if (!row?.request_hash.equals(hash)) throw idempotencyConflict();
       return { statusCode: row.status_code, body: row.response, replayed: true };
     }
     const body = await run(client);
-    await client.query('update idempotency_keys set status_code = $3, response = $4 where tenant_id = $1 and key = $2', [
-      tenantId,
-      key,
-      statusCode,
-      JSON.stringify(body),
-    ]);
+    await client.query(
+      'update idempotency_keys set status_code = $3, response = $4 where tenant_id = $1 and key = $2',
+      [tenantId, key, statusCode, JSON.stringify(body)],
+    );
     await client.query('commit');
     return { statusCode, body, replayed: false };
   } catch (error) {

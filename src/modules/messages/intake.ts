@@ -34,7 +34,7 @@ export function createIntake({
         items.map((p) => p.row),
         now(),
       );
-      inserted.forEach((m, i) => items[i]!.resolve(m));
+      for (let i = 0; i < inserted.length; i++) items[i]!.resolve(inserted[i]!);
       onInserted(inserted);
     } catch (error) {
       for (const p of items) p.reject(error);

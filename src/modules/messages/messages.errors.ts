@@ -1,7 +1,15 @@
 import { createError } from '../../shared/errors.ts';
 
-export const messageNotFound = createError({ code: 'messages.not_found', statusCode: 404, message: 'No such message.' });
-export const batchNotFound = createError({ code: 'batches.not_found', statusCode: 404, message: 'No such batch.' });
+export const messageNotFound = createError({
+  code: 'messages.not_found',
+  statusCode: 404,
+  message: 'No such message.',
+});
+export const batchNotFound = createError({
+  code: 'batches.not_found',
+  statusCode: 404,
+  message: 'No such batch.',
+});
 export const contentEmpty = createError({
   code: 'messages.content_empty',
   statusCode: 400,
@@ -57,4 +65,8 @@ export const invalidIdempotencyKey = createError({
   statusCode: 400,
   message: 'The Idempotency-Key header must be 1 to 255 visible ASCII characters.',
 });
-export const invalidCursor = createError({ code: 'messages.invalid_cursor', statusCode: 400, message: 'The cursor is not valid.' });
+export const invalidCursor = createError({
+  code: 'messages.invalid_cursor',
+  statusCode: 400,
+  message: 'The cursor is not valid.',
+});

@@ -9,7 +9,15 @@ export function priorityOf(type: MessageType): number {
   return type === 'verification' ? 0 : type === 'notification' ? 1 : 2;
 }
 
-export const FINAL_STATUSES = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled'] as const;
+export const FINAL_STATUSES = [
+  'delivered',
+  'undelivered',
+  'expired',
+  'rejected',
+  'failed',
+  'unknown',
+  'canceled',
+] as const;
 export const STATUSES = [
   'accepted',
   'held',
@@ -68,9 +76,13 @@ export function hasVariables(content: string): boolean {
 }
 
 /** A send_at in the past or within a second is "now"; more than a year ahead is an error. */
-export function scheduleOf(sendAt: string | undefined, now: Date): { ok: true; at: Date | null } | { ok: false } {
+export function scheduleOf(
+  sendAt: string | undefined,
+  now: Date,
+): { ok: true; at: Date | null } | { ok: false } {
   if (sendAt === undefined) return { ok: true, at: null };
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(sendAt)) return { ok: false };
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(sendAt))
+    return { ok: false };
   const at = new Date(sendAt);
   if (Number.isNaN(at.getTime())) return { ok: false };
   if (at.getTime() > now.getTime() + 366 * 86_400_000) return { ok: false };

@@ -26,9 +26,18 @@ export interface InsertedMessage {
 
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
-export async function insertMessages(db: Queryable, rows: NewMessageRow[], now: Date): Promise<InsertedMessage[]> {
+export async function insertMessages(
+  db: Queryable,
+  rows: NewMessageRow[],
+  now: Date,
+): Promise<InsertedMessage[]> {
   if (rows.length === 0) return [];
-  const result = await db.query<{ id: number; status: 'queued' | 'held'; created_at: Date; recipient: string }>(
+  const result = await db.query<{
+    id: number;
+    status: 'queued' | 'held';
+    created_at: Date;
+    recipient: string;
+  }>(
     `insert into messages (tenant_id, batch_id, type, priority, recipient, content, encoding, parts, client_ref,
        send_at, status, held_at, queued_at, next_attempt_at, created_at, updated_at)
      select t.tenant_id, t.batch_id, t.type, t.priority, t.recipient, t.content, t.encoding, t.parts, t.client_ref,
@@ -57,7 +66,8 @@ export async function insertMessages(db: Queryable, rows: NewMessageRow[], now: 
   );
   // INSERT ... SELECT FROM unnest returns rows in input order in PostgreSQL; verify rather than trust.
   return result.rows.map((row, i) => {
-    if (row.recipient !== rows[i]!.recipient) throw new Error('insertMessages: RETURNING order differs from input order');
+    if (row.recipient !== rows[i]!.recipient)
+      throw new Error('insertMessages: RETURNING order differs from input order');
     return { id: row.id, status: row.status, createdAt: row.created_at };
   });
 }
@@ -120,7 +130,12 @@ export function createMessagesRepository(db: Kysely<Database>) {
         .executeTakeFirstOrThrow();
     },
     async getBatch({ tenantId, id }: { tenantId: number; id: number }) {
-      return db.selectFrom('batches').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
+      return db
+        .selectFrom('batches')
+        .selectAll()
+        .where('id', '=', id)
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
     },
     async countBatchByStatus(batchId: number) {
       const rows = await db

@@ -22,7 +22,12 @@ afterAll(async () => {
 });
 
 const send = (body: unknown, headers: Record<string, string> = tenantA.auth) =>
-  app.inject({ method: 'POST', url: '/v1/messages', headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  app.inject({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: { ...headers, 'content-type': 'application/json' },
+    payload: JSON.stringify(body),
+  });
 
 async function count() {
   return Number((await t.db.pool.query('select count(*) from messages')).rows[0].count);
@@ -30,13 +35,27 @@ async function count() {
 
 describe('POST /v1/messages', () => {
   it('accepts a verification code and returns id, parts and status', async () => {
-    const res = await send({ to: '13800138000', content: '【鸿雁】您的验证码是 123456，5分钟内有效', type: 'verification' });
+    const res = await send({
+      to: '13800138000',
+      content: '【鸿雁】您的验证码是 123456，5分钟内有效',
+      type: 'verification',
+    });
     expect(res.statusCode).toBe(202);
     const body = res.json();
-    expect(body).toMatchObject({ to: '+8613800138000', status: 'queued', parts: 1, encoding: 'ucs2', type: 'verification' });
+    expect(body).toMatchObject({
+      to: '+8613800138000',
+      status: 'queued',
+      parts: 1,
+      encoding: 'ucs2',
+      type: 'verification',
+    });
     const got = await app.inject({ method: 'GET', url: `/v1/messages/${body.id}`, headers: tenantA.auth });
     expect(got.statusCode).toBe(200);
-    expect(got.json()).toMatchObject({ id: body.id, status: 'queued', content: '【鸿雁】您的验证码是 123456，5分钟内有效' });
+    expect(got.json()).toMatchObject({
+      id: body.id,
+      status: 'queued',
+      content: '【鸿雁】您的验证码是 123456，5分钟内有效',
+    });
     expect(got.json().events.map((e: { status: string }) => e.status)).toEqual(['accepted', 'queued']);
   });
 
@@ -83,19 +102,37 @@ describe('POST /v1/messages', () => {
     });
     expect(big.statusCode).toBe(413);
     expect(big.json().error.code).toBe('request.too_large');
-    const text = await app.inject({ method: 'POST', url: '/v1/messages', headers: { ...tenantA.auth, 'content-type': 'text/plain' }, payload: 'hi' });
+    const text = await app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...tenantA.auth, 'content-type': 'text/plain' },
+      payload: 'hi',
+    });
     expect(text.statusCode).toBe(415);
     expect(await count()).toBe(before);
   });
 
   it('requires a valid key, and a tenant never sees another tenant’s messages', async () => {
-    expect((await send({ to: '+8613800138000', content: 'hi' }, {})).json().error.code).toBe('auth.unauthenticated');
-    expect((await send({ to: '+8613800138000', content: 'hi' }, { authorization: 'Bearer hy_0000000000000000_xxx' })).statusCode).toBe(401);
+    expect((await send({ to: '+8613800138000', content: 'hi' }, {})).json().error.code).toBe(
+      'auth.unauthenticated',
+    );
+    expect(
+      (
+        await send(
+          { to: '+8613800138000', content: 'hi' },
+          { authorization: 'Bearer hy_0000000000000000_xxx' },
+        )
+      ).statusCode,
+    ).toBe(401);
     const mine = (await send({ to: '+8613800138000', content: 'mine' })).json();
     const other = await app.inject({ method: 'GET', url: `/v1/messages/${mine.id}`, headers: tenantB.auth });
     expect(other.statusCode).toBe(404);
     expect(other.json().error.code).toBe('messages.not_found');
-    const cancel = await app.inject({ method: 'POST', url: `/v1/messages/${mine.id}/cancel`, headers: tenantB.auth });
+    const cancel = await app.inject({
+      method: 'POST',
+      url: `/v1/messages/${mine.id}/cancel`,
+      headers: tenantB.auth,
+    });
     expect(cancel.statusCode).toBe(404);
     const list = await app.inject({ method: 'GET', url: '/v1/messages?limit=500', headers: tenantB.auth });
     expect(list.json().data.every((m: { id: string }) => m.id !== mine.id)).toBe(true);
@@ -116,7 +153,10 @@ describe('POST /v1/messages', () => {
     expect(conflict.statusCode).toBe(409);
     expect(conflict.json().error.code).toBe('idempotency.conflict');
     // Keys are per tenant.
-    const b = await send({ to: '+8613800138001', content: 'twice' }, { ...tenantB.auth, 'idempotency-key': 'order-42' });
+    const b = await send(
+      { to: '+8613800138001', content: 'twice' },
+      { ...tenantB.auth, 'idempotency-key': 'order-42' },
+    );
     expect(b.statusCode).toBe(202);
   });
 
@@ -125,10 +165,18 @@ describe('POST /v1/messages', () => {
     const res = await send({ to: '+8613800138000', content: 'later', send_at: sendAt });
     expect(res.json()).toMatchObject({ status: 'held', send_at: sendAt });
     const id = res.json().id;
-    const canceled = await app.inject({ method: 'POST', url: `/v1/messages/${id}/cancel`, headers: tenantA.auth });
+    const canceled = await app.inject({
+      method: 'POST',
+      url: `/v1/messages/${id}/cancel`,
+      headers: tenantA.auth,
+    });
     expect(canceled.json()).toMatchObject({ status: 'canceled' });
     const now = (await send({ to: '+8613800138000', content: 'now' })).json();
-    const refused = await app.inject({ method: 'POST', url: `/v1/messages/${now.id}/cancel`, headers: tenantA.auth });
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/v1/messages/${now.id}/cancel`,
+      headers: tenantA.auth,
+    });
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error.code).toBe('messages.not_cancelable');
   });
@@ -154,31 +202,48 @@ describe('POST /v1/batches', () => {
     expect(res.statusCode).toBe(202);
     const body = res.json();
     expect(body).toMatchObject({ total: 4, accepted: 2, rejected: 2 });
-    expect(body.results.map((r: { accepted: boolean; error?: { code: string } }) => r.accepted || r.error?.code)).toEqual([
-      true,
-      'messages.invalid_recipient',
-      'messages.missing_variable',
-      true,
-    ]);
-    const msg = await app.inject({ method: 'GET', url: `/v1/messages/${body.results[0].id}`, headers: tenantA.auth });
+    expect(
+      body.results.map((r: { accepted: boolean; error?: { code: string } }) => r.accepted || r.error?.code),
+    ).toEqual([true, 'messages.invalid_recipient', 'messages.missing_variable', true]);
+    const msg = await app.inject({
+      method: 'GET',
+      url: `/v1/messages/${body.results[0].id}`,
+      headers: tenantA.auth,
+    });
     expect(msg.json().content).toBe('【鸿雁】张三，您的订单A1已发货');
     const batch = await app.inject({ method: 'GET', url: `/v1/batches/${body.id}`, headers: tenantA.auth });
     expect(batch.json()).toMatchObject({ accepted: 2, counts: { queued: 2 } });
-    const list = await app.inject({ method: 'GET', url: `/v1/messages?batch_id=${body.id}`, headers: tenantA.auth });
+    const list = await app.inject({
+      method: 'GET',
+      url: `/v1/messages?batch_id=${body.id}`,
+      headers: tenantA.auth,
+    });
     expect(list.json().data).toHaveLength(2);
   });
 
   it('refuses a batch over 10,000 recipients and writes nothing', async () => {
     const before = await count();
     const recipients = Array.from({ length: 10_001 }, () => ({ to: '13800138000' }));
-    const res = await app.inject({ method: 'POST', url: '/v1/batches', headers: tenantA.auth, payload: { content: 'x', recipients } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers: tenantA.auth,
+      payload: { content: 'x', recipients },
+    });
     expect(res.statusCode).toBe(400);
     expect(await count()).toBe(before);
   });
 
   it('accepts 10,000 recipients in one request', async () => {
-    const recipients = Array.from({ length: 10_000 }, (_, i) => ({ to: `1380000${String(i).padStart(4, '0')}` }));
-    const res = await app.inject({ method: 'POST', url: '/v1/batches', headers: tenantA.auth, payload: { content: 'hello', recipients, type: 'marketing' } });
+    const recipients = Array.from({ length: 10_000 }, (_, i) => ({
+      to: `1380000${String(i).padStart(4, '0')}`,
+    }));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers: tenantA.auth,
+      payload: { content: 'hello', recipients, type: 'marketing' },
+    });
     expect(res.statusCode).toBe(202);
     expect(res.json().accepted).toBe(10_000);
   });
@@ -188,10 +253,18 @@ describe('POST /v1/batches', () => {
       method: 'POST',
       url: '/v1/batches',
       headers: tenantA.auth,
-      payload: { content: 'later', send_at: new Date(Date.now() + 7200_000).toISOString(), recipients: [{ to: '13800138000' }, { to: '13800138001' }] },
+      payload: {
+        content: 'later',
+        send_at: new Date(Date.now() + 7200_000).toISOString(),
+        recipients: [{ to: '13800138000' }, { to: '13800138001' }],
+      },
     });
     const id = res.json().id;
-    const canceled = await app.inject({ method: 'POST', url: `/v1/batches/${id}/cancel`, headers: tenantA.auth });
+    const canceled = await app.inject({
+      method: 'POST',
+      url: `/v1/batches/${id}/cancel`,
+      headers: tenantA.auth,
+    });
     expect(canceled.statusCode).toBe(200);
     expect(canceled.json()).toMatchObject({ canceled_now: 2, counts: { canceled: 2 } });
   });
@@ -199,8 +272,13 @@ describe('POST /v1/batches', () => {
 
 describe('GET /v1/messages', () => {
   it('filters by phone and paginates with a cursor', async () => {
-    for (let i = 0; i < 5; i++) await send({ to: '+8613911112222', content: `page ${i}`, client_ref: `ref-${i}` });
-    const page1 = await app.inject({ method: 'GET', url: '/v1/messages?phone=13911112222&limit=3', headers: tenantA.auth });
+    for (let i = 0; i < 5; i++)
+      await send({ to: '+8613911112222', content: `page ${i}`, client_ref: `ref-${i}` });
+    const page1 = await app.inject({
+      method: 'GET',
+      url: '/v1/messages?phone=13911112222&limit=3',
+      headers: tenantA.auth,
+    });
     expect(page1.json().data).toHaveLength(3);
     const page2 = await app.inject({
       method: 'GET',
@@ -209,7 +287,11 @@ describe('GET /v1/messages', () => {
     });
     expect(page2.json().data).toHaveLength(2);
     expect(page2.json().next_cursor).toBeNull();
-    const byRef = await app.inject({ method: 'GET', url: '/v1/messages?client_ref=ref-3', headers: tenantA.auth });
+    const byRef = await app.inject({
+      method: 'GET',
+      url: '/v1/messages?client_ref=ref-3',
+      headers: tenantA.auth,
+    });
     expect(byRef.json().data.map((m: { content: string }) => m.content)).toEqual(['page 3']);
     const bad = await app.inject({ method: 'GET', url: '/v1/messages?cursor=zzz', headers: tenantA.auth });
     expect(bad.json().error.code).toBe('messages.invalid_cursor');
@@ -222,7 +304,9 @@ describe('service endpoints', () => {
     expect((await app.inject('/readyz')).json()).toEqual({ status: 'ready' });
     const doc = (await app.inject('/openapi.json')).json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/messages', '/v1/batches', '/v1/messages/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/messages', '/v1/batches', '/v1/messages/{id}']),
+    );
     expect((await app.inject('/docs/')).statusCode).toBe(200);
     expect((await app.inject('/nope')).json().error.code).toBe('request.not_found');
   });

@@ -134,16 +134,23 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
   app.get<{ Params: { id: string } }>(
     '/v1/messages/:id',
     {
-      schema: { tags: ['messages'], summary: 'One message with its state history', params: idParam, response: { 200: messageView, ...errorResponses } },
+      schema: {
+        tags: ['messages'],
+        summary: 'One message with its state history',
+        params: idParam,
+        response: { 200: messageView, ...errorResponses },
+      },
       preHandler: auth,
     },
-    async (request) => getMessage({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages }),
+    async (request) =>
+      getMessage({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages }),
   );
 
   app.get<{ Querystring: Parameters<typeof listMessages>[0]['query'] }>(
     '/v1/messages',
     { schema: listMessagesSchema, preHandler: auth },
-    async (request) => listMessages({ tenantId: request.tenantId, query: request.query, settings, repository: ctx.messages }),
+    async (request) =>
+      listMessages({ tenantId: request.tenantId, query: request.query, settings, repository: ctx.messages }),
   );
 
   app.post<{ Params: { id: string } }>(
@@ -158,16 +165,27 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
       preHandler: auth,
     },
     async (request) =>
-      cancelMessage({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages, now: ctx.clock.now() }),
+      cancelMessage({
+        tenantId: request.tenantId,
+        id: Number(request.params.id),
+        repository: ctx.messages,
+        now: ctx.clock.now(),
+      }),
   );
 
   app.get<{ Params: { id: string } }>(
     '/v1/batches/:id',
     {
-      schema: { tags: ['batches'], summary: 'A batch with its messages counted by state', params: idParam, response: { 200: batchView, ...errorResponses } },
+      schema: {
+        tags: ['batches'],
+        summary: 'A batch with its messages counted by state',
+        params: idParam,
+        response: { 200: batchView, ...errorResponses },
+      },
       preHandler: auth,
     },
-    async (request) => getBatch({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages }),
+    async (request) =>
+      getBatch({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages }),
   );
 
   app.post<{ Params: { id: string } }>(
@@ -182,6 +200,11 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
       preHandler: auth,
     },
     async (request) =>
-      cancelBatch({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages, now: ctx.clock.now() }),
+      cancelBatch({
+        tenantId: request.tenantId,
+        id: Number(request.params.id),
+        repository: ctx.messages,
+        now: ctx.clock.now(),
+      }),
   );
 }

@@ -34,7 +34,8 @@ export const messageView = {
 
 const sendAt = {
   type: 'string',
-  description: 'ISO 8601 time with zone. In the future: the message is held until then, and can be canceled until it starts.',
+  description:
+    'ISO 8601 time with zone. In the future: the message is held until then, and can be canceled until it starts.',
 } as const;
 const clientRef = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const content = { type: 'string', maxLength: 2000 } as const;
@@ -52,7 +53,12 @@ export const sendMessageSchema = {
     additionalProperties: false,
     required: ['to', 'content'],
     properties: {
-      to: { type: 'string', minLength: 1, maxLength: 32, description: 'Phone number; E.164 or national (default region CN).' },
+      to: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 32,
+        description: 'Phone number; E.164 or national (default region CN).',
+      },
       content: { ...content, description: 'Text including the signature, e.g. 【鸿雁】您的验证码是 123456' },
       type,
       client_ref: clientRef,
@@ -133,7 +139,10 @@ export const sendBatchSchema = {
               id: { type: 'string' },
               parts: { type: 'integer' },
               status: { type: 'string' },
-              error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+              error: {
+                type: 'object',
+                properties: { code: { type: 'string' }, message: { type: 'string' } },
+              },
             },
           },
         },

@@ -33,7 +33,9 @@ export interface IntakeSettings {
 }
 
 function contentError(check: { code: string; reason: string }) {
-  return check.code === 'messages.content_empty' ? contentEmpty({ message: check.reason }) : contentTooLong({ message: check.reason });
+  return check.code === 'messages.content_empty'
+    ? contentEmpty({ message: check.reason })
+    : contentTooLong({ message: check.reason });
 }
 
 export async function sendMessage({
@@ -116,7 +118,12 @@ export async function sendBatch({
     | { index: number; to: string; error: { code: string; message: string } };
   const outcomes: Outcome[] = input.recipients.map((recipient, index) => {
     const phone = normalizePhone(recipient.to, settings.defaultRegion as CountryCode);
-    if (!phone.ok) return { index, to: recipient.to, error: { code: 'messages.invalid_recipient', message: phone.reason } };
+    if (!phone.ok)
+      return {
+        index,
+        to: recipient.to,
+        error: { code: 'messages.invalid_recipient', message: phone.reason },
+      };
     const rendered = renderTemplate(input.content, recipient.vars);
     if (!rendered.ok) {
       return {
@@ -159,7 +166,14 @@ export async function sendBatch({
   const results = outcomes.map((o) => {
     if ('row' in o) {
       const m = inserted[k++]!;
-      return { index: o.index, to: o.row.recipient, accepted: true, id: String(m.id), parts: o.row.parts, status: m.status };
+      return {
+        index: o.index,
+        to: o.row.recipient,
+        accepted: true,
+        id: String(m.id),
+        parts: o.row.parts,
+        status: m.status,
+      };
     }
     return { index: o.index, to: o.to, accepted: false, error: o.error };
   });
@@ -175,7 +189,15 @@ export async function sendBatch({
   };
 }
 
-export async function getMessage({ tenantId, id, repository }: { tenantId: number; id: number; repository: MessagesRepository }) {
+export async function getMessage({
+  tenantId,
+  id,
+  repository,
+}: {
+  tenantId: number;
+  id: number;
+  repository: MessagesRepository;
+}) {
   const row = await repository.getMessage({ tenantId, id });
   if (!row) throw messageNotFound();
   return toMessageView(row);
@@ -233,7 +255,15 @@ export async function listMessages({
   };
 }
 
-export async function getBatch({ tenantId, id, repository }: { tenantId: number; id: number; repository: MessagesRepository }) {
+export async function getBatch({
+  tenantId,
+  id,
+  repository,
+}: {
+  tenantId: number;
+  id: number;
+  repository: MessagesRepository;
+}) {
   const batch = await repository.getBatch({ tenantId, id });
   if (!batch) throw batchNotFound();
   const counts = await repository.countBatchByStatus(batch.id);

@@ -15,7 +15,8 @@ export function toMessageView(row: MessageRow) {
   push('queued', row.queued_at);
   push('sending', row.sending_at);
   push('sent', row.sent_at);
-  if (row.done_at && !['held', 'queued', 'sending', 'sent'].includes(row.status)) push(row.status, row.done_at);
+  if (row.done_at && !['held', 'queued', 'sending', 'sent'].includes(row.status))
+    push(row.status, row.done_at);
   return {
     id: String(row.id),
     to: row.recipient,

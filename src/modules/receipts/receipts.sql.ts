@@ -45,12 +45,18 @@ async function matchReceipts(db: Queryable, receipts: ReceiptInput[]): Promise<M
   );
   const matches = new Map<number, Match>();
   for (const row of result.rows) {
-    if (!matches.has(row.ord)) matches.set(row.ord, { ord: row.ord, messageId: row.message_id, partNo: row.part_no });
+    if (!matches.has(row.ord))
+      matches.set(row.ord, { ord: row.ord, messageId: row.message_id, partNo: row.part_no });
   }
   return matches;
 }
 
-async function applyMatched(db: Queryable, receipts: ReceiptInput[], matches: Map<number, Match>, now: Date): Promise<void> {
+async function applyMatched(
+  db: Queryable,
+  receipts: ReceiptInput[],
+  matches: Map<number, Match>,
+  now: Date,
+): Promise<void> {
   const single = [...matches.values()].filter((m) => m.partNo === 0);
   if (single.length > 0) {
     await db.query(
@@ -97,13 +103,21 @@ async function applyMatched(db: Queryable, receipts: ReceiptInput[], matches: Ma
               updated_at = $4
          from agg
         where m.id = agg.message_id and m.status in ('sent', 'unknown')`,
-      [multi.map((m) => m.messageId), multi.map((m) => m.partNo), multi.map((m) => receipts[m.ord]!.state), now],
+      [
+        multi.map((m) => m.messageId),
+        multi.map((m) => m.partNo),
+        multi.map((m) => receipts[m.ord]!.state),
+        now,
+      ],
     );
   }
 }
 
 /** Applies a batch of receipts; unmatched ones are parked. Returns how many matched. */
-export async function applyReceipts(db: Queryable, { receipts, now }: { receipts: ReceiptInput[]; now: Date }) {
+export async function applyReceipts(
+  db: Queryable,
+  { receipts, now }: { receipts: ReceiptInput[]; now: Date },
+) {
   if (receipts.length === 0) return { matched: 0, parked: 0 };
   const matches = await matchReceipts(db, receipts);
   await applyMatched(db, receipts, matches, now);
@@ -136,7 +150,18 @@ export async function applyReceipts(db: Queryable, { receipts, now }: { receipts
  */
 export async function retryPendingReceipts(
   db: Queryable,
-  { now, windowHours, limit = 2000 }: { now: Date; windowHours: number; limit?: number },
+  {
+    now,
+    windowHours,
+    limit = 2000,
+    carrierIds,
+  }: {
+    now: Date;
+    windowHours: number;
+    limit?: number;
+    /** Only the parked receipts that name one of these ids (just recorded as sent): a GIN look-up. */
+    carrierIds?: string[];
+  },
 ) {
   const pending = await db.query<{
     id: number;
@@ -147,11 +172,14 @@ export async function retryPendingReceipts(
     error_code: string | null;
     done_at: Date | null;
   }>(
-    `select id, channel_id, carrier_message_id, id_variants, state, error_code, done_at from pending_receipts
-      order by id limit $1 for update skip locked`,
-    [limit],
+    carrierIds === undefined
+      ? `select id, channel_id, carrier_message_id, id_variants, state, error_code, done_at from pending_receipts
+          order by id limit $1 for update skip locked`
+      : `select id, channel_id, carrier_message_id, id_variants, state, error_code, done_at from pending_receipts
+          where id_variants && $2::text[] order by id limit $1 for update skip locked`,
+    carrierIds === undefined ? [limit] : [limit, carrierIds],
   );
-  if (pending.rows.length === 0) return { matched: 0, dropped: 0 };
+  if (pending.rows.length === 0) return { matched: 0, dropped: 0, seen: 0 };
   const receipts: ReceiptInput[] = pending.rows.map((r) => ({
     channelId: r.channel_id,
     carrierId: r.carrier_message_id,
@@ -163,12 +191,13 @@ export async function retryPendingReceipts(
   const matches = await matchReceipts(db, receipts);
   await applyMatched(db, receipts, matches, now);
   const matchedIds = [...matches.keys()].map((ord) => pending.rows[ord]!.id);
-  if (matchedIds.length > 0) await db.query('delete from pending_receipts where id = any($1::bigint[])', [matchedIds]);
+  if (matchedIds.length > 0)
+    await db.query('delete from pending_receipts where id = any($1::bigint[])', [matchedIds]);
   const dropped = await db.query(
     `delete from pending_receipts where id = any($1::bigint[]) and received_at < $2::timestamptz - make_interval(hours => $3)`,
     [pending.rows.map((r) => r.id), now, windowHours],
   );
-  return { matched: matchedIds.length, dropped: dropped.rowCount ?? 0 };
+  return { matched: matchedIds.length, dropped: dropped.rowCount ?? 0, seen: pending.rows.length };
 }
 
 export interface InboundInput {
