@@ -52,6 +52,8 @@ export interface CarrierOptions {
   log: SmppLogger;
   maxStoredPerSystem: number;
   retryDelayMs?: ((attempts: number) => number) | undefined;
+  /** Observes every accepted submit (tests count what reached the "carrier", e.g. duplicates). */
+  onAccepted?: ((submit: SubmitSm | DataSm, systemId: string) => void) | undefined;
 }
 
 export interface CarrierCounts {
@@ -183,6 +185,7 @@ export function createCarrier(options: CarrierOptions): SimulatedCarrier {
         break;
     }
     counts.accepted++;
+    options.onAccepted?.(pdu, session.systemId);
     const n = nextNumber++;
     const respId = responseIdOf(n, profile.idFormat);
     const fate = decideFate(profile, random);

@@ -2,6 +2,7 @@
 // (carrier.ts), started alone by `hongyan simulator` or inside `hongyan start`.
 
 import type { Logger } from 'pino';
+import type { DataSm, SubmitSm } from '../../smpp/pdu-types.ts';
 import { createSmppServer } from '../../smpp/session.ts';
 import { createCarrier } from './carrier.ts';
 import type { SimulatorProfile } from './simulator.models.ts';
@@ -31,6 +32,8 @@ export interface SimulatorOptions {
   maxStoredPerSystem?: number;
   /** Wait before resending a failed deliver_sm, by attempt; default 1 s doubling to 1 min. */
   retryDelayMs?: (attempts: number) => number;
+  /** Observes every accepted submit_sm/data_sm (for tests: what reached the carrier). */
+  onAccepted?: (submit: SubmitSm | DataSm, systemId: string) => void;
 }
 
 export interface SimulatorStats {
@@ -81,6 +84,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     log,
     maxStoredPerSystem: options.maxStoredPerSystem ?? 1_000_000,
     retryDelayMs: options.retryDelayMs,
+    onAccepted: options.onAccepted,
   });
 
   const server = createSmppServer({
