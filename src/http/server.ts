@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { AppContext } from '../app/context.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { registerMessageRoutes } from '../modules/messages/messages.routes.ts';
+import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
 import { errorHandler } from './error-handler.ts';
 import { routeNotFound } from './http.errors.ts';
 
@@ -86,5 +87,6 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   );
 
   await registerMessageRoutes(app, ctx);
+  await registerReplyRoutes(app, ctx);
   return app;
 }

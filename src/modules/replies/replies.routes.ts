@@ -1,0 +1,78 @@
+// Replies (MO): what handsets sent back to the tenant's numbers, newest first.
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../app/context.ts';
+import { requireTenant } from '../../http/auth.ts';
+import { errorResponses } from '../../http/schemas.ts';
+import { invalidCursor } from '../messages/messages.errors.ts';
+import { decodeCursor, encodeCursor } from '../messages/messages.models.ts';
+
+const replyView = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    content: { type: 'string' },
+    received_at: { type: 'string' },
+  },
+} as const;
+
+export async function registerReplyRoutes(app: FastifyInstance, ctx: AppContext) {
+  app.get<{ Querystring: { cursor?: string; limit?: number } }>(
+    '/v1/replies',
+    {
+      preHandler: requireTenant(ctx),
+      schema: {
+        tags: ['replies'],
+        summary: 'Replies from handsets to this tenant (including TD/退订/STOP), newest first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            cursor: { type: 'string', maxLength: 64 },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              data: { type: 'array', items: replyView },
+              next_cursor: { type: ['string', 'null'] },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? 50;
+      let beforeId: number | undefined;
+      if (request.query.cursor !== undefined) {
+        const decoded = decodeCursor(request.query.cursor);
+        if (decoded === null) throw invalidCursor();
+        beforeId = decoded;
+      }
+      let q = ctx.db.kysely
+        .selectFrom('inbound_messages')
+        .selectAll()
+        .where('tenant_id', '=', request.tenantId);
+      if (beforeId !== undefined) q = q.where('id', '<', beforeId);
+      const rows = await q
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
+      const page = rows.slice(0, limit);
+      return {
+        data: page.map((r) => ({
+          id: String(r.id),
+          from: r.sender,
+          to: r.destination,
+          content: r.content,
+          received_at: r.received_at.toISOString(),
+        })),
+        next_cursor: rows.length > limit && page.length > 0 ? encodeCursor(page.at(-1)!.id) : null,
+      };
+    },
+  );
+}
