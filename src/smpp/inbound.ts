@@ -1,14 +1,29 @@
-// Incoming frames wait here for processing. Requests are handled concurrently up to a maximum;
-// past it, frames wait in order and the socket stops reading, so a peer that sends faster than our
-// handlers finish is slowed by TCP instead of growing our memory. Responses are never held back by
-// busy handlers: a handler may itself be waiting for one.
+// Incoming frames and which of them wait. Requests go to handlers, at most maxConcurrentHandlers at
+// once; past that they wait here and start in arrival order as handlers finish. Everything else is
+// processed as soon as it is framed, ahead of waiting requests: responses and generic_nack (a
+// handler, or a request of ours about to time out, may be waiting for one), and enquire_link and
+// unbind, which the session answers itself without a handler (so a busy peer still looks alive,
+// and a peer's unbind is not stuck behind its own requests; it ends the session, and requests still
+// waiting then get no response, like those whose handlers are still running).
+//
+// Backpressure: once more than maxWaiting requests wait, the socket stops reading, so a peer that
+// sends faster than our handlers finish is slowed by TCP instead of growing our memory; reading
+// resumes when the handlers have worked the queue down to half of that (not at the first free
+// slot, which would pause and resume the socket once per PDU under a flood). A response that
+// arrives while reading is paused is read once it resumes: TCP cannot pass one PDU and hold
+// another. The queue may overshoot maxWaiting by the frames of the socket read that crossed it.
 
 import type { Socket } from 'node:net';
-import { isResponseId } from './constants.ts';
+import { CommandId, isResponseId } from './constants.ts';
 import { Fifo } from './fifo.ts';
+
+/** Waiting requests allowed per handler slot before the socket stops reading. */
+const WAITING_PER_HANDLER = 4;
 
 export interface InboundOptions {
   maxConcurrentHandlers: number;
+  /** Requests that may wait for a handler before reading pauses. Default 4 × maxConcurrentHandlers. */
+  maxWaitingRequests?: number;
   /** Processes one frame; starts handlers through handlerStarted/handlerFinished. */
   process: (frame: Buffer) => void;
   /** True while our own writes pile up, which also pauses reading. */
@@ -16,25 +31,58 @@ export interface InboundOptions {
   onError: (error: unknown) => void;
 }
 
+/** Frames that never wait for a handler slot. */
+function jumpsQueue(frame: Buffer): boolean {
+  const id = frame.readUInt32BE(4);
+  return isResponseId(id) || id === CommandId.enquire_link || id === CommandId.unbind;
+}
+
 export class InboundQueue {
-  private readonly frames = new Fifo<Buffer>();
+  private readonly waiting = new Fifo<Buffer>();
+  private readonly maxWaiting: number;
+  private readonly resumeAt: number;
   private running = 0;
-  private draining = false;
+  private starting = false;
   private paused = false;
   private stopped = false;
 
   constructor(
     private readonly socket: Socket,
     private readonly options: InboundOptions,
-  ) {}
+  ) {
+    this.maxWaiting = Math.max(
+      1,
+      options.maxWaitingRequests ?? WAITING_PER_HANDLER * options.maxConcurrentHandlers,
+    );
+    this.resumeAt = Math.floor(this.maxWaiting / 2);
+  }
 
   get handlersRunning(): number {
     return this.running;
   }
 
+  /** Requests framed and waiting for a handler slot. */
+  get requestsWaiting(): number {
+    return this.waiting.length;
+  }
+
+  /** Whether the socket is paused by this queue (waiting requests or the write backlog). */
+  get readingPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Frames as the framer produced them, in order; the framer guarantees at least a header. */
   push(frames: Buffer[]): void {
-    for (const frame of frames) this.frames.push(frame);
-    this.drain();
+    for (const frame of frames) {
+      if (this.stopped) return;
+      if (jumpsQueue(frame)) {
+        this.process(frame);
+      } else {
+        this.waiting.push(frame);
+        if (this.running < this.options.maxConcurrentHandlers) this.startWaiting();
+      }
+    }
+    this.updateReading();
   }
 
   handlerStarted(): void {
@@ -43,39 +91,15 @@ export class InboundQueue {
 
   handlerFinished(): void {
     this.running--;
-    this.drain();
-  }
-
-  /** Processes what may be processed now; re-entrant calls (from sync handlers) return at once. */
-  drain(): void {
-    if (this.draining || this.stopped) return;
-    this.draining = true;
-    try {
-      const max = this.options.maxConcurrentHandlers;
-      while (this.frames.length > 0 && !this.stopped) {
-        const frame = this.frames.peek()!;
-        const isResponse = frame.length >= 8 && isResponseId(frame.readUInt32BE(4));
-        if (!isResponse && this.running >= max) break;
-        this.frames.shift();
-        try {
-          this.options.process(frame);
-        } catch (error) {
-          this.options.onError(error);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
+    this.startWaiting();
     this.updateReading();
   }
 
   /** Pauses or resumes the socket; call also when the write backlog changes. */
   updateReading(): void {
     if (this.stopped) return;
-    const pause =
-      this.frames.length > 0 ||
-      this.running >= this.options.maxConcurrentHandlers ||
-      this.options.writeBacklogged();
+    const limit = this.paused ? this.resumeAt : this.maxWaiting;
+    const pause = this.waiting.length > limit || this.options.writeBacklogged();
     if (pause && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -85,9 +109,31 @@ export class InboundQueue {
     }
   }
 
-  /** Drops waiting frames and processes no more. */
+  /** Drops waiting requests and processes no more frames. */
   stop(): void {
     this.stopped = true;
-    this.frames.drain();
+    this.waiting.drain();
+  }
+
+  /** Starts waiting requests while slots are free; re-entrant calls (sync handlers) return at once. */
+  private startWaiting(): void {
+    if (this.starting) return;
+    this.starting = true;
+    try {
+      const max = this.options.maxConcurrentHandlers;
+      while (this.waiting.length > 0 && this.running < max && !this.stopped) {
+        this.process(this.waiting.shift()!);
+      }
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private process(frame: Buffer): void {
+    try {
+      this.options.process(frame);
+    } catch (error) {
+      this.options.onError(error);
+    }
   }
 }

@@ -252,4 +252,78 @@ describe('flow control', () => {
     await waitFor(() => peer.pdus.filter((p) => p.command === 'submit_sm_resp').length === 200, 3000);
     expect(maxRunning).toBe(3);
   });
+
+  it('reads a response that arrives behind requests waiting for a busy handler', async () => {
+    // The SMSC answers our submit_sm only after pushing two deliver_sm; our one handler slot is
+    // busy for 200 ms with the first, the second waits, and the submit_sm_resp behind it must not.
+    const server = await rawServer((peer) => {
+      peer.socket.on('data', () => {
+        for (const pdu of peer.pdus.splice(0)) {
+          if (pdu.command === 'bind_transceiver') {
+            peer.send(
+              buildPdu('bind_transceiver_resp', { sequenceNumber: pdu.sequenceNumber, systemId: 'S' }),
+            );
+          } else if (pdu.command === 'submit_sm') {
+            const deliver = (seq: number) =>
+              encodePdu(
+                buildPdu('deliver_sm', { sequenceNumber: seq, shortMessage: Buffer.from(`m${seq}`) }),
+              );
+            peer.sendRaw(Buffer.concat([deliver(100), deliver(101)]));
+            const resp = buildPdu('submit_sm_resp', { sequenceNumber: pdu.sequenceNumber, messageId: 'x1' });
+            setTimeout(() => peer.send(resp), 20);
+          }
+        }
+        peer.received.length = 0;
+      });
+    });
+    cleanups.push(() => server.close());
+    const events: string[] = [];
+    const client = await connectAndBind({
+      host: '127.0.0.1',
+      port: server.port,
+      mode: 'transceiver',
+      systemId: 'me',
+      password: 'pw',
+      requestTimeoutMs: 150,
+      enquireLinkIntervalMs: 0,
+      maxConcurrentHandlers: 1,
+      handlers: {
+        onRequest: async (_session, pdu) => {
+          const seq = pdu.sequenceNumber;
+          events.push(`start ${seq}`);
+          await delay(200);
+          events.push(`end ${seq}`);
+          return 0;
+        },
+      },
+    });
+    cleanups.push(() => client.close());
+    const deliverResps: number[] = [];
+    client.on('pdu', (pdu, direction) => {
+      if (direction === 'out' && pdu.command === 'deliver_sm_resp') deliverResps.push(pdu.sequenceNumber);
+    });
+    const resp = await client.request(buildPdu('submit_sm', { destinationAddr: '1' }));
+    events.push('submit_sm_resp');
+    expect(resp).toMatchObject({ command: 'submit_sm_resp', messageId: 'x1' });
+    await waitFor(() => deliverResps.length === 2, 2000);
+    expect(deliverResps).toEqual([100, 101]);
+    expect(events).toEqual(['start 100', 'submit_sm_resp', 'end 100', 'start 101', 'end 101']);
+  });
+
+  it('answers enquire_link at once while requests wait for a busy handler', async () => {
+    const { port } = await startServer({
+      sessionOptions: { maxConcurrentHandlers: 1 },
+      onRequest: async () => {
+        await delay(100);
+        return { command: 'submit_sm_resp', messageId: 'm' };
+      },
+    });
+    const peer = await rawBoundClient(port);
+    peer.sendRaw(Buffer.concat([submitBody(2), submitBody(3), submitBody(4)]));
+    await delay(20);
+    peer.send(buildPdu('enquire_link', { sequenceNumber: 5 }));
+    await peer.next((p) => p.sequenceNumber === 4, 2000);
+    const order = peer.pdus.filter((p) => p.sequenceNumber >= 2).map((p) => p.sequenceNumber);
+    expect(order).toEqual([5, 2, 3, 4]);
+  });
 });
