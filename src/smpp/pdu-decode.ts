@@ -16,8 +16,7 @@ export interface DecodeError {
 }
 
 export type DecodeResult =
-  | { ok: true; pdu: Pdu }
-  | { ok: false; error: DecodeError; commandId?: number; sequenceNumber?: number };
+  { ok: true; pdu: Pdu } | { ok: false; error: DecodeError; commandId?: number; sequenceNumber?: number };
 
 /** Reads fields one after another; a read past the end records the failure and yields a default. */
 class Reader {

@@ -5,14 +5,7 @@
 // and everything after `text:` is the text, whatever it contains.
 
 export type ReceiptState =
-  | 'enroute'
-  | 'delivered'
-  | 'expired'
-  | 'deleted'
-  | 'undeliverable'
-  | 'accepted'
-  | 'unknown'
-  | 'rejected';
+  'enroute' | 'delivered' | 'expired' | 'deleted' | 'undeliverable' | 'accepted' | 'unknown' | 'rejected';
 
 /** The fields as they appear in the text; all optional, since carriers omit some. */
 export interface ReceiptTextFields {

@@ -139,7 +139,7 @@ export function encodeMessage(text: string, reference: number): EncodedMessage {
     const septets = encodeGsm7(text);
     if (plan.parts === 1) return { dataCoding: 0, esmClass: 0, parts: [septets] };
     const bodies: Buffer[] = [];
-    for (let start = 0; start < septets.length; ) {
+    for (let start = 0; start < septets.length;) {
       let end = Math.min(start + GSM7_CONCAT_PART, septets.length);
       // An encoder never emits ESC as the second septet of a pair, so an ESC here starts one.
       if (end < septets.length && septets[end - 1] === GSM_ESCAPE) end--;
@@ -151,7 +151,7 @@ export function encodeMessage(text: string, reference: number): EncodedMessage {
   const bytes = encodeUcs2(text);
   if (plan.parts === 1) return { dataCoding: 8, esmClass: 0, parts: [bytes] };
   const bodies: Buffer[] = [];
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     let end = Math.min(start + UCS2_CONCAT_PART, text.length);
     if (
       end < text.length &&
@@ -209,7 +209,7 @@ export function decodeShortMessage(
 // the UDH's elements. Inconsistent numbering is dropped, so the part is shown on its own rather
 // than held forever waiting for siblings that cannot exist.
 function readConcat(header: Uint8Array): ConcatInfo | undefined {
-  for (let i = 0; i + 2 <= header.length; ) {
+  for (let i = 0; i + 2 <= header.length;) {
     const iei = header[i]!;
     const size = header[i + 1]!;
     const data = i + 2;

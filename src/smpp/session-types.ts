@@ -35,14 +35,7 @@ export const noopLogger: SmppLogger = {
 
 /** Requests other than bind, unbind and enquire_link, which the session answers itself. */
 export type IncomingRequest =
-  | SubmitSm
-  | SubmitMulti
-  | DeliverSm
-  | DataSm
-  | QuerySm
-  | CancelSm
-  | ReplaceSm
-  | AlertNotification;
+  SubmitSm | SubmitMulti | DeliverSm | DataSm | QuerySm | CancelSm | ReplaceSm | AlertNotification;
 
 /**
  * What a request handler answers: a command_status (the response gets default fields), or the

@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
 import { requireTenant } from '../../http/auth.ts';
@@ -84,7 +85,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
       const key = request.headers['idempotency-key'];
       const tenantId = request.tenantId;
       // A batch is written in one transaction: the batch row and all its messages, or nothing.
-      const run = async (client: import('pg').PoolClient) =>
+      const run = async (client: PoolClient) =>
         sendBatch({
           tenantId,
           input: request.body,

@@ -30,8 +30,7 @@ export const PHONE_ERROR_CODES = [
 export type PhoneErrorCode = (typeof PHONE_ERROR_CODES)[number];
 
 export type NormalizedPhone =
-  | { ok: true; e164: string; country?: string }
-  | { ok: false; code: PhoneErrorCode; reason: string };
+  { ok: true; e164: string; country?: string } | { ok: false; code: PhoneErrorCode; reason: string };
 
 // Longer input is not a phone number; libphonenumber itself gives up at 250 characters.
 const MAX_INPUT_LENGTH = 64;

@@ -11,8 +11,7 @@ import type { IdFormat, LatencyRange, SimulatorProfile } from './simulator.model
 import { BUILT_IN_PROFILES, DEFAULT_PROFILE_NAME, ID_FORMATS } from './simulator.models.ts';
 
 export type ProfileFileResult =
-  | { ok: true; profiles: SimulatorProfile[] }
-  | { ok: false; problems: string[] };
+  { ok: true; profiles: SimulatorProfile[] } | { ok: false; problems: string[] };
 
 /** system_id is at most 15 characters on the wire, and a profile is chosen by it. */
 const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,15}$/;
