@@ -7,19 +7,33 @@ import { CommandId, HEADER_LENGTH, MAX_SHORT_MESSAGE_LENGTH } from './constants.
 import { PduEncodeError } from './errors.ts';
 import type { Field } from './pdu-schema.ts';
 import { schemas } from './pdu-schema.ts';
-import type { MultiDestination, Pdu, UnsuccessSme } from './pdu-types.ts';
+import type { MultiDestination, Pdu, PduInit, UnsuccessSme } from './pdu-types.ts';
 import { checkCString, tlvsSize, writeCString, writeTlvs } from './tlv.ts';
 
 type Fields = Record<string, unknown>;
 
 export function encodePdu(pdu: Pdu): Buffer {
+  return encode(pdu, pdu.sequenceNumber, pdu.commandStatus);
+}
+
+/**
+ * Encodes a PDU as callers build it (PduInit) with the given sequence number, command_status 0 and
+ * no TLVs unless it says otherwise, without copying it into a Pdu first: the session sends every
+ * request this way, and that copy per request was a large cost at high rates.
+ */
+export function encodeWithSequence(init: PduInit, sequenceNumber: number): Buffer {
+  return encode(init as Pdu, sequenceNumber, init.commandStatus ?? 0);
+}
+
+/** Reads pdu's fields and TLVs but takes the header's numbers from the arguments. */
+function encode(pdu: Pdu, sequenceNumber: number, commandStatus: number): Buffer {
   const name = pdu.command;
   const schema = schemas[name];
   if (schema === undefined || !Object.hasOwn(CommandId, name)) {
     throw new PduEncodeError(`unknown command ${String(name)}`);
   }
-  checkUint32(`${name}.sequenceNumber`, pdu.sequenceNumber);
-  checkUint32(`${name}.commandStatus`, pdu.commandStatus);
+  checkUint32(`${name}.sequenceNumber`, sequenceNumber);
+  checkUint32(`${name}.commandStatus`, commandStatus);
   const fields = pdu as unknown as Fields;
 
   let size = HEADER_LENGTH;
@@ -40,8 +54,8 @@ export function encodePdu(pdu: Pdu): Buffer {
   const buf = Buffer.allocUnsafe(size);
   buf.writeUInt32BE(size, 0);
   buf.writeUInt32BE(CommandId[name], 4);
-  buf.writeUInt32BE(pdu.commandStatus, 8);
-  buf.writeUInt32BE(pdu.sequenceNumber, 12);
+  buf.writeUInt32BE(commandStatus, 8);
+  buf.writeUInt32BE(sequenceNumber, 12);
   let pos = HEADER_LENGTH;
   for (const field of schema) pos = writeField(buf, pos, field, fields[field.key]);
   pos = writeTlvs(buf, pos, tlvs);

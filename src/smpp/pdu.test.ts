@@ -3,6 +3,7 @@ import { CommandId, CommandStatus, statusName } from './constants.ts';
 import { PduEncodeError } from './errors.ts';
 import type { Pdu, PduCommand } from './pdu.ts';
 import { buildPdu, decodePdu, encodePdu } from './pdu.ts';
+import { encodeWithSequence } from './pdu-encode.ts';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const cstr = (s: string) => Buffer.concat([Buffer.from(s, 'latin1'), Buffer.from([0])]);
@@ -349,4 +350,19 @@ describe('encodePdu strictness', () => {
       expect(() => encodePdu(make())).toThrow(PduEncodeError);
     });
   }
+});
+
+describe('encodeWithSequence', () => {
+  it('encodes a PduInit as encodePdu encodes the full PDU, without touching the object', () => {
+    const init = { command: 'submit_sm', ...sm } as const;
+    const bytes = encodeWithSequence(init, 0x7fffffff);
+    expect(bytes).toEqual(
+      encodePdu(buildPdu('submit_sm', { ...sm, sequenceNumber: 0x7fffffff, commandStatus: 0, tlvs: {} })),
+    );
+    expect(init).not.toHaveProperty('sequenceNumber');
+    const withStatus = buildPdu('submit_sm', { ...sm, commandStatus: 5, sequenceNumber: 9 });
+    const decoded = decodePdu(encodeWithSequence(withStatus, 3));
+    expect(decoded).toMatchObject({ ok: true, pdu: { sequenceNumber: 3, commandStatus: 5 } });
+    expect(() => encodeWithSequence(init, -1)).toThrow(PduEncodeError);
+  });
 });

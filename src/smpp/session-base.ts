@@ -15,6 +15,7 @@ import { LivenessMonitor } from './liveness.ts';
 import { Outbox } from './outbox.ts';
 import type { DecodeResult } from './pdu.ts';
 import { buildPdu, decodePdu, encodePdu } from './pdu.ts';
+import { encodeWithSequence } from './pdu-encode.ts';
 import type {
   BindRequestPdu,
   GenericNack,
@@ -81,7 +82,7 @@ export abstract class SessionBase extends EventEmitter<SessionEvents> {
         maySend(this.role, this.currentState, command)
           ? undefined
           : new InvalidStateError(command, this.currentState),
-      write: (pdu) => this.write(encodePdu(pdu), pdu),
+      write: (init, sequenceNumber) => this.writeNumbered(init, sequenceNumber),
       writable: () => this.outbox.writable,
       onSlotFree: () => this.notifySlots(),
     });
@@ -191,13 +192,7 @@ export abstract class SessionBase extends EventEmitter<SessionEvents> {
     if (!maySend(this.role, this.currentState, init.command)) {
       throw new InvalidStateError(init.command, this.currentState);
     }
-    const pdu = {
-      ...init,
-      sequenceNumber: this.window.sequence(),
-      commandStatus: 0,
-      tlvs: init.tlvs ?? {},
-    } as Pdu;
-    this.write(encodePdu(pdu), pdu);
+    this.writeNumbered({ ...init, commandStatus: 0 }, this.window.sequence());
   }
 
   /** Closes at once: pending requests fail with SessionClosedError. */
@@ -216,6 +211,18 @@ export abstract class SessionBase extends EventEmitter<SessionEvents> {
 
   private write(buf: Buffer, pdu: Pdu): void {
     if (this.listenerCount('pdu') > 0) this.emit('pdu', pdu, 'out');
+    this.outbox.write(buf);
+  }
+
+  /** Writes a PDU of ours under a new sequence number, encoding it as it is rather than a copy. */
+  private writeNumbered(init: PduInit, sequenceNumber: number): void {
+    const buf = encodeWithSequence(init, sequenceNumber);
+    if (this.listenerCount('pdu') > 0) {
+      // Only 'pdu' listeners pay for a copy that carries the header's numbers.
+      const commandStatus = init.commandStatus ?? 0;
+      const pdu = { ...init, sequenceNumber, commandStatus, tlvs: init.tlvs ?? {} } as Pdu;
+      this.emit('pdu', pdu, 'out');
+    }
     this.outbox.write(buf);
   }
 

@@ -70,7 +70,7 @@ export interface SessionOptions {
   role: SessionRole;
   /** Outstanding requests at most; further requests wait in FIFO order. Default 10. */
   windowSize?: number;
-  /** Per-request response timeout. Default 10 000 ms. */
+  /** Per-request response timeout; it may fire up to 100 ms late. Default 10 000 ms. */
   requestTimeoutMs?: number;
   /** Send enquire_link after this long with nothing received; 0 disables. Default 30 000 ms. */
   enquireLinkIntervalMs?: number;
