@@ -69,17 +69,21 @@ async function startHongyan(
   dataDir: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ child: ChildProcess; url: string; first: any }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/hongyan.js'), 'start', '--json'], {
-    cwd: ROOT,
-    env: {
-      ...env,
-      HONGYAN_DATA_DIR: dataDir,
-      HONGYAN_HTTP_PORT: '0',
-      HONGYAN_SIMULATOR_PORT: '0',
-      HONGYAN_LOG_LEVEL: 'warn',
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=64', path.join(ROOT, 'bin/hongyan.js'), 'start', '--json'],
+    {
+      cwd: ROOT,
+      env: {
+        ...env,
+        HONGYAN_DATA_DIR: dataDir,
+        HONGYAN_HTTP_PORT: '0',
+        HONGYAN_SIMULATOR_PORT: '0',
+        HONGYAN_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   let buffer = '';
   return new Promise((resolve, reject) => {
     child.on('exit', (code) => reject(new Error(`hongyan exited early with ${code}`)));

@@ -104,7 +104,7 @@ export async function startWorker({
     nodeId,
     logger: log,
     now: () => clock.now(),
-    onRecorded: (sent) => ingest.sentRecorded(sent.flatMap((r) => r.carrierIds)),
+    onRecorded: (sent) => ingest.sentRecorded(sent),
   });
   const channelsRepo = createChannelsRepository(db.kysely);
   const connectors = new Map<

@@ -114,12 +114,37 @@ async function applyMatched(
 }
 
 /** Applies a batch of receipts; unmatched ones are parked. Returns how many matched. */
+export interface KnownPart {
+  messageId: number;
+  /** 0 for a single-part message, else the part number (1-based). */
+  partNo: number;
+}
+
 export async function applyReceipts(
   db: Queryable,
-  { receipts, now }: { receipts: ReceiptInput[]; now: Date },
+  {
+    receipts,
+    now,
+    known,
+  }: { receipts: ReceiptInput[]; now: Date; known?: (receipt: ReceiptInput) => KnownPart | undefined },
 ) {
   if (receipts.length === 0) return { matched: 0, parked: 0 };
-  const matches = await matchReceipts(db, receipts);
+  // Receipts whose message this process just sent are matched from memory; the rest (another
+  // node's, or from before a restart) are looked up.
+  const matches = new Map<number, Match>();
+  const unknown: number[] = [];
+  receipts.forEach((r, ord) => {
+    const hit = known?.(r);
+    if (hit) matches.set(ord, { ord, messageId: hit.messageId, partNo: hit.partNo });
+    else unknown.push(ord);
+  });
+  if (unknown.length > 0) {
+    const looked = await matchReceipts(
+      db,
+      unknown.map((ord) => receipts[ord]!),
+    );
+    for (const [i, m] of looked) matches.set(unknown[i]!, { ...m, ord: unknown[i]! });
+  }
   await applyMatched(db, receipts, matches, now);
   const unmatched = receipts.filter((_, ord) => !matches.has(ord));
   if (unmatched.length > 0) {
