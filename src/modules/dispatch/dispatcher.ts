@@ -21,6 +21,8 @@ export function startDispatcher({
   now = () => new Date(),
   idlePollMs = 100,
   maxClaim = 2000,
+  smallClaim = 100,
+  gatherMs = 5,
 }: {
   pool: pg.Pool;
   nodeId: string;
@@ -30,12 +32,15 @@ export function startDispatcher({
   now?: () => Date;
   idlePollMs?: number;
   maxClaim?: number;
+  smallClaim?: number;
+  gatherMs?: number;
 }): Dispatcher {
   let stopped = false;
   let wakeUp: (() => void) | null = null;
   let woken = false;
   // Tenants seen with due work at the last claim: each gets a fair share of the next one.
   let activeKeys = 1;
+  let lastClaimSize = 0;
 
   const wake = () => {
     woken = true;
@@ -66,6 +71,7 @@ export function startDispatcher({
         if (demand > 0) {
           const perTenant = Math.max(10, Math.ceil(demand / activeKeys));
           const claimed = await claimNextMessages(pool, { nodeId, limit: demand, perTenant, now: now() });
+          lastClaimSize = claimed.length;
           if (claimed.length > 0) {
             claimedAny = true;
             activeKeys = Math.max(1, new Set(claimed.map((m) => `${m.priority}:${m.tenantId}`)).size);
@@ -77,6 +83,10 @@ export function startDispatcher({
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
+      // A small claim means messages trickle in (single sends): gather a few milliseconds' worth
+      // before the next claim, so that claiming costs one statement per dozens of messages rather
+      // than per message. Measured with 50 concurrent single-send clients, see the closing notes.
+      if (claimedAny && lastClaimSize < smallClaim) await new Promise((r) => setTimeout(r, gatherMs));
       if (claimedAny) continue;
       if (woken) {
         woken = false;

@@ -27,6 +27,7 @@ export function createRecorder({
   logger,
   now = () => new Date(),
   maxBatch = 5000,
+  gatherMs = 5,
   onRecorded = () => {},
 }: {
   pool: pg.Pool;
@@ -34,6 +35,7 @@ export function createRecorder({
   logger: Logger;
   now?: () => Date;
   maxBatch?: number;
+  gatherMs?: number;
   /** Called after sent results are written (to retry parked receipts for them promptly). */
   onRecorded?: (sent: SentResult[]) => void;
 }): Recorder {
@@ -75,8 +77,9 @@ export function createRecorder({
   function kick(): void {
     if (flushing || scheduled) return;
     scheduled = true;
-    // Let outcomes of this tick join the batch.
-    setImmediate(() => {
+    // Let outcomes of the next few milliseconds join the batch: one statement per handful of
+    // messages costs the database more than the wait costs anyone (submission is already done).
+    setTimeout(() => {
       scheduled = false;
       if (flushing || pending() === 0) return;
       flushing = (async () => {
@@ -86,7 +89,7 @@ export function createRecorder({
         if (pending() > 0) kick();
         else for (const w of waiters.splice(0)) w();
       });
-    });
+    }, gatherMs);
   }
 
   return {

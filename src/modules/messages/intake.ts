@@ -14,7 +14,7 @@ export function createIntake({
   pool,
   now = () => new Date(),
   maxBatch = 1000,
-  maxInFlight = 3,
+  maxInFlight = 2,
   onInserted = () => {},
 }: {
   pool: pg.Pool;
