@@ -82,11 +82,11 @@ async function waitBatch(id: string, timeoutMs = 30_000) {
 beforeAll(async () => {
   t = await createTestDatabase();
   simulator = await startSimulator({ port: 0, logger: pino({ level: 'silent' }), profiles, windowSize: 200 });
-  for (const name of ['quirky', 'rejecting', 'chatty']) {
+  for (const name of ['quirky', 'rejecting', 'chatty', 'split']) {
     await t.db.pool.query(
-      `insert into channels (name, host, port, system_id, password, window_size, max_tps, source_addr, enabled)
-       values ($1, '127.0.0.1', $2, $1, 'x', 50, 100000, '106900', false)`,
-      [name, simulator.port],
+      `insert into channels (name, host, port, system_id, password, window_size, max_tps, source_addr, enabled, bind_mode)
+       values ($1, '127.0.0.1', $2, $1, 'x', 50, 100000, '106900', false, $3)`,
+      [name, simulator.port, name === 'split' ? 'transmitter_receiver' : 'transceiver'],
     );
   }
   const config = loadConfig({
@@ -180,6 +180,20 @@ describe('misbehaving carriers', () => {
     const message = (await api('GET', `/v1/messages/${sent.body.id}`)).body;
     expect(message.status).toBe('delivered');
     expect(replies[0].to).toMatch(/^106900\d+/);
+  }, 30_000);
+});
+
+describe('bind modes', () => {
+  it('sends on a transmitter bind and takes receipts on a separate receiver bind', async () => {
+    const bindsBefore = simulator.stats().binds;
+    await useChannel('split');
+    expect(simulator.stats().binds - bindsBefore).toBe(2);
+    const batch = await api('POST', '/v1/batches', {
+      content: 'split binds',
+      recipients: recipients(100, '1360000'),
+    });
+    const done = await waitBatch(batch.body.id);
+    expect(done.counts).toEqual({ delivered: 100 });
   }, 30_000);
 });
 

@@ -15,6 +15,7 @@ import { createContext } from './context.ts';
 import { openDatabase } from './database.ts';
 
 const ROLES = ['api', 'worker', 'simulator'] as const;
+const SIMULATOR_CHANNEL = 'simulator';
 
 export interface RunningHongyan {
   httpUrl: string | null;
@@ -59,7 +60,7 @@ export async function startHongyan({
   const channels = createChannelsRepository(database.db.kysely);
   if (config.simulator && (await channels.listChannels()).length === 0) {
     await channels.addChannel({
-      name: 'simulator',
+      name: SIMULATOR_CHANNEL,
       host: config.simulatorHost,
       port: simulatorPort ?? config.simulatorPort,
       systemId: 'hongyan',
@@ -67,6 +68,14 @@ export async function startHongyan({
       windowSize: 1000,
       maxTps: 100_000,
       isDefault: true,
+    });
+  } else if (simulatorPort !== null) {
+    // The channel made for the embedded simulator follows it when its address changes
+    // (another HONGYAN_SIMULATOR_PORT, or port 0 picking a new port at every start).
+    await channels.followSimulator({
+      name: SIMULATOR_CHANNEL,
+      host: config.simulatorHost,
+      port: simulatorPort,
     });
   }
 

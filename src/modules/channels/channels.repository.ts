@@ -46,6 +46,15 @@ export function createChannelsRepository(db: Kysely<Database>) {
         throw error;
       }
     },
+    /** Points the named channel at a new address, if it exists and differs. */
+    async followSimulator({ name, host, port }: { name: string; host: string; port: number }) {
+      await db
+        .updateTable('channels')
+        .set({ host, port, updated_at: new Date() })
+        .where('name', '=', name)
+        .where((eb) => eb.or([eb('host', '<>', host), eb('port', '<>', port)]))
+        .execute();
+    },
     async listChannels(): Promise<Channel[]> {
       return db.selectFrom('channels').selectAll().orderBy('id').execute();
     },
