@@ -298,6 +298,21 @@ describe('GET /v1/messages', () => {
   });
 });
 
+describe('GET /v1/replies', () => {
+  it('lists only the tenant’s own replies', async () => {
+    await t.db.pool.query(
+      `insert into inbound_messages (tenant_id, sender, destination, content) values ($1, '+8613800138000', '1069001001', 'TD'),
+         ($2, '+8613900139000', '1069001002', '退订')`,
+      [tenantA.tenantId, tenantB.tenantId],
+    );
+    const a = await app.inject({ method: 'GET', url: '/v1/replies', headers: tenantA.auth });
+    expect(a.json().data.map((r: { content: string }) => r.content)).toEqual(['TD']);
+    const b = await app.inject({ method: 'GET', url: '/v1/replies', headers: tenantB.auth });
+    expect(b.json().data.map((r: { from: string }) => r.from)).toEqual(['+8613900139000']);
+    expect((await app.inject({ method: 'GET', url: '/v1/replies' })).statusCode).toBe(401);
+  });
+});
+
 describe('service endpoints', () => {
   it('serves health, readiness and the OpenAPI document', async () => {
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
