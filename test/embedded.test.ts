@@ -21,8 +21,11 @@ const env: NodeJS.ProcessEnv = {
 delete env.DATABASE_URL;
 const children: ChildProcess[] = [];
 
-function start(): Promise<{ child: ChildProcess; url: string; first: any }> {
-  const child = spawn(process.execPath, [BIN, 'start', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(extra: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; first: any }> {
+  const child = spawn(process.execPath, [BIN, 'start', '--json'], {
+    env: { ...env, ...extra },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -124,5 +127,12 @@ describe('hongyan start on the embedded PostgreSQL', () => {
     const code = await new Promise((r) => b.child.once('exit', r));
     expect(code).toBe(0);
     expect(alive(pgPid)).toBe(false);
+
+    // HONGYAN_SIMULATOR=off disables the simulator's channel (no bind retried forever).
+    const c = await start({ HONGYAN_SIMULATOR: 'off' });
+    const list = await promisify(execFile)(process.execPath, [BIN, 'channel', 'list', '--json'], { env });
+    expect(JSON.parse(list.stdout)).toMatchObject([{ name: 'simulator', enabled: false }]);
+    c.child.kill('SIGTERM');
+    await new Promise((r) => c.child.once('exit', r));
   }, 120_000);
 });

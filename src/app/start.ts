@@ -76,7 +76,11 @@ export async function startHongyan({
       name: SIMULATOR_CHANNEL,
       host: config.simulatorHost,
       port: simulatorPort,
+      enabled: true,
     });
+  } else if (!config.simulator) {
+    // HONGYAN_SIMULATOR=off: its channel must not take messages nor retry a bind forever.
+    await channels.followSimulator({ name: SIMULATOR_CHANNEL, enabled: false });
   }
 
   if (roles.includes('worker')) {

@@ -46,13 +46,34 @@ export function createChannelsRepository(db: Kysely<Database>) {
         throw error;
       }
     },
-    /** Points the named channel at a new address, if it exists and differs. */
-    async followSimulator({ name, host, port }: { name: string; host: string; port: number }) {
+    /** Points the named channel at a new address and (dis)ables it, if anything differs. */
+    async followSimulator({
+      name,
+      host,
+      port,
+      enabled,
+    }: {
+      name: string;
+      host?: string;
+      port?: number;
+      enabled: boolean;
+    }) {
       await db
         .updateTable('channels')
-        .set({ host, port, updated_at: new Date() })
+        .set({
+          ...(host === undefined ? {} : { host }),
+          ...(port === undefined ? {} : { port }),
+          enabled,
+          updated_at: new Date(),
+        })
         .where('name', '=', name)
-        .where((eb) => eb.or([eb('host', '<>', host), eb('port', '<>', port)]))
+        .where((eb) =>
+          eb.or([
+            eb('enabled', '<>', enabled),
+            ...(host === undefined ? [] : [eb('host', '<>', host)]),
+            ...(port === undefined ? [] : [eb('port', '<>', port)]),
+          ]),
+        )
         .execute();
     },
     async listChannels(): Promise<Channel[]> {
