@@ -70,11 +70,6 @@ export function renderTemplate(
   return missing === null ? { ok: true, text } : { ok: false, missing };
 }
 
-export function hasVariables(content: string): boolean {
-  VARIABLE.lastIndex = 0;
-  return VARIABLE.test(content);
-}
-
 /** A send_at in the past or within a second is "now"; more than a year ahead is an error. */
 export function scheduleOf(
   sendAt: string | undefined,

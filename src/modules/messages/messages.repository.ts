@@ -72,6 +72,32 @@ export async function insertMessages(
   });
 }
 
+export interface NewBatchRow {
+  tenantId: number;
+  type: string;
+  content: string;
+  sendAt: Date | null;
+  total: number;
+  accepted: number;
+  rejected: number;
+}
+
+/** The batch row, written in the same transaction as its messages. */
+export async function insertBatchRow(db: Queryable, row: NewBatchRow) {
+  const result = await db.query<{
+    id: number;
+    total: number;
+    accepted: number;
+    rejected: number;
+    created_at: Date;
+  }>(
+    `insert into batches (tenant_id, type, content, send_at, total, accepted, rejected)
+     values ($1, $2, $3, $4, $5, $6, $7) returning id, total, accepted, rejected, created_at`,
+    [row.tenantId, row.type, row.content, row.sendAt, row.total, row.accepted, row.rejected],
+  );
+  return result.rows[0]!;
+}
+
 export function createMessagesRepository(db: Kysely<Database>) {
   return {
     async getMessage({ tenantId, id }: { tenantId: number; id: number }) {
@@ -105,29 +131,6 @@ export function createMessagesRepository(db: Kysely<Database>) {
       if (filter.createdBefore !== undefined) q = q.where('created_at', '<', filter.createdBefore);
       if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
       return q.orderBy('id', 'desc').limit(filter.limit).execute();
-    },
-    async insertBatch(row: {
-      tenantId: number;
-      type: string;
-      content: string;
-      sendAt: Date | null;
-      total: number;
-      accepted: number;
-      rejected: number;
-    }) {
-      return db
-        .insertInto('batches')
-        .values({
-          tenant_id: row.tenantId,
-          type: row.type,
-          content: row.content,
-          send_at: row.sendAt,
-          total: row.total,
-          accepted: row.accepted,
-          rejected: row.rejected,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
     },
     async getBatch({ tenantId, id }: { tenantId: number; id: number }) {
       return db

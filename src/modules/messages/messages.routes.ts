@@ -5,7 +5,7 @@ import { requireTenant } from '../../http/auth.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import { requestHash, withIdempotency } from './idempotency.ts';
 import type { MessageType } from './messages.models.ts';
-import { insertMessages, type NewMessageRow } from './messages.repository.ts';
+import { insertBatchRow, insertMessages, type NewMessageRow } from './messages.repository.ts';
 import {
   batchView,
   listMessagesSchema,
@@ -90,16 +90,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
           tenantId,
           input: request.body,
           settings,
-          repository: {
-            insertBatch: async (row) => {
-              const result = await client.query(
-                `insert into batches (tenant_id, type, content, send_at, total, accepted, rejected)
-                 values ($1, $2, $3, $4, $5, $6, $7) returning *`,
-                [row.tenantId, row.type, row.content, row.sendAt, row.total, row.accepted, row.rejected],
-              );
-              return result.rows[0];
-            },
-          },
+          insertBatch: (row) => insertBatchRow(client, row),
           insert: (rows: NewMessageRow[]) => insertMessages(client, rows, ctx.clock.now()),
           now: ctx.clock.now(),
         });

@@ -21,7 +21,12 @@ import {
   renderTemplate,
   scheduleOf,
 } from './messages.models.ts';
-import type { InsertedMessage, MessagesRepository, NewMessageRow } from './messages.repository.ts';
+import type {
+  InsertedMessage,
+  MessagesRepository,
+  NewBatchRow,
+  NewMessageRow,
+} from './messages.repository.ts';
 import { toMessageView } from './messages.views.ts';
 import { normalizePhone } from './phone.models.ts';
 
@@ -89,7 +94,7 @@ export async function sendBatch({
   tenantId,
   input,
   settings,
-  repository,
+  insertBatch,
   insert,
   now,
 }: {
@@ -101,7 +106,9 @@ export async function sendBatch({
     recipients: { to: string; vars?: Record<string, string | number>; client_ref?: string }[];
   };
   settings: IntakeSettings;
-  repository: Pick<MessagesRepository, 'insertBatch'>;
+  insertBatch: (
+    row: NewBatchRow,
+  ) => Promise<{ id: number; total: number; accepted: number; rejected: number; created_at: Date }>;
   insert: (rows: NewMessageRow[], batchId: number) => Promise<InsertedMessage[]>;
   now: Date;
 }) {
@@ -151,7 +158,7 @@ export async function sendBatch({
     };
   });
   const rows = outcomes.flatMap((o) => ('row' in o ? [o.row] : []));
-  const batch = await repository.insertBatch({
+  const batch = await insertBatch({
     tenantId,
     type,
     content: input.content,
@@ -317,5 +324,3 @@ export async function cancelBatch({
   if (canceled === 0 && batch.canceled_at === null) throw batchNotCancelable();
   return { ...(await getBatch({ tenantId, id, repository })), canceled_now: canceled };
 }
-
-export { encodeCursor };
