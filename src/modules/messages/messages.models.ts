@@ -9,15 +9,6 @@ export function priorityOf(type: MessageType): number {
   return type === 'verification' ? 0 : type === 'notification' ? 1 : 2;
 }
 
-export const FINAL_STATUSES = [
-  'delivered',
-  'undelivered',
-  'expired',
-  'rejected',
-  'failed',
-  'unknown',
-  'canceled',
-] as const;
 export const STATUSES = [
   'accepted',
   'held',
