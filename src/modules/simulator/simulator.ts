@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { DataSm, SubmitSm } from '../../smpp/pdu-types.ts';
 import { createSmppServer } from '../../smpp/session.ts';
-import { createCarrier } from './carrier.ts';
+import { type CarrierCounts, createCarrier } from './carrier.ts';
 import type { SimulatorProfile } from './simulator.models.ts';
 import { profileMap } from './simulator.models.ts';
 
@@ -36,18 +36,10 @@ export interface SimulatorOptions {
   onAccepted?: (submit: SubmitSm | DataSm, systemId: string) => void;
 }
 
-export interface SimulatorStats {
-  /** Binds accepted since start. */
-  binds: number;
+/** The carrier's counts (binds accepted since start, submits and their outcomes) and deliveries. */
+export interface SimulatorStats extends CarrierCounts {
   /** Sessions bound now. */
   sessions: number;
-  submits: number;
-  accepted: number;
-  rejected: number;
-  throttled: number;
-  queueFull: number;
-  unanswered: number;
-  disconnects: number;
   receiptsSent: number;
   repliesSent: number;
   /** Receipts and replies not yet acknowledged by a client: scheduled, stored or in flight. */
