@@ -5,17 +5,15 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { isReceipt, messageIdVariants, type ReceiptState, receiptFromDeliverSm } from '../../smpp/receipt.ts';
-import { decodeShortMessage } from '../../smpp/segments.ts';
 import type { IncomingRequest } from '../../smpp/session-types.ts';
-import { normalizePhone } from '../messages/phone.models.ts';
+import { inboundFromPdu } from '../replies/inbound.ts';
+import { type InboundInput, storeInboundMessages } from '../replies/replies.sql.ts';
 import {
   applyReceipts,
   type FinalReceiptState,
-  type InboundInput,
   type KnownPart,
   type ReceiptInput,
   retryPendingReceipts,
-  storeInboundMessages,
 } from './receipts.sql.ts';
 
 /**
@@ -146,7 +144,8 @@ export function createReceiptIngest({
         const { parked } = await applyReceipts(pool, { receipts: r, now: at, known: lookupSent });
         parkedOutstanding += parked;
       }
-      if (i.length > 0) await storeInboundMessages(pool, { messages: i });
+      if (i.length > 0)
+        await storeInboundMessages(pool, { messages: i, now: at, windowHours: receiptWindowHours, logger });
       for (const x of w) x.resolve();
     } catch (error) {
       logger.error(
@@ -200,21 +199,7 @@ export function createReceiptIngest({
         doneAt: now(),
       });
     } else {
-      const body = pdu.command === 'deliver_sm' ? pdu : null;
-      const payload = pdu.tlvs.messagePayload ?? body?.shortMessage ?? Buffer.alloc(0);
-      const decoded = decodeShortMessage(
-        payload,
-        body?.dataCoding ?? 0,
-        ((body?.esmClass ?? 0) & 0x40) !== 0,
-      );
-      const phone = normalizePhone(`+${pdu.sourceAddr.replace(/^\+/, '')}`);
-      inbound.push({
-        channelId,
-        sender: phone.ok ? phone.e164 : pdu.sourceAddr,
-        destination: pdu.destinationAddr,
-        content: decoded.text,
-        receivedAt: now(),
-      });
+      inbound.push(inboundFromPdu({ channelId, pdu, receivedAt: now() }));
     }
     if (receipts.length + inbound.length >= maxBatch) kick();
     return new Promise<void>((resolve, reject) => {
