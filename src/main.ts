@@ -16,6 +16,7 @@ Usage:
   hongyan channel add --name N --host H --port P --system-id S [--password X]
         [--bind-mode transceiver|transmitter_receiver] [--window N] [--max-tps N]
         [--source-addr DIGITS] [--default]
+        [--id-convention as-is|hex-resp-decimal-receipt|decimal-resp-hex-receipt|auto]
   hongyan channel list
   hongyan channel remove NAME|ID
   hongyan message get ID
@@ -47,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
       window: { type: 'string' },
       'max-tps': { type: 'string' },
       'source-addr': { type: 'string' },
+      'id-convention': { type: 'string' },
       default: { type: 'boolean' },
       profile: { type: 'string' },
       messages: { type: 'string' },

@@ -4,7 +4,7 @@
 
 import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts';
 import { createApiKey, createTenant } from '../modules/accounts/accounts.usecases.ts';
-import type { BindMode } from '../modules/channels/channels.models.ts';
+import type { BindMode, IdConvention } from '../modules/channels/channels.models.ts';
 import { createChannelsRepository, toChannelView } from '../modules/channels/channels.repository.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
 import { toMessageView } from '../modules/messages/messages.views.ts';
@@ -108,6 +108,7 @@ export async function runOperatorCommand({
           maxTps: intOption(values, 'max-tps'),
           sourceAddr: values['source-addr'] as string | undefined,
           isDefault: values.default === true ? true : undefined,
+          idConvention: values['id-convention'] as IdConvention | undefined,
         });
         out(
           toChannelView(channel),
@@ -122,7 +123,7 @@ export async function runOperatorCommand({
           list
             .map(
               (c) =>
-                `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${c.max_tps} tps${c.is_default ? '\tdefault' : ''}`,
+                `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${c.max_tps} tps\tids ${c.id_convention}${c.id_convention_learned ? ` (learned ${c.id_convention_learned})` : ''}${c.is_default ? '\tdefault' : ''}`,
             )
             .join('\n') || '(no channels)',
         );

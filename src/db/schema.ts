@@ -43,6 +43,9 @@ export interface ChannelsTable {
   source_addr: ColumnType<string, string | undefined, string>;
   is_default: ColumnType<boolean, boolean | undefined, boolean>;
   enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  id_convention: ColumnType<string, string | undefined, string>;
+  id_convention_learned: string | null;
+  id_convention_learned_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -2,6 +2,19 @@
 export const BIND_MODES = ['transceiver', 'transmitter_receiver'] as const;
 export type BindMode = (typeof BIND_MODES)[number];
 
+/**
+ * How the carrier writes message ids in the submit_sm_resp and in the receipt (Kannel's
+ * msg-id-type): the same string (`as-is`), hex in the response and decimal in the receipt, the
+ * reverse, or `auto`, which learns one of the three from unambiguous matches.
+ */
+export const ID_CONVENTIONS = [
+  'as-is',
+  'hex-resp-decimal-receipt',
+  'decimal-resp-hex-receipt',
+  'auto',
+] as const;
+export type IdConvention = (typeof ID_CONVENTIONS)[number];
+
 export interface ChannelInput {
   name: string;
   host: string;
@@ -14,6 +27,7 @@ export interface ChannelInput {
   maxTps?: number;
   sourceAddr?: string;
   isDefault?: boolean;
+  idConvention?: IdConvention;
 }
 
 export function validateChannel(input: ChannelInput): string[] {
@@ -41,6 +55,8 @@ export function validateChannel(input: ChannelInput): string[] {
   ) {
     problems.push('max_tps: 1..1000000');
   }
+  if (input.idConvention !== undefined && !ID_CONVENTIONS.includes(input.idConvention))
+    problems.push(`id_convention: one of ${ID_CONVENTIONS.join(', ')}`);
   if (input.sourceAddr !== undefined && !/^[0-9]{1,20}$/.test(input.sourceAddr))
     problems.push('source_addr: 1-20 digits');
   return problems;

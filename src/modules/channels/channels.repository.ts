@@ -37,6 +37,7 @@ export function createChannelsRepository(db: Kysely<Database>) {
               max_tps: input.maxTps ?? 1000,
               source_addr: input.sourceAddr ?? '106900',
               is_default: makeDefault,
+              id_convention: input.idConvention ?? 'as-is',
             })
             .returningAll()
             .executeTakeFirstOrThrow();
@@ -112,6 +113,9 @@ export function toChannelView(c: Channel) {
     source_addr: c.source_addr,
     is_default: c.is_default,
     enabled: c.enabled,
+    id_convention: c.id_convention,
+    /** What `auto` learned, once it has; null otherwise. */
+    id_convention_learned: c.id_convention_learned,
     created_at: c.created_at.toISOString(),
   };
 }
