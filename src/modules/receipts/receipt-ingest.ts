@@ -6,8 +6,8 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { isReceipt, messageIdVariants, type ReceiptState, receiptFromDeliverSm } from '../../smpp/receipt.ts';
 import type { IncomingRequest } from '../../smpp/session-types.ts';
-import { inboundFromPdu } from '../replies/inbound.ts';
-import { type InboundInput, storeInboundMessages } from '../replies/replies.sql.ts';
+import { type InboundInput, inboundFromPdu } from '../replies/inbound.ts';
+import { storeInboundMessages } from '../replies/inbound-store.ts';
 import {
   applyReceipts,
   type FinalReceiptState,
