@@ -1,0 +1,454 @@
+// An SMSC that we did not write: built on the npm `smpp` package only (nothing from src/smpp), so
+// that a mistake shared by our client and our simulator cannot pass unseen. Tests and benchmarks
+// drive Hongyan (or Kannel) against it and compare what it recorded with what Hongyan stored.
+//
+// Every behaviour that broke Hongyan in issue 5 is an option, off by default:
+//   ids         sequential from 1001, written decimal (1001), hex (3E9) or alphanumeric (M00000RT);
+//   receiptIds  the receipt writes the same id as the response, or the number's other reading
+//               (response hex / receipt decimal, or the reverse), as Kannel's msg-id-type describes;
+//   receipts    right after the submit_sm_resp, or BEFORE it; text in short_message or in
+//               message_payload; with or without receipted_message_id/message_state TLVs;
+//   outcome     decided per message from the recipient (default: numbers ending in 8 or 9 are
+//               UNDELIV with err = their last two digits, the rest DELIVRD: 80 % delivered);
+//   throttling  a token bucket above R submits/s, or a share p of submits at random, answered
+//               ESME_RTHROTTLED;
+//   dropEvery   every N-th submit is accepted but never answered: the socket is destroyed instead;
+//   replyEvery  every N-th accepted submit gets a reply (MO) from its recipient.
+// Multi-part messages (UDH or SAR) give each part its own id and receipt.
+//
+// Receipts that are not acknowledged when a session closes are sent again on the next session of
+// the same system_id, as a real SMSC stores them: the carrier loses nothing, so whatever Hongyan
+// loses is Hongyan's.
+import { createRequire } from 'node:module';
+import type { AddressInfo, Server } from 'node:net';
+
+const require = createRequire(import.meta.url);
+// The package is untyped CommonJS; these are the few shapes we use.
+interface NpmPdu {
+  command: string;
+  command_status: number;
+  sequence_number: number;
+  system_id?: string;
+  password?: string;
+  source_addr?: string;
+  destination_addr?: string;
+  esm_class?: number;
+  data_coding?: number;
+  short_message?: { udh?: Buffer[]; message: string | Buffer } | Buffer;
+  message_payload?: { message: string | Buffer } | Buffer;
+  sar_msg_ref_num?: number;
+  sar_total_segments?: number;
+  sar_segment_seqnum?: number;
+  registered_delivery?: number;
+  response(options?: Record<string, unknown>): NpmPdu;
+}
+interface NpmSession {
+  socket: { destroy(): void; remoteAddress?: string };
+  on(event: 'pdu', fn: (pdu: NpmPdu) => void): void;
+  on(event: 'close' | 'error', fn: (e?: unknown) => void): void;
+  send(pdu: NpmPdu, onResponse?: (pdu: NpmPdu) => void): boolean;
+}
+const smpp = require('smpp') as {
+  createServer(options: Record<string, unknown>, onSession: (s: NpmSession) => void): Server;
+  PDU: new (command: string, options: Record<string, unknown>) => NpmPdu;
+};
+
+const ESME_RINVBNDSTS = 0x04;
+const ESME_RTHROTTLED = 0x58;
+const ESM_DELIVERY_RECEIPT = 0x04;
+const ESM_UDHI = 0x40;
+const MESSAGE_STATE: Record<string, number> = { DELIVRD: 2, EXPIRED: 3, UNDELIV: 5, REJECTD: 8 };
+
+export type IdStyle = 'decimal' | 'hex' | 'alnum';
+export interface Outcome {
+  stat: 'DELIVRD' | 'UNDELIV' | 'EXPIRED' | 'REJECTD';
+  /** The receipt's err: field, three digits. */
+  err: string;
+}
+
+export interface NpmSmscOptions {
+  port?: number;
+  host?: string;
+  /** Only binds with this password are accepted (any when unset). */
+  password?: string;
+  ids?: IdStyle;
+  /** How the receipt writes the id: as the response did, or the same number in decimal or hex. */
+  receiptIds?: 'as-response' | 'decimal' | 'hex';
+  firstId?: number;
+  receiptTiming?: 'after-response' | 'before-response';
+  /** Delay before a receipt is queued (after-response only); 0 sends it in the same tick. */
+  receiptDelayMs?: number;
+  receiptField?: 'short_message' | 'message_payload';
+  receiptTlvs?: boolean;
+  outcome?: (recipient: string) => Outcome;
+  /** Token bucket: submits above this rate are answered ESME_RTHROTTLED. */
+  throttleRate?: number;
+  /** Bucket size in submits (default a tenth of a second at throttleRate). */
+  throttleBurst?: number;
+  /** Share of submits answered ESME_RTHROTTLED at random (0..1). */
+  throttleShare?: number;
+  /** Seed of the random throttle, so that a run can be repeated. */
+  seed?: number;
+  dropEvery?: number;
+  replyEvery?: number;
+  replyText?: string;
+  /** Unacknowledged deliver_sm per session. */
+  window?: number;
+}
+
+export interface SubmitRecord {
+  /** Order in which the SMSC accepted it (0-based). */
+  index: number;
+  recipient: string;
+  source: string;
+  id: string;
+  receiptId: string;
+  outcome: Outcome;
+  at: number;
+  session: number;
+  part?: { ref: number; total: number; seq: number };
+  text: string;
+  /** False for the submit whose answer was lost because the SMSC dropped the session. */
+  answered: boolean;
+  /** registered_delivery asked for a final receipt (SMPP 3.4 5.2.17, bits 0-1). */
+  receiptRequested: boolean;
+}
+
+export interface NpmSmscStats {
+  binds: number;
+  submits: number;
+  throttled: number;
+  drops: number;
+  /** deliver_sm receipts written, resends included. */
+  receiptsSent: number;
+  receiptsAcked: number;
+  /** Receipts unacknowledged when their session closed, queued again for the next one. */
+  receiptsResent: number;
+  receiptsBeforeResponse: number;
+  replies: number;
+}
+
+export interface NpmSmsc {
+  port: number;
+  /** Every accepted submit, in order. */
+  submits: SubmitRecord[];
+  /** Times (ms, performance.now) of submits answered ESME_RTHROTTLED. */
+  throttledAt: number[];
+  stats(): NpmSmscStats;
+  close(): Promise<void>;
+}
+
+/** Numbers ending in 8 or 9 are UNDELIV with err = their last two digits; the rest DELIVRD. */
+export function outcomeByLastDigit(recipient: string): Outcome {
+  const last = recipient.at(-1);
+  if (last !== '8' && last !== '9') return { stat: 'DELIVRD', err: '000' };
+  return { stat: 'UNDELIV', err: `0${recipient.slice(-2).padStart(2, '0')}` };
+}
+
+export function formatId(n: number, style: IdStyle): string {
+  if (style === 'decimal') return String(n);
+  if (style === 'hex') return n.toString(16).toUpperCase();
+  // A letter no reading takes for a digit, then base 36: never a number in decimal or hex.
+  return `M${n.toString(36).toUpperCase().padStart(7, '0')}`;
+}
+
+/** Appendix B date: YYMMDDhhmm (UTC). */
+function receiptDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/\D/g, '').slice(2, 12);
+}
+
+/** mulberry32: small, seeded, good enough to pick which submits to refuse. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function textOf(field: NpmPdu['short_message']): { udh: Buffer[]; text: string } {
+  if (field === undefined) return { udh: [], text: '' };
+  if (Buffer.isBuffer(field)) return { udh: [], text: field.toString('latin1') };
+  const m = field.message;
+  return { udh: field.udh ?? [], text: Buffer.isBuffer(m) ? m.toString('latin1') : m };
+}
+
+/** The concatenation header of a part (UDH IE 0x00 or 0x08, or SAR TLVs), if any. */
+function partOf(pdu: NpmPdu, udh: Buffer[]): SubmitRecord['part'] {
+  for (const ie of udh) {
+    if (ie[0] === 0x00 && ie.length >= 5) return { ref: ie[2]!, total: ie[3]!, seq: ie[4]! };
+    if (ie[0] === 0x08 && ie.length >= 6) return { ref: ie.readUInt16BE(2), total: ie[4]!, seq: ie[5]! };
+  }
+  if (pdu.sar_total_segments !== undefined && pdu.sar_segment_seqnum !== undefined)
+    return { ref: pdu.sar_msg_ref_num ?? 0, total: pdu.sar_total_segments, seq: pdu.sar_segment_seqnum };
+  return undefined;
+}
+
+interface Outgoing {
+  pdu: Record<string, unknown>;
+  kind: 'receipt' | 'reply';
+}
+
+interface SessionState {
+  no: number;
+  session: NpmSession;
+  systemId: string | null;
+  receives: boolean;
+  dead: boolean;
+  outstanding: Map<number, Outgoing>;
+}
+
+export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSmsc> {
+  const ids = options.ids ?? 'decimal';
+  const receiptIds = options.receiptIds ?? 'as-response';
+  const outcomeOf = options.outcome ?? outcomeByLastDigit;
+  const window = options.window ?? 1000;
+  const random = seeded(options.seed ?? 5);
+  const rate = options.throttleRate;
+  const burst = options.throttleBurst ?? Math.max(1, Math.round((rate ?? 0) / 10));
+  let tokens = burst;
+  let refilledAt = performance.now();
+  let nextId = options.firstId ?? 1001;
+  let received = 0;
+  let sessionNo = 0;
+  const submits: SubmitRecord[] = [];
+  const throttledAt: number[] = [];
+  const sessions = new Set<SessionState>();
+  // Receipts and replies waiting for a receiving session of their system_id.
+  const outbox = new Map<string, Outgoing[]>();
+  const counts: NpmSmscStats = {
+    binds: 0,
+    submits: 0,
+    throttled: 0,
+    drops: 0,
+    receiptsSent: 0,
+    receiptsAcked: 0,
+    receiptsResent: 0,
+    receiptsBeforeResponse: 0,
+    replies: 0,
+  };
+
+  function throttles(): boolean {
+    if (options.throttleShare !== undefined && random() < options.throttleShare) return true;
+    if (rate === undefined) return false;
+    const now = performance.now();
+    tokens = Math.min(burst, tokens + ((now - refilledAt) / 1000) * rate);
+    refilledAt = now;
+    if (tokens < 1) return true;
+    tokens -= 1;
+    return false;
+  }
+
+  function pump(systemId: string) {
+    const queue = outbox.get(systemId);
+    if (queue === undefined || queue.length === 0) return;
+    for (const s of sessions) {
+      if (s.dead || !s.receives || s.systemId !== systemId) continue;
+      while (queue.length > 0 && s.outstanding.size < window) {
+        const item = queue.shift()!;
+        const pdu = new smpp.PDU('deliver_sm', item.pdu);
+        if (!s.session.send(pdu, () => acknowledged(s, pdu.sequence_number))) {
+          queue.unshift(item);
+          break;
+        }
+        s.outstanding.set(pdu.sequence_number, item);
+        if (item.kind === 'receipt') counts.receiptsSent++;
+      }
+    }
+  }
+
+  function acknowledged(s: SessionState, sequence: number) {
+    const item = s.outstanding.get(sequence);
+    s.outstanding.delete(sequence);
+    if (item?.kind === 'receipt') counts.receiptsAcked++;
+    if (s.systemId !== null) pump(s.systemId);
+  }
+
+  function enqueue(systemId: string, item: Outgoing) {
+    let queue = outbox.get(systemId);
+    if (queue === undefined) outbox.set(systemId, (queue = []));
+    queue.push(item);
+    pump(systemId);
+  }
+
+  function receiptPdu(r: SubmitRecord): Outgoing {
+    const { stat, err } = r.outcome;
+    const text =
+      `id:${r.receiptId} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'}` +
+      ` submit date:${receiptDate(r.at)} done date:${receiptDate(Date.now())}` +
+      ` stat:${stat} err:${err} text:${r.text.slice(0, 20).replace(/[^\x20-\x7e]/g, '?')}`;
+    const body = Buffer.from(text, 'latin1');
+    const pdu: Record<string, unknown> = {
+      source_addr_ton: 1,
+      source_addr_npi: 1,
+      source_addr: r.recipient,
+      dest_addr_ton: 0,
+      dest_addr_npi: 0,
+      destination_addr: r.source,
+      esm_class: ESM_DELIVERY_RECEIPT,
+      data_coding: 0,
+      short_message: options.receiptField === 'message_payload' ? Buffer.alloc(0) : body,
+    };
+    if (options.receiptField === 'message_payload') pdu.message_payload = body;
+    if (options.receiptTlvs) {
+      pdu.receipted_message_id = r.receiptId;
+      pdu.message_state = MESSAGE_STATE[stat];
+    }
+    return { pdu, kind: 'receipt' };
+  }
+
+  function replyPdu(r: SubmitRecord): Outgoing {
+    counts.replies++;
+    const pdu = {
+      source_addr_ton: 1,
+      source_addr_npi: 1,
+      source_addr: r.recipient,
+      destination_addr: r.source,
+      esm_class: 0,
+      data_coding: 0,
+      short_message: Buffer.from(options.replyText ?? 'OK', 'latin1'),
+    };
+    return { pdu, kind: 'reply' };
+  }
+
+  function onSubmit(s: SessionState, pdu: NpmPdu) {
+    if (s.systemId === null) {
+      s.session.send(pdu.response({ command_status: ESME_RINVBNDSTS }));
+      return;
+    }
+    received++;
+    const drop = options.dropEvery !== undefined && received % options.dropEvery === 0;
+    if (!drop && throttles()) {
+      counts.throttled++;
+      throttledAt.push(performance.now());
+      s.session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
+      return;
+    }
+    const n = nextId++;
+    const { udh, text } = textOf(pdu.short_message ?? pdu.message_payload);
+    const recipient = pdu.destination_addr ?? '';
+    const record: SubmitRecord = {
+      index: submits.length,
+      recipient,
+      source: pdu.source_addr ?? '',
+      id: formatId(n, ids),
+      receiptId: receiptIds === 'as-response' ? formatId(n, ids) : formatId(n, receiptIds),
+      outcome: outcomeOf(recipient),
+      at: Date.now(),
+      session: s.no,
+      text,
+      answered: !drop,
+      receiptRequested: ((pdu.registered_delivery ?? 0) & 0x03) !== 0,
+    };
+    const part = partOf(pdu, ((pdu.esm_class ?? 0) & ESM_UDHI) !== 0 ? udh : []);
+    if (part !== undefined) record.part = part;
+    submits.push(record);
+    counts.submits++;
+    const systemId = s.systemId;
+    const receipt = record.receiptRequested;
+    const before = receipt && options.receiptTiming === 'before-response';
+    if (before) {
+      const sentBefore = counts.receiptsSent;
+      enqueue(systemId, receiptPdu(record));
+      if (counts.receiptsSent > sentBefore) counts.receiptsBeforeResponse++;
+    }
+    if (drop) {
+      // Accepted, never answered: the client cannot know whether we took it.
+      counts.drops++;
+      s.dead = true;
+      s.session.socket.destroy();
+    } else {
+      s.session.send(pdu.response({ message_id: record.id }));
+    }
+    if (receipt && !before) {
+      const delay = options.receiptDelayMs ?? 0;
+      if (delay > 0) setTimeout(() => enqueue(systemId, receiptPdu(record)), delay);
+      else enqueue(systemId, receiptPdu(record));
+    }
+    if (options.replyEvery !== undefined && counts.submits % options.replyEvery === 0)
+      enqueue(systemId, replyPdu(record));
+  }
+
+  function onBind(s: SessionState, pdu: NpmPdu) {
+    if (options.password !== undefined && pdu.password !== options.password) {
+      s.session.send(pdu.response({ command_status: 0x0e })); // ESME_RINVPASWD
+      return;
+    }
+    s.systemId = pdu.system_id ?? '';
+    s.receives = pdu.command !== 'bind_transmitter';
+    counts.binds++;
+    s.session.send(pdu.response({ system_id: 'NPMSMSC' }));
+    pump(s.systemId);
+  }
+
+  function onClose(s: SessionState) {
+    if (!sessions.delete(s)) return;
+    s.dead = true;
+    if (s.systemId === null || s.outstanding.size === 0) return;
+    // Unacknowledged receipts go out again on the next session, first.
+    const again = [...s.outstanding.values()];
+    counts.receiptsResent += again.filter((i) => i.kind === 'receipt').length;
+    s.outstanding.clear();
+    const queue = outbox.get(s.systemId) ?? [];
+    outbox.set(s.systemId, [...again, ...queue]);
+    pump(s.systemId);
+  }
+
+  const server = smpp.createServer({}, (session) => {
+    const s: SessionState = {
+      no: ++sessionNo,
+      session,
+      systemId: null,
+      receives: false,
+      dead: false,
+      outstanding: new Map(),
+    };
+    sessions.add(s);
+    session.on('close', () => onClose(s));
+    session.on('error', () => onClose(s));
+    session.on('pdu', (pdu) => {
+      if (s.dead) return;
+      switch (pdu.command) {
+        case 'bind_transceiver':
+        case 'bind_transmitter':
+        case 'bind_receiver':
+          onBind(s, pdu);
+          return;
+        case 'submit_sm':
+          onSubmit(s, pdu);
+          return;
+        case 'enquire_link':
+          session.send(pdu.response());
+          return;
+        case 'unbind':
+          session.send(pdu.response());
+          s.dead = true;
+          setImmediate(() => session.socket.destroy());
+          return;
+        default:
+          if (!pdu.command.endsWith('_resp') && pdu.command !== 'generic_nack')
+            session.send(pdu.response({ command_status: 0x03 })); // ESME_RINVCMDID
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    submits,
+    throttledAt,
+    stats: () => ({ ...counts }),
+    async close() {
+      for (const s of sessions) {
+        s.dead = true;
+        s.session.socket.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
