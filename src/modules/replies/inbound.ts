@@ -36,7 +36,8 @@ export function inboundFromPdu({
   // is wrong, and the whole payload is user data.
   const headerEnd = hasUdh && payload.length > 0 ? 1 + payload[0]! : 0;
   const body = headerEnd <= payload.length ? payload.subarray(headerEnd) : payload;
-  const udh = hasUdh ? decodeShortMessage(payload, pdu.dataCoding, true).concat : undefined;
+  const udhConcat = hasUdh ? decodeShortMessage(payload, pdu.dataCoding, true).concat : undefined;
+  const udh = udhConcat && { ref: udhConcat.reference, total: udhConcat.total, seq: udhConcat.seq };
   const concat = concatOf({
     udh,
     sar: {
