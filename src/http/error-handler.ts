@@ -8,6 +8,7 @@ import {
   internalError,
   invalidRequest,
   malformedJson,
+  malformedRequest,
   serviceUnavailable,
   unsupportedMediaType,
 } from './http.errors.ts';
@@ -62,6 +63,10 @@ export function toAppError(error: unknown): AppError {
       return unsupportedMediaType();
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return invalidRequest({ message: fe.message });
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return malformedRequest({ message: fe.message });
   }
   if (error instanceof SyntaxError && fe.statusCode === 400) return malformedJson({ message: error.message });
   if (isDatabaseUnavailable(error)) return serviceUnavailable({ cause: error });
@@ -71,7 +76,28 @@ export function toAppError(error: unknown): AppError {
   return internalError({ cause: error });
 }
 
+/**
+ * The client went away before its request was read (a disconnect mid-body, or a request timeout
+ * that closed the socket): nobody will read an answer, and it is neither our error nor a lost
+ * database, whose ECONNRESET it shares.
+ */
+export function isClientGone(error: unknown, request: FastifyRequest): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  if (request.raw.aborted) return true;
+  return (
+    (code === 'ECONNRESET' || code === 'ERR_HTTP_REQUEST_TIMEOUT') && request.raw.socket?.destroyed === true
+  );
+}
+
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  if (!(error instanceof AppError) && isClientGone(error, request)) {
+    request.log.debug(
+      { code: (error as { code?: string }).code },
+      'client disconnected before its request was read',
+    );
+    const e = malformedRequest({ message: 'The client disconnected before the request was read.' });
+    return reply.status(e.statusCode).send({ error: { code: e.code, message: e.message } });
+  }
   const appError = toAppError(error);
   if (appError.statusCode >= 500) {
     request.log.error({ err: error }, `request failed: ${appError.code}`);

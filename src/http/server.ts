@@ -5,36 +5,51 @@ import type { AppContext } from '../app/context.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { registerMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
+import { capConnectionsPerAddress, createClientErrorHandler } from './connections.ts';
 import { errorHandler } from './error-handler.ts';
-import { routeNotFound } from './http.errors.ts';
+import { methodNotAllowed, routeNotFound } from './http.errors.ts';
+import { buildValidatorByHttpPart, checkQueryText, registerJsonBodyParser } from './validation.ts';
 
 export const API_VERSION = '0.1.0';
 
 export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance> {
+  const log = ctx.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger;
+  const { config } = ctx;
+  // Node refuses a headers timeout longer than the request timeout; it checks both only every
+  // connectionsCheckingInterval (30 s by default), which would add up to 30 s to each.
+  const headersTimeout = Math.min(config.httpHeadersTimeoutMs, config.httpRequestTimeoutMs);
   const app = Fastify({
-    loggerInstance: ctx.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
+    loggerInstance: log,
     // A log line per request costs more than the request at thousands per second; errors are logged.
     logController: new LogController({ disableRequestLogging: true }),
     // Batches of 10,000 recipients with variables fit in a few MB; single sends set their own limit.
     bodyLimit: 8 * 1024 * 1024,
-    ajv: {
-      // Fastify's default silently drops unknown fields; an API should say what it did not understand.
-      customOptions: {
-        removeAdditional: false,
-        coerceTypes: 'array',
-        useDefaults: true,
-        allErrors: false,
-        allowUnionTypes: true,
-      },
+    // Bodies are never coerced ("content":123 is refused, not stored as "123"); query strings are.
+    schemaController: { compilersFactory: { buildValidator: buildValidatorByHttpPart() } },
+    requestTimeout: config.httpRequestTimeoutMs,
+    connectionTimeout: config.httpIdleTimeoutMs,
+    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+    http: {
+      headersTimeout,
+      requestTimeout: config.httpRequestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))),
     },
+    clientErrorHandler: createClientErrorHandler(log),
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
     return503OnClosing: true,
   });
+  capConnectionsPerAddress(app.server, config.httpMaxConnectionsPerAddress, log);
   // JSON only: a text/plain body is answered 415 rather than failing schema validation.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app);
+  app.addHook('preValidation', checkQueryText);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((_request, reply) => {
-    const e = routeNotFound();
-    return reply.status(404).send({ error: { code: e.code, message: e.message } });
+  const routes = routeMethods(app);
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = routes.allowedMethods(request.url);
+    const e = allowed.length > 0 ? methodNotAllowed() : routeNotFound();
+    if (allowed.length > 0) reply.header('allow', allowed.join(', '));
+    return reply.status(e.statusCode).send({ error: { code: e.code, message: e.message } });
   });
 
   await app.register(swagger, {
@@ -89,4 +104,25 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerMessageRoutes(app, ctx);
   await registerReplyRoutes(app, ctx);
   return app;
+}
+
+/** Which methods each registered path answers, so a wrong method is a 405 and not a 404. */
+function routeMethods(app: FastifyInstance) {
+  const byPath: { pattern: RegExp; methods: Set<string> }[] = [];
+  app.addHook('onRoute', (route) => {
+    if (route.url.includes('*')) return;
+    const source = route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+');
+    let entry = byPath.find((e) => e.pattern.source === `^${source}/?$`);
+    if (!entry) {
+      entry = { pattern: new RegExp(`^${source}/?$`), methods: new Set() };
+      byPath.push(entry);
+    }
+    for (const m of [route.method].flat()) entry.methods.add(m);
+  });
+  return {
+    allowedMethods(url: string): string[] {
+      const path = url.split('?', 1)[0]!;
+      return [...new Set(byPath.filter((e) => e.pattern.test(path)).flatMap((e) => [...e.methods]))];
+    },
+  };
 }

@@ -4,6 +4,15 @@
 import type pg from 'pg';
 import { type InsertedMessage, insertMessages, type NewMessageRow } from './messages.repository.ts';
 
+/**
+ * SQLSTATE classes a single row's values can cause: 22 data exception (e.g. 22021, a NUL in
+ * text), 23 integrity constraint violation, 54 program limit exceeded (e.g. a row too large).
+ */
+export function isRowDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
+}
+
 interface Pending {
   row: NewMessageRow;
   resolve: (m: InsertedMessage) => void;
@@ -16,12 +25,15 @@ export function createIntake({
   maxBatch = 1000,
   maxInFlight = 2,
   onInserted = () => {},
+  isRowError = isRowDataError,
 }: {
   pool: pg.Pool;
   now?: () => Date;
   maxBatch?: number;
   maxInFlight?: number;
   onInserted?: (rows: InsertedMessage[]) => void;
+  /** Errors that one row's data can cause, worth retrying the group in smaller parts. */
+  isRowError?: (error: unknown) => boolean;
 }) {
   const queue: Pending[] = [];
   let inFlight = 0;
@@ -29,19 +41,44 @@ export function createIntake({
   async function flush(items: Pending[]): Promise<void> {
     inFlight++;
     try {
-      const inserted = await insertMessages(
-        pool,
-        items.map((p) => p.row),
-        now(),
-      );
-      for (let i = 0; i < inserted.length; i++) items[i]!.resolve(inserted[i]!);
-      onInserted(inserted);
+      await insertGroup(items);
     } catch (error) {
+      // onInserted threw after the rows were stored: those already resolved keep their answer.
       for (const p of items) p.reject(error);
     } finally {
       inFlight--;
       pump();
     }
+  }
+
+  /**
+   * One statement for the group. If PostgreSQL refuses it for a row's data (the route checks what
+   * PostgreSQL cannot store, but a check can miss something), each half is retried on its own,
+   * down to single rows, so only the rows that fail alone are refused and another tenant's
+   * message in the same group is never failed by it. One bad row in a group of n costs about
+   * 2·log2(n) extra statements. Any other error (database lost, timeout) fails the whole group:
+   * no smaller group would fare better.
+   */
+  async function insertGroup(items: Pending[]): Promise<void> {
+    let inserted: InsertedMessage[];
+    try {
+      inserted = await insertMessages(
+        pool,
+        items.map((p) => p.row),
+        now(),
+      );
+    } catch (error) {
+      if (items.length === 1 || !isRowError(error)) {
+        for (const p of items) p.reject(error);
+        return;
+      }
+      const half = Math.ceil(items.length / 2);
+      await insertGroup(items.slice(0, half));
+      await insertGroup(items.slice(half));
+      return;
+    }
+    for (let i = 0; i < inserted.length; i++) items[i]!.resolve(inserted[i]!);
+    onInserted(inserted);
   }
 
   function pump(): void {

@@ -61,16 +61,39 @@ export function renderTemplate(
   return missing === null ? { ok: true, text } : { ok: false, missing };
 }
 
+const SEND_AT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * An ISO 8601 time with a zone that names a real instant: `new Date` alone moves 30 February
+ * to 2 March and 24:00 to the next day, which would schedule a message for a time nobody wrote.
+ */
+export function parseSendAt(sendAt: string): Date | null {
+  const m = SEND_AT.exec(sendAt);
+  if (!m) return null;
+  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
+  // Day 0 of the next month is the last day of this one, leap years included.
+  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
+  if (m[7] !== 'Z' && (Number(m[8]) > 23 || Number(m[9]) > 59)) return null;
+  const at = new Date(sendAt);
+  return Number.isNaN(at.getTime()) ? null : at;
+}
+
 /** A send_at in the past or within a second is "now"; more than a year ahead is an error. */
 export function scheduleOf(
   sendAt: string | undefined,
   now: Date,
 ): { ok: true; at: Date | null } | { ok: false } {
   if (sendAt === undefined) return { ok: true, at: null };
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(sendAt))
-    return { ok: false };
-  const at = new Date(sendAt);
-  if (Number.isNaN(at.getTime())) return { ok: false };
+  const at = parseSendAt(sendAt);
+  if (at === null) return { ok: false };
   if (at.getTime() > now.getTime() + 366 * 86_400_000) return { ok: false };
   return { ok: true, at: at.getTime() <= now.getTime() + 1000 ? null : at };
 }

@@ -29,6 +29,8 @@ import type {
 } from './messages.repository.ts';
 import { toMessageView } from './messages.views.ts';
 import { normalizePhone } from './phone.models.ts';
+import { invalidText } from '../../http/http.errors.ts';
+import { unstorableTextReason } from '../../http/text.models.ts';
 
 export const MAX_BATCH_RECIPIENTS = 10_000;
 
@@ -41,6 +43,14 @@ function contentError(check: { code: string; reason: string }) {
   return check.code === 'messages.content_empty'
     ? contentEmpty({ message: check.reason })
     : contentTooLong({ message: check.reason });
+}
+
+function refuseUnstorable(fields: Record<string, string | undefined>): void {
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    const reason = unstorableTextReason(value);
+    if (reason !== null) throw invalidText({ details: { path: `/${field}`, reason } });
+  }
 }
 
 export async function sendMessage({
@@ -56,6 +66,8 @@ export async function sendMessage({
   insert: (rows: NewMessageRow[]) => Promise<InsertedMessage[]>;
   now: Date;
 }) {
+  // Before the row joins a group commit, where PostgreSQL refusing it would fail the group.
+  refuseUnstorable({ content: input.content, client_ref: input.client_ref });
   const phone = normalizePhone(input.to, settings.defaultRegion as CountryCode);
   if (!phone.ok) throw invalidRecipient({ message: phone.reason, details: { reason: phone.code } });
   const check = checkContent(input.content, settings.maxParts);
@@ -115,6 +127,7 @@ export async function sendBatch({
   if (input.recipients.length === 0) throw batchEmpty();
   if (input.recipients.length > MAX_BATCH_RECIPIENTS) throw batchTooLarge();
   if (input.content.trim() === '') throw contentEmpty();
+  refuseUnstorable({ content: input.content });
   const schedule = scheduleOf(input.send_at, now);
   if (!schedule.ok) throw invalidSendAt();
   const type = input.type ?? 'notification';
@@ -138,6 +151,12 @@ export async function sendBatch({
         to: recipient.to,
         error: { code: 'messages.missing_variable', message: `no value for {${rendered.missing}}` },
       };
+    }
+    const unstorable =
+      unstorableTextReason(rendered.text) ??
+      (recipient.client_ref === undefined ? null : unstorableTextReason(recipient.client_ref));
+    if (unstorable !== null) {
+      return { index, to: recipient.to, error: { code: invalidText.code, message: invalidText().message } };
     }
     const check = checkContent(rendered.text, settings.maxParts);
     if (!check.ok) return { index, to: recipient.to, error: { code: check.code, message: check.reason } };

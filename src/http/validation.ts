@@ -1,0 +1,137 @@
+// What a request must be before a route sees it: JSON bodies are UTF-8 and taken as typed (a
+// number where a string is expected is refused, not turned into "123"); query strings, which are
+// text by nature, are coerced to the schema's types; no string anywhere may hold what PostgreSQL
+// cannot store.
+import AjvCompiler from '@fastify/ajv-compiler';
+import type { FastifyInstance, FastifyRequest, FastifySchemaCompiler, FastifyServerOptions } from 'fastify';
+import { isUtf8 } from 'node:buffer';
+import { invalidText, invalidUtf8, unsupportedMediaType } from './http.errors.ts';
+import { charsetOf, findUnstorableText, isUtf8Charset, mayHoldEscapedUnstorable } from './text.models.ts';
+
+const sharedAjvOptions = {
+  // Fastify's default silently drops unknown fields; an API should say what it did not understand.
+  removeAdditional: false,
+  useDefaults: true,
+  allErrors: false,
+  allowUnionTypes: true,
+} as const;
+
+type RouteSchema = Parameters<FastifySchemaCompiler<unknown>>[0];
+type BuildValidator = (
+  externalSchemas: Record<string, unknown>,
+  options?: { customOptions?: Record<string, unknown>; plugins?: unknown[] },
+) => (route: RouteSchema) => ReturnType<FastifySchemaCompiler<unknown>>;
+type FastifyBuildValidator = NonNullable<
+  NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+>['buildValidator'];
+
+/**
+ * Fastify's `schemaController.compilersFactory.buildValidator`: two Ajv instances from Fastify's
+ * own compiler (same formats and plugins), one that never coerces, for bodies, and one that
+ * coerces, for the query string, path parameters and headers.
+ */
+export function buildValidatorByHttpPart(): FastifyBuildValidator {
+  const fromPool = AjvCompiler() as unknown as BuildValidator;
+  // Fastify's types describe the compiler's input as a bare schema; at run time it is the route's.
+  const build: BuildValidator = (externalSchemas, options = {}) => {
+    const strict = fromPool(externalSchemas, {
+      ...options,
+      customOptions: { ...options.customOptions, ...sharedAjvOptions, coerceTypes: false },
+    });
+    const coercing = fromPool(externalSchemas, {
+      ...options,
+      customOptions: { ...options.customOptions, ...sharedAjvOptions, coerceTypes: 'array' },
+    });
+    return (route) => {
+      if (route.httpPart === 'body') return strict(route);
+      if (route.httpPart === 'querystring') return refuseNonFinite(coercing(route));
+      return coercing(route);
+    };
+  };
+  return build as unknown as FastifyBuildValidator;
+}
+
+type Validate = ReturnType<FastifySchemaCompiler<unknown>> & { errors?: unknown };
+
+/**
+ * Ajv coerces "Infinity" and "1e400" to an infinite number, which passes `type: integer` and skips
+ * `maximum` (Ajv checks bounds only on finite numbers), so `?limit=Infinity` reached the SQL.
+ * No query parameter wants a number that is not finite: refuse it as a schema error.
+ */
+function refuseNonFinite(validate: Validate): Validate {
+  const wrapped = ((data: unknown) => {
+    const ok = validate(data);
+    if (ok !== true) {
+      wrapped.errors = validate.errors;
+      return ok;
+    }
+    for (const [key, value] of Object.entries((data ?? {}) as Record<string, unknown>)) {
+      const values = Array.isArray(value) ? value : [value];
+      if (values.some((v) => typeof v === 'number' && !Number.isFinite(v))) {
+        wrapped.errors = [
+          {
+            instancePath: `/${key}`,
+            schemaPath: '#/properties',
+            keyword: 'type',
+            params: {},
+            message: 'must be a finite number',
+          },
+        ];
+        return false;
+      }
+    }
+    wrapped.errors = null;
+    return true;
+  }) as Validate;
+  return wrapped;
+}
+
+/**
+ * The JSON body parser: UTF-8 only (a declared charset other than UTF-8 is a 415, invalid bytes a
+ * 400; decoding either with U+FFFD would store something the tenant did not send), Fastify's own
+ * parser (with its prototype-poisoning checks) for the JSON, then the storable-text check.
+ */
+export function registerJsonBodyParser(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = charsetOf(request.headers['content-type']);
+    if (!isUtf8Charset(charset)) {
+      done(
+        unsupportedMediaType({
+          message: `The body must be UTF-8 JSON; charset "${charset}" is not supported.`,
+        }),
+        undefined,
+      );
+      return;
+    }
+    const bytes = body as Buffer;
+    // simdutf-backed validation in Node: far cheaper than the JSON parse that follows.
+    if (!isUtf8(bytes)) {
+      done(invalidUtf8(), undefined);
+      return;
+    }
+    const text = bytes.toString('utf8');
+    parseJson(request, text, (error, value) => {
+      if (error) {
+        done(error, undefined);
+        return;
+      }
+      if (mayHoldEscapedUnstorable(text)) {
+        const found = findUnstorableText(value);
+        if (found) {
+          done(invalidText({ details: found }), undefined);
+          return;
+        }
+      }
+      done(null, value);
+    });
+  });
+}
+
+/** Query-string values are decoded from %XX escapes, so they can hold NUL or broken UTF-8 too. */
+export async function checkQueryText(request: FastifyRequest): Promise<void> {
+  if (!request.raw.url?.includes('?')) return;
+  const found = findUnstorableText(request.query);
+  if (found) throw invalidText({ details: { ...found, path: `querystring${found.path}` } });
+}
