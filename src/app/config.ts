@@ -201,6 +201,14 @@ export const settings = {
     accepts: 'an integer 1..720',
     parse: integer(1, 720),
   }),
+  replyPartsTimeoutSeconds: setting<number>({
+    key: 'replyPartsTimeoutSeconds',
+    env: 'HONGYAN_REPLY_PARTS_TIMEOUT_SECONDS',
+    doc: 'A reply (MO) in several parts whose parts stop arriving for this long is stored with the parts that arrived, flagged incomplete.',
+    default: 600,
+    accepts: 'an integer 10..86400',
+    parse: integer(10, 86_400),
+  }),
   dbPoolSize: setting<number>({
     key: 'dbPoolSize',
     env: 'HONGYAN_DB_POOL_SIZE',

@@ -5,6 +5,7 @@ import os from 'node:os';
 import type { AppContext } from '../../app/context.ts';
 import { createChannelsRepository } from '../channels/channels.repository.ts';
 import { createReceiptIngest } from '../receipts/receipt-ingest.ts';
+import { flushExpiredReplyParts, REPLY_PARTS_SWEEP_MS } from '../replies/inbound-store.ts';
 import { retryPendingReceipts } from '../receipts/receipts.sql.ts';
 import { ChannelConnector } from './connector.ts';
 import { expireAwaitingReceipts, recoverAbandonedMessages, releaseHeldMessages } from './dispatch.sql.ts';
@@ -174,6 +175,16 @@ export async function startWorker({
       60_000,
       () => expireAwaitingReceipts(pool, { now: clock.now(), windowHours: config.receiptWindowHours }),
       onError('receipt window'),
+    ),
+    every(
+      REPLY_PARTS_SWEEP_MS,
+      () =>
+        flushExpiredReplyParts(pool, {
+          now: clock.now(),
+          timeoutMs: config.replyPartsTimeoutSeconds * 1000,
+          windowHours: config.receiptWindowHours,
+        }),
+      onError('reply parts timeout'),
     ),
     every(
       1000,
