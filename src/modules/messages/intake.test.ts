@@ -1,0 +1,108 @@
+// Group commit under a bad row: PostgreSQL refusing one row must not fail the others in its group.
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
+import { createTestDatabase } from '../../../test/helpers/db.ts';
+import { createIntake, isRowDataError } from './intake.ts';
+import type { NewMessageRow } from './messages.repository.ts';
+
+let t: Awaited<ReturnType<typeof createTestDatabase>>;
+let tenantA: number;
+let tenantB: number;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  const { app, ctx } = await buildTestApp(t.db);
+  tenantA = (await newTenant(ctx, 'A')).tenantId;
+  tenantB = (await newTenant(ctx, 'B')).tenantId;
+  await app.close();
+});
+afterAll(async () => {
+  await t.drop();
+});
+
+const row = (tenantId: number, content: string): NewMessageRow => ({
+  tenantId,
+  batchId: null,
+  type: 'notification',
+  priority: 1,
+  recipient: '+8613800138000',
+  content,
+  encoding: 'gsm7',
+  parts: 1,
+  clientRef: null,
+  sendAt: null,
+});
+
+/** The pool, counting statements and the rows each one carried. */
+function countingPool(pool: pg.Pool) {
+  const statements: number[] = [];
+  const counted = {
+    query: (text: string, values: unknown[][]) => {
+      statements.push(values[0]!.length);
+      return pool.query(text, values);
+    },
+  } as unknown as pg.Pool;
+  return { pool: counted, statements };
+}
+
+describe('createIntake', () => {
+  it("fails only the row PostgreSQL refuses; another tenant's rows in the same group are stored", async () => {
+    const { pool, statements } = countingPool(t.db.pool);
+    const intake = createIntake({ pool });
+    const good = Array.from({ length: 31 }, (_, i) => row(tenantB, `good ${i}`));
+    // Written in one tick, so all 32 share the first statement; the NUL sits in the middle.
+    const results = await Promise.allSettled([
+      ...good.slice(0, 16).map((r) => intake.insert(r)),
+      intake.insert(row(tenantA, 'bad\u0000row')),
+      ...good.slice(16).map((r) => intake.insert(r)),
+    ]);
+    expect(statements[0]).toBe(32);
+    const bad = results[16]!;
+    expect(bad.status).toBe('rejected');
+    expect((bad as PromiseRejectedResult).reason.code).toBe('22021');
+    const accepted = results.filter((_, i) => i !== 16);
+    for (const [i, r] of accepted.entries()) {
+      expect({ i, status: r.status }).toEqual({ i, status: 'fulfilled' });
+    }
+    const ids = accepted.map((r) => (r as PromiseFulfilledResult<{ id: number }>).value.id);
+    const stored = await t.db.pool.query<{ id: number; tenant_id: number; content: string }>(
+      'select id, tenant_id, content from messages where id = any($1::bigint[]) order by id',
+      [ids],
+    );
+    // Each good request got the id of its own row.
+    const byId = new Map(stored.rows.map((r) => [Number(r.id), r.content]));
+    expect(ids.map((id) => byId.get(Number(id)))).toEqual(good.map((r) => r.content));
+    // Halving: about 2·log2(32) extra statements, not one per row.
+    expect(statements.length).toBeLessThanOrEqual(1 + 2 * Math.log2(32));
+  });
+
+  it('fails the whole group at once, with no retries, when the error is not about a row', async () => {
+    const lost = Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+    });
+    let calls = 0;
+    const pool = {
+      query: async () => {
+        calls++;
+        throw lost;
+      },
+    } as unknown as pg.Pool;
+    const intake = createIntake({ pool });
+    const results = await Promise.allSettled([1, 2, 3, 4].map((i) => intake.insert(row(tenantB, `m${i}`))));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(calls).toBe(1);
+  });
+});
+
+describe('isRowDataError', () => {
+  it('is true for data exceptions, constraint violations and row limits only', () => {
+    expect(isRowDataError({ code: '22021' })).toBe(true);
+    expect(isRowDataError({ code: '23503' })).toBe(true);
+    expect(isRowDataError({ code: '54000' })).toBe(true);
+    expect(isRowDataError({ code: '57P01' })).toBe(false);
+    expect(isRowDataError({ code: '57014' })).toBe(false);
+    expect(isRowDataError(new Error('x'))).toBe(false);
+    expect(isRowDataError(null)).toBe(false);
+  });
+});
