@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
 import type { Db } from '../../db/pool.ts';
 import { insertMessages, type NewMessageRow } from '../messages/messages.repository.ts';
-import { applyReceipts, retryPendingReceipts } from '../receipts/receipts.sql.ts';
 import {
   claimNextMessages,
   expireAwaitingReceipts,
@@ -100,82 +99,9 @@ describe('claimNextMessages', () => {
   });
 });
 
+// Receipt matching (sent results, parked receipts, id conventions) is tested in
+// src/modules/receipts/receipts.sql.test.ts.
 describe('submit results, receipts and sweepers', () => {
-  it('records sent, matches receipts in hex or decimal, including one that came first', async () => {
-    const ten = await tenant('receipts');
-    const [m1, m2, m3] = await insertMessages(
-      db.pool,
-      [
-        row(ten, 1, '+8613800000001'),
-        row(ten, 1, '+8613800000002'),
-        row(ten, 1, '+8613800000003', { parts: 2 }),
-      ],
-      now,
-    );
-    await claimNextMessages(db.pool, { nodeId: 'n1', limit: 10, perTenant: 10, now });
-    // The receipt for m2 overtakes its submit_sm_resp: parked, then matched by the sweeper.
-    const early = await applyReceipts(db.pool, {
-      receipts: [
-        {
-          channelId: 1,
-          carrierId: 'ff',
-          variants: ['ff', '255'],
-          state: 'delivered',
-          errorCode: null,
-          doneAt: now,
-        },
-      ],
-      now,
-    });
-    expect(early).toEqual({ matched: 0, parked: 1 });
-    await recordSentMessages(db.pool, {
-      nodeId: 'n1',
-      now,
-      results: [
-        { id: m1!.id, channelId: 1, sourceAddr: '106900', carrierIds: ['1000'], duplicateRisk: false },
-        { id: m2!.id, channelId: 1, sourceAddr: '106900', carrierIds: ['255'], duplicateRisk: false },
-        { id: m3!.id, channelId: 1, sourceAddr: '106900', carrierIds: ['a1', 'a2'], duplicateRisk: false },
-      ],
-    });
-    const r = await applyReceipts(db.pool, {
-      receipts: [
-        {
-          channelId: 1,
-          carrierId: '3e8',
-          variants: ['3e8', '1000'],
-          state: 'undelivered',
-          errorCode: 'smsc.err.001',
-          doneAt: now,
-        },
-        { channelId: 1, carrierId: 'a1', variants: ['a1'], state: 'delivered', errorCode: null, doneAt: now },
-        { channelId: 1, carrierId: 'a1', variants: ['a1'], state: 'delivered', errorCode: null, doneAt: now },
-      ],
-      now,
-    });
-    expect(r.matched).toBe(3);
-    const client = await db.pool.connect();
-    await client.query('begin');
-    expect(await retryPendingReceipts(client, { now, windowHours: 72 })).toMatchObject({
-      matched: 1,
-      dropped: 0,
-    });
-    await client.query('commit');
-    client.release();
-    const status = async (id: number) =>
-      (await db.pool.query('select status, parts_delivered from messages where id = $1', [id])).rows[0];
-    expect(await status(m1!.id)).toMatchObject({ status: 'undelivered' });
-    expect(await status(m2!.id)).toMatchObject({ status: 'delivered' });
-    // A repeated receipt for part 1 counts once: the message waits for part 2.
-    expect(await status(m3!.id)).toMatchObject({ status: 'sent', parts_delivered: 1 });
-    await applyReceipts(db.pool, {
-      receipts: [
-        { channelId: 1, carrierId: 'a2', variants: ['a2'], state: 'delivered', errorCode: null, doneAt: now },
-      ],
-      now,
-    });
-    expect(await status(m3!.id)).toMatchObject({ status: 'delivered', parts_delivered: 2 });
-  });
-
   it('requeues, fails, releases held, recovers abandoned, and expires after the window', async () => {
     const ten = await tenant('sweep');
     const later = new Date(now.getTime() + 3600_000);

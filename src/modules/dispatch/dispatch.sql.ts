@@ -2,6 +2,7 @@
 // `src/sql/*.ts` habit). Every statement handles a whole batch; time comes in as a parameter so
 // that tests can drive a fake clock.
 import type pg from 'pg';
+import { partRowsOf } from '../receipts/receipts.models.ts';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -105,21 +106,38 @@ export interface SentResult {
 /**
  * Records messages the carrier took (every part answered with status 0). Only rows this node
  * still holds in `sending` are touched, so a result that arrives after a crash recovery handed
- * the message to another node cannot overwrite that node's outcome.
+ * the message to another node cannot overwrite that node's outcome. The message and its parts'
+ * carrier ids are written by one statement: a crash cannot leave a message `sent` without the
+ * message_parts its part receipts need. Parts come deduplicated by (channel, carrier id) —
+ * see partRowsOf — since one key twice in an upsert fails the whole statement.
  */
 export async function recordSentMessages(
   db: Queryable,
   { nodeId, results, now }: { nodeId: string; results: SentResult[]; now: Date },
 ) {
   if (results.length === 0) return 0;
-  const updated = await db.query(
-    `update messages m
-        set status = 'sent', sent_at = $7, channel_id = u.channel_id, source_addr = u.source_addr,
-            carrier_message_id = u.carrier_id, duplicate_risk = m.duplicate_risk or u.dup,
-            error_code = null, error_detail = null, updated_at = $7
-       from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::boolean[])
-         as u(id, channel_id, source_addr, carrier_id, dup)
-      where m.id = u.id and m.status = 'sending' and m.claimed_by = $6`,
+  const parts = partRowsOf(results);
+  const updated = await db.query<{ n: number }>(
+    `with upd as (
+       update messages m
+          set status = 'sent', sent_at = $7, channel_id = u.channel_id, source_addr = u.source_addr,
+              carrier_message_id = u.carrier_id, duplicate_risk = m.duplicate_risk or u.dup,
+              error_code = null, error_detail = null, updated_at = $7
+         from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::boolean[])
+           as u(id, channel_id, source_addr, carrier_id, dup)
+        where m.id = u.id and m.status = 'sending' and m.claimed_by = $6
+       returning m.id),
+     parts as (
+       insert into message_parts (channel_id, carrier_message_id, message_id, part_no, covers)
+       select p.channel_id, p.cid, p.message_id, p.part_no, p.covers
+         from unnest($8::bigint[], $9::text[], $10::bigint[], $11::int2[], $12::int2[])
+           as p(channel_id, cid, message_id, part_no, covers)
+        where p.message_id in (select id from upd)
+       on conflict (channel_id, carrier_message_id) do update
+         set message_id = excluded.message_id, part_no = excluded.part_no, covers = excluded.covers,
+             state = null, error_code = null
+       returning 1)
+     select count(*)::int as n from upd`,
     [
       results.map((r) => r.id),
       results.map((r) => r.channelId),
@@ -128,31 +146,14 @@ export async function recordSentMessages(
       results.map((r) => r.duplicateRisk),
       nodeId,
       now,
+      parts.map((p) => p.channelId),
+      parts.map((p) => p.carrierId),
+      parts.map((p) => p.messageId),
+      parts.map((p) => p.partNo),
+      parts.map((p) => p.covers),
     ],
   );
-  const multi = results.filter((r) => r.carrierIds.length > 1);
-  if (multi.length > 0) {
-    const channelIds: number[] = [];
-    const carrierIds: string[] = [];
-    const messageIds: number[] = [];
-    const partNos: number[] = [];
-    for (const r of multi) {
-      r.carrierIds.forEach((cid, i) => {
-        channelIds.push(r.channelId);
-        carrierIds.push(cid);
-        messageIds.push(r.id);
-        partNos.push(i + 1);
-      });
-    }
-    await db.query(
-      `insert into message_parts (channel_id, carrier_message_id, message_id, part_no)
-       select * from unnest($1::bigint[], $2::text[], $3::bigint[], $4::int2[])
-       on conflict (channel_id, carrier_message_id) do update
-         set message_id = excluded.message_id, part_no = excluded.part_no, state = null`,
-      [channelIds, carrierIds, messageIds, partNos],
-    );
-  }
-  return updated.rowCount ?? 0;
+  return updated.rows[0]?.n ?? 0;
 }
 
 export interface RetryResult {

@@ -6,7 +6,6 @@ import type { AppContext } from '../../app/context.ts';
 import { createChannelsRepository } from '../channels/channels.repository.ts';
 import { createReceiptIngest } from '../receipts/receipt-ingest.ts';
 import { flushExpiredReplyParts, REPLY_PARTS_SWEEP_MS } from '../replies/inbound-store.ts';
-import { retryPendingReceipts } from '../receipts/receipts.sql.ts';
 import { ChannelConnector } from './connector.ts';
 import { expireAwaitingReceipts, recoverAbandonedMessages, releaseHeldMessages } from './dispatch.sql.ts';
 import { startDispatcher } from './dispatcher.ts';
@@ -186,29 +185,8 @@ export async function startWorker({
         }),
       onError('reply parts timeout'),
     ),
-    every(
-      1000,
-      async () => {
-        const client = await pool.connect();
-        try {
-          await client.query('begin');
-          await retryPendingReceipts(client, {
-            now: clock.now(),
-            windowHours: config.receiptWindowHours,
-            limit: 20_000,
-          });
-          await client.query('commit');
-          const left = await pool.query<{ n: number }>('select count(*)::int as n from pending_receipts');
-          ingest.setParkedOutstanding(left.rows[0]?.n ?? 0);
-        } catch (error) {
-          await client.query('rollback').catch(() => {});
-          throw error;
-        } finally {
-          client.release();
-        }
-      },
-      onError('parked receipts'),
-    ),
+    every(1000, () => ingest.sweepParked(), onError('parked receipts')),
+    every(60_000, () => ingest.logCounts(), onError('receipt counters')),
   ];
 
   return {
