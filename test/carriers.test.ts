@@ -9,7 +9,7 @@ import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
 import { startWorker } from '../src/modules/dispatch/worker.ts';
-import { retryPendingReceipts } from '../src/modules/receipts/receipts.sql.ts';
+import { retryParkedReceipts } from '../src/modules/receipts/receipt-matching.ts';
 import { BUILT_IN_PROFILES, type SimulatorProfile } from '../src/modules/simulator/simulator.models.ts';
 import { type RunningSimulator, startSimulator } from '../src/modules/simulator/simulator.ts';
 import { createTestDatabase } from './helpers/db.ts';
@@ -84,9 +84,14 @@ beforeAll(async () => {
   simulator = await startSimulator({ port: 0, logger: pino({ level: 'silent' }), profiles, windowSize: 200 });
   for (const name of ['quirky', 'rejecting', 'chatty', 'split']) {
     await t.db.pool.query(
-      `insert into channels (name, host, port, system_id, password, window_size, max_tps, source_addr, enabled, bind_mode)
-       values ($1, '127.0.0.1', $2, $1, 'x', 50, 100000, '106900', false, $3)`,
-      [name, simulator.port, name === 'split' ? 'transmitter_receiver' : 'transceiver'],
+      `insert into channels (name, host, port, system_id, password, window_size, max_tps, source_addr, enabled, bind_mode, id_convention)
+       values ($1, '127.0.0.1', $2, $1, 'x', 50, 100000, '106900', false, $3, $4)`,
+      [
+        name,
+        simulator.port,
+        name === 'split' ? 'transmitter_receiver' : 'transceiver',
+        name === 'quirky' ? 'hex-resp-decimal-receipt' : 'as-is',
+      ],
     );
   }
   const config = loadConfig({
@@ -133,13 +138,14 @@ describe('misbehaving carriers', () => {
     const client = await t.db.pool.connect();
     try {
       await client.query('begin');
-      const retried = await retryPendingReceipts(client, {
+      const retried = await retryParkedReceipts(client, {
         now: new Date(),
         windowHours: 72,
         limit: 100_000,
+        readingsOf: () => ['hex-resp-decimal-receipt'],
       });
       await client.query('rollback');
-      expect(retried.matched).toBe(0);
+      expect(retried.applied).toBe(0);
     } finally {
       client.release();
     }

@@ -4,39 +4,17 @@
 
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { isReceipt, messageIdVariants, type ReceiptState, receiptFromDeliverSm } from '../../smpp/receipt.ts';
+import { isReceipt, receiptFromDeliverSm } from '../../smpp/receipt.ts';
 import type { IncomingRequest } from '../../smpp/session-types.ts';
 import { type InboundInput, inboundFromPdu } from '../replies/inbound.ts';
 import { storeInboundMessages } from '../replies/inbound-store.ts';
-import {
-  applyReceipts,
-  type FinalReceiptState,
-  type KnownPart,
-  type ReceiptInput,
-  retryPendingReceipts,
-} from './receipts.sql.ts';
+import { createIdConventionBook } from './id-conventions.ts';
+import { applyReceipts, type KnownPart, type ReceiptInput, retryParkedReceipts } from './receipt-matching.ts';
+import { finalStateOf, partRowsOf, receiptErrorCode } from './receipts.models.ts';
+import { readReceiptCounts } from './receipts.sql.ts';
 
-/**
- * The message status a receipt state ends in. `enroute` and `accepted` are progress reports, not
- * outcomes (carriers use ACCEPTD for "taken by the handset's network"), so they end nothing.
- */
-export function finalStateOf(state: ReceiptState): FinalReceiptState | null {
-  switch (state) {
-    case 'delivered':
-      return 'delivered';
-    case 'undeliverable':
-    case 'deleted':
-      return 'undelivered';
-    case 'expired':
-      return 'expired';
-    case 'rejected':
-      return 'rejected';
-    case 'unknown':
-      return 'unknown';
-    default:
-      return null;
-  }
-}
+/** Slots of receipt_counters that concurrent batches spread their counts over. */
+const COUNTER_SLOTS = 8;
 
 interface Waiter {
   resolve: () => void;
@@ -77,27 +55,62 @@ export function createReceiptIngest({
   let recent = new Map<string, KnownPart>();
   let older = new Map<string, KnownPart>();
   function rememberSent(sent: { id: number; channelId: number; carrierIds: string[] }[]): void {
-    for (const s of sent) {
+    for (const s of sent)
       if (s.carrierIds.length === 1)
         recent.set(`${s.channelId}:${s.carrierIds[0]}`, { messageId: s.id, partNo: 0 });
-      else
-        s.carrierIds.forEach((cid, i) =>
-          recent.set(`${s.channelId}:${cid}`, { messageId: s.id, partNo: i + 1 }),
-        );
-    }
+    // The same rows as message_parts holds: parts sharing an id are one row, the newer message
+    // keeps an id two messages were given.
+    for (const p of partRowsOf(sent))
+      recent.set(`${p.channelId}:${p.carrierId}`, { messageId: p.messageId, partNo: p.partNo });
     if (recent.size > GENERATION) {
       older = recent;
       recent = new Map();
     }
   }
-  function lookupSent(r: ReceiptInput): KnownPart | undefined {
-    for (const v of r.variants) {
-      const key = `${r.channelId}:${v}`;
-      const hit = recent.get(key) ?? older.get(key);
-      if (hit) return hit;
-    }
-    return undefined;
+  function lookupSent(channelId: number, responseId: string): KnownPart | undefined {
+    const key = `${channelId}:${responseId}`;
+    return recent.get(key) ?? older.get(key);
   }
+  const conventions = createIdConventionBook({ pool, logger, now });
+  let slotSeq = 0;
+  const nextSlot = () => slotSeq++ % COUNTER_SLOTS;
+
+  /** One transaction: a batch is applied, parked and counted together or not at all. */
+  async function inTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const result = await fn(client);
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Retries parked receipts (those that may name `responseIds`, or the oldest), then counts the
+   * evidence `auto` channels gathered. Returns how many were applied or recorded as duplicates.
+   */
+  async function retryParked(responseIds?: string[]): Promise<number> {
+    const r = await inTransaction(async (client) => {
+      await conventions.ensure([]);
+      return retryParkedReceipts(client, {
+        now: now(),
+        windowHours: receiptWindowHours,
+        readingsOf: conventions.readingsOf,
+        limit: 20_000,
+        slot: nextSlot(),
+        ...(responseIds ? { responseIds } : {}),
+      });
+    });
+    await conventions.addEvidence(r.evidence);
+    return r.applied + r.duplicate + r.expired;
+  }
+
   const sentQueue: string[][] = [];
   let matching = false;
 
@@ -107,22 +120,11 @@ export function createReceiptIngest({
     try {
       while (sentQueue.length > 0 && parkedOutstanding > 0) {
         const ids = sentQueue.splice(0).flat();
-        const client = await pool.connect();
         try {
-          await client.query('begin');
-          const r = await retryPendingReceipts(client, {
-            now: now(),
-            windowHours: receiptWindowHours,
-            limit: 20_000,
-            carrierIds: ids,
-          });
-          await client.query('commit');
-          parkedOutstanding = Math.max(0, parkedOutstanding - r.matched);
+          const settled = await retryParked(ids);
+          parkedOutstanding = Math.max(0, parkedOutstanding - settled);
         } catch (error) {
-          await client.query('rollback').catch(() => {});
           logger.warn({ err: error }, 'matching parked receipts failed; the sweeper will');
-        } finally {
-          client.release();
         }
       }
       sentQueue.length = 0;
@@ -141,7 +143,16 @@ export function createReceiptIngest({
     try {
       const at = now();
       if (r.length > 0) {
-        const { parked } = await applyReceipts(pool, { receipts: r, now: at, known: lookupSent });
+        const { parked } = await inTransaction(async (client) => {
+          await conventions.ensure(new Set(r.map((x) => x.channelId)));
+          return applyReceipts(client, {
+            receipts: r,
+            now: at,
+            readingsOf: conventions.readingsOf,
+            known: lookupSent,
+            slot: nextSlot(),
+          });
+        });
         parkedOutstanding += parked;
       }
       if (i.length > 0)
@@ -188,12 +199,8 @@ export function createReceiptIngest({
       receipts.push({
         channelId,
         carrierId: receipt.messageId,
-        variants: messageIdVariants(receipt.messageId),
         state,
-        errorCode:
-          state === 'delivered'
-            ? null
-            : `carrier.${receipt.stat.toUpperCase()}${receipt.err ? `.${receipt.err}` : ''}`,
+        errorCode: receiptErrorCode(state, receipt.stat, receipt.err),
         // The text's done date has minute resolution and a carrier-local zone: the time we learn
         // the outcome keeps every message's history in order.
         doneAt: now(),
@@ -217,10 +224,19 @@ export function createReceiptIngest({
       sentQueue.push(sent.flatMap((s) => s.carrierIds));
       void matchParked();
     },
-    /** The sweeper's count of receipts still parked. */
-    setParkedOutstanding(n: number) {
-      parkedOutstanding = n;
+    /** The sweeper (every second): retries parked receipts, drops those past the window. */
+    async sweepParked(): Promise<void> {
+      await retryParked();
+      const left = await pool.query<{ n: number }>('select count(*)::int as n from pending_receipts');
+      parkedOutstanding = left.rows[0]?.n ?? 0;
     },
+    /** Logs every channel's receipt counters (shared by all nodes: they live in the database). */
+    async logCounts(): Promise<void> {
+      const counts = await readReceiptCounts(pool);
+      for (const c of counts) if (c.received > 0) logger.info({ ...c }, 'receipt counters');
+    },
+    /** The id conventions this node reads receipts with (tests and diagnostics). */
+    conventions,
     drain(): Promise<void> {
       if (inFlight === 0 && waiters.length === 0) return Promise.resolve();
       return new Promise((resolve) => idle.push(resolve));

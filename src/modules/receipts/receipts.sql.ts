@@ -1,226 +1,366 @@
-// Applying delivery receipts in batches. A receipt names the carrier's id of one part; carriers
-// disagree on hex or decimal, so each receipt comes with the id variants to try. A receipt that
-// matches nothing yet (it overtook its submit_sm_resp, or our write of it) is parked in
-// pending_receipts and retried by the sweeper until it matches or the receipt window passes.
+// Hot-path statements of receipt matching, one exported function per statement, each for a whole
+// batch (unnest). The decisions — which message a receipt names, which of two receipts counts —
+// are in receipts.models.ts; receipt-matching.ts runs these statements in one transaction.
 import type pg from 'pg';
+import type { FinalReceiptState, FixedIdConvention, ReadingHit } from './receipts.models.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
-export type FinalReceiptState = 'delivered' | 'undelivered' | 'expired' | 'rejected' | 'unknown';
-
-export interface ReceiptInput {
+export interface ReceiptLookup {
+  /** The receipt's place in its batch. */
+  ord: number;
   channelId: number;
-  carrierId: string;
-  variants: string[];
+  convention: FixedIdConvention;
+  /** One spelling of the submit_sm_resp id that this reading names. */
+  responseId: string;
+}
+
+/**
+ * The messages (or parts) whose submit_sm_resp id is one of the lookups', with whether each still
+ * awaits a receipt. A single-part message keeps its id on its row; parts are in message_parts.
+ */
+export async function findReceiptHits(
+  db: Queryable,
+  lookups: ReceiptLookup[],
+): Promise<(ReadingHit & { ord: number })[]> {
+  if (lookups.length === 0) return [];
+  const result = await db.query<{
+    ord: number;
+    convention: FixedIdConvention;
+    message_id: number;
+    part_no: number;
+    awaiting: boolean;
+  }>(
+    `with u as (select * from unnest($1::int[], $2::text[], $3::bigint[], $4::text[]) as u(ord, convention, channel_id, cid))
+     select u.ord, u.convention, m.id as message_id, 0 as part_no, m.status in ('sent', 'unknown') as awaiting
+       from u join messages m on m.channel_id = u.channel_id and m.carrier_message_id = u.cid and m.parts = 1
+     union all
+     select u.ord, u.convention, p.message_id, p.part_no,
+            m.status in ('sent', 'unknown') and (p.state is null or p.state = 'unknown') as awaiting
+       from u join message_parts p on p.channel_id = u.channel_id and p.carrier_message_id = u.cid
+       join messages m on m.id = p.message_id`,
+    [
+      lookups.map((l) => l.ord),
+      lookups.map((l) => l.convention),
+      lookups.map((l) => l.channelId),
+      lookups.map((l) => l.responseId),
+    ],
+  );
+  return result.rows.map((r) => ({
+    ord: r.ord,
+    convention: r.convention,
+    messageId: Number(r.message_id),
+    partNo: r.part_no,
+    awaiting: r.awaiting,
+  }));
+}
+
+export interface ReceiptApplication {
+  messageId: number;
+  partNo: number;
   state: FinalReceiptState;
   errorCode: string | null;
   doneAt: Date;
 }
 
-interface Match {
-  ord: number;
-  messageId: number;
-  partNo: number;
-}
-
-async function matchReceipts(db: Queryable, receipts: ReceiptInput[]): Promise<Map<number, Match>> {
-  const ords: number[] = [];
-  const channels: number[] = [];
-  const ids: string[] = [];
-  receipts.forEach((r, ord) => {
-    for (const v of r.variants) {
-      ords.push(ord);
-      channels.push(r.channelId);
-      ids.push(v);
-    }
-  });
-  const result = await db.query<{ ord: number; message_id: number; part_no: number }>(
-    `with u as (select * from unnest($1::int[], $2::bigint[], $3::text[]) as u(ord, channel_id, cid))
-     select u.ord, m.id as message_id, 0 as part_no
-       from u join messages m on m.channel_id = u.channel_id and m.carrier_message_id = u.cid and m.parts = 1
-     union all
-     select u.ord, p.message_id, p.part_no
-       from u join message_parts p on p.channel_id = u.channel_id and p.carrier_message_id = u.cid`,
-    [ords, channels, ids],
+/**
+ * Outcomes of single-part messages. A message takes a receipt while `sent`, or `unknown` (the
+ * receipt window passed, or the carrier's stat was unrecognised): a later final state replaces
+ * that. Returns the ids updated; a receipt whose message is not among them is a duplicate.
+ */
+export async function applySinglePartReceipts(
+  db: Queryable,
+  { rows, now }: { rows: ReceiptApplication[]; now: Date },
+): Promise<Set<number>> {
+  if (rows.length === 0) return new Set();
+  const result = await db.query<{ id: string }>(
+    `update messages m
+        set status = u.state, done_at = u.done_at, error_code = u.err,
+            parts_delivered = case when u.state = 'delivered' then 1 else 0 end,
+            parts_failed = case when u.state = 'delivered' then 0 else 1 end,
+            updated_at = $5
+       from unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) as u(id, state, err, done_at)
+      where m.id = u.id and m.status in ('sent', 'unknown')
+     returning m.id`,
+    [
+      rows.map((r) => r.messageId),
+      rows.map((r) => r.state),
+      rows.map((r) => r.errorCode),
+      rows.map((r) => r.doneAt),
+      now,
+    ],
   );
-  const matches = new Map<number, Match>();
-  for (const row of result.rows) {
-    if (!matches.has(row.ord))
-      matches.set(row.ord, { ord: row.ord, messageId: row.message_id, partNo: row.part_no });
-  }
-  return matches;
-}
-
-async function applyMatched(
-  db: Queryable,
-  receipts: ReceiptInput[],
-  matches: Map<number, Match>,
-  now: Date,
-): Promise<void> {
-  const single = [...matches.values()].filter((m) => m.partNo === 0);
-  if (single.length > 0) {
-    await db.query(
-      `update messages m
-          set status = u.state, done_at = u.done_at, error_code = u.err,
-              parts_delivered = case when u.state = 'delivered' then 1 else 0 end,
-              parts_failed = case when u.state = 'delivered' then 0 else 1 end,
-              updated_at = $5
-         from unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) as u(id, state, err, done_at)
-        where m.id = u.id and m.status in ('sent', 'unknown')`,
-      [
-        single.map((m) => m.messageId),
-        single.map((m) => receipts[m.ord]!.state),
-        single.map((m) => receipts[m.ord]!.errorCode),
-        single.map((m) => receipts[m.ord]!.doneAt),
-        now,
-      ],
-    );
-  }
-  const multi = [...matches.values()].filter((m) => m.partNo > 0);
-  if (multi.length > 0) {
-    // Each part counts once (a repeated receipt finds its part already stated); the message is
-    // final when every part is, delivered only if every part was.
-    await db.query(
-      `with parts as (
-         update message_parts p set state = u.state
-           from unnest($1::bigint[], $2::int2[], $3::text[]) as u(message_id, part_no, state)
-          where p.message_id = u.message_id and p.part_no = u.part_no and p.state is null
-         returning p.message_id, p.state),
-       agg as (
-         select message_id,
-                count(*) filter (where state = 'delivered')::int as d,
-                count(*) filter (where state <> 'delivered')::int as f,
-                min(state) filter (where state <> 'delivered') as fstate
-           from parts group by message_id)
-       update messages m
-          set parts_delivered = m.parts_delivered + agg.d,
-              parts_failed = m.parts_failed + agg.f,
-              error_code = coalesce(m.error_code, agg.fstate),
-              status = case when m.parts_delivered + agg.d + m.parts_failed + agg.f >= m.parts
-                            then case when m.parts_failed + agg.f > 0 then coalesce(agg.fstate, 'undelivered') else 'delivered' end
-                            else m.status end,
-              done_at = case when m.parts_delivered + agg.d + m.parts_failed + agg.f >= m.parts then $4 else m.done_at end,
-              updated_at = $4
-         from agg
-        where m.id = agg.message_id and m.status in ('sent', 'unknown')`,
-      [
-        multi.map((m) => m.messageId),
-        multi.map((m) => m.partNo),
-        multi.map((m) => receipts[m.ord]!.state),
-        now,
-      ],
-    );
-  }
-}
-
-/** Applies a batch of receipts; unmatched ones are parked. Returns how many matched. */
-export interface KnownPart {
-  messageId: number;
-  /** 0 for a single-part message, else the part number (1-based). */
-  partNo: number;
-}
-
-export async function applyReceipts(
-  db: Queryable,
-  {
-    receipts,
-    now,
-    known,
-  }: { receipts: ReceiptInput[]; now: Date; known?: (receipt: ReceiptInput) => KnownPart | undefined },
-) {
-  if (receipts.length === 0) return { matched: 0, parked: 0 };
-  // Receipts whose message this process just sent are matched from memory; the rest (another
-  // node's, or from before a restart) are looked up.
-  const matches = new Map<number, Match>();
-  const unknown: number[] = [];
-  receipts.forEach((r, ord) => {
-    const hit = known?.(r);
-    if (hit) matches.set(ord, { ord, messageId: hit.messageId, partNo: hit.partNo });
-    else unknown.push(ord);
-  });
-  if (unknown.length > 0) {
-    const looked = await matchReceipts(
-      db,
-      unknown.map((ord) => receipts[ord]!),
-    );
-    for (const [i, m] of looked) matches.set(unknown[i]!, { ...m, ord: unknown[i]! });
-  }
-  await applyMatched(db, receipts, matches, now);
-  const unmatched = receipts.filter((_, ord) => !matches.has(ord));
-  if (unmatched.length > 0) {
-    await db.query(
-      `insert into pending_receipts (channel_id, carrier_message_id, id_variants, state, error_code, done_at, received_at)
-       select u.channel_id, u.cid, string_to_array(u.variants, ' '), u.state, u.err, u.done_at, $7
-         from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-           as u(channel_id, cid, variants, state, err, done_at)`,
-      [
-        unmatched.map((r) => r.channelId),
-        unmatched.map((r) => r.carrierId),
-        // Carrier ids are alphanumeric (validated by the parser), so a space is a safe separator.
-        unmatched.map((r) => r.variants.join(' ')),
-        unmatched.map((r) => r.state),
-        unmatched.map((r) => r.errorCode),
-        unmatched.map((r) => r.doneAt),
-        now,
-      ],
-    );
-  }
-  return { matched: matches.size, parked: unmatched.length };
+  return new Set(result.rows.map((r) => Number(r.id)));
 }
 
 /**
- * Retries parked receipts against messages recorded since; drops those older than the receipt
- * window (their messages have become `unknown`). Runs in the caller's transaction, skipping rows
- * another node is working on.
+ * Locks the multi-part messages a batch will update, in id order. Two batches written at once
+ * may hold receipts for different parts of one message; each must then see the other's parts
+ * when it counts them, or both count one part and the message never ends. The next statement
+ * takes its snapshot after these locks are held.
  */
-export async function retryPendingReceipts(
+export async function lockMessagesForParts(db: Queryable, messageIds: number[]): Promise<void> {
+  if (messageIds.length === 0) return;
+  await db.query('select id from messages where id = any($1::bigint[]) order by id for update', [messageIds]);
+}
+
+/**
+ * States of parts, then each touched message's counts and outcome recomputed from all its parts
+ * (see messageOutcome in receipts.models.ts: final when every part has a state, delivered only
+ * if all were, else the state and carrier code of the lowest failed part). A part takes a receipt
+ * while it has no state or only `unknown`. Returns the parts updated ("messageId:partNo").
+ */
+export async function applyPartReceipts(
   db: Queryable,
-  {
-    now,
-    windowHours,
-    limit = 2000,
-    carrierIds,
-  }: {
-    now: Date;
-    windowHours: number;
-    limit?: number;
-    /** Only the parked receipts that name one of these ids (just recorded as sent): a GIN look-up. */
-    carrierIds?: string[];
-  },
-) {
-  const pending = await db.query<{
-    id: number;
-    channel_id: number;
+  { rows, now }: { rows: ReceiptApplication[]; now: Date },
+): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const result = await db.query<{ message_id: string; part_no: number }>(
+    `with u as (select * from unnest($1::bigint[], $2::int2[], $3::text[], $4::text[]) as u(message_id, part_no, state, err)),
+     upd as (
+       update message_parts p set state = u.state, error_code = u.err
+         from u, messages m
+        where p.message_id = u.message_id and p.part_no = u.part_no
+          and (p.state is null or p.state = 'unknown')
+          and m.id = p.message_id and m.status in ('sent', 'unknown')
+       returning p.message_id, p.part_no, p.state, p.error_code, p.covers),
+     allparts as (
+       select message_id, part_no, state, error_code, covers from upd
+       union all
+       select p.message_id, p.part_no, p.state, p.error_code, p.covers from message_parts p
+        where p.message_id in (select message_id from upd)
+          and (p.message_id, p.part_no) not in (select message_id, part_no from upd)),
+     agg as (
+       select message_id,
+              coalesce(sum(covers) filter (where state = 'delivered'), 0)::int as d,
+              coalesce(sum(covers) filter (where state is not null and state <> 'delivered'), 0)::int as f,
+              (array_agg(state order by part_no) filter (where state is not null and state <> 'delivered'))[1] as fstate,
+              (array_agg(error_code order by part_no) filter (where state is not null and state <> 'delivered'))[1] as ferr
+         from allparts group by message_id),
+     msg as (
+       update messages m
+          set parts_delivered = agg.d, parts_failed = agg.f,
+              status = case when agg.d + agg.f >= m.parts then coalesce(agg.fstate, 'delivered') else m.status end,
+              error_code = case when agg.d + agg.f >= m.parts then agg.ferr else m.error_code end,
+              done_at = case when agg.d + agg.f >= m.parts then $5 else m.done_at end,
+              updated_at = $5
+         from agg where m.id = agg.message_id)
+     select message_id, part_no from upd`,
+    [
+      rows.map((r) => r.messageId),
+      rows.map((r) => r.partNo),
+      rows.map((r) => r.state),
+      rows.map((r) => r.errorCode),
+      now,
+    ],
+  );
+  return new Set(result.rows.map((r) => `${r.message_id}:${r.part_no}`));
+}
+
+export interface DuplicateReceipt extends ReceiptApplication {
+  channelId: number;
+  carrierId: string;
+}
+
+/** Receipts for a message or part that could not take them, kept with the carrier's id. */
+export async function recordDuplicateReceipts(
+  db: Queryable,
+  { rows, now }: { rows: DuplicateReceipt[]; now: Date },
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `insert into receipt_duplicates (channel_id, carrier_message_id, message_id, part_no, state, error_code, received_at)
+     select u.channel_id, u.cid, u.message_id, u.part_no, u.state, u.err, $7
+       from unnest($1::bigint[], $2::text[], $3::bigint[], $4::int2[], $5::text[], $6::text[])
+         as u(channel_id, cid, message_id, part_no, state, err)`,
+    [
+      rows.map((r) => r.channelId),
+      rows.map((r) => r.carrierId),
+      rows.map((r) => r.messageId),
+      rows.map((r) => r.partNo),
+      rows.map((r) => r.state),
+      rows.map((r) => r.errorCode),
+      now,
+    ],
+  );
+}
+
+export interface ParkedReceiptInput {
+  channelId: number;
+  carrierId: string;
+  /** Every response id the receipt may name: a search hint for when those ids are written. */
+  hints: string[];
+  state: FinalReceiptState;
+  errorCode: string | null;
+  doneAt: Date;
+}
+
+/** Receipts that name no message yet wait in pending_receipts. */
+export async function parkReceipts(
+  db: Queryable,
+  { rows, now }: { rows: ParkedReceiptInput[]; now: Date },
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `insert into pending_receipts (channel_id, carrier_message_id, id_variants, state, error_code, done_at, received_at)
+     select u.channel_id, u.cid, string_to_array(u.hints, ' '), u.state, u.err, u.done_at, $7
+       from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         as u(channel_id, cid, hints, state, err, done_at)`,
+    [
+      rows.map((r) => r.channelId),
+      rows.map((r) => r.carrierId),
+      // Carrier ids are alphanumeric (validated by the parser), so a space is a safe separator.
+      rows.map((r) => r.hints.join(' ')),
+      rows.map((r) => r.state),
+      rows.map((r) => r.errorCode),
+      rows.map((r) => r.doneAt),
+      now,
+    ],
+  );
+}
+
+export interface ParkedReceipt {
+  id: number;
+  channelId: number;
+  carrierId: string;
+  state: FinalReceiptState;
+  errorCode: string | null;
+  doneAt: Date | null;
+  receivedAt: Date;
+}
+
+/**
+ * Parked receipts to retry, oldest first, skipping rows another node is working on; with
+ * `responseIds`, only those that may name one of these just-written ids (a GIN look-up).
+ */
+export async function selectParkedReceipts(
+  db: Queryable,
+  { limit, responseIds }: { limit: number; responseIds?: string[] },
+): Promise<ParkedReceipt[]> {
+  const columns = 'id, channel_id, carrier_message_id, state, error_code, done_at, received_at';
+  const result = await db.query<{
+    id: string;
+    channel_id: string;
     carrier_message_id: string;
-    id_variants: string[];
     state: FinalReceiptState;
     error_code: string | null;
     done_at: Date | null;
+    received_at: Date;
   }>(
-    carrierIds === undefined
-      ? `select id, channel_id, carrier_message_id, id_variants, state, error_code, done_at from pending_receipts
-          order by id limit $1 for update skip locked`
-      : `select id, channel_id, carrier_message_id, id_variants, state, error_code, done_at from pending_receipts
-          where id_variants && $2::text[] order by id limit $1 for update skip locked`,
-    carrierIds === undefined ? [limit] : [limit, carrierIds],
+    responseIds === undefined
+      ? `select ${columns} from pending_receipts order by id limit $1 for update skip locked`
+      : `select ${columns} from pending_receipts where id_variants && $2::text[] order by id limit $1 for update skip locked`,
+    responseIds === undefined ? [limit] : [limit, responseIds],
   );
-  if (pending.rows.length === 0) return { matched: 0, dropped: 0, seen: 0 };
-  const receipts: ReceiptInput[] = pending.rows.map((r) => ({
-    channelId: r.channel_id,
+  return result.rows.map((r) => ({
+    id: Number(r.id),
+    channelId: Number(r.channel_id),
     carrierId: r.carrier_message_id,
-    variants: r.id_variants,
     state: r.state,
     errorCode: r.error_code,
-    doneAt: r.done_at ?? now,
+    doneAt: r.done_at,
+    receivedAt: r.received_at,
   }));
-  const matches = await matchReceipts(db, receipts);
-  await applyMatched(db, receipts, matches, now);
-  const matchedIds = [...matches.keys()].map((ord) => pending.rows[ord]!.id);
-  if (matchedIds.length > 0)
-    await db.query('delete from pending_receipts where id = any($1::bigint[])', [matchedIds]);
-  const dropped = await db.query(
-    `delete from pending_receipts where id = any($1::bigint[]) and received_at < $2::timestamptz - make_interval(hours => $3)`,
-    [pending.rows.map((r) => r.id), now, windowHours],
+}
+
+export async function deleteParkedReceipts(db: Queryable, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query('delete from pending_receipts where id = any($1::bigint[])', [ids]);
+}
+
+export interface ReceiptCounts {
+  received: number;
+  applied: number;
+  parked: number;
+  duplicate: number;
+  expired: number;
+}
+
+export function noCounts(): ReceiptCounts {
+  return { received: 0, applied: 0, parked: 0, duplicate: 0, expired: 0 };
+}
+
+/** Adds one batch's counts per channel to one slot row of receipt_counters. */
+export async function addReceiptCounts(
+  db: Queryable,
+  { counts, slot }: { counts: Map<number, ReceiptCounts>; slot: number },
+): Promise<void> {
+  const entries = [...counts.entries()].sort((a, b) => a[0] - b[0]);
+  if (entries.length === 0) return;
+  const col = (k: keyof ReceiptCounts) => entries.map(([, c]) => c[k]);
+  await db.query(
+    `insert into receipt_counters as c (channel_id, slot, received, applied, parked, duplicate, expired)
+     select u.channel_id, $7, u.received, u.applied, u.parked, u.duplicate, u.expired
+       from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+         as u(channel_id, received, applied, parked, duplicate, expired)
+     on conflict (channel_id, slot) do update
+       set received = c.received + excluded.received, applied = c.applied + excluded.applied,
+           parked = c.parked + excluded.parked, duplicate = c.duplicate + excluded.duplicate,
+           expired = c.expired + excluded.expired`,
+    [
+      entries.map(([id]) => id),
+      col('received'),
+      col('applied'),
+      col('parked'),
+      col('duplicate'),
+      col('expired'),
+      slot,
+    ],
   );
-  return { matched: matchedIds.length, dropped: dropped.rowCount ?? 0, seen: pending.rows.length };
+}
+
+/** Each channel's counters (the slots summed), with how many receipts wait parked now. */
+export async function readReceiptCounts(
+  db: Queryable,
+): Promise<(ReceiptCounts & { channelId: number; waiting: number })[]> {
+  const result = await db.query<{
+    channel_id: string;
+    received: string;
+    applied: string;
+    parked: string;
+    duplicate: string;
+    expired: string;
+    waiting: string;
+  }>(
+    `select ch.id as channel_id,
+            coalesce(sum(c.received), 0) as received, coalesce(sum(c.applied), 0) as applied,
+            coalesce(sum(c.parked), 0) as parked, coalesce(sum(c.duplicate), 0) as duplicate,
+            coalesce(sum(c.expired), 0) as expired,
+            (select count(*) from pending_receipts p where p.channel_id = ch.id) as waiting
+       from channels ch left join receipt_counters c on c.channel_id = ch.id
+      group by ch.id order by ch.id`,
+  );
+  return result.rows.map((r) => ({
+    channelId: Number(r.channel_id),
+    received: Number(r.received),
+    applied: Number(r.applied),
+    parked: Number(r.parked),
+    duplicate: Number(r.duplicate),
+    expired: Number(r.expired),
+    waiting: Number(r.waiting),
+  }));
+}
+
+/** Persists what `auto` learned, once: the first node to learn it wins; updated_at is left alone. */
+export async function saveLearnedConvention(
+  db: Queryable,
+  { channelId, convention, now }: { channelId: number; convention: FixedIdConvention; now: Date },
+): Promise<void> {
+  await db.query(
+    `update channels set id_convention_learned = $2, id_convention_learned_at = $3
+      where id = $1 and id_convention = 'auto' and id_convention_learned is null`,
+    [channelId, convention, now],
+  );
+}
+
+/** The id conventions of every channel (read when a batch names a channel not seen lately). */
+export async function readIdConventions(db: Queryable) {
+  const result = await db.query<{ id: string; id_convention: string; id_convention_learned: string | null }>(
+    'select id, id_convention, id_convention_learned from channels',
+  );
+  return result.rows.map((r) => ({
+    channelId: Number(r.id),
+    convention: r.id_convention,
+    learned: r.id_convention_learned,
+  }));
 }
