@@ -1,7 +1,7 @@
 // The `hongyan` command line: start | migrate | simulator | tenant | key | channel | message | config | bench.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, renderConfigReference } from './app/config.ts';
-import { runOperatorCommand } from './app/operator-cli.ts';
+import { CHANNEL_ADD_HELP, runOperatorCommand } from './app/operator-cli.ts';
 
 const HELP = `hongyan — self-hosted SMS platform (鸿雁)
 
@@ -14,9 +14,10 @@ Usage:
   hongyan tenant list
   hongyan key create --tenant ID [--name NAME]   create another API key for a tenant
   hongyan channel add --name N --host H --port P --system-id S [--password X]
-        [--bind-mode transceiver|transmitter_receiver] [--window N] [--max-tps N]
-        [--source-addr DIGITS] [--default]
+        [--bind-mode transceiver|transmitter_receiver] [--window N (default 50)]
+        [--max-tps N (default 1000 messages/s)] [--source-addr DIGITS] [--default]
         [--id-convention as-is|hex-resp-decimal-receipt|decimal-resp-hex-receipt|auto]
+                                                 (hongyan channel add --help: every option)
   hongyan channel list
   hongyan channel remove NAME|ID
   hongyan message get ID
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command, sub, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') {
-    console.log(HELP);
+    console.log(command === 'channel' && sub === 'add' ? CHANNEL_ADD_HELP : HELP);
     return 0;
   }
   if (command === 'config' && sub === 'docs') {
@@ -109,7 +110,11 @@ main(process.argv.slice(2)).then(
       console.error(`${e.message}\n\n${HELP}`);
       process.exit(2);
     }
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    // A port taken or a data folder out of reach: the message says what to do; a stack would bury it.
+    const expected = e instanceof Error && ['StartError', 'EmbeddedPostgresError'].includes(e.name);
+    console.error(
+      expected ? e.message : error instanceof Error ? (error.stack ?? error.message) : String(error),
+    );
     process.exit(1);
   },
 );

@@ -14,6 +14,29 @@ import { openDatabase } from './database.ts';
 
 type Values = Record<string, string | boolean | undefined>;
 
+/** Send-rate cap of a channel added without --max-tps (the channels table's default). */
+const DEFAULT_MAX_TPS = 1000;
+
+export const CHANNEL_ADD_HELP = `hongyan channel add — connect a carrier channel (an SMPP client bind)
+
+Usage: hongyan channel add --name N --host H --system-id S [options]
+
+  --name N             a name for the channel: letters, digits, "_", "-", "."
+  --host H             the carrier's SMSC address
+  --port P             its SMPP port (default 2775)
+  --system-id S        the account the carrier gave you (system_id)
+  --password X         its password (at most 8 characters)
+  --system-type T      system_type, when the carrier asks for one
+  --bind-mode M        transceiver (default) or transmitter_receiver
+  --window N           submits awaiting the carrier's answer at once (default 50)
+  --max-tps N          messages per second sent on this channel (default ${DEFAULT_MAX_TPS}); set it to
+                       the rate in the carrier's contract: above it the carrier throttles or rejects
+  --source-addr DIGITS sender number of messages that name none (default 106900)
+  --id-convention C    how the carrier writes message ids in responses and receipts: as-is
+                       (default), hex-resp-decimal-receipt, decimal-resp-hex-receipt or auto
+  --default            the channel for messages no route sends elsewhere (the first channel added is)
+  --json               print the channel as JSON`;
+
 class UsageError extends Error {}
 
 function required(values: Values, name: string): string {
@@ -27,6 +50,10 @@ function intOption(values: Values, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number`);
   return Number(v);
+}
+
+function maxTpsText(maxTps: number): string {
+  return `max ${maxTps} msg/s${maxTps === DEFAULT_MAX_TPS ? ' (default cap)' : ''}`;
 }
 
 export async function runOperatorCommand({
@@ -123,7 +150,7 @@ export async function runOperatorCommand({
           list
             .map(
               (c) =>
-                `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${c.max_tps} tps\tids ${c.id_convention}${c.id_convention_learned ? ` (learned ${c.id_convention_learned})` : ''}${c.is_default ? '\tdefault' : ''}`,
+                `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${maxTpsText(c.max_tps)}\tids ${c.id_convention}${c.id_convention_learned ? ` (learned ${c.id_convention_learned})` : ''}${c.is_default ? '\tdefault' : ''}`,
             )
             .join('\n') || '(no channels)',
         );

@@ -17,6 +17,54 @@ import { openDatabase } from './database.ts';
 const ROLES = ['api', 'worker', 'simulator'] as const;
 const SIMULATOR_CHANNEL = 'simulator';
 
+/** A start that cannot go on for a reason the operator can fix: printed as is, without a stack. */
+export class StartError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StartError';
+  }
+}
+
+type StartPhase = 'database' | 'simulator' | 'http' | 'setup';
+
+/** What a failed listen means and which setting moves it. */
+export function describeStartFailure({
+  error,
+  phase,
+  config,
+}: {
+  error: unknown;
+  phase: StartPhase;
+  config: Pick<Config, 'httpHost' | 'httpPort' | 'simulatorHost' | 'simulatorPort'>;
+}): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const listening = phase === 'simulator' || phase === 'http';
+  if (!listening || !['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL'].includes(code ?? '')) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+  const [what, host, port, env] =
+    phase === 'simulator'
+      ? ['the carrier simulator (SMPP)', config.simulatorHost, config.simulatorPort, 'HONGYAN_SIMULATOR_PORT']
+      : ['the HTTP API', config.httpHost, config.httpPort, 'HONGYAN_HTTP_PORT'];
+  const why =
+    code === 'EADDRINUSE'
+      ? `port ${port} is taken (by another program, perhaps another Hongyan)`
+      : code === 'EACCES'
+        ? `port ${port} needs privileges this process does not have`
+        : `${host} is not an address of this machine`;
+  const extra = phase === 'simulator' ? ', or HONGYAN_SIMULATOR=off to run without the simulator' : '';
+  const fix =
+    code === 'EADDRNOTAVAIL'
+      ? `set ${env.replace('_PORT', '_HOST')} to an address of this machine`
+      : `set ${env} to another port (0 picks a free one)${extra}`;
+  return new StartError(
+    `hongyan start: ${what} cannot listen on ${host}:${port}: ${why}. To move it, ${fix}.`,
+    {
+      cause: error,
+    },
+  );
+}
+
 export interface RunningHongyan {
   httpUrl: string | null;
   simulatorPort: number | null;
@@ -42,69 +90,13 @@ export async function startHongyan({
   const database = await openDatabase({ config, ownEmbedded: true, log: (msg) => logger.info(msg) });
   const ctx = createContext({ config, db: database.db, logger });
   const nodeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  // Stopped first to last: HTTP stops accepting, the worker finishes what it holds, the simulator,
+  // then the database pool and the embedded server.
   const stops: (() => Promise<void>)[] = [async () => database.close()];
-
-  let simulatorPort: number | null = null;
-  if (roles.includes('simulator') && config.simulator) {
-    const simulator = await startSimulator({
-      host: config.simulatorHost,
-      port: config.simulatorPort,
-      logger,
-      windowSize: 2000,
-    });
-    simulatorPort = simulator.port;
-    stops.unshift(() => simulator.close());
-  }
-
-  const firstStart = await bootstrapInstall({ repository: ctx.accounts });
-  const channels = createChannelsRepository(database.db.kysely);
-  if (config.simulator && (await channels.listChannels()).length === 0) {
-    await channels.addChannel({
-      name: SIMULATOR_CHANNEL,
-      host: config.simulatorHost,
-      port: simulatorPort ?? config.simulatorPort,
-      systemId: 'hongyan',
-      password: 'sim',
-      windowSize: 1000,
-      maxTps: 100_000,
-      isDefault: true,
-    });
-  } else if (simulatorPort !== null) {
-    // The channel made for the embedded simulator follows it when its address changes
-    // (another HONGYAN_SIMULATOR_PORT, or port 0 picking a new port at every start).
-    await channels.followSimulator({
-      name: SIMULATOR_CHANNEL,
-      host: config.simulatorHost,
-      port: simulatorPort,
-      enabled: true,
-    });
-  } else if (!config.simulator) {
-    // HONGYAN_SIMULATOR=off: its channel must not take messages nor retry a bind forever.
-    await channels.followSimulator({ name: SIMULATOR_CHANNEL, enabled: false });
-  }
-
-  if (roles.includes('worker')) {
-    const worker = await startWorker({ ctx, nodeId, roles });
-    stops.unshift(() => worker.stop());
-  }
-
-  let httpUrl: string | null = null;
-  if (roles.includes('api')) {
-    const app = await buildHttpServer(ctx);
-    await app.listen({ host: config.httpHost, port: config.httpPort });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.httpPort;
-    httpUrl = `http://${config.httpHost}:${port}`;
-    stops.unshift(() => app.close());
-  }
-
-  logger.info({ roles, nodeId, httpUrl, simulatorPort }, 'hongyan started');
-  if (firstStart) printWelcome({ firstStart, httpUrl, json });
-
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
-      for (const fn of stops) {
+      for (const fn of [...stops]) {
         try {
           await fn();
         } catch (error) {
@@ -116,6 +108,7 @@ export async function startHongyan({
     return stopping;
   };
   if (installSignalHandlers) {
+    // Installed before the roles start, so that a Ctrl-C during start-up still stops the server.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
         logger.info({ signal }, 'shutting down');
@@ -123,7 +116,78 @@ export async function startHongyan({
       });
     }
   }
-  return { httpUrl, simulatorPort, stop };
+
+  // A start that fails after the embedded server is up stops what it started, that server
+  // included, instead of exiting and leaving it running.
+  let phase: StartPhase = 'simulator';
+  try {
+    let simulatorPort: number | null = null;
+    if (roles.includes('simulator') && config.simulator) {
+      const simulator = await startSimulator({
+        host: config.simulatorHost,
+        port: config.simulatorPort,
+        logger,
+        windowSize: 2000,
+      });
+      simulatorPort = simulator.port;
+      stops.unshift(() => simulator.close());
+    }
+
+    phase = 'http';
+    let httpUrl: string | null = null;
+    let closeHttp: (() => Promise<void>) | null = null;
+    if (roles.includes('api')) {
+      // Listening comes before the first-start bootstrap, so that a port already taken cannot
+      // swallow the secrets printed once below.
+      const app = await buildHttpServer(ctx);
+      closeHttp = () => app.close();
+      await app.listen({ host: config.httpHost, port: config.httpPort });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.httpPort;
+      httpUrl = `http://${config.httpHost}:${port}`;
+      stops.unshift(closeHttp);
+    }
+
+    phase = 'setup';
+    const firstStart = await bootstrapInstall({ repository: ctx.accounts });
+    if (firstStart) printWelcome({ firstStart, httpUrl, json });
+    const channels = createChannelsRepository(database.db.kysely);
+    if (config.simulator && (await channels.listChannels()).length === 0) {
+      await channels.addChannel({
+        name: SIMULATOR_CHANNEL,
+        host: config.simulatorHost,
+        port: simulatorPort ?? config.simulatorPort,
+        systemId: 'hongyan',
+        password: 'sim',
+        windowSize: 1000,
+        maxTps: 100_000,
+        isDefault: true,
+      });
+    } else if (simulatorPort !== null) {
+      // The channel made for the embedded simulator follows it when its address changes
+      // (another HONGYAN_SIMULATOR_PORT, or port 0 picking a new port at every start).
+      await channels.followSimulator({
+        name: SIMULATOR_CHANNEL,
+        host: config.simulatorHost,
+        port: simulatorPort,
+        enabled: true,
+      });
+    } else if (!config.simulator) {
+      // HONGYAN_SIMULATOR=off: its channel must not take messages nor retry a bind forever.
+      await channels.followSimulator({ name: SIMULATOR_CHANNEL, enabled: false });
+    }
+
+    if (roles.includes('worker')) {
+      const worker = await startWorker({ ctx, nodeId, roles });
+      stops.splice(closeHttp ? stops.indexOf(closeHttp) + 1 : 0, 0, () => worker.stop());
+    }
+
+    logger.info({ roles, nodeId, httpUrl, simulatorPort }, 'hongyan started');
+    return { httpUrl, simulatorPort, stop };
+  } catch (error) {
+    await stop();
+    throw describeStartFailure({ error, phase, config });
+  }
 }
 
 function printWelcome({

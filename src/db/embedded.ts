@@ -10,20 +10,16 @@
 // - It runs in its own process group, so a Ctrl-C in the terminal reaches Hongyan only, and
 //   Hongyan stops the server after its own graceful shutdown has flushed its writes.
 // - PostgreSQL refuses to run as root; as root we run it as the `postgres` account (or create a
-//   `hongyan` system account) that owns the data folder.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+//   `hongyan` system account) that owns the cluster, kept where that account can reach it
+//   (`embedded-layout.ts`).
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { EmbeddedPostgresError, prepareClusterLayout, resolveRunAs } from './embedded-layout.ts';
 
-export class EmbeddedPostgresError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'EmbeddedPostgresError';
-  }
-}
+export { EmbeddedPostgresError };
 
 interface Binaries {
   postgres: string;
@@ -42,73 +38,6 @@ async function loadBinaries(): Promise<Binaries> {
       { cause: error },
     );
   }
-}
-
-interface RunAs {
-  uid: number;
-  gid: number;
-  name: string;
-}
-
-function lookupAccount(name: string): RunAs | null {
-  try {
-    const uid = Number(
-      execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-    );
-    const gid = Number(
-      execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-    );
-    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid, name } : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Which account runs the server: ourselves, or an unprivileged account when we are root. */
-function resolveRunAs(): RunAs | null {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
-  const existing = lookupAccount('postgres') ?? lookupAccount('hongyan');
-  if (existing) return existing;
-  try {
-    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'hongyan'], {
-      stdio: 'ignore',
-    });
-  } catch {
-    // fall through to the clear message below
-  }
-  const created = lookupAccount('hongyan');
-  if (created) return created;
-  throw new EmbeddedPostgresError(
-    'PostgreSQL refuses to run as root, and there is no "postgres" account to run it as (creating a ' +
-      '"hongyan" system account failed). Either run Hongyan as an ordinary user, create the account ' +
-      '(`useradd --system postgres`), or set DATABASE_URL to an existing PostgreSQL server.',
-  );
-}
-
-function ensureDir(dir: string, runAs: RunAs | null, mode: number): void {
-  mkdirSync(dir, { recursive: true, mode });
-  if (runAs) chownSync(dir, runAs.uid, runAs.gid);
-}
-
-function checkReachable(dir: string, runAs: RunAs): void {
-  const result = spawnSync('/bin/sh', ['-c', 'test -w "$0" && test -x "$0"', dir], {
-    uid: runAs.uid,
-    gid: runAs.gid,
-  });
-  if (result.status !== 0) {
-    throw new EmbeddedPostgresError(
-      `The "${runAs.name}" account that runs the embedded PostgreSQL cannot reach ${dir}. ` +
-        'Make every parent folder searchable (chmod o+x), choose another HONGYAN_DATA_DIR, or set DATABASE_URL.',
-    );
-  }
-}
-
-/** Unix socket paths are limited to ~107 bytes; fall back to a short folder under the temp dir. */
-function socketDirFor(dataDir: string): string {
-  const preferred = path.join(dataDir, 'run');
-  if (Buffer.byteLength(path.join(preferred, '.s.PGSQL.5432')) <= 100) return preferred;
-  const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
-  return path.join(os.tmpdir(), `hongyan-${hash}`);
 }
 
 function livePostmasterPid(pgdata: string): number | null {
@@ -141,6 +70,18 @@ function isAlive(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The process that will stop the server, recorded in <data>/postgres.owner. A `start` adopts a
+ * running server only when that process is gone (a crash): a second `start` on the same folder, or
+ * one that fails on a port the first holds, must never stop the first one's database.
+ */
+function liveOwner(ownerFile: string): number | null {
+  if (!existsSync(ownerFile)) return null;
+  const pid = Number(readFileSync(ownerFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || !isAlive(pid)) return null;
+  return pid;
+}
+
 export interface EmbeddedServer {
   /** postgres:// URL of the `hongyan` database over the server's Unix socket. */
   connectionString: string;
@@ -154,9 +95,11 @@ export interface EmbeddedServer {
 
 export interface StartEmbeddedOptions {
   dataDir: string;
-  /** `adopt`: a server left running on this data folder (a crash, or another Hongyan process) is used as is. */
   database?: string;
-  /** Stop the server on stop() even when it was already running (the `start` role adopts orphans). */
+  /**
+   * Stop the server on stop() even when it was already running, unless the process that started
+   * it still runs (the `start` role adopts what a crash left running).
+   */
   ownIfRunning?: boolean;
   log?: (msg: string) => void;
 }
@@ -164,28 +107,31 @@ export interface StartEmbeddedOptions {
 export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Promise<EmbeddedServer> {
   const { dataDir, database = 'hongyan', ownIfRunning = false, log = () => {} } = options;
   const runAs = resolveRunAs();
-  const pgdata = path.join(dataDir, 'pg');
-  const socketDir = socketDirFor(dataDir);
-  mkdirSync(dataDir, { recursive: true });
-  ensureDir(pgdata, runAs, 0o700);
-  ensureDir(socketDir, runAs, 0o700);
-  if (runAs) {
-    checkReachable(pgdata, runAs);
-    checkReachable(socketDir, runAs);
-  }
+  const { pgdata, socketDir, relocatedTo } = prepareClusterLayout(dataDir, runAs);
   const hostParam = encodeURIComponent(socketDir);
   const adminConnectionString = `postgresql://postgres@localhost/postgres?host=${hostParam}`;
   const connectionString = `postgresql://postgres@localhost/${database}?host=${hostParam}`;
 
+  const ownerFile = path.join(dataDir, 'postgres.owner');
   let pid = livePostmasterPid(pgdata);
-  let owned = ownIfRunning;
+  let owned = false;
   if (pid !== null) {
-    log(`embedded PostgreSQL already running (pid ${pid}); using it`);
+    const owner = liveOwner(ownerFile);
+    owned = ownIfRunning && owner === null;
+    log(
+      `embedded PostgreSQL already running (pid ${pid}); using it` +
+        (owner === null ? '' : ` (process ${owner} started it and will stop it)`),
+    );
   } else {
     owned = true;
     const bin = await loadBinaries();
     if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
-      log(`initialising embedded PostgreSQL in ${pgdata}`);
+      log(
+        relocatedTo === null
+          ? `initialising embedded PostgreSQL in ${pgdata}`
+          : `initialising embedded PostgreSQL in ${relocatedTo} (linked from ${path.join(dataDir, 'pg')}: ` +
+              `the "${runAs?.name}" account that runs it cannot reach ${dataDir})`,
+      );
       const init = spawnSync(
         bin.initdb,
         [
@@ -244,25 +190,37 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
     child.once('exit', () => {
       exited = true;
     });
-    await waitForServer(adminConnectionString, () => exited, logFile);
+    try {
+      await waitForServer(adminConnectionString, () => exited, logFile);
+    } catch (error) {
+      await stopServer(pid);
+      throw error;
+    }
     log(`embedded PostgreSQL started (pid ${pid}, socket ${socketDir})`);
   }
-  await ensureDatabase(adminConnectionString, database);
-
+  if (owned) writeFileSync(ownerFile, `${process.pid}\n`);
   const serverPid = pid;
-  return {
-    connectionString,
-    adminConnectionString,
-    socketDir,
-    pid: serverPid,
-    async stop() {
-      if (!owned || !isAlive(serverPid)) return;
-      // SIGINT is PostgreSQL's "fast" shutdown: it rolls back open transactions and checkpoints.
-      process.kill(serverPid, 'SIGINT');
-      for (let i = 0; i < 600 && isAlive(serverPid); i++) await sleep(50);
-      if (isAlive(serverPid)) process.kill(serverPid, 'SIGQUIT');
-    },
+  const stop = async () => {
+    if (!owned) return;
+    await stopServer(serverPid);
+    rmSync(ownerFile, { force: true });
   };
+  try {
+    await ensureDatabase(adminConnectionString, database);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return { connectionString, adminConnectionString, socketDir, pid: serverPid, stop };
+}
+
+async function stopServer(pid: number): Promise<void> {
+  if (!isAlive(pid)) return;
+  // SIGINT is PostgreSQL's "fast" shutdown: it rolls back open transactions and checkpoints.
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 600 && isAlive(pid); i++) await sleep(50);
+  if (isAlive(pid)) process.kill(pid, 'SIGQUIT');
 }
 
 async function waitForServer(url: string, exited: () => boolean, logFile: string): Promise<void> {
