@@ -79,6 +79,9 @@ async function startHongyan(
         HONGYAN_DATA_DIR: dataDir,
         HONGYAN_HTTP_PORT: '0',
         HONGYAN_SIMULATOR_PORT: '0',
+        // Like many real carriers: sequential decimal ids (1001, 1002, ...) and each receipt right
+        // after its submit_sm_resp, which finds a receipt overtaking the write of its submit result.
+        HONGYAN_SIMULATOR_PROFILE: env.HONGYAN_SIMULATOR_PROFILE ?? 'sequential',
         HONGYAN_LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'inherit'],

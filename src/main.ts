@@ -8,7 +8,7 @@ const HELP = `hongyan — self-hosted SMS platform (鸿雁)
 Usage:
   hongyan start [--roles api,worker,simulator]   run the platform (all roles by default)
   hongyan migrate                                apply database migrations and exit
-  hongyan simulator [--port 2775] [--host 127.0.0.1] [--profile NAME]
+  hongyan simulator [--port 2775] [--host 127.0.0.1] [--profile NAME|FILE.json] [--state-dir DIR]
                                                  run the carrier simulator alone
   hongyan tenant create --name NAME              create a tenant and its first API key
   hongyan tenant list
@@ -52,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
       'id-convention': { type: 'string' },
       default: { type: 'boolean' },
       profile: { type: 'string' },
+      'state-dir': { type: 'string' },
       messages: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -75,7 +76,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'simulator': {
       const { runSimulatorCommand } = await import('./modules/simulator/simulator.cli.ts');
-      await runSimulatorCommand({ config, host: values.host, port: values.port, profile: values.profile });
+      await runSimulatorCommand({
+        config,
+        host: values.host,
+        port: values.port,
+        profile: values.profile,
+        stateDir: values['state-dir'],
+      });
       return -1;
     }
     case 'bench': {

@@ -177,6 +177,14 @@ export const settings = {
     accepts: 'an integer 0..65535',
     parse: integer(0, 65535),
   }),
+  simulatorProfile: setting<string>({
+    key: 'simulatorProfile',
+    env: 'HONGYAN_SIMULATOR_PROFILE',
+    doc: 'Profile of the embedded carrier simulator: a built-in name (`sequential`, `realistic`, `flaky`, ...) used for every bind, or a JSON file of profiles (see src/modules/simulator/README.md). Empty: `default`, everything delivered within a second. Its receipts and replies not yet acknowledged are kept in `<data>/simulator` across restarts.',
+    default: '',
+    accepts: 'a profile name, a path to a .json file, or empty',
+    parse: (raw) => raw.trim(),
+  }),
   defaultRegion: setting<string>({
     key: 'defaultRegion',
     env: 'HONGYAN_DEFAULT_REGION',

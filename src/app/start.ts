@@ -4,11 +4,13 @@
 
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { buildHttpServer } from '../http/server.ts';
 import { bootstrapInstall } from '../modules/accounts/accounts.usecases.ts';
 import { createChannelsRepository } from '../modules/channels/channels.repository.ts';
 import { startWorker } from '../modules/dispatch/worker.ts';
+import { embeddedSimulatorProfile } from '../modules/simulator/simulator.cli.ts';
 import { startSimulator } from '../modules/simulator/simulator.ts';
 import type { Config } from './config.ts';
 import { createContext } from './context.ts';
@@ -16,6 +18,7 @@ import { openDatabase } from './database.ts';
 
 const ROLES = ['api', 'worker', 'simulator'] as const;
 const SIMULATOR_CHANNEL = 'simulator';
+const SIMULATOR_SYSTEM_ID = 'hongyan';
 
 /** A start that cannot go on for a reason the operator can fix: printed as is, without a stack. */
 export class StartError extends Error {
@@ -122,12 +125,20 @@ export async function startHongyan({
   let phase: StartPhase = 'simulator';
   try {
     let simulatorPort: number | null = null;
+    // Read even without the simulator role: the channel made below must match the profile's ids.
+    const simulatorProfile = embeddedSimulatorProfile(config.simulatorProfile, SIMULATOR_SYSTEM_ID);
     if (roles.includes('simulator') && config.simulator) {
       const simulator = await startSimulator({
         host: config.simulatorHost,
         port: config.simulatorPort,
         logger,
         windowSize: 2000,
+        profiles: simulatorProfile.profiles,
+        ...(simulatorProfile.forceProfile === undefined
+          ? {}
+          : { forceProfile: simulatorProfile.forceProfile }),
+        // Receipts owed when the process dies (kill -9 included) go out after the restart.
+        stateDir: path.join(config.dataDir, 'simulator'),
       });
       simulatorPort = simulator.port;
       stops.unshift(() => simulator.close());
@@ -157,11 +168,12 @@ export async function startHongyan({
         name: SIMULATOR_CHANNEL,
         host: config.simulatorHost,
         port: simulatorPort ?? config.simulatorPort,
-        systemId: 'hongyan',
+        systemId: SIMULATOR_SYSTEM_ID,
         password: 'sim',
         windowSize: 1000,
         maxTps: 100_000,
         isDefault: true,
+        idConvention: simulatorProfile.idConvention,
       });
     } else if (simulatorPort !== null) {
       // The channel made for the embedded simulator follows it when its address changes
@@ -171,6 +183,7 @@ export async function startHongyan({
         host: config.simulatorHost,
         port: simulatorPort,
         enabled: true,
+        idConvention: simulatorProfile.idConvention,
       });
     } else if (!config.simulator) {
       // HONGYAN_SIMULATOR=off: its channel must not take messages nor retry a bind forever.

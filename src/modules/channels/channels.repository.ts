@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ChannelsTable, Database } from '../../db/schema.ts';
 import { channelNameTaken, channelNotFound, invalidChannel } from './channels.errors.ts';
-import { type ChannelInput, validateChannel } from './channels.models.ts';
+import { type ChannelInput, type IdConvention, validateChannel } from './channels.models.ts';
 
 export type Channel = Selectable<ChannelsTable>;
 
@@ -53,17 +53,21 @@ export function createChannelsRepository(db: Kysely<Database>) {
       host,
       port,
       enabled,
+      idConvention,
     }: {
       name: string;
       host?: string;
       port?: number;
       enabled: boolean;
+      /** The ids of the simulator's profile (HONGYAN_SIMULATOR_PROFILE may change between starts). */
+      idConvention?: IdConvention;
     }) {
       await db
         .updateTable('channels')
         .set({
           ...(host === undefined ? {} : { host }),
           ...(port === undefined ? {} : { port }),
+          ...(idConvention === undefined ? {} : { id_convention: idConvention }),
           enabled,
           updated_at: new Date(),
         })
@@ -73,6 +77,7 @@ export function createChannelsRepository(db: Kysely<Database>) {
             eb('enabled', '<>', enabled),
             ...(host === undefined ? [] : [eb('host', '<>', host)]),
             ...(port === undefined ? [] : [eb('port', '<>', port)]),
+            ...(idConvention === undefined ? [] : [eb('id_convention', '<>', idConvention)]),
           ]),
         )
         .execute();

@@ -25,9 +25,11 @@ import type {
 import type { TokenBucket } from './decisions.models.ts';
 import {
   DELIVERED,
-  decideFate,
   decideSubmit,
+  FIRST_SEQUENTIAL_NUMBER,
+  fateFor,
   firstMessageNumber,
+  isSequential,
   newTokenBucket,
   pickRejectStatus,
   receiptIdOf,
@@ -40,6 +42,7 @@ import {
 import { buildDeliverSm, receiptTextOf } from './deliver-pdu.ts';
 import type { DeliveryStats, PendingDelivery } from './deliveries.ts';
 import { DeliveryRouter } from './deliveries.ts';
+import type { DeliveryJournal } from './journal.ts';
 import { RecentMessages } from './recent-messages.ts';
 import type { SimulatorProfile } from './simulator.models.ts';
 import { chooseProfile } from './simulator.models.ts';
@@ -54,7 +57,20 @@ export interface CarrierOptions {
   retryDelayMs?: ((attempts: number) => number) | undefined;
   /** Observes every accepted submit (tests count what reached the "carrier", e.g. duplicates). */
   onAccepted?: ((submit: SubmitSm | DataSm, systemId: string) => void) | undefined;
+  /** The state file: owed receipts and replies, and how far sequential ids went. */
+  journal?: (DeliveryJournal & SequentialIds) | undefined;
+  /** What a previous run owed (read from the journal), delivered again. */
+  restored?: readonly PendingDelivery[] | undefined;
 }
+
+/** Where sequential ids are reserved before they are given out, so a restart never reuses one. */
+export interface SequentialIds {
+  readonly reservedUpTo: number;
+  reserve(upTo: number): void;
+}
+
+/** Sequential ids reserved at a time: one state-file write per this many submits. */
+const SEQUENTIAL_BLOCK = 10_000;
 
 export interface CarrierCounts {
   binds: number;
@@ -101,6 +117,8 @@ export function createCarrier(options: CarrierOptions): SimulatedCarrier {
     disconnects: 0,
   };
   let nextNumber = firstMessageNumber(now());
+  const journal = options.journal;
+  let nextSequential = Math.max(FIRST_SEQUENTIAL_NUMBER, (journal?.reservedUpTo ?? 0) + 1);
 
   const router = new DeliveryRouter({
     build: buildDeliverSm,
@@ -108,7 +126,9 @@ export function createCarrier(options: CarrierOptions): SimulatedCarrier {
     logger: log,
     maxStoredPerSystem: options.maxStoredPerSystem,
     ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+    journal,
   });
+  for (const item of options.restored ?? []) router.restore(item);
 
   function onBind(session: SmppSession, pdu: BindRequestPdu): BindDecision {
     const profile = chooseProfile({
@@ -186,9 +206,9 @@ export function createCarrier(options: CarrierOptions): SimulatedCarrier {
     }
     counts.accepted++;
     options.onAccepted?.(pdu, session.systemId);
-    const n = nextNumber++;
+    const n = isSequential(profile.idFormat) ? takeSequential() : nextNumber++;
     const respId = responseIdOf(n, profile.idFormat);
-    const fate = decideFate(profile, random);
+    const fate = fateFor(profile, pdu.destinationAddr, random);
     const early = profile.receiptBeforeResponseRate > 0 && random() < profile.receiptBeforeResponseRate;
     const doneAt = early ? at : at + sampleLatencyMs(profile.receiptLatencyMs, random);
     recent.remember(n, doneAt, fate);
@@ -204,6 +224,7 @@ export function createCarrier(options: CarrierOptions): SimulatedCarrier {
           : pdu.tlvs.messagePayload;
       receipt = {
         kind: 'receipt',
+        seq: 0,
         systemId: session.systemId,
         messageId: receiptIdOf(n, profile.idFormat),
         handset: pdu.destinationAddr,
@@ -235,11 +256,17 @@ export function createCarrier(options: CarrierOptions): SimulatedCarrier {
     }
     if (receipt === undefined) return resp;
     if (!early) {
-      router.scheduleAt(receipt, doneAt);
+      router.add(receipt, doneAt);
       return resp;
     }
     // The carrier quirk: the receipt reaches the client, and is answered, before the response.
     return router.deliverNow(receipt).then(() => resp);
+  }
+
+  function takeSequential(): number {
+    const n = nextSequential++;
+    if (journal !== undefined && n > journal.reservedUpTo) journal.reserve(n + SEQUENTIAL_BLOCK - 1);
+    return n;
   }
 
   function scheduleReply(
@@ -250,9 +277,10 @@ export function createCarrier(options: CarrierOptions): SimulatedCarrier {
     profile: SimulatorProfile,
   ) {
     const text = profile.replies[Math.floor(random() * profile.replies.length)] ?? profile.replies[0]!;
-    router.scheduleAt(
+    router.add(
       {
         kind: 'reply',
+        seq: 0,
         systemId,
         messageId: '',
         handset: pdu.destinationAddr,

@@ -123,6 +123,35 @@ const undeliverable: readonly { fate: Fate; weight: number }[] = [
   }, // system failure
 ];
 const undeliverableWeight = undeliverable.reduce((sum, u) => sum + u.weight, 0);
+const UNKNOWN_SUBSCRIBER = undeliverable[1]!.fate;
+
+/** Every fate a receipt can carry, by its code (fateCode), to read one back from stored state. */
+const fatesByCode = new Map<string, Fate>(
+  [DELIVERED, EXPIRED, ...undeliverable.map((u) => u.fate)].map((f) => [fateCode(f), f]),
+);
+
+/** A fate in a few characters, e.g. "UNDELIV:1", for the simulator's state file. */
+export function fateCode(fate: Fate): string {
+  return `${fate.stat}:${fate.err}`;
+}
+
+export function fateOfCode(code: string): Fate | undefined {
+  return fatesByCode.get(code);
+}
+
+/**
+ * The outcome for one recipient: UNDELIV (unknown subscriber) when its number ends with one of the
+ * profile's undeliveredSuffixes, else drawn per the rates.
+ */
+export function fateFor(
+  profile: Pick<SimulatorProfile, 'deliveryRate' | 'expiredRate' | 'undeliveredSuffixes'>,
+  handset: string,
+  random: () => number,
+): Fate {
+  const suffixes = profile.undeliveredSuffixes;
+  for (let i = 0; i < suffixes.length; i++) if (handset.endsWith(suffixes[i]!)) return UNKNOWN_SUBSCRIBER;
+  return decideFate(profile, random);
+}
 
 export function decideFate(
   profile: Pick<ProfileRates, 'deliveryRate' | 'expiredRate'>,
@@ -163,20 +192,79 @@ export function wantsReceipt(registeredDelivery: number, fate: Fate): boolean {
 // ---- ids -----------------------------------------------------------------------------------------
 
 /**
- * First message id of a run. Ids grow from the start time × 1000, so a restarted simulator never
- * reissues an id that an earlier run gave (a client would match a new receipt to an old message)
- * unless the earlier run issued more than 1000 ids per millisecond it lived.
+ * First message number of a run, for every id format but 'sequential'. Numbers grow from the start
+ * time × 1000, so a restarted simulator never reissues a number that an earlier run gave (a client
+ * would match a new receipt to an old message) unless the earlier run issued more than 1000 per
+ * millisecond it lived.
  */
 export function firstMessageNumber(nowMs: number): number {
   return Math.floor(nowMs) * 1000;
 }
 
+/** The first id of a carrier with sequential ids and no earlier state. */
+export const FIRST_SEQUENTIAL_NUMBER = 1001;
+
+/** Does this id format count from FIRST_SEQUENTIAL_NUMBER (its own counter, kept across restarts)? */
+export function isSequential(format: IdFormat): boolean {
+  return format === 'sequential';
+}
+
+const hex16 = (n: number) => n.toString(16).padStart(16, '0');
+
+/** A 32-bit mix of the two halves of n (for the random-looking half of a UUID-like id). */
+function mix32(lo: number, hi: number, seed: number): number {
+  let h = Math.imul(lo ^ seed, 0x85ebca6b) ^ Math.imul(hi + seed, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A UUID-like id for message number n: 16 hex digits that look random, then n in 16 hex digits, in
+ * 8-4-4-4-12 groups. numberOfUuid reads n back (for query_sm).
+ */
+export function uuidOf(n: number): string {
+  const lo = n >>> 0;
+  const hi = Math.floor(n / 2 ** 32);
+  const a = mix32(lo, hi, 0x9e3779b9).toString(16).padStart(8, '0');
+  const b = mix32(lo, hi, 0x7f4a7c15).toString(16).padStart(8, '0');
+  const c = hex16(n);
+  return `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}`;
+}
+
+export function numberOfUuid(id: string): number | undefined {
+  const m = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-([0-9a-f]{4})-([0-9a-f]{12})$/i.exec(id);
+  if (m === null) return undefined;
+  const n = Number.parseInt(m[1]! + m[2]!, 16);
+  return Number.isSafeInteger(n) && uuidOf(n) === id.toLowerCase() ? n : undefined;
+}
+
 export function responseIdOf(n: number, format: IdFormat): string {
-  return format === 'decimal' ? String(n) : n.toString(16);
+  switch (format) {
+    case 'decimal':
+    case 'sequential':
+    case 'decimal-resp-hex-receipt':
+      return String(n);
+    case 'hex':
+    case 'hex-resp-decimal-receipt':
+      return n.toString(16);
+    case 'uuid':
+      return uuidOf(n);
+  }
 }
 
 export function receiptIdOf(n: number, format: IdFormat): string {
-  return format === 'hex' ? n.toString(16) : String(n);
+  switch (format) {
+    case 'decimal':
+    case 'sequential':
+    case 'hex-resp-decimal-receipt':
+      return String(n);
+    case 'hex':
+    case 'decimal-resp-hex-receipt':
+      return n.toString(16);
+    case 'uuid':
+      return uuidOf(n);
+  }
 }
 
 /**

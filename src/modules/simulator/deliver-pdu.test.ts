@@ -10,6 +10,7 @@ import { seeded } from './test-helpers.ts';
 function receipt(fields: Partial<PendingDelivery> = {}): PendingDelivery {
   return {
     kind: 'receipt',
+    seq: 0,
     systemId: 'hongyan',
     messageId: '1763779200000123',
     handset: '8613800138000',

@@ -44,6 +44,7 @@ class FakeReceiver implements DeliveryReceiver {
 function item(id: string, systemId = 'sys'): PendingDelivery {
   return {
     kind: 'receipt',
+    seq: 0,
     systemId,
     messageId: id,
     handset: '8613800138000',
@@ -80,7 +81,7 @@ describe('DeliveryRouter', () => {
     const r = newRouter();
     const receiver = new FakeReceiver(2);
     r.addReceiver('sys', receiver);
-    for (const id of ['a', 'b', 'c', 'd', 'e']) r.scheduleAt(item(id), 0);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) r.add(item(id), 0);
     await until(() => receiver.sent.length === 2);
     expect(r.stats()).toMatchObject({ pending: 5, inFlight: 2 });
     receiver.sent[0]!.answer(0);
@@ -97,8 +98,8 @@ describe('DeliveryRouter', () => {
 
   it('stores per system_id up to a bound, dropping and counting the oldest', async () => {
     const r = newRouter(3);
-    for (const id of ['1', '2', '3', '4', '5']) r.scheduleAt(item(id), 0);
-    r.scheduleAt(item('other', 'sys2'), 0);
+    for (const id of ['1', '2', '3', '4', '5']) r.add(item(id), 0);
+    r.add(item('other', 'sys2'), 0);
     await until(() => r.stats().dropped === 2);
     const receiver = new FakeReceiver(10);
     r.addReceiver('sys', receiver);
@@ -110,8 +111,8 @@ describe('DeliveryRouter', () => {
     const r = newRouter();
     const first = new FakeReceiver(10);
     r.addReceiver('sys', first);
-    r.scheduleAt(item('x'), 0);
-    r.scheduleAt(item('y'), 0);
+    r.add(item('x'), 0);
+    r.add(item('y'), 0);
     await until(() => first.sent.length === 2);
     r.removeReceiver('sys', first);
     first.sent[0]!.fail(new SessionClosedError('gone'));

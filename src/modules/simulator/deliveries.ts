@@ -4,6 +4,9 @@
 // item whose deliver_sm fails (error status, timeout, closed session) is queued again, so nothing
 // is lost while the process lives; only a queue past `maxStoredPerSystem` drops its oldest items.
 //
+// With a journal (journal.ts), every item is written down when it is added and marked done when the
+// client acknowledges it, so that a restarted simulator delivers what it still owed (restore).
+//
 // Sending fills each session's window without awaiting responses one by one: at 10 000+ receipts a
 // second, one round trip per receipt would cap throughput at window / RTT.
 
@@ -12,11 +15,14 @@ import { Fifo } from '../../smpp/fifo.ts';
 import type { DeliverSm, DeliverSmResp, PduInit } from '../../smpp/pdu-types.ts';
 import type { SmppLogger } from '../../smpp/session-types.ts';
 import type { Fate } from './decisions.models.ts';
+import type { DeliveryJournal } from './journal.ts';
 import { TimeBuckets } from './time-buckets.ts';
 
 /** A receipt or a reply (MO) waiting to be delivered; compact, as up to millions may wait. */
 export interface PendingDelivery {
   kind: 'receipt' | 'reply';
+  /** Its number in the journal; 0 when there is none. */
+  seq: number;
   /** The client that submitted the message, and that gets the receipt or reply. */
   systemId: string;
   /** For a receipt, the message id it reports (receipt form of the id); '' for a reply. */
@@ -83,6 +89,8 @@ export class DeliveryRouter {
       maxStoredPerSystem: number;
       resolutionMs?: number;
       retryDelayMs?: (attempts: number) => number;
+      /** Where owed items are written down; none keeps them in memory only. */
+      journal?: DeliveryJournal | undefined;
     },
   ) {
     this.schedule = new TimeBuckets(options.resolutionMs ?? 10);
@@ -94,8 +102,20 @@ export class DeliveryRouter {
     return { receiptsSent, repliesSent, pending, inFlight, retries, dropped };
   }
 
+  /** A new item, owed from now on: delivered at `dueMs` (or once a receiver binds after that). */
+  add(item: PendingDelivery, dueMs: number): void {
+    if (this.closed) return;
+    this.options.journal?.added(item);
+    this.scheduleAt(item, dueMs);
+  }
+
+  /** An item a previous run owed (from the journal): delivered when it was due, or now. */
+  restore(item: PendingDelivery): void {
+    this.scheduleAt(item, item.doneAt);
+  }
+
   /** Delivers the item at `dueMs` (or as soon as a receiver is bound after that). */
-  scheduleAt(item: PendingDelivery, dueMs: number): void {
+  private scheduleAt(item: PendingDelivery, dueMs: number): void {
     if (this.closed) return;
     this.schedule.add(dueMs, item);
     if (dueMs < this.timerDueMs) this.arm();
@@ -107,6 +127,7 @@ export class DeliveryRouter {
    * the client before the submit_sm_resp does.
    */
   deliverNow(item: PendingDelivery): Promise<void> {
+    if (!this.closed) this.options.journal?.added(item);
     const receiver = this.receivers.get(item.systemId)?.[0];
     if (receiver === undefined || this.closed) {
       this.enqueue(item);
@@ -166,9 +187,10 @@ export class DeliveryRouter {
     queue.push(item);
     this.queued++;
     if (queue.length > this.options.maxStoredPerSystem) {
-      queue.shift();
+      const dropped = queue.shift()!;
       this.queued--;
       this.counters.dropped++;
+      this.options.journal?.done(dropped);
     }
   }
 
@@ -198,6 +220,7 @@ export class DeliveryRouter {
       (resp) => {
         this.counters.inFlight--;
         if (resp.commandStatus === 0) {
+          this.options.journal?.done(item);
           if (item.kind === 'receipt') this.counters.receiptsSent++;
           else this.counters.repliesSent++;
         } else {

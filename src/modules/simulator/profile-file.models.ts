@@ -37,6 +37,7 @@ const KNOWN_FIELDS = new Set<string>([
   'disconnectAfterSubmits',
   'replies',
   'idFormat',
+  'undeliveredSuffixes',
   'bindFail',
 ]);
 
@@ -148,6 +149,14 @@ export function parseProfileFile(input: unknown): ProfileFileResult {
     if (raw.idFormat !== undefined) {
       if ((ID_FORMATS as readonly unknown[]).includes(raw.idFormat)) p.idFormat = raw.idFormat as IdFormat;
       else problem('idFormat', `must be one of ${ID_FORMATS.join(', ')}`);
+    }
+    if (raw.undeliveredSuffixes !== undefined) {
+      const v = raw.undeliveredSuffixes;
+      if (Array.isArray(v) && v.every((d) => typeof d === 'string' && /^\d{1,20}$/.test(d))) {
+        p.undeliveredSuffixes = v as string[];
+      } else {
+        problem('undeliveredSuffixes', 'must be a list of phone number endings (1 to 20 digits)');
+      }
     }
     if (raw.bindFail !== undefined) {
       if (typeof raw.bindFail === 'boolean') p.bindFail = raw.bindFail;

@@ -42,7 +42,7 @@ describe('hongyan simulator', () => {
     });
     await until(() => lines.length === 1);
     const match =
-      /^carrier simulator listening on smpp:\/\/127\.0\.0\.1:(\d+) — profiles: default, realistic, flaky, throttle, blackhole, bindfail/.exec(
+      /^carrier simulator listening on smpp:\/\/127\.0\.0\.1:(\d+) — profiles: default, sequential, realistic, flaky, throttle, blackhole, bindfail/.exec(
         lines[0]!,
       );
     expect(match).not.toBeNull();
@@ -95,7 +95,7 @@ describe('hongyan simulator', () => {
 
   it('refuses an unknown profile name', () => {
     expect(problemsOf(() => resolveProfileOption('nope'))).toEqual([
-      '--profile: unknown profile "nope" (profiles: default, realistic, flaky, throttle, blackhole, bindfail; or give a .json file of profiles)',
+      '--profile: unknown profile "nope" (profiles: default, sequential, realistic, flaky, throttle, blackhole, bindfail; or give a .json file of profiles)',
     ]);
   });
 
@@ -107,7 +107,7 @@ describe('hongyan simulator', () => {
     const bad = tempFile(JSON.stringify([{ name: 'x', deliveryRate: -1, idFormat: 'roman' }]));
     expect(problemsOf(() => resolveProfileOption(bad))).toEqual([
       `--profile ${bad}: profiles[0] "x": deliveryRate: must be a number from 0 to 1`,
-      `--profile ${bad}: profiles[0] "x": idFormat: must be one of decimal, hex, hex-resp-decimal-receipt`,
+      `--profile ${bad}: profiles[0] "x": idFormat: must be one of decimal, sequential, hex, uuid, hex-resp-decimal-receipt, decimal-resp-hex-receipt`,
     ]);
     const broken = tempFile('{ not json');
     expect(problemsOf(() => resolveProfileOption(broken))[0]).toMatch(/cannot read a JSON profiles file/);

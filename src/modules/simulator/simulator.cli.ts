@@ -8,8 +8,8 @@ import pino from 'pino';
 import type { Config } from '../../app/config.ts';
 import { ConfigError } from '../../app/config.ts';
 import { parseProfileFile } from './profile-file.models.ts';
-import type { SimulatorProfile } from './simulator.models.ts';
-import { BUILT_IN_PROFILES } from './simulator.models.ts';
+import type { IdConvention, SimulatorProfile } from './simulator.models.ts';
+import { BUILT_IN_PROFILES, chooseProfile, idConventionOf, profileMap } from './simulator.models.ts';
 import type { RunningSimulator } from './simulator.ts';
 import { startSimulator } from './simulator.ts';
 
@@ -52,11 +52,39 @@ export function resolveProfileOption(
   return { profiles: result.profiles };
 }
 
+/**
+ * The embedded simulator's profiles (HONGYAN_SIMULATOR_PROFILE, as `--profile`; empty for the
+ * built-ins), and the id convention that a channel binding with `systemId` needs to match them.
+ */
+export function embeddedSimulatorProfile(
+  raw: string,
+  systemId: string,
+  cwd = process.cwd(),
+): { forceProfile?: string; profiles: SimulatorProfile[]; idConvention: IdConvention } {
+  let chosen: { forceProfile?: string; profiles: SimulatorProfile[] };
+  try {
+    chosen = resolveProfileOption(raw === '' ? undefined : raw, cwd);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(
+      error.problems.map((p) => `HONGYAN_SIMULATOR_PROFILE: ${p.replace(/^--profile:? ?/, '')}`),
+    );
+  }
+  const profile = chooseProfile({
+    systemId,
+    systemType: '',
+    profiles: profileMap(chosen.profiles),
+    forced: chosen.forceProfile,
+  });
+  return { ...chosen, idConvention: idConventionOf(profile.idFormat) };
+}
+
 export async function runSimulatorCommand({
   config,
   host,
   port,
   profile,
+  stateDir,
   signals = process,
   print = (line: string) => console.log(line),
 }: {
@@ -64,6 +92,8 @@ export async function runSimulatorCommand({
   host?: string | undefined;
   port?: string | undefined;
   profile?: string | undefined;
+  /** `--state-dir`: keep owed receipts and replies there across restarts; unset, in memory. */
+  stateDir?: string | undefined;
   /** Where SIGINT/SIGTERM come from; tests pass an EventEmitter. */
   signals?: Pick<NodeJS.EventEmitter, 'once' | 'removeListener'>;
   print?: (line: string) => void;
@@ -79,6 +109,7 @@ export async function runSimulatorCommand({
       port: listenPort,
       logger,
       profiles: chosen.profiles,
+      ...(stateDir === undefined ? {} : { stateDir: path.resolve(stateDir) }),
       ...(chosen.forceProfile === undefined ? {} : { forceProfile: chosen.forceProfile }),
     });
   } catch (error) {
@@ -96,6 +127,10 @@ export async function runSimulatorCommand({
       ? `profiles: ${simulator.profiles.join(', ')} (bind with system_id or system_type set to one; else default)`
       : `every bind uses profile "${chosen.forceProfile}"`;
   print(`carrier simulator listening on smpp://${listenHost}:${simulator.port} — ${how}`);
+  if (stateDir !== undefined) {
+    const restored = simulator.stats().restoredReceipts;
+    print(`state kept in ${path.resolve(stateDir)} (${restored} receipts and replies owed from before)`);
+  }
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

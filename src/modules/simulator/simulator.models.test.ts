@@ -5,7 +5,11 @@ import {
   decideFate,
   decideSubmit,
   EXPIRED,
+  fateCode,
+  fateFor,
+  fateOfCode,
   newTokenBucket,
+  numberOfUuid,
   receiptIdOf,
   responseIdOf,
   sampleLatencyMs,
@@ -13,7 +17,14 @@ import {
   wantsReceipt,
 } from './decisions.models.ts';
 import { parseProfileFile } from './profile-file.models.ts';
-import { BUILT_IN_PROFILES, chooseProfile, profileMap } from './simulator.models.ts';
+import { RecentMessages } from './recent-messages.ts';
+import {
+  BUILT_IN_PROFILES,
+  chooseProfile,
+  ID_FORMATS,
+  idConventionOf,
+  profileMap,
+} from './simulator.models.ts';
 import { seeded } from './test-helpers.ts';
 import { TimeBuckets } from './time-buckets.ts';
 
@@ -34,6 +45,7 @@ describe('chooseProfile', () => {
   it('has the documented built-in profiles', () => {
     expect(BUILT_IN_PROFILES.map((p) => p.name)).toEqual([
       'default',
+      'sequential',
       'realistic',
       'flaky',
       'throttle',
@@ -101,6 +113,63 @@ describe('decisions', () => {
       responseIdOf(255, 'hex-resp-decimal-receipt'),
       receiptIdOf(255, 'hex-resp-decimal-receipt'),
     ]).toEqual(['ff', '255']);
+    expect([
+      responseIdOf(255, 'decimal-resp-hex-receipt'),
+      receiptIdOf(255, 'decimal-resp-hex-receipt'),
+    ]).toEqual(['255', 'ff']);
+    expect([responseIdOf(1001, 'sequential'), receiptIdOf(1001, 'sequential')]).toEqual(['1001', '1001']);
+  });
+
+  it('uuid ids look like UUIDs, differ in their first half, and give their number back', () => {
+    const n = 1_764_480_000_000_123;
+    const id = responseIdOf(n, 'uuid');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(receiptIdOf(n, 'uuid')).toBe(id);
+    expect(numberOfUuid(id)).toBe(n);
+    expect(numberOfUuid(id.toUpperCase())).toBe(n);
+    expect(responseIdOf(n + 1, 'uuid').slice(0, 8)).not.toBe(id.slice(0, 8));
+    // A UUID whose first half was not made from its number is not one of ours.
+    expect(numberOfUuid(`00000000-0000-0000-${id.slice(19)}`)).toBeUndefined();
+    expect(numberOfUuid('1001')).toBeUndefined();
+  });
+
+  it('names the channel id convention each id format needs; default reads ids as-is', () => {
+    expect(idConventionOf(profile('default').idFormat)).toBe('as-is');
+    expect(idConventionOf(profile('sequential').idFormat)).toBe('as-is');
+    expect(idConventionOf('uuid')).toBe('as-is');
+    expect(idConventionOf('hex')).toBe('as-is');
+    expect(idConventionOf('hex-resp-decimal-receipt')).toBe('hex-resp-decimal-receipt');
+    expect(idConventionOf('decimal-resp-hex-receipt')).toBe('decimal-resp-hex-receipt');
+  });
+
+  it('built-in profiles spread over the id styles; sequential answers with 1001.. and receipts at once', () => {
+    const formats = new Set(BUILT_IN_PROFILES.map((p) => p.idFormat));
+    expect([...formats].sort()).toEqual([...ID_FORMATS].sort());
+    expect(profile('sequential')).toMatchObject({
+      idFormat: 'sequential',
+      receiptLatencyMs: { min: 0, median: 0, max: 0 },
+      deliveryRate: 1,
+    });
+  });
+
+  it('fails exactly the recipients whose number ends with an undelivered suffix', () => {
+    const p = { ...profile('default'), undeliveredSuffixes: ['8', '9'] };
+    const random = seeded(9);
+    for (let i = 0; i < 100; i++) {
+      const fate = fateFor(p, `86138000000${String(i).padStart(2, '0')}`, random);
+      expect(fate.stat, `recipient ${i}`).toBe(i % 10 >= 8 ? 'UNDELIV' : 'DELIVRD');
+    }
+    expect(fateFor(p, '8613800000018', random)).toMatchObject({ stat: 'UNDELIV', err: 1, errText: '001' });
+  });
+
+  it('writes each fate as a code and reads it back', () => {
+    const random = seeded(4);
+    const p = { deliveryRate: 0.2, expiredRate: 0.2 };
+    for (let i = 0; i < 500; i++) {
+      const fate = decideFate(p, random);
+      expect(fateOfCode(fateCode(fate))).toBe(fate);
+    }
+    expect(fateOfCode('DELIVRD:7')).toBeUndefined();
   });
 
   it('token bucket: one second of burst, then the rate', () => {
@@ -111,6 +180,20 @@ describe('decisions', () => {
     expect(takeToken(bucket, 10, 50)).toBe(false);
     expect(takeToken(bucket, 10, 100)).toBe(true);
     expect(takeToken(bucket, 10, 100)).toBe(false);
+  });
+});
+
+describe('RecentMessages (query_sm)', () => {
+  it('finds a message by the id its response gave, per id format, never by the other reading alone', () => {
+    const recent = new RecentMessages(100_000);
+    recent.remember(4162, 10, DELIVERED);
+    recent.remember(16738, 20, EXPIRED);
+    expect(recent.find('4162', 'sequential')?.fate).toBe(DELIVERED);
+    expect(recent.find('4162', 'hex')?.fate).toBe(EXPIRED); // 0x4162 = 16738
+    expect(recent.find('1042', 'sequential')).toBeUndefined(); // 4162 in hex, not a decimal id given
+    expect(recent.find('1042', 'decimal-resp-hex-receipt')?.fate).toBe(DELIVERED);
+    expect(recent.find(responseIdOf(16738, 'uuid'), 'uuid')?.fate).toBe(EXPIRED);
+    expect(recent.find('16738', 'uuid')).toBeUndefined();
   });
 });
 
@@ -198,12 +281,23 @@ describe('parseProfileFile', () => {
         'profiles[0] "bad": throttleAboveTps: must be a number of submits per second above 0, or null',
         'profiles[0] "bad": disconnectAfterSubmits: must be a whole number from 1, or null',
         'profiles[0] "bad": replies: must be a list of non-empty texts that each fit one SMS',
-        'profiles[0] "bad": idFormat: must be one of decimal, hex, hex-resp-decimal-receipt',
+        'profiles[0] "bad": idFormat: must be one of decimal, sequential, hex, uuid, hex-resp-decimal-receipt, decimal-resp-hex-receipt',
         'profiles[0] "bad": bindFail: must be true or false',
         'profiles[1] "this name is far too long": name: must be 1 to 15 letters, digits, "_", "-" or "."',
         'profiles[2]: expected an object',
         'profiles[3] "sums": deliveryRate + expiredRate: must not exceed 1',
         'profiles[3] "sums": noResponseRate + queueFullRate + rejectRate: must not exceed 1',
+      ],
+    });
+  });
+
+  it('reads undeliveredSuffixes as a list of number endings', () => {
+    const good = parseProfileFile([{ name: 'p', undeliveredSuffixes: ['8', '19'] }]);
+    expect(good.ok && good.profiles[0]!.undeliveredSuffixes).toEqual(['8', '19']);
+    expect(parseProfileFile([{ name: 'p', undeliveredSuffixes: ['8a'] }])).toEqual({
+      ok: false,
+      problems: [
+        'profiles[0] "p": undeliveredSuffixes: must be a list of phone number endings (1 to 20 digits)',
       ],
     });
   });

@@ -10,12 +10,35 @@ export interface LatencyRange {
 }
 
 /**
- * Ids on the wire. 'hex-resp-decimal-receipt' is a quirk of real carriers: submit_sm_resp carries
- * the id in hex and the receipt the same number in decimal, so a client must try both forms.
+ * Ids on the wire, in the styles real carriers use, so that no assumption of a client about ids
+ * passes unseen:
+ * - 'decimal': large decimal numbers that grow from the start time (1764480000000001…);
+ * - 'sequential': small decimal numbers counted from 1001 (1001, 1002, …), as many carriers do; a
+ *   client that reads ids in both hex and decimal finds other messages' ids among them (4162 read
+ *   as hex is 16738);
+ * - 'hex': the number in lower-case hex;
+ * - 'uuid': UUID-like text (8-4-4-4-12 hex digits), not a number at all;
+ * - 'hex-resp-decimal-receipt' and 'decimal-resp-hex-receipt': submit_sm_resp and the receipt
+ *   carry the same number in different bases, a quirk that the channel's id convention must name.
  */
-export type IdFormat = 'decimal' | 'hex' | 'hex-resp-decimal-receipt';
+export type IdFormat =
+  'decimal' | 'sequential' | 'hex' | 'uuid' | 'hex-resp-decimal-receipt' | 'decimal-resp-hex-receipt';
 
-export const ID_FORMATS: readonly IdFormat[] = ['decimal', 'hex', 'hex-resp-decimal-receipt'];
+export const ID_FORMATS: readonly IdFormat[] = [
+  'decimal',
+  'sequential',
+  'hex',
+  'uuid',
+  'hex-resp-decimal-receipt',
+  'decimal-resp-hex-receipt',
+];
+
+/** How a channel to a carrier with these ids must match receipts (the channel's id_convention). */
+export type IdConvention = 'as-is' | 'hex-resp-decimal-receipt' | 'decimal-resp-hex-receipt';
+
+export function idConventionOf(format: IdFormat): IdConvention {
+  return format === 'hex-resp-decimal-receipt' || format === 'decimal-resp-hex-receipt' ? format : 'as-is';
+}
 
 export interface SimulatorProfile {
   name: string;
@@ -43,6 +66,11 @@ export interface SimulatorProfile {
   /** Delay of a reply after the delivery. */
   replyLatencyMs: LatencyRange;
   idFormat: IdFormat;
+  /**
+   * Recipients whose number ends with one of these get an UNDELIV receipt (err 001, unknown
+   * subscriber) whatever the rates, so that a test knows each message's own outcome.
+   */
+  undeliveredSuffixes: readonly string[];
   /** Refuse every bind with ESME_RBINDFAIL. */
   bindFail: boolean;
 }
@@ -67,18 +95,29 @@ const quiet: Omit<SimulatorProfile, 'name'> = {
   replies: ['TD', '退订', 'STOP', '好的，收到'],
   replyLatencyMs: { min: 1_000, median: 5_000, max: 60_000 },
   idFormat: 'decimal',
+  undeliveredSuffixes: [],
   bindFail: false,
 };
 
 /**
  * `default` is the channel of a fresh install: every message delivered well within a second, so
- * the first message a user sends shows `delivered` by the time they look.
+ * the first message a user sends shows `delivered` by the time they look. Its ids read the same in
+ * the response and the receipt (the channel's `as-is` convention). `sequential` is the carrier of
+ * the benchmark: small sequential decimal ids and each receipt right after its response. The
+ * others spread over the id styles (see IdFormat).
  */
 export const BUILT_IN_PROFILES: readonly SimulatorProfile[] = [
   { ...quiet, name: 'default' },
   {
     ...quiet,
+    name: 'sequential',
+    receiptLatencyMs: { min: 0, median: 0, max: 0 },
+    idFormat: 'sequential',
+  },
+  {
+    ...quiet,
     name: 'realistic',
+    idFormat: 'uuid',
     deliveryRate: 0.95,
     expiredRate: 0.02,
     rejectRate: 0.005,
@@ -100,8 +139,8 @@ export const BUILT_IN_PROFILES: readonly SimulatorProfile[] = [
     replyRate: 0.01,
     idFormat: 'hex-resp-decimal-receipt',
   },
-  { ...quiet, name: 'throttle', throttleAboveTps: 200 },
-  { ...quiet, name: 'blackhole', noResponseRate: 1 },
+  { ...quiet, name: 'throttle', throttleAboveTps: 200, idFormat: 'hex' },
+  { ...quiet, name: 'blackhole', noResponseRate: 1, idFormat: 'decimal-resp-hex-receipt' },
   { ...quiet, name: 'bindfail', bindFail: true },
 ];
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { DataSm, SubmitSm } from '../../smpp/pdu-types.ts';
 import { createSmppServer } from '../../smpp/session.ts';
 import { type CarrierCounts, createCarrier } from './carrier.ts';
+import { FileJournal } from './journal.ts';
 import type { SimulatorProfile } from './simulator.models.ts';
 import { profileMap } from './simulator.models.ts';
 
@@ -34,6 +35,13 @@ export interface SimulatorOptions {
   retryDelayMs?: (attempts: number) => number;
   /** Observes every accepted submit_sm/data_sm (for tests: what reached the carrier). */
   onAccepted?: (submit: SubmitSm | DataSm, systemId: string) => void;
+  /**
+   * A folder that keeps the receipts and replies owed to clients (and how far sequential ids went)
+   * across restarts, even after kill -9 (journal.ts). Unset: they live in memory only.
+   */
+  stateDir?: string | undefined;
+  /** How often the state file's buffered acknowledgements are written and synced. Default 200 ms. */
+  stateFlushIntervalMs?: number;
 }
 
 /** The carrier's counts (binds accepted since start, submits and their outcomes) and deliveries. */
@@ -47,6 +55,8 @@ export interface SimulatorStats extends CarrierCounts {
   deliverRetries: number;
   /** Receipts and replies dropped because a system_id's store was full. */
   droppedReceipts: number;
+  /** Receipts and replies read from the state folder at start, owed by the previous run. */
+  restoredReceipts: number;
 }
 
 export interface RunningSimulator {
@@ -55,7 +65,7 @@ export interface RunningSimulator {
   /** Names of the profiles a bind can choose. */
   profiles: string[];
   stats(): SimulatorStats;
-  /** Unbinds every session, stops listening; pending receipts are lost. */
+  /** Unbinds every session, stops listening; pending receipts are lost unless kept in stateDir. */
   close(): Promise<void>;
 }
 
@@ -68,6 +78,21 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       `unknown simulator profile "${options.forceProfile}" (profiles: ${[...profiles.keys()].join(', ')})`,
     );
   }
+  const journal =
+    options.stateDir === undefined
+      ? undefined
+      : new FileJournal({
+          dir: options.stateDir,
+          log,
+          ...(options.stateFlushIntervalMs === undefined
+            ? {}
+            : { flushIntervalMs: options.stateFlushIntervalMs }),
+        });
+  const restored = journal?.takeRestored() ?? [];
+  const restoredReceipts = restored.length;
+  if (journal !== undefined) {
+    log.info({ stateDir: options.stateDir, restoredReceipts }, 'simulator state loaded');
+  }
   const carrier = createCarrier({
     profiles,
     forceProfile: options.forceProfile,
@@ -77,6 +102,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     maxStoredPerSystem: options.maxStoredPerSystem ?? 1_000_000,
     retryDelayMs: options.retryDelayMs,
     onAccepted: options.onAccepted,
+    journal,
+    restored,
   });
 
   const server = createSmppServer({
@@ -92,7 +119,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       maxConcurrentHandlers: 100_000,
     },
   });
-  const address = await server.listen(port, host);
+  let address: { port: number };
+  try {
+    address = await server.listen(port, host);
+  } catch (error) {
+    carrier.close();
+    journal?.close();
+    throw error;
+  }
   log.debug({ host, port: address.port }, 'simulator listening');
 
   return {
@@ -108,11 +142,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
         pendingReceipts: d.pending,
         deliverRetries: d.retries,
         droppedReceipts: d.dropped,
+        restoredReceipts,
       };
     },
     async close() {
       carrier.close();
       await server.close();
+      // After the sessions: an acknowledgement that arrived while they closed is still written.
+      journal?.close();
     },
   };
 }

@@ -1,0 +1,164 @@
+// The simulator's state file, as pure functions: how a pending receipt or reply, its
+// acknowledgement and a reservation of sequential ids are written as lines, and how the lines of a
+// file are replayed into the set of deliveries still owed. The file I/O is in journal.ts.
+//
+// One JSON array per line, so that a line cut short by a crash is recognised (it does not parse,
+// or it lacks its newline) and skipped instead of misread:
+//   ["V",1]                                  format version, first line of a compacted file
+//   ["A",seq,"r"|"m",systemId,messageId,handset,handsetTon,handsetNpi,sender,senderTon,senderNpi,
+//        submittedAt,doneAt,fate,text]         a receipt ("r") or reply ("m") owed to a client
+//   ["D",seq]                                the client acknowledged it (or it was dropped)
+//   ["N",upTo]                               sequential ids up to upTo may have been given out
+
+import type { Fate } from './decisions.models.ts';
+import { DELIVERED, fateCode, fateOfCode } from './decisions.models.ts';
+import type { PendingDelivery } from './deliveries.ts';
+
+export const JOURNAL_VERSION = 1;
+
+export function versionLine(): string {
+  return `["V",${JOURNAL_VERSION}]\n`;
+}
+
+export function addedLine(item: PendingDelivery): string {
+  return (
+    JSON.stringify([
+      'A',
+      item.seq,
+      item.kind === 'receipt' ? 'r' : 'm',
+      item.systemId,
+      item.messageId,
+      item.handset,
+      item.handsetTon,
+      item.handsetNpi,
+      item.sender,
+      item.senderTon,
+      item.senderNpi,
+      item.submittedAt,
+      item.doneAt,
+      fateCode(item.fate),
+      item.text,
+    ]) + '\n'
+  );
+}
+
+export function doneLine(seq: number): string {
+  return '["D",' + seq + ']\n';
+}
+
+export function reservedLine(upTo: number): string {
+  return '["N",' + upTo + ']\n';
+}
+
+export interface ReplayedJournal {
+  /** Deliveries added and never acknowledged, by seq, in the order they were added. */
+  items: Map<number, PendingDelivery>;
+  /** The highest sequential id that may have been given out; 0 when none was. */
+  reservedUpTo: number;
+  /** Lines read, including the ones that did not parse. */
+  lines: number;
+  /** Whole lines (ending in a newline) that did not parse, or named an unknown record. */
+  badLines: number;
+  /** Length of the file up to the end of its last whole line: what a crash left intact. */
+  intactBytes: number;
+  /** The file ended in a partial line (a write cut short by the crash). */
+  truncatedTail: boolean;
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+
+function parseAdded(r: unknown[]): PendingDelivery | undefined {
+  const [, seq, kind, systemId, messageId, handset, hTon, hNpi, sender, sTon, sNpi, at, doneAt, fate, text] =
+    r;
+  if (r.length !== 15 || !isInt(seq) || (kind !== 'r' && kind !== 'm')) return undefined;
+  if (!isStr(systemId) || !isStr(messageId) || !isStr(handset) || !isStr(sender) || !isStr(text)) {
+    return undefined;
+  }
+  if (!isInt(hTon) || !isInt(hNpi) || !isInt(sTon) || !isInt(sNpi) || !isInt(at) || !isInt(doneAt)) {
+    return undefined;
+  }
+  const known: Fate | undefined = isStr(fate) ? fateOfCode(fate) : undefined;
+  if (known === undefined) return undefined;
+  return {
+    kind: kind === 'r' ? 'receipt' : 'reply',
+    seq,
+    systemId,
+    messageId,
+    handset,
+    handsetTon: hTon,
+    handsetNpi: hNpi,
+    sender,
+    senderTon: sTon,
+    senderNpi: sNpi,
+    submittedAt: at,
+    doneAt,
+    fate: kind === 'm' ? DELIVERED : known,
+    text,
+    attempts: 0,
+  };
+}
+
+/** Replays a state file's text (as read from disk) into what is still owed. */
+export function replayJournal(text: string): ReplayedJournal {
+  const items = new Map<number, PendingDelivery>();
+  let reservedUpTo = 0;
+  let lines = 0;
+  let badLines = 0;
+  const lastNewline = text.lastIndexOf('\n');
+  const intact = lastNewline < 0 ? '' : text.slice(0, lastNewline);
+  const truncatedTail = lastNewline < text.length - 1;
+  if (intact !== '') {
+    for (const line of intact.split('\n')) {
+      lines++;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        badLines++;
+        continue;
+      }
+      if (!Array.isArray(record)) {
+        badLines++;
+        continue;
+      }
+      const tag = record[0];
+      if (tag === 'A') {
+        const item = parseAdded(record);
+        if (item === undefined) badLines++;
+        else items.set(item.seq, item);
+      } else if (tag === 'D' && isInt(record[1])) {
+        items.delete(record[1]);
+      } else if (tag === 'N' && isInt(record[1])) {
+        reservedUpTo = Math.max(reservedUpTo, record[1]);
+      } else if (tag !== 'V') {
+        badLines++;
+      }
+    }
+  }
+  if (truncatedTail) lines++;
+  return {
+    items,
+    reservedUpTo,
+    lines,
+    badLines,
+    intactBytes: Buffer.byteLength(intact) + (lastNewline < 0 ? 0 : 1),
+    truncatedTail,
+  };
+}
+
+/**
+ * Compact when the file holds at least `minRecords` lines and four times as many lines as owed
+ * deliveries: each rewrite then costs at most a quarter of the writes that made it necessary.
+ */
+export function shouldCompact({
+  records,
+  live,
+  minRecords,
+}: {
+  records: number;
+  live: number;
+  minRecords: number;
+}): boolean {
+  return records >= minRecords && records >= 4 * live;
+}
