@@ -3,6 +3,7 @@
 // (its own event loop, on its own core) and not a copy wired up inside the test process.
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,25 +18,39 @@ export interface HongyanChild {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** A free TCP port on 127.0.0.1 (for a restart that must keep its address). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /**
- * Starts `hongyan start --json` and resolves when it prints the first start's welcome line (a
- * fresh database: the API key of the first tenant). `env` is added to this process's environment.
+ * Starts `hongyan start --json`. On a fresh database it resolves on the welcome line (the first
+ * tenant's API key); with `welcome: false` (a restart) it resolves once GET /healthz answers on
+ * `httpPort`, and `key`/`tenantId` are empty. `env` is added to this process's environment.
  */
 export async function startHongyanChild({
   env,
   roles = 'api,worker',
   stderr = 'inherit',
+  welcome = true,
+  httpPort = 0,
 }: {
   env: Record<string, string>;
   roles?: string;
   stderr?: 'inherit' | 'ignore';
+  welcome?: boolean;
+  httpPort?: number;
 }): Promise<HongyanChild> {
   const child = spawn(
     process.execPath,
     ['--max-semi-space-size=64', path.join(ROOT, 'bin/hongyan.js'), 'start', '--json', '--roles', roles],
     {
       cwd: ROOT,
-      env: { ...process.env, HONGYAN_HTTP_PORT: '0', HONGYAN_LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, HONGYAN_HTTP_PORT: String(httpPort), HONGYAN_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', stderr],
     },
   );
@@ -56,12 +71,26 @@ export async function startHongyanChild({
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
       for (const line of lines) {
-        if (!line.startsWith('{') || !line.includes('"api_key"')) continue;
+        if (!welcome || !line.startsWith('{') || !line.includes('"api_key"')) continue;
         const first = JSON.parse(line) as { http: string; api_key: string; tenant: { id: number } };
         child.off('exit', onExit);
         resolve({ child, url: first.http, key: first.api_key, tenantId: first.tenant.id, stop });
       }
     });
+    if (welcome) return;
+    const url = `http://127.0.0.1:${httpPort}`;
+    const poll = () => {
+      if (child.exitCode !== null) return;
+      http
+        .get(`${url}/healthz`, (res) => {
+          res.resume();
+          if (res.statusCode !== 200) return void setTimeout(poll, 100);
+          child.off('exit', onExit);
+          resolve({ child, url, key: '', tenantId: 0, stop });
+        })
+        .on('error', () => setTimeout(poll, 100));
+    };
+    poll();
   });
 }
 

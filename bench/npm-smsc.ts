@@ -135,6 +135,8 @@ export interface NpmSmsc {
   /** Times (ms, performance.now) of submits answered ESME_RTHROTTLED. */
   throttledAt: number[];
   stats(): NpmSmscStats;
+  /** Changes options of the running SMSC (throttling, receipts, …); ids keep counting. */
+  configure(patch: Partial<NpmSmscOptions>): void;
   close(): Promise<void>;
 }
 
@@ -202,16 +204,13 @@ interface SessionState {
 }
 
 export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSmsc> {
-  const ids = options.ids ?? 'decimal';
-  const receiptIds = options.receiptIds ?? 'as-response';
-  const outcomeOf = options.outcome ?? outcomeByLastDigit;
-  const window = options.window ?? 1000;
+  // Read at each use: configure() changes the behaviour of a running SMSC (benchmarks keep one).
+  const o: NpmSmscOptions = { ...options };
   const random = seeded(options.seed ?? 5);
-  const rate = options.throttleRate;
-  const burst = options.throttleBurst ?? Math.max(1, Math.round((rate ?? 0) / 10));
-  let tokens = burst;
+  const burstOf = () => o.throttleBurst ?? Math.max(1, Math.round((o.throttleRate ?? 0) / 10));
+  let tokens = burstOf();
   let refilledAt = performance.now();
-  let nextId = options.firstId ?? 1001;
+  let nextId = o.firstId ?? 1001;
   let received = 0;
   let sessionNo = 0;
   const submits: SubmitRecord[] = [];
@@ -232,10 +231,11 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
   };
 
   function throttles(): boolean {
-    if (options.throttleShare !== undefined && random() < options.throttleShare) return true;
+    if (o.throttleShare !== undefined && random() < o.throttleShare) return true;
+    const rate = o.throttleRate;
     if (rate === undefined) return false;
     const now = performance.now();
-    tokens = Math.min(burst, tokens + ((now - refilledAt) / 1000) * rate);
+    tokens = Math.min(burstOf(), tokens + ((now - refilledAt) / 1000) * rate);
     refilledAt = now;
     if (tokens < 1) return true;
     tokens -= 1;
@@ -247,7 +247,7 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
     if (queue === undefined || queue.length === 0) return;
     for (const s of sessions) {
       if (s.dead || !s.receives || s.systemId !== systemId) continue;
-      while (queue.length > 0 && s.outstanding.size < window) {
+      while (queue.length > 0 && s.outstanding.size < (o.window ?? 1000)) {
         const item = queue.shift()!;
         const pdu = new smpp.PDU('deliver_sm', item.pdu);
         if (!s.session.send(pdu, () => acknowledged(s, pdu.sequence_number))) {
@@ -290,10 +290,10 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
       destination_addr: r.source,
       esm_class: ESM_DELIVERY_RECEIPT,
       data_coding: 0,
-      short_message: options.receiptField === 'message_payload' ? Buffer.alloc(0) : body,
+      short_message: o.receiptField === 'message_payload' ? Buffer.alloc(0) : body,
     };
-    if (options.receiptField === 'message_payload') pdu.message_payload = body;
-    if (options.receiptTlvs) {
+    if (o.receiptField === 'message_payload') pdu.message_payload = body;
+    if (o.receiptTlvs) {
       pdu.receipted_message_id = r.receiptId;
       pdu.message_state = MESSAGE_STATE[stat];
     }
@@ -309,7 +309,7 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
       destination_addr: r.source,
       esm_class: 0,
       data_coding: 0,
-      short_message: Buffer.from(options.replyText ?? 'OK', 'latin1'),
+      short_message: Buffer.from(o.replyText ?? 'OK', 'latin1'),
     };
     return { pdu, kind: 'reply' };
   }
@@ -320,7 +320,7 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
       return;
     }
     received++;
-    const drop = options.dropEvery !== undefined && received % options.dropEvery === 0;
+    const drop = o.dropEvery !== undefined && received % o.dropEvery === 0;
     if (!drop && throttles()) {
       counts.throttled++;
       throttledAt.push(performance.now());
@@ -334,9 +334,12 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
       index: submits.length,
       recipient,
       source: pdu.source_addr ?? '',
-      id: formatId(n, ids),
-      receiptId: receiptIds === 'as-response' ? formatId(n, ids) : formatId(n, receiptIds),
-      outcome: outcomeOf(recipient),
+      id: formatId(n, o.ids ?? 'decimal'),
+      receiptId: formatId(
+        n,
+        o.receiptIds === undefined || o.receiptIds === 'as-response' ? (o.ids ?? 'decimal') : o.receiptIds,
+      ),
+      outcome: (o.outcome ?? outcomeByLastDigit)(recipient),
       at: Date.now(),
       session: s.no,
       text,
@@ -349,7 +352,7 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
     counts.submits++;
     const systemId = s.systemId;
     const receipt = record.receiptRequested;
-    const before = receipt && options.receiptTiming === 'before-response';
+    const before = receipt && o.receiptTiming === 'before-response';
     if (before) {
       const sentBefore = counts.receiptsSent;
       enqueue(systemId, receiptPdu(record));
@@ -364,16 +367,16 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
       s.session.send(pdu.response({ message_id: record.id }));
     }
     if (receipt && !before) {
-      const delay = options.receiptDelayMs ?? 0;
+      const delay = o.receiptDelayMs ?? 0;
       if (delay > 0) setTimeout(() => enqueue(systemId, receiptPdu(record)), delay);
       else enqueue(systemId, receiptPdu(record));
     }
-    if (options.replyEvery !== undefined && counts.submits % options.replyEvery === 0)
+    if (o.replyEvery !== undefined && counts.submits % o.replyEvery === 0)
       enqueue(systemId, replyPdu(record));
   }
 
   function onBind(s: SessionState, pdu: NpmPdu) {
-    if (options.password !== undefined && pdu.password !== options.password) {
+    if (o.password !== undefined && pdu.password !== o.password) {
       s.session.send(pdu.response({ command_status: 0x0e })); // ESME_RINVPASWD
       return;
     }
@@ -443,6 +446,11 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
     submits,
     throttledAt,
     stats: () => ({ ...counts }),
+    configure(patch) {
+      Object.assign(o, patch);
+      tokens = burstOf();
+      refilledAt = performance.now();
+    },
     async close() {
       for (const s of sessions) {
         s.dead = true;

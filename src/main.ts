@@ -21,6 +21,9 @@ Usage:
   hongyan channel list
   hongyan channel remove NAME|ID
   hongyan message get ID
+  hongyan reply list [--unattributed] [--limit N]
+                                                 replies (MO), newest first; --unattributed: those
+                                                 given to no tenant (the operator decides)
   hongyan config docs                            print the configuration reference
   hongyan config check                           validate the configuration and exit
   hongyan bench [--messages N]                   run the end-to-end benchmark
@@ -51,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
       'source-addr': { type: 'string' },
       'id-convention': { type: 'string' },
       default: { type: 'boolean' },
+      unattributed: { type: 'boolean' },
+      limit: { type: 'string' },
       profile: { type: 'string' },
       'state-dir': { type: 'string' },
       messages: { type: 'string' },

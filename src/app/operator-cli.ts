@@ -8,6 +8,11 @@ import type { BindMode, IdConvention } from '../modules/channels/channels.models
 import { createChannelsRepository, toChannelView } from '../modules/channels/channels.repository.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
 import { toMessageView } from '../modules/messages/messages.views.ts';
+import {
+  listReplies,
+  operatorReplyLine,
+  toOperatorReplyView,
+} from '../modules/replies/replies.repository.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './database.ts';
@@ -70,7 +75,7 @@ export async function runOperatorCommand({
   values: Values;
 }): Promise<number> {
   const json = values.json === true;
-  const known = ['migrate', 'tenant', 'key', 'channel', 'message'];
+  const known = ['migrate', 'tenant', 'key', 'channel', 'message', 'reply'];
   if (!known.includes(command)) {
     console.error(`unknown command "${command}"; see hongyan --help`);
     return 2;
@@ -161,6 +166,16 @@ export async function runOperatorCommand({
         if (!target) throw new UsageError('channel remove needs a channel name or id');
         const removed = await channels.removeChannel(target);
         out(toChannelView(removed), `channel ${removed.id} "${removed.name}" removed`);
+        return 0;
+      }
+      case 'reply list': {
+        const views = (
+          await listReplies(database.db.kysely, {
+            scope: values.unattributed === true ? 'unattributed' : 'all',
+            limit: intOption(values, 'limit') ?? 100,
+          })
+        ).map(toOperatorReplyView);
+        out(views, views.map(operatorReplyLine).join('\n') || '(no replies)');
         return 0;
       }
       case 'message get': {

@@ -105,6 +105,13 @@ export interface InboundMessagesTable {
   destination: string;
   content: string;
   received_at: Timestamp;
+  data_coding: number | null;
+  raw_hex: string | null;
+  sanitized: Generated<boolean>;
+  parts: Generated<number>;
+  incomplete: Generated<boolean>;
+  attribution: Generated<'extension' | 'recent_sender' | 'ambiguous' | 'unknown'>;
+  candidate_tenant_ids: string[] | null;
 }
 
 export interface NodesTable {

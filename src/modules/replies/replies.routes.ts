@@ -5,6 +5,7 @@ import { requireTenant } from '../../http/auth.ts';
 import { errorResponses } from '../../http/schemas.ts';
 import { invalidCursor } from '../messages/messages.errors.ts';
 import { decodeCursor, encodeCursor } from '../messages/messages.models.ts';
+import { listReplies } from './replies.repository.ts';
 
 const replyView = {
   type: 'object',
@@ -13,6 +14,10 @@ const replyView = {
     from: { type: 'string' },
     to: { type: 'string' },
     content: { type: 'string' },
+    /** A reply the handset sent in several parts is shown once, reassembled. */
+    parts: { type: 'integer' },
+    /** Parts never arrived within the reassembly timeout: the content is what did. */
+    incomplete: { type: 'boolean' },
     received_at: { type: 'string' },
   },
 } as const;
@@ -53,15 +58,11 @@ export async function registerReplyRoutes(app: FastifyInstance, ctx: AppContext)
         if (decoded === null) throw invalidCursor();
         beforeId = decoded;
       }
-      let q = ctx.db.kysely
-        .selectFrom('inbound_messages')
-        .selectAll()
-        .where('tenant_id', '=', request.tenantId);
-      if (beforeId !== undefined) q = q.where('id', '<', beforeId);
-      const rows = await q
-        .orderBy('id', 'desc')
-        .limit(limit + 1)
-        .execute();
+      const rows = await listReplies(ctx.db.kysely, {
+        scope: { tenantId: request.tenantId },
+        beforeId,
+        limit: limit + 1,
+      });
       const page = rows.slice(0, limit);
       return {
         data: page.map((r) => ({
@@ -69,6 +70,8 @@ export async function registerReplyRoutes(app: FastifyInstance, ctx: AppContext)
           from: r.sender,
           to: r.destination,
           content: r.content,
+          parts: r.parts,
+          incomplete: r.incomplete,
           received_at: r.received_at.toISOString(),
         })),
         next_cursor: rows.length > limit && page.length > 0 ? encodeCursor(page.at(-1)!.id) : null,

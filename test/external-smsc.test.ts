@@ -1,0 +1,319 @@
+// Hongyan against an SMSC we did not write (bench/npm-smsc.ts, on the npm `smpp` package), through
+// the real process: `hongyan start` in a child, one fresh database and one SMSC per scenario. The
+// SMSC decides each message's outcome from its recipient (numbers ending in 8 or 9 are UNDELIV
+// with err = their last two digits), so each test checks that EVERY message ended with exactly
+// its own outcome and carrier id, and that the SMSC took it once (or that Hongyan flagged the
+// resend as duplicate_risk), not only that all are final.
+//
+// 6,000 messages per scenario: sequential ids from 1001 then reach 7000, so the decimal id 1042
+// and the hex id 1042 (= 4162) are both in use, which is where a receipt finds the wrong message.
+import { afterEach, describe, expect, it } from 'vitest';
+import { type HongyanChild, sendBatches, sendSingles, startHongyanChild } from '../bench/hongyan-child.ts';
+import { type NpmSmsc, type NpmSmscOptions, outcomeByLastDigit, startNpmSmsc } from '../bench/npm-smsc.ts';
+import { createTestDatabase } from './helpers/db.ts';
+
+type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type Convention = 'as-is' | 'hex-resp-decimal-receipt' | 'decimal-resp-hex-receipt' | 'auto';
+
+const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled'];
+const STATUS_OF_STAT: Record<string, string> = {
+  DELIVRD: 'delivered',
+  UNDELIV: 'undelivered',
+  EXPIRED: 'expired',
+  REJECTD: 'rejected',
+};
+
+interface Scenario {
+  db: TestDb;
+  smsc: NpmSmsc;
+  hongyan: HongyanChild;
+}
+let running: Scenario | null = null;
+
+afterEach(async () => {
+  const s = running;
+  running = null;
+  await s?.hongyan.stop();
+  await s?.smsc.close();
+  await s?.db.drop();
+});
+
+async function startScenario(
+  smscOptions: NpmSmscOptions,
+  channel: { idConvention?: Convention; bindMode?: string } = {},
+): Promise<Scenario> {
+  const db = await createTestDatabase();
+  const smsc = await startNpmSmsc(smscOptions);
+  const hasConvention =
+    (
+      await db.db.pool.query(
+        `select 1 from information_schema.columns where table_name = 'channels' and column_name = 'id_convention'`,
+      )
+    ).rowCount === 1;
+  if (channel.idConvention !== undefined && channel.idConvention !== 'as-is' && !hasConvention)
+    throw new Error(`channels.id_convention does not exist yet: cannot set ${channel.idConvention}`);
+  await db.db.pool.query(
+    `insert into channels (name, host, port, system_id, password, window_size, max_tps, source_addr, enabled, is_default, bind_mode${hasConvention ? ', id_convention' : ''})
+     values ('npm-smsc', '127.0.0.1', $1, 'hongyan', 'x', 1000, 100000, '106900', true, true, $2${hasConvention ? ', $3' : ''})`,
+    [
+      smsc.port,
+      channel.bindMode ?? 'transceiver',
+      ...(hasConvention ? [channel.idConvention ?? 'as-is'] : []),
+    ],
+  );
+  const hongyan = await startHongyanChild({
+    env: { DATABASE_URL: db.url, HONGYAN_SIMULATOR: 'off' },
+  });
+  running = { db, smsc, hongyan };
+  return running;
+}
+
+/** A distinct recipient per message, its last digit cycling 0-9 (so 80 % delivered). */
+const phone = (i: number) => `+86138${String(10_000_000 + i).slice(-8)}`;
+
+async function sendInBatches(s: Scenario, count: number, content = 'external smsc {code}') {
+  const recipients = Array.from({ length: count }, (_, i) => ({
+    to: phone(i),
+    vars: { code: String(i).padStart(6, '0') },
+  }));
+  await sendBatches({ url: s.hongyan.url, key: s.hongyan.key, recipients, content, batchSize: 3000 });
+}
+
+/** Waits until every message is final, or until none became final for `stallMs`. */
+async function waitFinal(s: Scenario, expected: number, { stallMs = 15_000, timeoutMs = 120_000 } = {}) {
+  const start = Date.now();
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const { rows } = await s.db.db.pool.query<{ n: number }>(
+      `select count(*)::int as n from messages where status = any($1)`,
+      [FINAL],
+    );
+    const n = rows[0]!.n;
+    if (n >= expected) return;
+    if (n !== last) [last, lastChange] = [n, Date.now()];
+    if (Date.now() - lastChange > stallMs || Date.now() - start > timeoutMs) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface Verdict {
+  messages: number;
+  notFinal: number;
+  wrongOutcome: number;
+  notItsOwnCarrierId: number;
+  neverReachedSmsc: number;
+  sentTwiceUnflagged: number;
+  samples: string[];
+}
+
+/** Compares every stored message with what the SMSC took and decided for its recipient. */
+async function verdict(s: Scenario): Promise<Verdict> {
+  const { rows } = await s.db.db.pool.query<{
+    recipient: string;
+    status: string;
+    error_code: string | null;
+    carrier_message_id: string | null;
+    duplicate_risk: boolean;
+    parts: number;
+  }>(`select recipient, status, error_code, carrier_message_id, duplicate_risk, parts from messages`);
+  const byRecipient = new Map<string, { id: string }[]>();
+  for (const r of s.smsc.submits) {
+    const list = byRecipient.get(r.recipient);
+    if (list === undefined) byRecipient.set(r.recipient, [r]);
+    else list.push(r);
+  }
+  const v: Verdict = {
+    messages: rows.length,
+    notFinal: 0,
+    wrongOutcome: 0,
+    notItsOwnCarrierId: 0,
+    neverReachedSmsc: 0,
+    sentTwiceUnflagged: 0,
+    samples: [],
+  };
+  const note = (text: string) => {
+    if (v.samples.length < 8) v.samples.push(text);
+  };
+  for (const m of rows) {
+    const handset = m.recipient.replace(/^\+/, '');
+    const taken = byRecipient.get(handset) ?? [];
+    const { stat, err } = outcomeByLastDigit(handset);
+    const status = STATUS_OF_STAT[stat]!;
+    const errorCode = stat === 'DELIVRD' ? null : `carrier.${stat}.${err}`;
+    if (!FINAL.includes(m.status)) {
+      v.notFinal++;
+      note(`${m.recipient} still ${m.status} (carrier id ${m.carrier_message_id})`);
+    } else if (m.status !== status || m.error_code !== errorCode) {
+      v.wrongOutcome++;
+      note(`${m.recipient} ${m.status}/${m.error_code}, the SMSC decided ${status}/${errorCode}`);
+    }
+    if (taken.length === 0) v.neverReachedSmsc++;
+    else if (m.carrier_message_id !== null && !taken.some((t) => t.id === m.carrier_message_id)) {
+      v.notItsOwnCarrierId++;
+      note(
+        `${m.recipient} has carrier id ${m.carrier_message_id}, the SMSC gave it ${taken.map((t) => t.id)}`,
+      );
+    }
+    if (taken.length > m.parts && !m.duplicate_risk) {
+      v.sentTwiceUnflagged++;
+      note(`${m.recipient} reached the SMSC ${taken.length} times for ${m.parts} part(s), not flagged`);
+    }
+  }
+  return v;
+}
+
+function expectEachOwnOutcome(v: Verdict, count: number) {
+  const { samples, ...counts } = v;
+  expect({ ...counts, samples: samples.length > 0 ? samples : undefined }).toEqual({
+    messages: count,
+    notFinal: 0,
+    wrongOutcome: 0,
+    notItsOwnCarrierId: 0,
+    neverReachedSmsc: 0,
+    sentTwiceUnflagged: 0,
+    samples: undefined,
+  });
+}
+
+/** Run, wait, judge: every message with its own outcome, each taken once by the SMSC. */
+async function runBatches(s: Scenario, count: number) {
+  await sendInBatches(s, count);
+  await waitFinal(s, count);
+  const v = await verdict(s);
+  expectEachOwnOutcome(v, count);
+  return v;
+}
+
+describe('an SMSC with sequential decimal ids (npm smpp)', () => {
+  it('gives every message its own outcome when each receipt follows right after its response', async () => {
+    const s = await startScenario({ ids: 'decimal', receiptTiming: 'after-response' });
+    await runBatches(s, 6000);
+    expect(s.smsc.submits).toHaveLength(6000);
+  }, 120_000);
+
+  it('gives every message its own outcome when each receipt comes BEFORE its response', async () => {
+    const s = await startScenario({ ids: 'decimal', receiptTiming: 'before-response' });
+    await runBatches(s, 6000);
+    expect(s.smsc.stats().receiptsBeforeResponse).toBe(6000);
+  }, 120_000);
+
+  it('moves 50,000 single sends from 50 clients, each with its own outcome', async () => {
+    const s = await startScenario({ ids: 'decimal', receiptTiming: 'after-response' });
+    const count = Number(process.env.EXTERNAL_SMSC_SINGLES ?? 50_000);
+    await sendSingles({
+      url: s.hongyan.url,
+      key: s.hongyan.key,
+      count,
+      clients: 50,
+      message: (i) => ({ to: phone(i), content: `code ${String(i).padStart(6, '0')}`, type: 'verification' }),
+    });
+    await waitFinal(s, count);
+    expectEachOwnOutcome(await verdict(s), count);
+  }, 180_000);
+});
+
+describe('each id convention of a channel', () => {
+  const cases: { name: string; smsc: NpmSmscOptions; convention: Convention }[] = [
+    { name: 'hex ids as-is', smsc: { ids: 'hex' }, convention: 'as-is' },
+    { name: 'alphanumeric ids as-is', smsc: { ids: 'alnum' }, convention: 'as-is' },
+    {
+      name: 'hex in the response, decimal in the receipt',
+      smsc: { ids: 'hex', receiptIds: 'decimal' },
+      convention: 'hex-resp-decimal-receipt',
+    },
+    {
+      name: 'decimal in the response, hex in the receipt',
+      smsc: { ids: 'decimal', receiptIds: 'hex' },
+      convention: 'decimal-resp-hex-receipt',
+    },
+    {
+      name: 'auto, learning hex in the response and decimal in the receipt',
+      smsc: { ids: 'hex', receiptIds: 'decimal' },
+      convention: 'auto',
+    },
+    {
+      name: 'auto, on sequential decimal ids read as-is',
+      smsc: { ids: 'decimal' },
+      convention: 'auto',
+    },
+  ];
+  it.each(cases)(
+    '$convention: $name',
+    async ({ smsc, convention }) => {
+      const s = await startScenario(smsc, { idConvention: convention });
+      await runBatches(s, 6000);
+    },
+    120_000,
+  );
+});
+
+describe('one quirk at a time (the table of issue 5), 6,000 messages through batches', () => {
+  it('replies every 500 submits: receipts and replies both arrive, each message its own outcome', async () => {
+    const s = await startScenario({ ids: 'decimal', replyEvery: 500, replyText: 'OK' });
+    await runBatches(s, 6000);
+    const replies = await s.db.db.pool.query<{ n: number }>(
+      `select count(*)::int as n from inbound_messages`,
+    );
+    expect(replies.rows[0]!.n).toBe(12);
+  }, 120_000);
+
+  it('hex response, decimal receipt, receipt before the response, text in message_payload', async () => {
+    const s = await startScenario(
+      {
+        ids: 'hex',
+        receiptIds: 'decimal',
+        receiptTiming: 'before-response',
+        receiptField: 'message_payload',
+      },
+      { idConvention: 'hex-resp-decimal-receipt' },
+    );
+    await runBatches(s, 6000);
+    expect(s.smsc.stats().receiptsBeforeResponse).toBe(6000);
+  }, 120_000);
+
+  it('drops the session every 3,000 submits: the unanswered submit is resent and flagged duplicate_risk', async () => {
+    const s = await startScenario({ ids: 'decimal', dropEvery: 3000 });
+    await runBatches(s, 6000);
+    expect(s.smsc.stats().drops).toBeGreaterThanOrEqual(2);
+    const unanswered = s.smsc.submits.filter((r) => !r.answered).map((r) => `+${r.recipient}`);
+    const flagged = await s.db.db.pool.query<{ recipient: string }>(
+      `select recipient from messages where duplicate_risk order by recipient`,
+    );
+    expect(flagged.rows.map((r) => r.recipient)).toEqual(expect.arrayContaining(unanswered));
+  }, 120_000);
+
+  it('answers 10% of submits ESME_RTHROTTLED: they are resubmitted, none fails, each its own outcome', async () => {
+    const s = await startScenario({ ids: 'decimal', throttleShare: 0.1 });
+    await runBatches(s, 6000);
+    expect(s.smsc.stats().throttled).toBeGreaterThan(300);
+    expect(s.smsc.submits).toHaveLength(6000);
+  }, 120_000);
+});
+
+describe('throttling and long messages', () => {
+  it('a token bucket at 1,000 submits/s throttles Hongyan, and no message fails for it', async () => {
+    const s = await startScenario({ ids: 'decimal', throttleRate: 1000 });
+    await runBatches(s, 4000);
+    expect(s.smsc.stats().throttled).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('multi-part messages: each part its own id and receipt, the message its own outcome', async () => {
+    const s = await startScenario({ ids: 'decimal', receiptTiming: 'before-response' });
+    const long = `${'long message over the carrier '.repeat(8)}{code}`;
+    await sendInBatches(s, 2000, long);
+    await waitFinal(s, 2000);
+    expectEachOwnOutcome(await verdict(s), 2000);
+    const parts = await s.db.db.pool.query<{ n: number }>(`select count(*)::int as n from message_parts`);
+    expect(s.smsc.submits.every((r) => r.part !== undefined && r.part.total === 2)).toBe(true);
+    expect(parts.rows[0]!.n).toBe(s.smsc.submits.length);
+  }, 120_000);
+});
+
+describe('binds', () => {
+  it('a transmitter and a receiver bind: receipts on the receiver reach their own messages', async () => {
+    const s = await startScenario({ ids: 'decimal' }, { bindMode: 'transmitter_receiver' });
+    await runBatches(s, 2000);
+    expect(s.smsc.stats().binds).toBe(2);
+  }, 120_000);
+});
