@@ -227,3 +227,6 @@ export async function flushExpiredReplyParts(
     return flush(true, 1);
   }
 }
+
+/** How often the worker looks for replies whose parts stopped arriving. */
+export const REPLY_PARTS_SWEEP_MS = 5000;
