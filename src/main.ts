@@ -19,6 +19,8 @@ Usage:
         [--id-convention as-is|hex-resp-decimal-receipt|decimal-resp-hex-receipt|auto]
                                                  (hongyan channel add --help: every option)
   hongyan channel list
+  hongyan channel set NAME|ID --id-convention C   change the id convention (forgets what auto learned)
+  hongyan channel stats [NAME|ID]                receipts received, applied, parked, duplicate, expired
   hongyan channel remove NAME|ID
   hongyan message get ID
   hongyan reply list [--unattributed] [--limit N]

@@ -7,6 +7,7 @@ import { createApiKey, createTenant } from '../modules/accounts/accounts.usecase
 import type { BindMode, IdConvention } from '../modules/channels/channels.models.ts';
 import { createChannelsRepository, toChannelView } from '../modules/channels/channels.repository.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
+import { readReceiptCounts } from '../modules/receipts/receipts.sql.ts';
 import { toMessageView } from '../modules/messages/messages.views.ts';
 import {
   listReplies,
@@ -156,6 +157,50 @@ export async function runOperatorCommand({
             .map(
               (c) =>
                 `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${maxTpsText(c.max_tps)}\tids ${c.id_convention}${c.id_convention_learned ? ` (learned ${c.id_convention_learned})` : ''}${c.is_default ? '\tdefault' : ''}`,
+            )
+            .join('\n') || '(no channels)',
+        );
+        return 0;
+      }
+      case 'channel set': {
+        const target = rest[0];
+        if (!target) throw new UsageError('channel set needs a channel name or id');
+        const convention = values['id-convention'];
+        if (typeof convention !== 'string') throw new UsageError('channel set needs --id-convention');
+        const channel = await channels.setIdConvention(target, convention as IdConvention);
+        out(toChannelView(channel), `channel ${channel.id} "${channel.name}": ids ${channel.id_convention}`);
+        return 0;
+      }
+      case 'channel stats': {
+        // The counters live in the database, shared by every node (the operator HTTP API that
+        // will also show them comes with the accounts work).
+        const counts = new Map((await readReceiptCounts(database.db.pool)).map((c) => [c.channelId, c]));
+        const stats = (await channels.listChannels())
+          .filter((c) => rest[0] === undefined || c.name === rest[0] || String(c.id) === rest[0])
+          .map((c) => {
+            const { channelId: _id, ...receipts } = counts.get(c.id) ?? {
+              channelId: c.id,
+              received: 0,
+              applied: 0,
+              parked: 0,
+              duplicate: 0,
+              expired: 0,
+              waiting: 0,
+            };
+            return {
+              id: c.id,
+              name: c.name,
+              id_convention: c.id_convention,
+              id_convention_learned: c.id_convention_learned,
+              receipts,
+            };
+          });
+        out(
+          stats,
+          stats
+            .map(
+              (s) =>
+                `${s.id}\t${s.name}\treceived ${s.receipts.received}\tapplied ${s.receipts.applied}\tparked ${s.receipts.parked} (${s.receipts.waiting} waiting)\tduplicate ${s.receipts.duplicate}\texpired unmatched ${s.receipts.expired}\tids ${s.id_convention}${s.id_convention_learned ? ` (learned ${s.id_convention_learned})` : ''}`,
             )
             .join('\n') || '(no channels)',
         );

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ChannelsTable, Database } from '../../db/schema.ts';
 import { channelNameTaken, channelNotFound, invalidChannel } from './channels.errors.ts';
-import { type ChannelInput, type IdConvention, validateChannel } from './channels.models.ts';
+import { type ChannelInput, ID_CONVENTIONS, type IdConvention, validateChannel } from './channels.models.ts';
 
 export type Channel = Selectable<ChannelsTable>;
 
@@ -81,6 +81,28 @@ export function createChannelsRepository(db: Kysely<Database>) {
           ]),
         )
         .execute();
+    },
+    /**
+     * Sets how the channel's carrier writes message ids, and forgets what `auto` learned (the
+     * operator's word replaces it; `auto` set again learns afresh). The connector restarts.
+     */
+    async setIdConvention(nameOrId: string, idConvention: IdConvention): Promise<Channel> {
+      if (!ID_CONVENTIONS.includes(idConvention))
+        throw invalidChannel({ message: `id_convention: one of ${ID_CONVENTIONS.join(', ')}` });
+      const byId = /^\d+$/.test(nameOrId);
+      const row = await db
+        .updateTable('channels')
+        .set({
+          id_convention: idConvention,
+          id_convention_learned: null,
+          id_convention_learned_at: null,
+          updated_at: new Date(),
+        })
+        .where(byId ? 'id' : 'name', '=', byId ? Number(nameOrId) : nameOrId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw channelNotFound();
+      return row;
     },
     async listChannels(): Promise<Channel[]> {
       return db.selectFrom('channels').selectAll().orderBy('id').execute();
