@@ -217,7 +217,7 @@ describe('replies that PostgreSQL cannot store as received, in a batch with rece
     ]);
   });
 
-  it('isolates a reply the database refuses: its neighbours and the receipts are stored, it is kept raw', async () => {
+  it('isolates a reply the database refuses: its neighbours and the receipts are stored, it is kept raw or dropped', async () => {
     const owner = await tenant('poison-owner', '56');
     const m1 = await sent(owner, '+8613800000021', now, 'BB21');
     // A refusal no sanitizing can foresee (here a trigger; in life a constraint or an encoding
@@ -226,6 +226,7 @@ describe('replies that PostgreSQL cannot store as received, in a batch with rece
       create or replace function refuse_poison() returns trigger language plpgsql as $$
       begin
         if new.content = 'poison' then raise exception 'refused' using errcode = '22000'; end if;
+        if new.raw_hex = '646f6f6d' then raise exception 'refused raw' using errcode = '22000'; end if;
         return new;
       end $$;
       create trigger refuse_poison before insert on inbound_messages for each row execute function refuse_poison();`);
@@ -234,9 +235,11 @@ describe('replies that PostgreSQL cannot store as received, in a batch with rece
         mo({ from: '8613800000021', to: '10690056', text: Buffer.from('before') }),
         mo({ from: '8613800000021', to: '10690056', text: Buffer.from('poison') }),
         receipt('BB21', '+8613800000021'),
+        // Refused even as raw bytes: logged with its bytes and dropped, the batch still acknowledged.
+        mo({ from: '8613800000021', to: '10690056', text: Buffer.from('doom') }),
         mo({ from: '8613800000021', to: '10690056', text: Buffer.from('after') }),
       ]);
-      expect(outcomes).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect(outcomes).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
       const status = await t.db.pool.query('select status from messages where id = $1', [m1]);
       expect(status.rows[0].status).toBe('delivered');
       expect(await replies()).toMatchObject([
