@@ -4,7 +4,6 @@ import {
   buildReceiptDeliverSm,
   formatReceiptText,
   isReceipt,
-  messageIdVariants,
   parseReceiptDate,
   parseReceiptText,
   receiptFromDeliverSm,
@@ -221,33 +220,5 @@ describe('receipts in deliver_sm', () => {
       err: '011',
       networkErrorCode: { type: 3, code: 11 },
     });
-  });
-});
-
-describe('messageIdVariants', () => {
-  const matches = (a: string, b: string) =>
-    messageIdVariants(a).some((v) => messageIdVariants(b).includes(v));
-
-  it('converts decimal to hex and hex to decimal', () => {
-    expect(messageIdVariants('6699')).toEqual(expect.arrayContaining(['6699', '1a2b', '1A2B']));
-    expect(messageIdVariants('1A2B')).toEqual(expect.arrayContaining(['1A2B', '1a2b', '6699']));
-    expect(messageIdVariants('0x1a2b')).toEqual(expect.arrayContaining(['6699', '1A2B']));
-  });
-
-  it('strips leading zeros in conversions and keeps the id as given', () => {
-    const variants = messageIdVariants('00001A2B');
-    expect(variants[0]).toBe('00001A2B');
-    expect(variants).toEqual(expect.arrayContaining(['1a2b', '1A2B', '6699']));
-    expect(matches('00001A2B', '6699')).toBe(true);
-    expect(matches('0000006699', '1a2b')).toBe(true);
-  });
-
-  it('handles big ids with BigInt and leaves non-numeric ids alone', () => {
-    const dec = (2n ** 64n + 5n).toString(10);
-    expect(messageIdVariants(dec)).toContain('10000000000000005');
-    expect(messageIdVariants('msg-42_x')).toEqual(['msg-42_x']);
-    expect(messageIdVariants('')).toEqual(['']);
-    expect(messageIdVariants('9'.repeat(100))).toEqual(['9'.repeat(100)]);
-    expect(matches('abc-1', 'abc-2')).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 // Delivery receipts carried by deliver_sm / data_sm: detection, extraction (TLVs preferred, the
-// Appendix B text as fallback), building them (for the simulator), and matching carrier message ids
-// that one carrier gives in hex and the other in decimal.
+// Appendix B text as fallback), and building them (for the simulator). Which message a receipt's
+// id names depends on the channel's id convention: src/modules/receipts/receipts.models.ts reads it
+// one way only (reading every id in both bases found other messages' ids: 4162 in hex is 1042).
 
 import { DataCoding, EsmClass, MessageState } from './constants.ts';
 import { buildPdu } from './pdu.ts';
@@ -192,29 +193,4 @@ export function buildReceiptDeliverSm(options: ReceiptPduOptions): DeliverSm {
       ...(options.networkErrorCode ? { networkErrorCode: options.networkErrorCode } : {}),
     },
   });
-}
-
-/** Longer ids are not numbers anyone converts; capping keeps BigInt work trivial. */
-const MAX_NUMERIC_ID_LENGTH = 64;
-
-/**
- * The id as given plus its decimal⇄hex conversions, for matching receipts to submissions when a
- * carrier gives one in hex and the other in decimal. An all-digit id is read both as decimal and
- * as hex. Conversions drop leading zeros; hex comes in lower and upper case. Apply it to both ids
- * (or store all variants of one): they match when the lists intersect.
- */
-export function messageIdVariants(id: string): string[] {
-  const variants = new Set<string>([id]);
-  const trimmed = id.trim();
-  if (trimmed === '' || trimmed.length > MAX_NUMERIC_ID_LENGTH) return [...variants];
-  const add = (n: bigint) => {
-    const hex = n.toString(16);
-    variants.add(n.toString(10));
-    variants.add(hex);
-    variants.add(hex.toUpperCase());
-  };
-  if (/^[0-9]+$/.test(trimmed)) add(BigInt(trimmed));
-  const hexDigits = trimmed.replace(/^0x/i, '');
-  if (/^[0-9a-f]+$/i.test(hexDigits)) add(BigInt(`0x${hexDigits}`));
-  return [...variants];
 }
