@@ -61,11 +61,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function phone(i: number): string {
+export function phone(i: number): string {
   return `+86138${String(i % 100_000_000).padStart(8, '0')}`;
 }
 
-async function startHongyan(
+export async function startHongyan(
   dataDir: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ child: ChildProcess; url: string; first: any }> {
@@ -112,7 +112,7 @@ function peakRssMb(pid: number): number {
   }
 }
 
-async function waitAllFinal(
+export async function waitAllFinal(
   db: pg.Pool,
   tenantId: number,
   expected: number,
@@ -131,7 +131,7 @@ async function waitAllFinal(
   }
 }
 
-async function createTenant(base: string, dataDir: string, env: NodeJS.ProcessEnv, name: string) {
+export async function createTenant(base: string, dataDir: string, env: NodeJS.ProcessEnv, name: string) {
   const out = await new Promise<string>((resolve, reject) => {
     const c = spawn(
       process.execPath,

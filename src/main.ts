@@ -29,6 +29,7 @@ Usage:
   hongyan config docs                            print the configuration reference
   hongyan config check                           validate the configuration and exit
   hongyan bench [--messages N]                   run the end-to-end benchmark
+  hongyan bench --kannel [--messages N]          the same SMSC through Kannel and Hongyan, side by side
 
 Options: --json (machine-readable output), --config FILE (JSON config file).
 Settings come from the environment (DATABASE_URL, HONGYAN_DATA_DIR, HONGYAN_HTTP_PORT, ...);
@@ -61,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
       profile: { type: 'string' },
       'state-dir': { type: 'string' },
       messages: { type: 'string' },
+      kannel: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -93,6 +95,13 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'bench': {
+      if (values.kannel) {
+        const { runKannelBench } = await import('../bench/kannel.ts');
+        await runKannelBench({
+          messages: values.messages === undefined ? undefined : Number(values.messages),
+        });
+        return 0;
+      }
       const { runBench } = await import('../bench/e2e.ts');
       await runBench({ messages: values.messages === undefined ? undefined : Number(values.messages) });
       return 0;

@@ -1,0 +1,130 @@
+// The Hongyan side of the side-by-side benchmark: a child `hongyan start` on the default install
+// (embedded PostgreSQL, no simulator) with one channel to the same SMSC, then
+//   single sends: POST /v1/messages from the 50 clients, end to end until every message is final;
+//   batches:      POST /v1/batches, 10,000 recipients a request, two in flight (as `npm run bench`),
+//                 accepted/s and end to end.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { createTenant, phone, startHongyan, waitAllFinal } from '../e2e.ts';
+import { type Cleanup, stopChild } from './cleanup.ts';
+import { content, percentile, perSecond, request, runClients } from './http-load.ts';
+import { type Smsc, SMSC_PASSWORD, SMSC_SYSTEM_ID, WINDOW } from './smsc.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BATCH_SIZE = 10_000;
+
+export interface HongyanFigures {
+  single: { accepted: number; p50: number; p99: number; e2e: number; submits: number };
+  batch: { accepted: number; e2e: number; submits: number };
+}
+
+function hongyanCli(args: string[], dataDir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/hongyan.js'), ...args], {
+      cwd: ROOT,
+      env: { ...env, HONGYAN_DATA_DIR: dataDir },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`hongyan ${args.slice(0, 2).join(' ')} exited ${code}`)),
+    );
+  });
+}
+
+export async function measureHongyan({
+  dataDir,
+  smsc,
+  messages,
+  agent,
+  cleanup,
+}: {
+  dataDir: string;
+  smsc: Smsc;
+  messages: number;
+  agent: http.Agent;
+  cleanup: Cleanup;
+}): Promise<HongyanFigures> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HONGYAN_SIMULATOR: 'off' };
+  delete env.DATABASE_URL; // the default install, as `npm run bench` measures it
+  mkdirSync(dataDir, { recursive: true });
+  const { child, url, first } = await startHongyan(dataDir, env);
+  cleanup.add(() => stopChild(child));
+  // No throughput cap (a channel's default is 1,000/s) and the same window as Kannel's.
+  const channel = ['--name', 'npm-smsc', '--host', '127.0.0.1', '--port', String(smsc.port)];
+  channel.push('--system-id', SMSC_SYSTEM_ID.hongyan, '--password', SMSC_PASSWORD);
+  channel.push('--window', String(WINDOW), '--max-tps', '1000000', '--default');
+  await hongyanCli(['channel', 'add', ...channel], dataDir, env);
+  const db = new pg.Pool({
+    connectionString: `postgresql://postgres@localhost/hongyan?host=${encodeURIComponent(path.join(dataDir, 'run'))}`,
+    max: 2,
+  });
+  cleanup.add(() => db.end());
+  const post = async (key: string, route: string, body: unknown) => {
+    const res = await request(agent, new URL(route, url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: Buffer.from(JSON.stringify(body)),
+    });
+    if (res.status !== 202) throw new Error(`${route} answered ${res.status}: ${res.text}`);
+  };
+  const single = (i: number) => ({ to: phone(i), content: content(i), type: 'verification' });
+
+  // Warm-up: the worker picks up the new channel within its 5 s sync, and binds.
+  const warm = await createTenant(url, dataDir, env, 'bench warm-up');
+  await post(warm.key, '/v1/messages', single(messages));
+  await waitAllFinal(db, warm.id, 1, 60_000);
+
+  const singles = await createTenant(url, dataDir, env, 'bench singles');
+  let before = await smsc.stats();
+  const s0 = Date.now();
+  const latencies = await runClients({
+    total: messages,
+    send: (i) => post(singles.key, '/v1/messages', single(i)),
+  });
+  const sAccepted = Date.now();
+  const sFinal = await waitAllFinal(db, singles.id, messages, 600_000);
+  let after = await smsc.stats();
+  const singleFigures = {
+    accepted: perSecond(messages, sAccepted - s0),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    e2e: perSecond(messages, sFinal - s0),
+    submits: after.submits - before.submits,
+  };
+
+  // Batches, on the install's first tenant.
+  const key = first.api_key as string;
+  before = after;
+  const b0 = Date.now();
+  const inflight: Promise<void>[] = [];
+  for (let offset = 0; offset < messages; offset += BATCH_SIZE) {
+    const recipients = Array.from({ length: Math.min(BATCH_SIZE, messages - offset) }, (_, i) => ({
+      to: phone(offset + i),
+      vars: { code: String((offset + i) % 1_000_000).padStart(6, '0') },
+    }));
+    const sent = post(key, '/v1/batches', {
+      content: '【鸿雁】您的验证码是{code}',
+      type: 'notification',
+      recipients,
+    });
+    sent.catch(() => {}); // awaited below; a failure while another is awaited must not crash the run
+    inflight.push(sent);
+    if (inflight.length >= 2) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  const bAccepted = Date.now();
+  const bFinal = await waitAllFinal(db, first.tenant.id as number, messages, 600_000);
+  after = await smsc.stats();
+  return {
+    single: singleFigures,
+    batch: {
+      accepted: perSecond(messages, bAccepted - b0),
+      e2e: perSecond(messages, bFinal - b0),
+      submits: after.submits - before.submits,
+    },
+  };
+}
