@@ -9,7 +9,7 @@ import { type Cleanup, stopChild } from './cleanup.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 // Outstanding submit_sm per bind, the same for both: the window Hongyan gives a fast channel (its
-// simulator's) as Kannel's max-pending-submits (Kannel's default of 10 would cap it on latency).
+// simulator's) as Kannel's max-pending-submits (whose default is 10).
 export const WINDOW = 1000;
 export const SMSC_PASSWORD = 'bench';
 export const SMSC_SYSTEM_ID = { kannel: 'kannel', hongyan: 'hongyan' } as const;
