@@ -298,6 +298,24 @@ describe('concatenated replies', () => {
     expect(await replies()).toHaveLength(1);
   });
 
+  it('takes parts reusing an assembled reply’s reference with other bytes for a new reply, not a resend', async () => {
+    const part = (seq: number, text: string) =>
+      input(
+        mo({
+          from: '8613900000008',
+          to: '106900',
+          esmClass: 0x40,
+          text: Buffer.concat([udh8(0x01, 2, seq), Buffer.from(text)]),
+        }),
+      );
+    await storeInboundMessages(t.db.pool, { messages: [part(1, 'first '), part(2, 'reply')], now });
+    await storeInboundMessages(t.db.pool, {
+      messages: [part(2, 'reply'), part(1, 'second '), part(2, 'one')],
+      now,
+    });
+    expect((await replies()).map((r) => r.content)).toEqual(['first reply', 'second one']);
+  });
+
   it('reassembles 16-bit UDH references and SAR TLVs, UCS-2 split across parts', async () => {
     const bytes = Buffer.from('退订谢谢', 'utf16le').swap16();
     const udhParts = [1, 2].map((seq) =>

@@ -50,14 +50,34 @@ export interface PartRow extends GroupKey {
   receivedAt: Date;
 }
 
-/** Keeps parts durably; a part already kept (the carrier resent it) is ignored. */
+/**
+ * Keeps parts durably. A part already waiting, or already assembled with the same bytes, is a
+ * resend and is ignored. An assembled part with other bytes belongs to a new reply that reuses
+ * the reference (8-bit references wrap, some handsets pick them at random): it takes the row.
+ */
 export async function insertReplyParts(db: Queryable, parts: PartRow[]): Promise<void> {
-  if (parts.length === 0) return;
+  // An upsert may not touch one row twice in a statement: a key repeated in the batch goes in a
+  // later round, in arrival order (rare: a part and its resend in the same batch).
+  const rounds: PartRow[][] = [];
+  const seen = new Map<string, number>();
+  for (const p of parts) {
+    const key = `${p.channelId}|${p.sender}|${p.destination}|${p.ref}|${p.total}|${p.seq}`;
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    (rounds[round] ??= []).push(p);
+  }
+  for (const round of rounds) await upsertReplyParts(db, round);
+}
+
+async function upsertReplyParts(db: Queryable, parts: PartRow[]): Promise<void> {
   await db.query(
     `insert into inbound_parts (channel_id, sender, destination, ref, total, seq, data_coding, body, received_at)
      select * from unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::int2[], $6::int2[], $7::int2[],
                           $8::bytea[], $9::timestamptz[])
-     on conflict do nothing`,
+     on conflict (channel_id, sender, destination, ref, total, seq) do update
+        set data_coding = excluded.data_coding, body = excluded.body, received_at = excluded.received_at,
+            assembled = false
+      where inbound_parts.assembled and inbound_parts.body <> excluded.body`,
     [
       ...groupColumns(parts),
       parts.map((p) => p.seq),
@@ -105,7 +125,7 @@ export async function takeCompleteGroups(db: Queryable, keys: GroupKey[]): Promi
                   as k(channel_id, sender, destination, ref, total)),
           done as (select p.channel_id, p.sender, p.destination, p.ref, p.total
                      from inbound_parts p join k using (channel_id, sender, destination, ref, total)
-                    group by 1, 2, 3, 4, 5 having count(*) >= p.total and bool_or(not p.assembled))
+                    group by 1, 2, 3, 4, 5 having count(*) filter (where not p.assembled) >= p.total)
      update inbound_parts p set assembled = true from done d
       where (p.channel_id, p.sender, p.destination, p.ref, p.total)
           = (d.channel_id, d.sender, d.destination, d.ref, d.total) and not p.assembled
