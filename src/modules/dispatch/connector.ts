@@ -1,5 +1,5 @@
 // A carrier channel: client binds (one transceiver, or a transmitter plus a receiver) kept up with
-// reconnect and backoff, a send rate that backs off when the carrier throttles, and a window of
+// reconnect and backoff, a send rate that adapts to the carrier's throttling, and a window of
 // outstanding submit_sm per bind. It takes messages claimed by the dispatcher, submits every part,
 // and reports one outcome per message to the recorder. It never awaits the database while
 // holding a window slot, and never holds a transaction across network I/O.
@@ -11,7 +11,14 @@ import { encodeMessage } from '../../smpp/segments.ts';
 import { connectAndBind, type SmppSession } from '../../smpp/session.ts';
 import type { IncomingRequest } from '../../smpp/session-types.ts';
 import type { Channel } from '../channels/channels.repository.ts';
-import { classifyStatus, MAX_ATTEMPTS, retryDelayMs, SendRate, smppErrorCode } from './dispatch.models.ts';
+import {
+  classifyStatus,
+  DEADLINE_PASSED,
+  decideAfterError,
+  SendRate,
+  type SubmitError,
+  throttleResubmitDelayMs,
+} from './dispatch.models.ts';
 import type { ClaimedMessage } from './dispatch.sql.ts';
 import type { Recorder } from './recorder.ts';
 
@@ -25,6 +32,20 @@ export interface ConnectorDeps {
   onReady: () => void;
   requestTimeoutMs?: number;
   now?: () => number;
+  /** How often throttling is summarised in the log, at most. */
+  throttleLogIntervalMs?: number;
+}
+
+/** What a channel has seen of its carrier's throttling, for the operator and the logs. */
+export interface ThrottleStats {
+  /** ESME_RTHROTTLED / ESME_RMSGQFUL answers since the channel started. */
+  throttled: number;
+  /** Times the send rate was lowered. */
+  cuts: number;
+  /** The send rate now, submits per second. */
+  rateTps: number;
+  /** Share of submits the carrier is taken to refuse at random, whatever our rate. */
+  backgroundShare: number;
 }
 
 interface InFlight {
@@ -50,6 +71,8 @@ export class ChannelConnector {
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly windowSize: number;
+  private throttleLoggedAt = 0;
+  private throttleLogged = 0;
 
   constructor(private readonly deps: ConnectorDeps) {
     this.channelId = deps.channel.id;
@@ -67,10 +90,22 @@ export class ChannelConnector {
     return !this.stopped && this.tx !== null;
   }
 
-  /** Messages this connector would take now: enough to keep its window full for a moment. */
+  /**
+   * Messages this connector would take now: enough to keep its window full for a moment, and
+   * none while the recorder is behind (results only in memory are lost in a crash and resent).
+   */
   get demand(): number {
-    if (!this.isReady) return 0;
+    if (!this.isReady || this.deps.recorder.backlogged) return 0;
     return Math.max(0, this.windowSize * 2 - this.queued - this.submitting);
+  }
+
+  get throttleStats(): ThrottleStats {
+    return {
+      throttled: this.rate.throttleEvents,
+      cuts: this.rate.cuts,
+      rateTps: Math.round(this.rate.currentTps),
+      backgroundShare: Math.round(this.rate.backgroundShare * 1000) / 1000,
+    };
   }
 
   get holding(): number {
@@ -170,8 +205,16 @@ export class ChannelConnector {
     );
   }
 
-  /** Takes claimed messages; lower priority values go out first. */
+  /**
+   * Takes claimed messages; lower priority values go out first. A connector that stopped (or
+   * lost its bind) since the dispatcher chose it hands them straight back to the queue: kept, they
+   * would sit in `sending` until a restart.
+   */
   enqueue(messages: ClaimedMessage[]): void {
+    if (!this.isReady) {
+      for (const m of messages) this.handBack(m, this.stopped ? 'channel stopped' : 'channel not bound');
+      return;
+    }
     for (const m of messages) {
       this.queues[Math.min(PRIORITIES - 1, Math.max(0, m.priority))]!.push(m);
       this.queued++;
@@ -224,10 +267,11 @@ export class ChannelConnector {
       // Parts after the first each take a token too; the first took its token in pump().
       if (i > 0) await this.waitForToken();
       let outcome = await this.submitPart(tx, sourceAddr, message, encoded, i);
-      // Throttling is retried here, on this bind, after slowing down: the message is not failed.
-      for (let tries = 0; outcome.kind === 'throttled' && tries < 50 && !this.stopped; tries++) {
-        this.rate.throttled(this.now());
-        await sleep(Math.min(2000, 50 * 2 ** Math.min(tries, 5)));
+      // Throttling is retried here, on this bind, at the rate the carrier allows: the message is
+      // never failed for it, only expired if its deadline passes meanwhile.
+      for (let tries = 0; outcome.kind === 'throttled'; tries++) {
+        if (this.stopped || this.tx !== tx || this.now() >= message.deadlineAt) break;
+        await sleep(throttleResubmitDelayMs(tries));
         await this.waitForToken();
         outcome = await this.submitPart(tx, sourceAddr, message, encoded, i);
       }
@@ -262,6 +306,7 @@ export class ChannelConnector {
     encoded: ReturnType<typeof encodeMessage>,
     index: number,
   ): Promise<PartOutcome> {
+    const sentAt = this.now();
     try {
       const resp = await tx.request({
         command: 'submit_sm',
@@ -283,6 +328,8 @@ export class ChannelConnector {
         smDefaultMsgId: 0,
         shortMessage: encoded.parts[index]!,
       });
+      const throttled = classifyStatus(resp.commandStatus) === 'throttle';
+      this.answered(sentAt, throttled);
       if (resp.commandStatus === CommandStatus.ESME_ROK) {
         const messageId = 'messageId' in resp ? resp.messageId : '';
         if (messageId === '')
@@ -293,7 +340,7 @@ export class ChannelConnector {
           };
         return { kind: 'ok', messageId };
       }
-      if (classifyStatus(resp.commandStatus) === 'throttle') return { kind: 'throttled' };
+      if (throttled) return { kind: 'throttled' };
       return { kind: 'error', status: resp.commandStatus, detail: statusName(resp.commandStatus) };
     } catch (error) {
       if (error instanceof RequestTimeoutError) return { kind: 'unanswered', detail: error.message };
@@ -306,44 +353,84 @@ export class ChannelConnector {
     }
   }
 
+  /** Feeds the send rate, and summarises throttling in the log every few seconds while it lasts. */
+  private answered(sentAt: number, throttled: boolean): void {
+    const now = this.now();
+    this.rate.answered(now, throttled, sentAt);
+    if (!throttled) return;
+    const interval = this.deps.throttleLogIntervalMs ?? 5000;
+    if (now - this.throttleLoggedAt < interval) return;
+    const stats = this.throttleStats;
+    this.log.warn(
+      { ...stats, throttledSinceLast: stats.throttled - this.throttleLogged },
+      'carrier is throttling this channel',
+    );
+    this.throttleLoggedAt = now;
+    this.throttleLogged = stats.throttled;
+  }
+
   private finishWithError(flight: InFlight, outcome: Exclude<PartOutcome, { kind: 'ok' }>): void {
     const { message } = flight;
-    if (outcome.kind === 'unanswered' || outcome.kind === 'throttled') {
-      // The carrier may have taken a part we got no answer for: a resend may duplicate it.
-      const risky = outcome.kind === 'unanswered';
+    // A part the carrier took before this error, or one it may have taken without answering,
+    // makes a resend a possible duplicate.
+    const duplicateRisk = outcome.kind === 'unanswered' || flight.carrierIds.length > 0;
+    if (outcome.kind === 'throttled') {
+      if (this.now() >= message.deadlineAt) {
+        this.deps.recorder.fail({
+          id: message.id,
+          status: 'expired',
+          errorCode: DEADLINE_PASSED,
+          errorDetail: 'deadline passed while the carrier throttled this channel',
+        });
+        return;
+      }
+      // The bind closed or the channel stopped while the carrier throttled: not an attempt.
       this.deps.recorder.retry({
         id: message.id,
-        delayMs: retryDelayMs(message.attempts),
-        errorCode: risky ? 'smpp.no_response' : 'smpp.ESME_RTHROTTLED',
-        errorDetail: outcome.kind === 'unanswered' ? outcome.detail : 'throttled',
-        duplicateRisk: risky || flight.carrierIds.length > 0,
+        delayMs: 0,
+        errorCode: 'smpp.ESME_RTHROTTLED',
+        errorDetail: 'throttled, then the channel closed',
+        duplicateRisk,
+        notAttempted: flight.carrierIds.length === 0,
       });
       return;
     }
-    const cls = classifyStatus(outcome.status);
-    if (cls === 'permanent') {
+    const error: SubmitError = outcome;
+    const decision = decideAfterError({
+      error,
+      attempts: message.attempts,
+      deadlineMs: message.deadlineAt,
+      nowMs: this.now(),
+    });
+    if (decision.action === 'end') {
       this.deps.recorder.fail({
         id: message.id,
-        status: 'rejected',
-        errorCode: smppErrorCode(outcome.status),
-        errorDetail: outcome.detail,
+        status: decision.status,
+        errorCode: decision.errorCode,
+        errorDetail: decision.errorDetail,
       });
-    } else if (message.attempts >= MAX_ATTEMPTS) {
-      this.deps.recorder.fail({
-        id: message.id,
-        status: 'failed',
-        errorCode: smppErrorCode(outcome.status),
-        errorDetail: outcome.detail,
-      });
-    } else {
-      this.deps.recorder.retry({
-        id: message.id,
-        delayMs: retryDelayMs(message.attempts),
-        errorCode: smppErrorCode(outcome.status),
-        errorDetail: outcome.detail,
-        duplicateRisk: flight.carrierIds.length > 0,
-      });
+      return;
     }
+    this.deps.recorder.retry({
+      id: message.id,
+      delayMs: decision.delayMs,
+      errorCode: decision.errorCode,
+      errorDetail: decision.errorDetail,
+      duplicateRisk,
+      notAttempted: false,
+    });
+  }
+
+  /** A claimed message this connector will not submit goes back to the queue, due now. */
+  private handBack(m: ClaimedMessage, reason: string): void {
+    this.deps.recorder.retry({
+      id: m.id,
+      delayMs: 0,
+      errorCode: 'channel.unavailable',
+      errorDetail: reason,
+      duplicateRisk: false,
+      notAttempted: true,
+    });
   }
 
   /** Messages claimed but not yet submitted go back to the queue, due now, with no duplicate risk. */
@@ -351,13 +438,7 @@ export class ChannelConnector {
     for (;;) {
       const m = this.next();
       if (!m) break;
-      this.deps.recorder.retry({
-        id: m.id,
-        delayMs: 0,
-        errorCode: 'channel.unavailable',
-        errorDetail: reason,
-        duplicateRisk: false,
-      });
+      this.handBack(m, reason);
     }
   }
 

@@ -4,6 +4,7 @@ import {
   classifyStatus,
   DEADLINE_PASSED,
   decideAfterError,
+  isRowError,
   MAX_ATTEMPTS,
   retryDelayMs,
   SendRate,
@@ -226,5 +227,21 @@ describe('decideAfterError', () => {
   it('expires a message whose retry would come after its deadline', () => {
     const d = decideAfterError({ error: sysErr, attempts: 3, deadlineMs: nowMs + 3000, nowMs, random });
     expect(d).toMatchObject({ action: 'end', status: 'expired', errorCode: DEADLINE_PASSED });
+  });
+});
+
+describe('isRowError', () => {
+  const withCode = (code: string) => Object.assign(new Error(code), { code });
+  it('blames the rows for cardinality, data and constraint errors', () => {
+    expect(isRowError(withCode('21000'))).toBe(true);
+    expect(isRowError(withCode('22021'))).toBe(true);
+    expect(isRowError(withCode('23505'))).toBe(true);
+  });
+  it('does not blame the rows for a lost connection, a shutdown or an error without a code', () => {
+    expect(isRowError(withCode('08006'))).toBe(false);
+    expect(isRowError(withCode('57P01'))).toBe(false);
+    expect(isRowError(withCode('53300'))).toBe(false);
+    expect(isRowError(new Error('Connection terminated unexpectedly'))).toBe(false);
+    expect(isRowError(null)).toBe(false);
   });
 });

@@ -94,6 +94,21 @@ export function decideAfterError({
   return { action: 'retry', delayMs, errorCode, errorDetail };
 }
 
+/** Error code of a message whose submit result the database refused to store. */
+export const RECORD_FAILED = 'dispatch.record_failed';
+
+/**
+ * True when PostgreSQL refused a statement for what is in its rows (SQLSTATE classes 21
+ * cardinality, e.g. one upsert touching a row twice; 22 data exception, e.g. a NUL in text; 23
+ * integrity constraint): retrying the same rows fails the same way, so the batch is split. Any
+ * other error (connection lost, server shutting down, out of resources) says nothing about the
+ * rows, and the batch is retried whole.
+ */
+export function isRowError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(21|22|23)[0-9A-Z]{3}$/.test(code);
+}
+
 /** Delay before resubmitting a throttled part on the same bind: 20 ms doubling to 1 s. */
 export function throttleResubmitDelayMs(tries: number): number {
   return Math.min(1000, 20 * 2 ** Math.min(tries, 6));
@@ -115,9 +130,12 @@ export interface SendRateOptions {
  *   rate above R. We set the rate just under what the carrier accepted in that window (which is
  *   about R), then probe up 5 % per window and back off again when throttling reappears;
  * - a busy carrier refusing a share of submits at random: slowing down does not lower the share,
- *   it only loses throughput. After every cut we check the next window; if the share did not
- *   fall, we restore the rate and learn that share as the background, which no longer counts as a
- *   signal. Refused submits are resubmitted either way.
+ *   it only loses throughput. After every cut we check the next window; if two cuts in a row left
+ *   the share where it was, we restore the rate from before them and learn that share as the
+ *   background, which no longer counts as a signal. Two, because one can fool us: the first
+ *   window may be flattered by the carrier's burst allowance, so that a limit cut to what it
+ *   "accepted" is still well above it, with a similar share refused. A share above 60 % is always
+ *   taken as a limit. Refused submits are resubmitted either way.
  *
  * The old rule (halve on each throttle, regrow only after a quiet second) settled near 6-22
  * messages/s against a carrier refusing 10 % at random: the quiet second never came.
@@ -137,7 +155,7 @@ export class SendRate {
   /** Share of throttled answers that does not depend on our rate (a carrier refusing at random). */
   private background = 0;
   /** Set right after a cut: the share it should lower and the rate to restore if it does not. */
-  private check: { share: number; rateBefore: number } | null = null;
+  private check: { share: number; rateBefore: number; cutsUnchanged: number } | null = null;
   private readonly windowMs: number;
   private readonly minSamples: number;
   private readonly maxWindowMs: number;
@@ -240,10 +258,16 @@ export class SendRate {
     // A cut against a rate limit changes the share refused: lowers it, or raises it when the
     // window before the cut was flattered by the carrier's burst; against a carrier refusing at
     // random the share stays where it was.
-    const unchanged = check && share > check.share / 2 && share < check.share * 1.5 + 0.02;
-    if (check && over && unchanged && 1 - share < (1 - check.share) * 1.3) {
-      // Slowing down did not help: the carrier refuses at random, and slower only loses.
-      this.background = Math.min(0.95, Math.max(this.background, Math.min(share, check.share)));
+    const unchanged =
+      check !== null &&
+      over &&
+      share <= 0.6 &&
+      share > check.share / 2 &&
+      share < check.share * 1.5 + 0.02 &&
+      1 - share < (1 - check.share) * 1.3;
+    if (unchanged && check.cutsUnchanged >= 1) {
+      // Slowing down did not help, twice: the carrier refuses at random, and slower only loses.
+      this.background = Math.max(this.background, (share + check.share) / 2);
       this.setRate(now, check.rateBefore);
       return;
     }
@@ -251,18 +275,20 @@ export class SendRate {
       // Just under what the carrier took in this window, allowing for its background refusals.
       const target = (acceptedRate / (1 - this.background)) * 0.95;
       if (target < this.rate) {
-        this.check = { share, rateBefore: this.rate };
+        this.check = unchanged
+          ? { share, rateBefore: check.rateBefore, cutsUnchanged: check.cutsUnchanged + 1 }
+          : { share, rateBefore: this.rate, cutsUnchanged: 0 };
         this.setRate(now, Math.max(1, target));
         this.tokens = Math.min(this.tokens, 0);
         this.cuts++;
       }
       return;
     }
-    // Under the limit: the background share decays toward what we see, and the rate probes up
-    // when it is what holds us back (not when demand or the window does).
-    // The slow decay (1 % a window) re-tests the belief now and then at the cost of one cut, so
-    // that a limit once mistaken for random refusals (or a carrier that changed) is found.
-    this.background = 0.99 * (0.9 * this.background + 0.1 * Math.min(this.background, share));
+    // Under the limit: the background share follows what we see, and the rate probes up when it
+    // is what holds us back (not when demand or the window does). The slight decay (0.2 % a
+    // window) re-tests the belief now and then at the cost of two cuts, so that a limit once
+    // mistaken for random refusals (or a carrier that changed) is found.
+    this.background = 0.998 * (0.9 * this.background + 0.1 * share);
     if (sentRate >= 0.8 * this.rate) this.grow();
   }
 

@@ -4,7 +4,9 @@ import type { Db } from '../../db/pool.ts';
 import { insertMessages, type NewMessageRow } from '../messages/messages.repository.ts';
 import {
   claimNextMessages,
+  endUnrecordedMessages,
   expireAwaitingReceipts,
+  expireOverdueMessages,
   failMessages,
   recordSentMessages,
   recoverAbandonedMessages,
@@ -15,6 +17,8 @@ import {
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
 const now = new Date('2026-11-22T10:00:00Z');
+const deadlines = { verificationSeconds: 600, notificationSeconds: 86_400, marketingSeconds: 86_400 };
+const limits = { deadlines, maxAttempts: 6 };
 
 function row(
   tenantId: number,
@@ -64,12 +68,24 @@ describe('claimNextMessages', () => {
       now,
     );
     await insertMessages(db.pool, [row(small, 2, '+8613900000001'), row(small, 0, '+8613900000002')], now);
-    const claimed = await claimNextMessages(db.pool, { nodeId: 'n1', limit: 20, perTenant: 10, now });
+    const claimed = await claimNextMessages(db.pool, {
+      nodeId: 'n1',
+      limit: 20,
+      perTenant: 10,
+      now,
+      ...limits,
+    });
     expect(claimed[0]).toMatchObject({ tenantId: small, priority: 0 });
     expect(claimed.filter((m) => m.tenantId === small)).toHaveLength(2);
     expect(claimed.length).toBeLessThanOrEqual(20);
     // Claimed rows are no longer queued: a second dispatcher never gets them.
-    const again = await claimNextMessages(db.pool, { nodeId: 'n2', limit: 1000, perTenant: 1000, now });
+    const again = await claimNextMessages(db.pool, {
+      nodeId: 'n2',
+      limit: 1000,
+      perTenant: 1000,
+      now,
+      ...limits,
+    });
     const first = new Set(claimed.map((m) => m.id));
     expect(again.some((m) => first.has(m.id))).toBe(false);
     await db.pool.query(`delete from messages`);
@@ -85,7 +101,7 @@ describe('claimNextMessages', () => {
     const seen = new Map<number, string>();
     const claimers = ['x', 'y'].map(async (nodeId) => {
       for (;;) {
-        const got = await claimNextMessages(db.pool, { nodeId, limit: 97, perTenant: 97, now });
+        const got = await claimNextMessages(db.pool, { nodeId, limit: 97, perTenant: 97, now, ...limits });
         if (got.length === 0) return;
         for (const m of got) {
           expect(seen.has(m.id)).toBe(false);
@@ -115,13 +131,20 @@ describe('submit results, receipts and sweepers', () => {
       ],
       now,
     );
-    await claimNextMessages(db.pool, { nodeId: 'gone', limit: 10, perTenant: 10, now });
+    await claimNextMessages(db.pool, { nodeId: 'gone', limit: 10, perTenant: 10, now, ...limits });
     expect(
       await requeueMessages(db.pool, {
         nodeId: 'gone',
         now,
         results: [
-          { id: a!.id, delayMs: 2000, errorCode: 'smpp.throttled', errorDetail: '', duplicateRisk: false },
+          {
+            id: a!.id,
+            delayMs: 2000,
+            errorCode: 'smpp.throttled',
+            errorDetail: '',
+            duplicateRisk: false,
+            notAttempted: false,
+          },
         ],
       }),
     ).toBe(1);
@@ -138,11 +161,19 @@ describe('submit results, receipts and sweepers', () => {
     expect(cRow).toEqual({ status: 'queued', duplicate_risk: true });
     // a is due in 2 s: not claimable now, claimable later.
     expect(
-      (await claimNextMessages(db.pool, { nodeId: 'n', limit: 10, perTenant: 10, now })).map((m) => m.id),
+      (await claimNextMessages(db.pool, { nodeId: 'n', limit: 10, perTenant: 10, now, ...limits })).map(
+        (m) => m.id,
+      ),
     ).toEqual([c!.id]);
     expect(await releaseHeldMessages(db.pool, { now })).toBe(0);
     expect(await releaseHeldMessages(db.pool, { now: later })).toBe(1);
-    const due = await claimNextMessages(db.pool, { nodeId: 'n', limit: 10, perTenant: 10, now: later });
+    const due = await claimNextMessages(db.pool, {
+      nodeId: 'n',
+      limit: 10,
+      perTenant: 10,
+      now: later,
+      ...limits,
+    });
     expect(due.map((m) => m.id).sort()).toEqual([a!.id, d!.id].sort());
     await recordSentMessages(db.pool, {
       nodeId: 'n',
@@ -164,5 +195,114 @@ describe('submit results, receipts and sweepers', () => {
     expect((await db.pool.query('select status from messages where id = $1', [d!.id])).rows[0]).toEqual({
       status: 'unknown',
     });
+  });
+});
+
+describe('deadlines and attempts', () => {
+  const status = async (id: number) =>
+    (await db.pool.query('select status, error_code, attempts from messages where id = $1', [id])).rows[0];
+
+  it('a claim expires messages past their deadline by type and fails those claimed too often, sending neither', async () => {
+    const ten = await tenant('deadlines');
+    const [code, notice, tired] = await insertMessages(
+      db.pool,
+      [row(ten, 0, '+8613800000021'), row(ten, 1, '+8613800000022'), row(ten, 1, '+8613800000023')],
+      now,
+    );
+    await db.pool.query('update messages set attempts = 6 where id = $1', [tired!.id]);
+    // Eleven minutes on: past a verification code's 10 minutes, well within a notification's day.
+    const at = new Date(now.getTime() + 11 * 60_000);
+    const claimed = await claimNextMessages(db.pool, {
+      nodeId: 'n',
+      limit: 10,
+      perTenant: 10,
+      now: at,
+      ...limits,
+    });
+    expect(claimed.map((m) => m.id)).toEqual([notice!.id]);
+    expect(claimed[0]!.deadlineAt).toBe(now.getTime() + 86_400_000);
+    expect(await status(code!.id)).toEqual({
+      status: 'expired',
+      error_code: 'dispatch.deadline_passed',
+      attempts: 0,
+    });
+    expect(await status(notice!.id)).toMatchObject({ status: 'sending', attempts: 1 });
+    expect(await status(tired!.id)).toEqual({
+      status: 'failed',
+      error_code: 'dispatch.attempts_exhausted',
+      attempts: 6,
+    });
+    await db.pool.query(`delete from messages`);
+  });
+
+  it('the deadline of a scheduled message counts from its send_at', async () => {
+    const ten = await tenant('scheduled-deadline');
+    const sendAt = new Date(now.getTime() + 3600_000);
+    const [m] = await insertMessages(db.pool, [row(ten, 0, '+8613800000031', { sendAt })], now);
+    await releaseHeldMessages(db.pool, { now: sendAt });
+    const at = new Date(sendAt.getTime() + 5 * 60_000);
+    const claimed = await claimNextMessages(db.pool, {
+      nodeId: 'n',
+      limit: 10,
+      perTenant: 10,
+      now: at,
+      ...limits,
+    });
+    expect(claimed.map((c) => c.id)).toEqual([m!.id]);
+    await db.pool.query(`delete from messages`);
+  });
+
+  it('the sweeper expires queued messages past their deadline and leaves the others', async () => {
+    const ten = await tenant('sweeper');
+    const [code, notice] = await insertMessages(
+      db.pool,
+      [row(ten, 0, '+8613800000041'), row(ten, 2, '+8613800000042')],
+      now,
+    );
+    expect(
+      await expireOverdueMessages(db.pool, { now: new Date(now.getTime() + 9 * 60_000), deadlines }),
+    ).toBe(0);
+    expect(
+      await expireOverdueMessages(db.pool, { now: new Date(now.getTime() + 11 * 60_000), deadlines }),
+    ).toBe(1);
+    expect(await status(code!.id)).toMatchObject({
+      status: 'expired',
+      error_code: 'dispatch.deadline_passed',
+    });
+    expect(await status(notice!.id)).toMatchObject({ status: 'queued' });
+    await db.pool.query(`delete from messages`);
+  });
+
+  it('a message handed back unsent does not spend an attempt; one that was tried does', async () => {
+    const ten = await tenant('handback');
+    const [a, b] = await insertMessages(
+      db.pool,
+      [row(ten, 1, '+8613800000051'), row(ten, 1, '+8613800000052')],
+      now,
+    );
+    await claimNextMessages(db.pool, { nodeId: 'n', limit: 10, perTenant: 10, now, ...limits });
+    const back = { delayMs: 0, errorCode: 'channel.unavailable', errorDetail: '', duplicateRisk: false };
+    await requeueMessages(db.pool, {
+      nodeId: 'n',
+      now,
+      results: [
+        { id: a!.id, ...back, notAttempted: true },
+        { id: b!.id, ...back, notAttempted: false },
+      ],
+    });
+    expect(await status(a!.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(await status(b!.id)).toMatchObject({ status: 'queued', attempts: 1 });
+    await db.pool.query(`delete from messages`);
+  });
+
+  it('ends a message whose result could not be recorded, only if this node still holds it', async () => {
+    const ten = await tenant('unrecorded');
+    const [a] = await insertMessages(db.pool, [row(ten, 1, '+8613800000061')], now);
+    await claimNextMessages(db.pool, { nodeId: 'n', limit: 10, perTenant: 10, now, ...limits });
+    const rows = [{ id: a!.id, status: 'unknown' as const, detail: 'refused' }];
+    expect(await endUnrecordedMessages(db.pool, { nodeId: 'other', rows, now })).toBe(0);
+    expect(await endUnrecordedMessages(db.pool, { nodeId: 'n', rows, now })).toBe(1);
+    expect(await status(a!.id)).toMatchObject({ status: 'unknown', error_code: 'dispatch.record_failed' });
+    await db.pool.query(`delete from messages`);
   });
 });

@@ -2,6 +2,7 @@
 // `src/sql/*.ts` habit). Every statement handles a whole batch; time comes in as a parameter so
 // that tests can drive a fake clock.
 import type pg from 'pg';
+import { RECORD_FAILED } from './dispatch.models.ts';
 import { partRowsOf } from '../receipts/receipts.models.ts';
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -16,7 +17,18 @@ export interface ClaimedMessage {
   attempts: number;
   duplicateRisk: boolean;
   senderCode: string | null;
+  /** When the message expires if the carrier has not taken it (epoch ms). */
+  deadlineAt: number;
 }
+
+/** How long after it was due (created, or its `send_at`) a message may still go out, by type. */
+export interface Deadlines {
+  verificationSeconds: number;
+  notificationSeconds: number;
+  marketingSeconds: number;
+}
+
+const deadlineParams = (d: Deadlines) => [d.verificationSeconds, d.notificationSeconds, d.marketingSeconds];
 
 /**
  * Claims due queued messages for this node: lower priority value first (verification codes ahead
@@ -27,6 +39,10 @@ export interface ClaimedMessage {
  * each (priority, tenant) with work in O(log n) per key instead of a DISTINCT over every queued
  * row; each key then yields its oldest rows with FOR UPDATE SKIP LOCKED, so dispatchers on other
  * nodes skip them rather than wait.
+ *
+ * A picked row past its deadline ends `expired`, and one already claimed `maxAttempts` times (by
+ * nodes that died holding it) ends `failed`, in the same statement: neither is ever sent, and
+ * neither costs a query of its own.
  */
 export async function claimNextMessages(
   db: Queryable,
@@ -35,8 +51,18 @@ export async function claimNextMessages(
     limit,
     perTenant,
     now,
+    deadlines,
+    maxAttempts,
     maxKeys = 256,
-  }: { nodeId: string; limit: number; perTenant: number; now: Date; maxKeys?: number },
+  }: {
+    nodeId: string;
+    limit: number;
+    perTenant: number;
+    now: Date;
+    deadlines: Deadlines;
+    maxAttempts: number;
+    maxKeys?: number;
+  },
 ): Promise<ClaimedMessage[]> {
   const result = await db.query<{
     id: number;
@@ -48,6 +74,8 @@ export async function claimNextMessages(
     attempts: number;
     duplicate_risk: boolean;
     sender_code: string | null;
+    status: string;
+    deadline_ms: number;
   }>(
     `with recursive keys as (
        (select priority, tenant_id from messages
@@ -61,8 +89,15 @@ export async function claimNextMessages(
           order by m.priority, m.tenant_id limit 1) n
      ),
      picked as (
-       select c.id, c.tenant_id from (select * from keys limit $5) k cross join lateral (
-         select m.id, m.tenant_id from messages m
+       select c.id, c.tenant_id, c.deadline_at,
+              case when c.attempts >= $9 then 'failed' when c.deadline_at <= $1 then 'expired' else 'sending' end
+                as outcome
+         from (select * from keys limit $5) k cross join lateral (
+         select m.id, m.tenant_id, m.attempts,
+                coalesce(m.send_at, m.created_at) + make_interval(secs =>
+                  case m.type when 'verification' then $6::int when 'notification' then $7::int else $8::int end)
+                  as deadline_at
+           from messages m
           where m.status = 'queued' and m.priority = k.priority and m.tenant_id = k.tenant_id
             and m.next_attempt_at <= $1
           order by m.next_attempt_at, m.id
@@ -71,14 +106,28 @@ export async function claimNextMessages(
        limit $3
      )
      update messages m
-        set status = 'sending', sending_at = $1, claimed_by = $2, attempts = m.attempts + 1, updated_at = $1
+        set status = p.outcome,
+            sending_at = case when p.outcome = 'sending' then $1 else m.sending_at end,
+            claimed_by = case when p.outcome = 'sending' then $2 else m.claimed_by end,
+            attempts = m.attempts + case when p.outcome = 'sending' then 1 else 0 end,
+            done_at = case when p.outcome = 'sending' then m.done_at else $1 end,
+            error_code = case p.outcome when 'failed' then 'dispatch.attempts_exhausted'
+                           when 'expired' then 'dispatch.deadline_passed' else m.error_code end,
+            error_detail = case p.outcome
+                             when 'failed' then 'claimed ' || m.attempts || ' times, the last error: '
+                               || coalesce(m.error_code, 'none (its node stopped)')
+                             when 'expired' then 'not taken by the carrier before its deadline; the last error: '
+                               || coalesce(m.error_code, 'none')
+                             else m.error_detail end,
+            updated_at = $1
        from picked p left join tenants t on t.id = p.tenant_id
       where m.id = p.id
      returning m.id, m.tenant_id, m.priority, m.recipient, m.content, m.parts, m.attempts, m.duplicate_risk,
-       t.sender_code`,
-    [now, nodeId, limit, perTenant, maxKeys],
+       t.sender_code, m.status, (extract(epoch from p.deadline_at) * 1000)::float8 as deadline_ms`,
+    [now, nodeId, limit, perTenant, maxKeys, ...deadlineParams(deadlines), maxAttempts],
   );
   return result.rows
+    .filter((r) => r.status === 'sending')
     .map((r) => ({
       id: r.id,
       tenantId: r.tenant_id,
@@ -89,6 +138,7 @@ export async function claimNextMessages(
       attempts: r.attempts,
       duplicateRisk: r.duplicate_risk,
       senderCode: r.sender_code,
+      deadlineAt: r.deadline_ms,
     }))
     .sort((a, b) => a.priority - b.priority || a.id - b.id);
 }
@@ -162,6 +212,11 @@ export interface RetryResult {
   errorCode: string;
   errorDetail: string;
   duplicateRisk: boolean;
+  /**
+   * The message never reached the carrier in this claim (handed back by a stopped channel, or
+   * throttled until the bind closed): the claim does not count as an attempt.
+   */
+  notAttempted: boolean;
 }
 
 /** Puts messages back in the queue after a retriable error, due after their backoff. */
@@ -174,8 +229,10 @@ export async function requeueMessages(
     `update messages m
         set status = 'queued', claimed_by = null, queued_at = $7,
             next_attempt_at = $7::timestamptz + make_interval(secs => u.delay_ms / 1000.0),
-            error_code = u.code, error_detail = u.detail, duplicate_risk = m.duplicate_risk or u.dup, updated_at = $7
-       from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::boolean[]) as u(id, delay_ms, code, detail, dup)
+            error_code = u.code, error_detail = u.detail, duplicate_risk = m.duplicate_risk or u.dup,
+            attempts = greatest(0, m.attempts - case when u.not_attempted then 1 else 0 end), updated_at = $7
+       from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::boolean[], $8::boolean[])
+         as u(id, delay_ms, code, detail, dup, not_attempted)
       where m.id = u.id and m.status = 'sending' and m.claimed_by = $6`,
     [
       results.map((r) => r.id),
@@ -185,6 +242,7 @@ export async function requeueMessages(
       results.map((r) => r.duplicateRisk),
       nodeId,
       now,
+      results.map((r) => r.notAttempted),
     ],
   );
   return updated.rowCount ?? 0;
@@ -192,12 +250,12 @@ export async function requeueMessages(
 
 export interface FailedResult {
   id: number;
-  status: 'rejected' | 'failed';
+  status: 'rejected' | 'failed' | 'expired';
   errorCode: string;
   errorDetail: string;
 }
 
-/** Final failures at submission: the carrier refused the message, or retries ran out. */
+/** Final failures at submission: the carrier refused the message, retries ran out, or its deadline passed. */
 export async function failMessages(
   db: Queryable,
   { nodeId, results, now }: { nodeId: string; results: FailedResult[]; now: Date },
@@ -216,6 +274,30 @@ export async function failMessages(
       nodeId,
       now,
     ],
+  );
+  return updated.rowCount ?? 0;
+}
+
+/**
+ * Ends messages whose submit result the database refused to store (`dispatch.record_failed`),
+ * so that one bad row cannot hold the recorder, nor leave its message in `sending` for ever.
+ */
+export async function endUnrecordedMessages(
+  db: Queryable,
+  {
+    nodeId,
+    rows,
+    now,
+  }: { nodeId: string; rows: { id: number; status: 'unknown' | 'failed'; detail: string }[]; now: Date },
+) {
+  if (rows.length === 0) return 0;
+  const updated = await db.query(
+    `update messages m
+        set status = u.status, done_at = $4, error_code = $6, error_detail = u.detail,
+            updated_at = $4
+       from unnest($1::bigint[], $2::text[], $3::text[]) as u(id, status, detail)
+      where m.id = u.id and m.status = 'sending' and m.claimed_by = $5`,
+    [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.detail), now, nodeId, RECORD_FAILED],
   );
   return updated.rowCount ?? 0;
 }
@@ -247,6 +329,28 @@ export async function recoverAbandonedMessages(
         set status = 'queued', claimed_by = null, duplicate_risk = true, queued_at = $2, next_attempt_at = $2, updated_at = $2
       where m.status = 'sending' and not (m.claimed_by = any($1::text[]))`,
     [liveNodeIds, now],
+  );
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Queued messages past their deadline end `expired`, for when no dispatcher claims them (no
+ * channel bound, a long backlog); a claim would expire them the same way, never send them.
+ */
+export async function expireOverdueMessages(
+  db: Queryable,
+  { now, deadlines, limit = 10_000 }: { now: Date; deadlines: Deadlines; limit?: number },
+) {
+  const result = await db.query(
+    `update messages m set status = 'expired', done_at = $1, error_code = 'dispatch.deadline_passed',
+            error_detail = 'not taken by the carrier before its deadline; the last error: ' || coalesce(m.error_code, 'none'),
+            updated_at = $1
+      where m.id in (select id from messages
+                      where status = 'queued'
+                        and coalesce(send_at, created_at) + make_interval(secs =>
+                          case type when 'verification' then $2::int when 'notification' then $3::int else $4::int end) <= $1
+                      limit $5 for update skip locked)`,
+    [now, ...deadlineParams(deadlines), limit],
   );
   return result.rowCount ?? 0;
 }

@@ -6,7 +6,8 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { ChannelConnector } from './connector.ts';
-import { type ClaimedMessage, claimNextMessages } from './dispatch.sql.ts';
+import { MAX_ATTEMPTS } from './dispatch.models.ts';
+import { type ClaimedMessage, claimNextMessages, type Deadlines } from './dispatch.sql.ts';
 
 export interface Dispatcher {
   wake(): void;
@@ -19,6 +20,7 @@ export function startDispatcher({
   logger,
   connectors,
   now = () => new Date(),
+  deadlines,
   idlePollMs = 100,
   maxClaim = 2000,
   smallClaim = 100,
@@ -30,6 +32,8 @@ export function startDispatcher({
   /** The live connectors, the default channel first. */
   connectors: () => ChannelConnector[];
   now?: () => Date;
+  /** Deadlines by message type: a claim expires what is past them instead of sending it. */
+  deadlines: Deadlines;
   idlePollMs?: number;
   maxClaim?: number;
   smallClaim?: number;
@@ -70,12 +74,22 @@ export function startDispatcher({
         );
         if (demand > 0) {
           const perTenant = Math.max(10, Math.ceil(demand / activeKeys));
-          const claimed = await claimNextMessages(pool, { nodeId, limit: demand, perTenant, now: now() });
+          const claimed = await claimNextMessages(pool, {
+            nodeId,
+            limit: demand,
+            perTenant,
+            now: now(),
+            deadlines,
+            maxAttempts: MAX_ATTEMPTS,
+          });
           lastClaimSize = claimed.length;
           if (claimed.length > 0) {
             claimedAny = true;
             activeKeys = Math.max(1, new Set(claimed.map((m) => `${m.priority}:${m.tenantId}`)).size);
-            route(claimed, ready);
+            // A channel may have stopped during the claim: prefer those still bound. If none is,
+            // the first hands the messages straight back to the queue (ChannelConnector.enqueue).
+            const still = ready.filter((c) => c.isReady);
+            route(claimed, still.length > 0 ? still : ready);
           }
         }
       } catch (error) {

@@ -7,13 +7,16 @@ import { createChannelsRepository } from '../channels/channels.repository.ts';
 import { createReceiptIngest } from '../receipts/receipt-ingest.ts';
 import { flushExpiredReplyParts, REPLY_PARTS_SWEEP_MS } from '../replies/inbound-store.ts';
 import { ChannelConnector } from './connector.ts';
-import { expireAwaitingReceipts, recoverAbandonedMessages, releaseHeldMessages } from './dispatch.sql.ts';
+import {
+  type Deadlines,
+  expireAwaitingReceipts,
+  expireOverdueMessages,
+  recoverAbandonedMessages,
+  releaseHeldMessages,
+} from './dispatch.sql.ts';
 import { startDispatcher } from './dispatcher.ts';
+import { createNodeLiveness, deleteLongGoneNodes, listLiveNodes } from './nodes.ts';
 import { createRecorder } from './recorder.ts';
-
-const HEARTBEAT_MS = 2000;
-/** A node that has not beaten for this long is dead; its `sending` messages are recovered. */
-const NODE_DEAD_AFTER_MS = 15_000;
 
 export interface Worker {
   stop(): Promise<void>;
@@ -55,40 +58,29 @@ export async function startWorker({
   const log = logger.child({ component: 'worker' });
   const pool = db.pool;
 
-  // Register this node, and forget nodes of this host whose process is gone: their claimed
-  // messages are recovered at once instead of after the heartbeat timeout.
-  await pool.query(
-    `insert into nodes (id, roles, hostname, pid) values ($1, $2, $3, $4)
-     on conflict (id) do update set seen_at = now()`,
-    [nodeId, roles, os.hostname(), process.pid],
-  );
-  const sameHost = await pool.query<{ id: string; pid: number }>(
-    'select id, pid from nodes where hostname = $1 and id <> $2',
-    [os.hostname(), nodeId],
-  );
-  const gone = sameHost.rows.filter((n) => {
-    try {
-      process.kill(n.pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
+  const deadlines: Deadlines = {
+    verificationSeconds: config.verificationDeadlineSeconds,
+    notificationSeconds: config.notificationDeadlineSeconds,
+    marketingSeconds: config.marketingDeadlineSeconds,
+  };
+
+  // Register this node and take its liveness lock before claiming anything (nodes.ts). Nothing
+  // here judges other nodes by hostname or pid: two nodes may share both.
+  const liveness = createNodeLiveness({
+    pool,
+    node: { nodeId, roles, hostname: os.hostname(), pid: process.pid },
+    logger: log,
   });
-  if (gone.length > 0)
-    await pool.query('delete from nodes where id = any($1::text[])', [gone.map((n) => n.id)]);
+  await liveness.beat();
 
   const recoverAbandoned = async () => {
-    const live = await pool.query<{ id: string }>(
-      `select id from nodes where seen_at > now() - make_interval(secs => $1::double precision / 1000)`,
-      [NODE_DEAD_AFTER_MS],
-    );
-    const n = await recoverAbandonedMessages(pool, {
-      liveNodeIds: live.rows.map((r) => r.id),
-      now: clock.now(),
-    });
+    const liveNodeIds = await listLiveNodes(pool, { deadAfterMs: config.nodeDeadAfterMs });
+    // This node is alive whatever the query saw (its lock connection may be reconnecting).
+    if (!liveNodeIds.includes(nodeId)) liveNodeIds.push(nodeId);
+    const n = await recoverAbandonedMessages(pool, { liveNodeIds, now: clock.now() });
     if (n > 0)
       log.warn({ messages: n }, 'recovered messages claimed by a node that is gone (marked duplicate_risk)');
-    await pool.query(`delete from nodes where seen_at < now() - interval '1 day'`);
+    await deleteLongGoneNodes(pool);
   };
   await recoverAbandoned();
 
@@ -150,21 +142,32 @@ export async function startWorker({
     [...connectors.values()]
       .sort((a, b) => Number(b.isDefault) - Number(a.isDefault))
       .map((e) => e.connector);
-  dispatcher = startDispatcher({ pool, nodeId, logger: log, connectors: ordered, now: () => clock.now() });
+  dispatcher = startDispatcher({
+    pool,
+    nodeId,
+    logger: log,
+    connectors: ordered,
+    now: () => clock.now(),
+    deadlines,
+  });
   const unsubscribe = ctx.onQueued(() => dispatcher?.wake());
 
   const onError = (what: string) => (error: unknown) =>
     log.error({ err: error }, `${what} failed; will retry`);
   const stops = [
+    every(config.heartbeatIntervalMs, () => liveness.beat(), onError('heartbeat')),
+    every(config.channelSyncIntervalMs, syncChannels, onError('channel sync')),
+    every(config.recoveryIntervalMs, recoverAbandoned, onError('crash recovery')),
     every(
-      HEARTBEAT_MS,
-      () => pool.query('update nodes set seen_at = now() where id = $1', [nodeId]),
-      onError('heartbeat'),
+      config.deadlineSweepIntervalMs,
+      async () => {
+        const n = await expireOverdueMessages(pool, { now: clock.now(), deadlines });
+        if (n > 0) log.warn({ messages: n }, 'queued messages expired: their deadline passed before a claim');
+      },
+      onError('deadline sweep'),
     ),
-    every(5000, syncChannels, onError('channel sync')),
-    every(5000, recoverAbandoned, onError('crash recovery')),
     every(
-      250,
+      config.schedulerIntervalMs,
       async () => {
         if ((await releaseHeldMessages(pool, { now: clock.now() })) > 0) dispatcher?.wake();
       },
@@ -185,7 +188,7 @@ export async function startWorker({
         }),
       onError('reply parts timeout'),
     ),
-    every(1000, () => ingest.sweepParked(), onError('parked receipts')),
+    every(config.parkedReceiptsIntervalMs, () => ingest.sweepParked(), onError('parked receipts')),
     every(60_000, () => ingest.logCounts(), onError('receipt counters')),
   ];
 
@@ -193,12 +196,16 @@ export async function startWorker({
     connectors: ordered,
     async stop() {
       unsubscribe();
+      // Bounded: submissions in flight get half the drain time, their results the rest; what is
+      // left stays `sending` and, once this node's row and lock are gone, a peer or the next
+      // start queues it again (duplicate_risk).
+      const deadline = Date.now() + config.shutdownDrainMs;
       await dispatcher?.stop();
-      await Promise.all([...connectors.values()].map((e) => e.connector.stop()));
-      await recorder.drain();
+      await Promise.all([...connectors.values()].map((e) => e.connector.stop(config.shutdownDrainMs / 2)));
+      await recorder.drain(Math.max(0, deadline - Date.now()));
       await ingest.drain();
       for (const stop of stops) await stop();
-      await pool.query('delete from nodes where id = $1', [nodeId]).catch(() => {});
+      await liveness.close();
     },
   };
 }

@@ -1,0 +1,166 @@
+// A channel connector against our simulator (no database): throttling at random and above a rate,
+// deadlines under throttling, back-pressure from the recorder, and a connector stopped after the
+// dispatcher chose it.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Channel } from '../channels/channels.repository.ts';
+import {
+  cleanups,
+  fastProfile,
+  runCleanups,
+  silentLogger,
+  startTestSimulator,
+} from '../simulator/test-helpers.ts';
+import { ChannelConnector } from './connector.ts';
+import type { ClaimedMessage, FailedResult, RetryResult, SentResult } from './dispatch.sql.ts';
+import type { Recorder } from './recorder.ts';
+
+afterEach(runCleanups);
+
+function fakeRecorder() {
+  const sent: SentResult[] = [];
+  const retries: RetryResult[] = [];
+  const fails: FailedResult[] = [];
+  const recorder: Recorder & { backlogged: boolean } = {
+    sent: (r) => sent.push(r),
+    retry: (r) => retries.push(r),
+    fail: (r) => fails.push(r),
+    drain: async () => true,
+    pending: 0,
+    backlogged: false,
+  };
+  return { recorder, sent, retries, fails };
+}
+
+function channel(port: number, systemId: string, fields: Partial<Channel> = {}): Channel {
+  return {
+    id: 1,
+    name: systemId,
+    host: '127.0.0.1',
+    port,
+    system_id: systemId,
+    password: 'x',
+    system_type: '',
+    bind_mode: 'transceiver',
+    window_size: 50,
+    max_tps: 100_000,
+    source_addr: '106900',
+    is_default: true,
+    enabled: true,
+    id_convention: 'as-is',
+    id_convention_learned: null,
+    id_convention_learned_at: null,
+    created_at: new Date(),
+    updated_at: new Date(),
+    ...fields,
+  } as Channel;
+}
+
+function messages(n: number, deadlineAt = Date.now() + 3600_000): ClaimedMessage[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: i + 1,
+    tenantId: 1,
+    priority: 1,
+    recipient: `+86138${String(i).padStart(8, '0')}`,
+    content: `message ${i + 1}`,
+    parts: 1,
+    attempts: 1,
+    duplicateRisk: false,
+    senderCode: null,
+    deadlineAt,
+  }));
+}
+
+async function boundConnector(port: number, systemId: string, recorder: Recorder) {
+  const connector = new ChannelConnector({
+    channel: channel(port, systemId),
+    recorder,
+    logger: silentLogger,
+    onDeliver: async () => {},
+    onReady: () => {},
+  });
+  cleanups.push(() => connector.stop(100));
+  connector.start();
+  for (let i = 0; i < 200 && !connector.isReady; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(connector.isReady).toBe(true);
+  return connector;
+}
+
+async function until(done: () => boolean, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('ChannelConnector', () => {
+  it('resubmits what a carrier refuses at random until each message is taken, and counts it', async () => {
+    const sim = await startTestSimulator({ profiles: [fastProfile('busy', { queueFullRate: 0.1 })] });
+    const fake = fakeRecorder();
+    const connector = await boundConnector(sim.port, 'busy', fake.recorder);
+    connector.enqueue(messages(400));
+    await until(() => fake.sent.length === 400);
+    // Each message taken once, none failed or sent back to the queue for it.
+    expect(new Set(fake.sent.map((s) => s.id)).size).toBe(400);
+    expect(fake.fails).toEqual([]);
+    expect(fake.retries).toEqual([]);
+    expect(sim.stats().queueFull).toBeGreaterThan(10);
+    expect(connector.throttleStats.throttled).toBe(sim.stats().queueFull);
+  });
+
+  it('slows to a carrier’s rate limit, counts the throttling, and fails no message for it', async () => {
+    const sim = await startTestSimulator({ profiles: [fastProfile('limited', { throttleAboveTps: 200 })] });
+    const fake = fakeRecorder();
+    const connector = await boundConnector(sim.port, 'limited', fake.recorder);
+    connector.enqueue(messages(600));
+    await until(() => fake.sent.length === 600);
+    expect(new Set(fake.sent.map((s) => s.id)).size).toBe(600);
+    expect(fake.fails).toEqual([]);
+    expect(sim.stats().throttled).toBeGreaterThan(0);
+    const stats = connector.throttleStats;
+    expect(stats.throttled).toBe(sim.stats().throttled);
+    // The rate fell from the channel's 100,000/s to near the carrier's 200/s.
+    expect(stats.cuts).toBeGreaterThan(0);
+    expect(stats.rateTps).toBeLessThan(400);
+  });
+
+  it('expires a message the carrier keeps throttling past its deadline', async () => {
+    const sim = await startTestSimulator({ profiles: [fastProfile('stingy', { throttleAboveTps: 1 })] });
+    const fake = fakeRecorder();
+    const connector = await boundConnector(sim.port, 'stingy', fake.recorder);
+    connector.enqueue(messages(3, Date.now() + 300));
+    await until(() => fake.sent.length + fake.fails.length === 3);
+    expect(fake.sent).toHaveLength(1);
+    expect(fake.fails.map((f) => [f.status, f.errorCode])).toEqual([
+      ['expired', 'dispatch.deadline_passed'],
+      ['expired', 'dispatch.deadline_passed'],
+    ]);
+  });
+
+  it('takes no work while the recorder is backlogged', async () => {
+    const sim = await startTestSimulator({ profiles: [fastProfile('default')] });
+    const fake = fakeRecorder();
+    const connector = await boundConnector(sim.port, 'default', fake.recorder);
+    expect(connector.demand).toBe(100);
+    fake.recorder.backlogged = true;
+    expect(connector.demand).toBe(0);
+  });
+
+  it('hands messages straight back to the queue when it stopped after the dispatcher chose it', async () => {
+    const fake = fakeRecorder();
+    const connector = new ChannelConnector({
+      channel: channel(1, 'stopped'),
+      recorder: fake.recorder,
+      logger: silentLogger,
+      onDeliver: async () => {},
+      onReady: () => {},
+    });
+    await connector.stop(0);
+    connector.enqueue(messages(2));
+    expect(fake.retries.map((r) => [r.id, r.errorCode, r.delayMs, r.notAttempted, r.duplicateRisk])).toEqual([
+      [1, 'channel.unavailable', 0, true, false],
+      [2, 'channel.unavailable', 0, true, false],
+    ]);
+    expect(connector.holding).toBe(0);
+  });
+});

@@ -1,0 +1,122 @@
+// Which worker nodes are alive, from PostgreSQL's own word rather than process ids (a pid means
+// nothing across containers or PID namespaces, and cannot always be signalled): each node holds a
+// session advisory lock on a dedicated connection and writes its heartbeat through that same
+// connection. A node is alive while its lock is held and its heartbeat is fresh. A node killed
+// with -9 loses its connection, so its lock is free at once and peers recover its messages
+// without waiting for the heartbeat to go stale; a node whose event loop is stuck keeps its lock
+// but stops beating.
+import type pg from 'pg';
+import type { Logger } from 'pino';
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+/** First key of every node's advisory lock ("Hy"); the second is the node's `lock_key`. */
+export const NODE_LOCK_CLASS = 0x4879;
+
+/** Inserts or refreshes this node's row; returns its advisory lock key. */
+export async function upsertNode(
+  db: Queryable,
+  { nodeId, roles, hostname, pid }: { nodeId: string; roles: string[]; hostname: string; pid: number },
+): Promise<number> {
+  const result = await db.query<{ lock_key: number }>(
+    `insert into nodes (id, roles, hostname, pid) values ($1, $2, $3, $4)
+     on conflict (id) do update set seen_at = now(), roles = excluded.roles, hostname = excluded.hostname,
+       pid = excluded.pid
+     returning lock_key`,
+    [nodeId, roles, hostname, pid],
+  );
+  return result.rows[0]!.lock_key;
+}
+
+/** Nodes whose liveness lock is held (in this database) and whose heartbeat is fresh. */
+export async function listLiveNodes(
+  db: Queryable,
+  { deadAfterMs }: { deadAfterMs: number },
+): Promise<string[]> {
+  const result = await db.query<{ id: string }>(
+    `select n.id from nodes n
+      where n.seen_at > now() - make_interval(secs => $1::double precision / 1000)
+        and exists (select 1 from pg_locks l
+                     where l.locktype = 'advisory' and l.granted and l.objsubid = 2
+                       and l.database = (select oid from pg_database where datname = current_database())
+                       and l.classid::bigint = $2 and l.objid::bigint = n.lock_key)`,
+    [deadAfterMs, NODE_LOCK_CLASS],
+  );
+  return result.rows.map((r) => r.id);
+}
+
+/** Forgets nodes that have been gone for a day (their rows only serve diagnosis). */
+export async function deleteLongGoneNodes(db: Queryable) {
+  await db.query(`delete from nodes where seen_at < now() - interval '1 day'`);
+}
+
+export interface NodeLiveness {
+  /** Takes the lock if this node does not hold it (first call, or its connection died) and beats. */
+  beat(): Promise<void>;
+  /** Removes this node's row and releases the lock connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Keeps one pool connection checked out for this node's lock and heartbeat. A heartbeat that
+ * fails on it (the connection was killed) drops it; the next one connects and locks again.
+ */
+export function createNodeLiveness({
+  pool,
+  node,
+  logger,
+}: {
+  pool: pg.Pool;
+  node: { nodeId: string; roles: string[]; hostname: string; pid: number };
+  logger: Logger;
+}): NodeLiveness {
+  let client: pg.PoolClient | null = null;
+  let locked = false;
+
+  const drop = (c: pg.PoolClient, error?: Error) => {
+    if (client !== c) return;
+    client = null;
+    locked = false;
+    c.release(error ?? true);
+  };
+
+  async function beat(): Promise<void> {
+    let c = client;
+    if (!c) {
+      const fresh = await pool.connect();
+      // An idle connection that dies emits 'error'; without a listener it would crash the process.
+      fresh.on('error', (error) => {
+        logger.warn({ err: error }, 'node liveness connection lost; reconnecting at the next heartbeat');
+        drop(fresh, error);
+      });
+      client = c = fresh;
+    }
+    try {
+      const lockKey = await upsertNode(c, node);
+      if (!locked) {
+        const r = await c.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [
+          NODE_LOCK_CLASS,
+          lockKey,
+        ]);
+        locked = r.rows[0]!.ok;
+        if (!locked) logger.warn({ lockKey }, 'node liveness lock is held by another session; retrying');
+      }
+    } catch (error) {
+      drop(c, error as Error);
+      throw error;
+    }
+  }
+
+  return {
+    beat,
+    async close() {
+      await pool.query('delete from nodes where id = $1', [node.nodeId]).catch(() => {});
+      const c = client;
+      if (c) {
+        client = null;
+        // Releasing destroys the connection, and with it the session lock.
+        c.release(true);
+      }
+    },
+  };
+}
