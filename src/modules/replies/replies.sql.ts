@@ -205,10 +205,13 @@ export async function lookupAttribution(
   if (replies.length === 0) return [];
   const result = await db.query<{ ord: number; extension_tenant_id: string | null; recent: string[] }>(
     `select u.ord,
-            (select t.id from tenants t join channels c on c.id = u.channel_id
-              where t.sender_code is not null and t.sender_code <> ''
-                and starts_with(u.destination, c.source_addr || t.sender_code)
-              order by length(t.sender_code) desc limit 1) as extension_tenant_id,
+            -- The codes the destination could carry are the prefixes of what follows the
+            -- channel's number: a look-up in the unique index per prefix, not a scan of tenants.
+            (select t.id from channels c
+               cross join lateral generate_series(1, length(u.destination) - length(c.source_addr)) as n
+               join tenants t on t.sender_code = substr(u.destination, length(c.source_addr) + 1, n)
+              where c.id = u.channel_id and starts_with(u.destination, c.source_addr)
+              order by n desc limit 1) as extension_tenant_id,
             array(select distinct m.tenant_id from messages m
                    where m.recipient = u.sender and m.channel_id = u.channel_id and m.sent_at >= $4) as recent
        from unnest($1::bigint[], $2::text[], $3::text[]) with ordinality as u(channel_id, sender, destination, ord)`,
