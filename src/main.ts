@@ -30,6 +30,7 @@ Usage:
   hongyan config check                           validate the configuration and exit
   hongyan bench [--messages N]                   run the end-to-end benchmark
   hongyan bench --kannel [--messages N]          the same SMSC through Kannel and Hongyan, side by side
+  hongyan bench --carrier [--messages N]         an SMSC not ours: clean, token-bucket and random throttling
 
 Options: --json (machine-readable output), --config FILE (JSON config file).
 Settings come from the environment (DATABASE_URL, HONGYAN_DATA_DIR, HONGYAN_HTTP_PORT, ...);
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       messages: { type: 'string' },
       kannel: { type: 'boolean', default: false },
+      carrier: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -95,6 +97,13 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'bench': {
+      if (values.carrier) {
+        const { runCarrierBench } = await import('../bench/carrier.ts');
+        await runCarrierBench({
+          messages: values.messages === undefined ? undefined : Number(values.messages),
+        });
+        return 0;
+      }
       if (values.kannel) {
         const { runKannelBench } = await import('../bench/kannel.ts');
         await runKannelBench({
