@@ -2,7 +2,7 @@
 // sendsms HTTP interface and the dlr-url callbacks), started for the side-by-side benchmark with
 // a configuration written into a temp folder, on free ports of 127.0.0.1 only.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -119,6 +119,11 @@ export async function startKannel({
     const out = openSync(path.join(dir, `${name}.out`), 'a');
     // -v 4: errors only on the console too, as Hongyan runs at warn level.
     const child = spawn(binary, ['-v', '4', configFile], { cwd: dir, stdio: ['ignore', out, out] });
+    closeSync(out); // the child has its own copy
+    // A box that cannot be executed reports it here; waitUntil turns it into the run's error.
+    child.once('error', (error) =>
+      writeFileSync(path.join(dir, `${name}.out`), `${error.message}\n`, { flag: 'a' }),
+    );
     children.push(child);
     return child;
   };
@@ -156,7 +161,8 @@ async function waitUntil(
 ): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}\n${logTails(dir)}`);
+    const exited = child.exitCode ?? child.signalCode;
+    if (exited !== null) throw new Error(`${what} exited with ${exited}\n${logTails(dir)}`);
     if (await ready().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`${what} not ready after 20 s\n${logTails(dir)}`);
     await new Promise((r) => setTimeout(r, 100));
