@@ -26,7 +26,8 @@ beforeAll(async () => {
 });
 afterAll(async () => t.drop());
 
-describe('hongyan CLI', () => {
+// Each command is a new Node process loading TypeScript: seconds apiece on a loaded machine.
+describe('hongyan CLI', { timeout: 180_000 }, () => {
   it('creates a tenant and keys, and manages channels, with --json', async () => {
     const created = await hongyan(['tenant', 'create', '--name', 'Acme 物流', '--json']);
     expect(created.code).toBe(0);
@@ -102,6 +103,42 @@ describe('hongyan CLI', () => {
     expect(bad.stdout).toMatch(/channels.invalid: port: 1..65535/);
     expect((await hongyan(['channel', 'remove', 'cmcc', '--json'])).code).toBe(0);
     expect(JSON.parse((await hongyan(['channel', 'list', '--json'])).stdout)).toEqual([]);
+  });
+
+  it('says what send-rate cap a channel added without --max-tps gets: in channel add --help and channel list', async () => {
+    const help = await hongyan(['channel', 'add', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--max-tps N +messages per second sent on this channel \(default 1000\)/);
+    expect((await hongyan(['--help'])).stdout).toContain('[--max-tps N (default 1000 messages/s)]');
+
+    const plain = await hongyan([
+      'channel',
+      'add',
+      '--name',
+      'plain',
+      '--host',
+      'h',
+      '--system-id',
+      's',
+      '--json',
+    ]);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ name: 'plain', max_tps: 1000 });
+    await hongyan([
+      'channel',
+      'add',
+      '--name',
+      'capped',
+      '--host',
+      'h',
+      '--system-id',
+      's',
+      '--max-tps',
+      '300',
+    ]);
+    const lines = (await hongyan(['channel', 'list'])).stdout.trim().split('\n');
+    expect(lines.find((l) => l.includes('\tplain\t'))).toContain('max 1000 msg/s (default cap)');
+    expect(lines.find((l) => l.includes('\tcapped\t'))).toContain('max 300 msg/s\t');
+    for (const name of ['plain', 'capped']) await hongyan(['channel', 'remove', name]);
   });
 
   it('gets a message with its history, and says clearly what is wrong', async () => {
