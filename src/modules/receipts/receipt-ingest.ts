@@ -93,7 +93,7 @@ export function createReceiptIngest({
 
   /**
    * Retries parked receipts (those that may name `responseIds`, or the oldest), then counts the
-   * evidence `auto` channels gathered. Returns how many were applied or recorded as duplicates.
+   * evidence `auto` channels gathered. Returns how many left the park (applied, duplicate, expired).
    */
   async function retryParked(responseIds?: string[]): Promise<number> {
     const r = await inTransaction(async (client) => {
