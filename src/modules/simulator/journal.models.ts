@@ -20,25 +20,45 @@ export function versionLine(): string {
   return `["V",${JOURNAL_VERSION}]\n`;
 }
 
+/** A JSON string literal; the common case (nothing to escape) without JSON.stringify. */
+function str(value: string): string {
+  return SAFE.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+const SAFE = /^[^"\\\u0000-\u001f\u2028\u2029]*$/;
+
+/**
+ * The line of an owed item. Built by hand: JSON.stringify of the array measured ~4 µs, a tenth of
+ * the simulator's whole budget per message at 10 000 msg/s; this is valid JSON all the same.
+ */
 export function addedLine(item: PendingDelivery): string {
   return (
-    JSON.stringify([
-      'A',
-      item.seq,
-      item.kind === 'receipt' ? 'r' : 'm',
-      item.systemId,
-      item.messageId,
-      item.handset,
-      item.handsetTon,
-      item.handsetNpi,
-      item.sender,
-      item.senderTon,
-      item.senderNpi,
-      item.submittedAt,
-      item.doneAt,
-      fateCode(item.fate),
-      item.text,
-    ]) + '\n'
+    '["A",' +
+    item.seq +
+    (item.kind === 'receipt' ? ',"r",' : ',"m",') +
+    str(item.systemId) +
+    ',' +
+    str(item.messageId) +
+    ',' +
+    str(item.handset) +
+    ',' +
+    item.handsetTon +
+    ',' +
+    item.handsetNpi +
+    ',' +
+    str(item.sender) +
+    ',' +
+    item.senderTon +
+    ',' +
+    item.senderNpi +
+    ',' +
+    Math.round(item.submittedAt) +
+    ',' +
+    Math.round(item.doneAt) +
+    ',"' +
+    fateCode(item.fate) +
+    '",' +
+    str(item.text) +
+    ']\n'
   );
 }
 
