@@ -21,25 +21,30 @@ export interface UnstorableText {
   reason: 'nul' | 'lone_surrogate';
 }
 
-/** The first string (value or key) anywhere in a parsed JSON value that cannot be stored. */
-export function findUnstorableText(value: unknown, path = ''): UnstorableText | null {
-  if (typeof value === 'string') {
-    const reason = unstorableTextReason(value);
-    return reason === null ? null : { path, reason };
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findUnstorableText(value[i], `${path}/${i}`);
-      if (found) return found;
+/**
+ * The first string (value or key) anywhere in a parsed JSON value that cannot be stored. Walked
+ * with an explicit stack, not recursion: JSON.parse accepts nesting far deeper than the call
+ * stack (an 8 MB batch body can nest millions deep), and this runs before schema validation.
+ */
+export function findUnstorableText(root: unknown): UnstorableText | null {
+  const stack: { value: unknown; path: string }[] = [{ value: root, path: '' }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, path } = next;
+    if (typeof value === 'string') {
+      const reason = unstorableTextReason(value);
+      if (reason !== null) return { path, reason };
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: `${path}/${i}` });
+    } else if (typeof value === 'object' && value !== null) {
+      const entries = Object.entries(value);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, item] = entries[i]!;
+        const itemPath = `${path}/${escapePointer(key)}`;
+        const keyReason = unstorableTextReason(key);
+        if (keyReason !== null) return { path: itemPath, reason: keyReason };
+        stack.push({ value: item, path: itemPath });
+      }
     }
-    return null;
-  }
-  for (const [key, item] of Object.entries(value)) {
-    const keyReason = unstorableTextReason(key);
-    if (keyReason !== null) return { path: `${path}/${escapePointer(key)}`, reason: keyReason };
-    const found = findUnstorableText(item, `${path}/${escapePointer(key)}`);
-    if (found) return found;
   }
   return null;
 }

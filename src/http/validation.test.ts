@@ -180,3 +180,38 @@ describe('HTTP-layer errors use the documented shape', () => {
     expect(utf8.statusCode).toBe(202);
   });
 });
+
+describe('what held before still holds', () => {
+  it('answers 10,000- and 100,000-deep nesting with a \\u escape 400, never a 5xx', async () => {
+    const deep = (n: number) => `${'['.repeat(n)}"\\u0041"${']'.repeat(n)}`;
+    expectError(
+      await sendRaw(`{"to":"+8613800138000","content":"hi","x":${deep(10_000)}}`),
+      400,
+      'request.invalid',
+    );
+    const batch = await app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers: { ...tenant.auth, 'content-type': 'application/json' },
+      payload: `{"content":"hi","recipients":${deep(100_000)}}`,
+    });
+    expectError(batch, 400, 'request.invalid');
+    const nul = await sendRaw(
+      `{"to":"+8613800138000","content":"hi","x":${deep(10_000).replace('0041', '0000')}}`,
+    );
+    expectError(nul, 400, 'request.invalid_text');
+  });
+
+  it('answers a 20 MB body 413 and a forged cursor 400', async () => {
+    const big = await app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers: { ...tenant.auth, 'content-type': 'application/json' },
+      payload: `{"content":"${'x'.repeat(20 * 1024 * 1024)}"}`,
+    });
+    expectError(big, 413, 'request.too_large');
+    const forged = Buffer.from('m:1 or 1=1').toString('base64url');
+    expectError(await get(`/v1/messages?cursor=${forged}`), 400, 'messages.invalid_cursor');
+    expectError(await get(`/v1/replies?cursor=${forged}`), 400, 'messages.invalid_cursor');
+  });
+});
