@@ -28,6 +28,7 @@ export async function startSmscProcess(cleanup: Cleanup): Promise<Smsc> {
     { cwd: ROOT, execArgv: ['--import', 'tsx', '--max-semi-space-size=64'] },
   );
   cleanup.add(() => stopChild(child, 5000));
+  child.on('error', (error) => console.error('SMSC process:', error.message));
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the SMSC exited with ${code}`)));
     child.once('message', (m: { port?: number }) =>
@@ -35,7 +36,8 @@ export async function startSmscProcess(cleanup: Cleanup): Promise<Smsc> {
     );
   });
   const stats = () =>
-    new Promise<NpmSmscStats>((resolve) => {
+    new Promise<NpmSmscStats>((resolve, reject) => {
+      if (!child.connected) return reject(new Error('the SMSC is gone'));
       const onMessage = (m: { stats?: NpmSmscStats }) => {
         if (!m.stats) return;
         child.off('message', onMessage);
