@@ -1,0 +1,104 @@
+// The ingest end of a receipt's journey: deliver_sm in, one transaction per batch, the answer to
+// the carrier only after the commit.
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../test/helpers/db.ts';
+import { buildReceiptDeliverSm, type ReceiptState } from '../../smpp/receipt.ts';
+import { recordSentMessages } from '../dispatch/dispatch.sql.ts';
+import { createReceiptIngest } from './receipt-ingest.ts';
+import { readReceiptCounts } from './receipts.sql.ts';
+
+let t: Awaited<ReturnType<typeof createTestDatabase>>;
+let channelId: number;
+const now = new Date('2026-11-22T10:00:00Z');
+const logger = pino({ level: 'silent' });
+
+async function sent(carrierIds: string[]): Promise<number> {
+  const r = await t.db.pool.query<{ id: number }>(
+    `insert into messages (tenant_id, type, priority, recipient, content, encoding, parts, status, claimed_by)
+     values (1, 'notification', 1, '+8613800000001', 'hi', 'gsm7', $1, 'sending', 'n1') returning id`,
+    [carrierIds.length],
+  );
+  const id = r.rows[0]!.id;
+  await recordSentMessages(t.db.pool, {
+    nodeId: 'n1',
+    now,
+    results: [{ id, channelId, sourceAddr: '106900', carrierIds, duplicateRisk: false }],
+  });
+  return id;
+}
+
+function receipt(id: string, state: ReceiptState, err?: string) {
+  return buildReceiptDeliverSm({
+    id,
+    state,
+    submitDate: now,
+    doneDate: now,
+    sourceAddr: '8613800000001',
+    destinationAddr: '106900',
+    ...(err === undefined ? {} : { err }),
+  });
+}
+
+async function message(id: number) {
+  const r = await t.db.pool.query('select status, error_code from messages where id = $1', [id]);
+  return r.rows[0];
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await t.db.pool.query(`insert into tenants (name) values ('ingest')`);
+  const r = await t.db.pool.query<{ id: number }>(
+    `insert into channels (name, host, port, system_id) values ('c', '127.0.0.1', 2775, 'x') returning id`,
+  );
+  channelId = r.rows[0]!.id;
+});
+afterAll(async () => t.drop());
+
+describe('receipt ingest', () => {
+  it('a batch that fails part-way leaves nothing applied, parked or counted, and is not acknowledged', async () => {
+    const m = await sent(['a1']);
+    // The batch's last statement (the counters) fails: its earlier update must not survive.
+    await t.db.pool.query(`create function a1_fail() returns trigger language plpgsql as
+      $$ begin raise exception 'counters unavailable'; end $$`);
+    await t.db.pool.query(
+      'create trigger a1_fail before insert or update on receipt_counters for each row execute function a1_fail()',
+    );
+    const ingest = createReceiptIngest({ pool: t.db.pool, logger, now: () => now });
+    const outcomes = await Promise.allSettled([
+      ingest.deliver(channelId, receipt('a1', 'delivered')),
+      ingest.deliver(channelId, receipt('nobody', 'delivered')),
+    ]);
+    await ingest.drain();
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(await message(m)).toMatchObject({ status: 'sent' });
+    const parked = await t.db.pool.query('select count(*)::int as n from pending_receipts');
+    expect(parked.rows[0].n).toBe(0);
+    // The carrier resends; now the batch commits.
+    await t.db.pool.query('drop trigger a1_fail on receipt_counters');
+    await expect(ingest.deliver(channelId, receipt('a1', 'delivered'))).resolves.toBeUndefined();
+    expect(await message(m)).toMatchObject({ status: 'delivered' });
+  });
+
+  it('keeps the carrier’s err, and a part that expired first is not reported undelivered', async () => {
+    const m = await sent(['p1', 'p2']);
+    const ingest = createReceiptIngest({ pool: t.db.pool, logger, now: () => now });
+    await ingest.deliver(channelId, receipt('p1', 'expired', '034'));
+    await ingest.deliver(channelId, receipt('p2', 'undeliverable', '011'));
+    expect(await message(m)).toEqual({ status: 'expired', error_code: 'carrier.EXPIRED.034' });
+  });
+
+  it('matches a receipt for this node’s own submission from memory, by the one reading', async () => {
+    const ingest = createReceiptIngest({ pool: t.db.pool, logger, now: () => now });
+    const m = await sent(['1042']);
+    ingest.sentRecorded([{ id: m, channelId, carrierIds: ['1042'] }]);
+    // Out of the look-up's sight: only this node's memory can find the message now.
+    await t.db.pool.query('update messages set carrier_message_id = null where id = $1', [m]);
+    // 4162 written in hex is 1042: on this as-is channel it is some other message's receipt.
+    await ingest.deliver(channelId, receipt('4162', 'undeliverable'));
+    await ingest.deliver(channelId, receipt('1042', 'delivered'));
+    expect(await message(m)).toMatchObject({ status: 'delivered' });
+    const counts = (await readReceiptCounts(t.db.pool)).find((c) => c.channelId === channelId)!;
+    expect(counts).toMatchObject({ parked: 1, waiting: 1 });
+  });
+});
