@@ -68,7 +68,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 
 /** Sends a deliver_sm from the handset; resolves with the command_status of our response. */
 function deliver(fields: Record<string, unknown>): Promise<number> {
-  const session = [...bound][0]!;
+  const session = [...bound].at(-1)!;
   return new Promise((resolve) => {
     session.send(
       new smpp.PDU('deliver_sm', {
@@ -85,6 +85,25 @@ function deliver(fields: Record<string, unknown>): Promise<number> {
 }
 
 const udh8 = (ref: number, total: number, seq: number) => Buffer.from([5, 0, 3, ref, total, seq]);
+
+async function start(): Promise<RunningHongyan> {
+  const running = await startHongyan({
+    config: loadConfig({
+      env: {
+        DATABASE_URL: t.url,
+        HONGYAN_HTTP_PORT: '0',
+        HONGYAN_SIMULATOR: 'off',
+        HONGYAN_LOG_LEVEL: 'silent',
+      },
+      configFile: null,
+    }),
+    roles: ['api', 'worker'],
+    installSignalHandlers: false,
+    json: true,
+  });
+  await until('a bind', async () => (bound.size > 0 ? true : undefined));
+  return running;
+}
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -113,21 +132,7 @@ beforeAll(async () => {
     const { tenant, apiKey } = await createTenant({ name, repository: accounts });
     tenants.push({ id: Number(tenant.id), key: apiKey.key, code: tenant.sender_code! });
   }
-  hongyan = await startHongyan({
-    config: loadConfig({
-      env: {
-        DATABASE_URL: t.url,
-        HONGYAN_HTTP_PORT: '0',
-        HONGYAN_SIMULATOR: 'off',
-        HONGYAN_LOG_LEVEL: 'silent',
-      },
-      configFile: null,
-    }),
-    roles: ['api', 'worker'],
-    installSignalHandlers: false,
-    json: true,
-  });
-  await until('a bind', async () => (bound.size > 0 ? true : undefined));
+  hongyan = await start();
   // Both tenants message the handset, so without an extension code its reply is anyone's guess.
   for (const tenant of tenants) {
     const sent = await api(tenant.key, 'POST', '/v1/messages', { to: `+${HANDSET}`, content: 'hello' });
@@ -210,6 +215,29 @@ describe('replies through the worker', () => {
       expect(contents).not.toContain('STOP ALL');
     }
   }, 30_000);
+
+  it('loses no part acknowledged before a restart: the reply is whole after it', async () => {
+    const [first] = tenants;
+    const part = (seq: number) =>
+      deliver({
+        destination_addr: `106900${first!.code}`,
+        esm_class: 0x40,
+        short_message: Buffer.concat([
+          udh8(0x77, 2, seq),
+          Buffer.from(seq === 1 ? 'before the ' : 'restart'),
+        ]),
+      });
+    expect(await part(1)).toBe(0);
+    await hongyan.stop();
+    await until('the old bind closed', async () => (bound.size === 0 ? true : undefined));
+    hongyan = await start();
+    expect(await part(2)).toBe(0);
+    const reply = await until('the reassembled reply', async () => {
+      const data = (await api(first!.key, 'GET', '/v1/replies')).body.data;
+      return data.find((r: any) => r.content === 'before the restart');
+    });
+    expect(reply).toMatchObject({ parts: 2, incomplete: false });
+  }, 60_000);
 
   it('stores a binary reply with NUL bytes instead of refusing it', async () => {
     const [first] = tenants;
