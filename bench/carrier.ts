@@ -128,6 +128,8 @@ export async function runCarrierBench({ messages = 10_000 }: { messages?: number
     connectionString: `postgresql://postgres@localhost/hongyan?host=${encodeURIComponent(path.join(dataDir, 'run'))}`,
     max: 2,
   });
+  // A restart between runs stops the embedded server: idle connections end, the next query reconnects.
+  db.on('error', () => {});
   const results: RunResult[] = [];
   try {
     await db.query(

@@ -14,6 +14,8 @@ export interface HongyanChild {
   url: string;
   key: string;
   tenantId: number;
+  /** Its JSON log lines on stdout (warn and above by default), oldest first, at most 10,000. */
+  logs: { level: number; msg: string; [key: string]: unknown }[];
   /** SIGTERM, then wait for the exit (SIGKILL after `graceMs`). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -63,6 +65,7 @@ export async function startHongyanChild({
     clearTimeout(timer);
   };
   let buffer = '';
+  const logs: HongyanChild['logs'] = [];
   return new Promise((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`hongyan exited early with ${code}`));
     child.once('exit', onExit);
@@ -71,10 +74,11 @@ export async function startHongyanChild({
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
       for (const line of lines) {
+        if (line.startsWith('{"level":') && logs.length < 10_000) logs.push(JSON.parse(line));
         if (!welcome || !line.startsWith('{') || !line.includes('"api_key"')) continue;
         const first = JSON.parse(line) as { http: string; api_key: string; tenant: { id: number } };
         child.off('exit', onExit);
-        resolve({ child, url: first.http, key: first.api_key, tenantId: first.tenant.id, stop });
+        resolve({ child, url: first.http, key: first.api_key, tenantId: first.tenant.id, logs, stop });
       }
     });
     if (welcome) return;
@@ -86,7 +90,7 @@ export async function startHongyanChild({
           res.resume();
           if (res.statusCode !== 200) return void setTimeout(poll, 100);
           child.off('exit', onExit);
-          resolve({ child, url, key: '', tenantId: 0, stop });
+          resolve({ child, url, key: '', tenantId: 0, logs, stop });
         })
         .on('error', () => setTimeout(poll, 100));
     };

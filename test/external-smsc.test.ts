@@ -10,6 +10,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type HongyanChild, sendBatches, sendSingles, startHongyanChild } from '../bench/hongyan-child.ts';
 import { type NpmSmsc, type NpmSmscOptions, outcomeByLastDigit, startNpmSmsc } from '../bench/npm-smsc.ts';
+import { readReceiptCounts } from '../src/modules/receipts/receipts.sql.ts';
 import { createTestDatabase } from './helpers/db.ts';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
@@ -176,12 +177,34 @@ function expectEachOwnOutcome(v: Verdict, count: number) {
   });
 }
 
+/**
+ * Hongyan's receipt counters agree with the SMSC: one receipt applied per answered submit; the
+ * receipt of a submit whose answer was lost waits parked (its id was never learned), none expired.
+ */
+async function expectReceiptsCounted(s: Scenario) {
+  const [counts] = await readReceiptCounts(s.db.db.pool);
+  const answered = s.smsc.submits.filter((r) => r.answered).length;
+  expect({ applied: counts?.applied, waiting: counts?.waiting, expired: counts?.expired }).toEqual({
+    applied: answered,
+    waiting: s.smsc.submits.length - answered,
+    expired: 0,
+  });
+  expect(counts!.received).toBeGreaterThanOrEqual(s.smsc.submits.length);
+}
+
+/** The throttle count Hongyan logged last ('carrier is throttling this channel'), 0 if none. */
+function throttlingLogged(s: Scenario): number {
+  const logged = s.hongyan.logs.filter((l) => l.msg === 'carrier is throttling this channel');
+  return Math.max(0, ...logged.map((l) => Number(l.throttled)));
+}
+
 /** Run, wait, judge: every message with its own outcome, each taken once by the SMSC. */
 async function runBatches(s: Scenario, count: number) {
   await sendInBatches(s, count);
   await waitFinal(s, count);
   const v = await verdict(s);
   expectEachOwnOutcome(v, count);
+  await expectReceiptsCounted(s);
   return v;
 }
 
@@ -229,6 +252,7 @@ describe('an SMSC with sequential decimal ids (npm smpp)', () => {
     await waitFinal(s, singles + batched);
     expectEachOwnOutcome(await verdict(s), singles + batched);
     expect(s.smsc.submits).toHaveLength(singles + batched);
+    await expectReceiptsCounted(s);
   }, 180_000);
 });
 
@@ -308,6 +332,10 @@ describe('one quirk at a time (the table of issue 5), 6,000 messages through bat
     await runBatches(s, 6000);
     expect(s.smsc.stats().throttled).toBeGreaterThan(300);
     expect(s.smsc.submits).toHaveLength(6000);
+    // Counted by Hongyan: its periodic log of the channel's throttle events (the only window
+    // into a child process's counters), at most what the SMSC refused.
+    expect(throttlingLogged(s)).toBeGreaterThan(0);
+    expect(throttlingLogged(s)).toBeLessThanOrEqual(s.smsc.stats().throttled);
   }, 120_000);
 });
 
@@ -316,6 +344,9 @@ describe('throttling and long messages', () => {
     const s = await startScenario({ ids: 'decimal', throttleRate: 1000 });
     await runBatches(s, 4000);
     expect(s.smsc.stats().throttled).toBeGreaterThan(0);
+    expect(s.smsc.submits).toHaveLength(4000);
+    expect(throttlingLogged(s)).toBeGreaterThan(0);
+    expect(throttlingLogged(s)).toBeLessThanOrEqual(s.smsc.stats().throttled);
   }, 120_000);
 
   it('multi-part messages: each part its own id and receipt, the message its own outcome', async () => {
@@ -324,6 +355,7 @@ describe('throttling and long messages', () => {
     await sendInBatches(s, 2000, long);
     await waitFinal(s, 2000);
     expectEachOwnOutcome(await verdict(s), 2000);
+    await expectReceiptsCounted(s);
     const parts = await s.db.db.pool.query<{ n: number }>(`select count(*)::int as n from message_parts`);
     expect(s.smsc.submits.every((r) => r.part !== undefined && r.part.total === 2)).toBe(true);
     expect(parts.rows[0]!.n).toBe(s.smsc.submits.length);
