@@ -16,7 +16,7 @@ import {
 } from './receipts.models.ts';
 import { readIdConventions, saveLearnedConvention } from './receipts.sql.ts';
 
-/** Channels are re-read at most this often (a new channel, another node's learning). */
+/** Channels are re-read at most this often by default (a new channel, another node's learning). */
 const REFRESH_MS = 5000;
 /** Bounds the memory of parked receipts already counted as evidence (one vote per receipt). */
 const MAX_COUNTED = 100_000;
@@ -35,10 +35,13 @@ export function createIdConventionBook({
   pool,
   logger,
   now = () => new Date(),
+  refreshMs = REFRESH_MS,
 }: {
   pool: pg.Pool;
   logger: Logger;
   now?: () => Date;
+  /** Channels are re-read at most this often. */
+  refreshMs?: number;
 }) {
   let channels = new Map<number, { convention: IdConvention; learned: FixedIdConvention | null }>();
   let loadedAt = Number.NEGATIVE_INFINITY;
@@ -48,13 +51,15 @@ export function createIdConventionBook({
   async function reload(): Promise<void> {
     const rows = await readIdConventions(pool);
     const next = new Map<number, { convention: IdConvention; learned: FixedIdConvention | null }>();
+    // The database is the truth: what this node learned is stored before it is used, and an
+    // operator who sets `auto` again (which clears it) makes every node learn afresh.
     for (const r of rows) {
-      const mine = channels.get(r.channelId);
-      // What this node learned stays even before its write is visible to the read.
-      next.set(r.channelId, {
-        convention: asConvention(r.convention),
-        learned: asLearned(r.learned) ?? (r.convention === 'auto' ? (mine?.learned ?? null) : null),
-      });
+      const learned = asLearned(r.learned);
+      if (learned === null && channels.get(r.channelId)?.learned) {
+        votes.delete(r.channelId);
+        counted.clear();
+      }
+      next.set(r.channelId, { convention: asConvention(r.convention), learned });
     }
     channels = next;
     loadedAt = performance.now();
@@ -70,7 +75,7 @@ export function createIdConventionBook({
     readingsOf,
     /** Reads the channels when one of these is unknown here, or the last read is old. */
     async ensure(channelIds: Iterable<number>): Promise<void> {
-      let missing = performance.now() - loadedAt > REFRESH_MS;
+      let missing = performance.now() - loadedAt >= refreshMs;
       for (const id of channelIds) if (!channels.has(id)) missing = true;
       if (missing) await reload();
     },

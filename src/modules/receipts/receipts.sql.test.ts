@@ -5,6 +5,7 @@ import type pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
+import { createChannelsRepository } from '../channels/channels.repository.ts';
 import { recordSentMessages } from '../dispatch/dispatch.sql.ts';
 import { createIdConventionBook } from './id-conventions.ts';
 import {
@@ -246,6 +247,22 @@ describe('auto learns from unambiguous matches', () => {
     expect((await retry(book.readingsOf)).applied).toBe(31);
     expect((await outcomes([p!, q!])).map((m) => m.status)).toEqual(['expired', 'sent']);
     expect((await outcomes(ids)).every((m) => m.status === 'delivered')).toBe(true);
+  });
+
+  it('an operator who sets auto again makes it learn afresh', async () => {
+    const ch = await channel('auto-reset', 'auto');
+    await pool.query(`update channels set id_convention_learned = 'hex-resp-decimal-receipt' where id = $1`, [
+      ch,
+    ]);
+    const book = createIdConventionBook({ pool, logger, now: () => now, refreshMs: 0 });
+    await book.ensure([ch]);
+    expect(book.readingsOf(ch)).toEqual(['hex-resp-decimal-receipt']);
+    await createChannelsRepository(t.db.kysely).setIdConvention('auto-reset', 'auto');
+    await book.ensure([ch]);
+    expect(book.readingsOf(ch)).toHaveLength(3);
+    await createChannelsRepository(t.db.kysely).setIdConvention('auto-reset', 'decimal-resp-hex-receipt');
+    await book.ensure([ch]);
+    expect(book.readingsOf(ch)).toEqual(['decimal-resp-hex-receipt']);
   });
 
   it('an ambiguous receipt stays parked through retries and counts for nothing', async () => {
