@@ -101,5 +101,27 @@ describe.skipIf(!isRoot)('as root, from a clone under a 0700 folder', () => {
     } finally {
       await second.stop();
     }
-  }, 120_000);
+
+    // A file copy of the stopped data folder that followed the link (`tar -h`, `cp -rL`), restored
+    // into another private folder: the cluster in it moves where the account reaches it.
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'hy-restore-'));
+    folders.push(elsewhere);
+    const restoredDir = path.join(elsewhere, 'data');
+    cpSync(dataDir, restoredDir, { recursive: true, dereference: true });
+    expect(lstatSync(path.join(restoredDir, 'pg')).isDirectory()).toBe(true);
+    const third = await startEmbeddedPostgres({
+      dataDir: restoredDir,
+      binaries,
+      relocationRoot: root,
+      ownIfRunning: true,
+    });
+    try {
+      const moved = realpathSync(path.join(restoredDir, 'pg'));
+      expect(path.dirname(path.dirname(moved))).toBe(root);
+      expect(moved).not.toBe(cluster);
+      expect(await query(third.connectionString, 'select v from kept')).toEqual([{ v: 'here' }]);
+    } finally {
+      await third.stop();
+    }
+  }, 180_000);
 });

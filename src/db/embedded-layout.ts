@@ -12,9 +12,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   chownSync,
   cpSync,
   existsSync,
+  lchownSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -141,12 +143,23 @@ function readRelocation(link: string): string | null {
   return target;
 }
 
-/** Anything at <data>/pg but nothing or an empty folder is a cluster (or an error to report). */
-function hasCluster(link: string): boolean {
+/** What is at <data>/pg: nothing (or an empty folder), a folder with a cluster in it, or else. */
+function whatIsAt(link: string): 'nothing' | 'cluster' | 'other' {
   try {
-    return !lstatSync(link).isDirectory() || readdirSync(link).length > 0;
+    const stat = lstatSync(link);
+    if (!stat.isDirectory()) return 'other';
+    return readdirSync(link).length > 0 ? 'cluster' : 'nothing';
   } catch {
-    return false;
+    return 'nothing';
+  }
+}
+
+function chownTree(dir: string, owner: RunAs): void {
+  chownSync(dir, owner.uid, owner.gid);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(file, owner);
+    else lchownSync(file, owner.uid, owner.gid);
   }
 }
 
@@ -189,10 +202,12 @@ export function prepareClusterLayout({
     ensureDir(socketDir, runAs, 0o700);
     return { pgdata: relocated, socketDir, relocatedTo: relocated };
   }
-  if (runAs && !hasCluster(link) && !accountReaches(dataDir, runAs, { write: false })) {
-    // An empty folder is what a start before this rule existed left behind.
-    if (existsSync(link)) rmdirSync(link);
-    return relocateCluster(dataDir, runAs, root);
+  const found = whatIsAt(link);
+  if (runAs && found !== 'other' && !accountReaches(dataDir, runAs, { write: false })) {
+    // An empty folder is what a start before this rule existed left behind; a cluster folder is
+    // a file copy restored here (which followed the link): it moves to where the account reaches.
+    if (found === 'nothing' && existsSync(link)) rmdirSync(link);
+    return relocateCluster({ dataDir, runAs, root, restored: found === 'cluster' ? link : null });
   }
   const socketDir = socketDirFor(dataDir);
   ensureDir(link, runAs, 0o700);
@@ -210,7 +225,17 @@ export function prepareClusterLayout({
   return { pgdata: link, socketDir, relocatedTo: null };
 }
 
-function relocateCluster(dataDir: string, runAs: RunAs, root: string): ClusterLayout {
+function relocateCluster({
+  dataDir,
+  runAs,
+  root,
+  restored,
+}: {
+  dataDir: string;
+  runAs: RunAs;
+  root: string;
+  restored: string | null;
+}): ClusterLayout {
   const realData = realpathSync(dataDir);
   const home = path.join(root, relocatedName(realData, randomBytes(3).toString('hex')));
   const pgdata = path.join(home, 'pg');
@@ -219,6 +244,7 @@ function relocateCluster(dataDir: string, runAs: RunAs, root: string): ClusterLa
     mkdirSync(root, { recursive: true, mode: 0o755 });
     mkdirSync(home, { mode: 0o755 });
     writeFileSync(path.join(home, ORIGIN_FILE), `${realData}\n`);
+    if (restored !== null) moveCluster(restored, pgdata, runAs);
     ensureDir(pgdata, runAs, 0o700);
     ensureDir(socketDir, runAs, 0o700);
   } catch (error) {
@@ -302,4 +328,17 @@ export function reachableBinaries({
     );
   }
   return moved;
+}
+
+function moveCluster(from: string, to: string, owner: RunAs): void {
+  try {
+    renameSync(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    // Another file system: copy, and remove the original only once the copy is whole.
+    cpSync(from, to, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    rmSync(from, { recursive: true });
+  }
+  chownTree(to, owner);
+  chmodSync(to, 0o700);
 }
