@@ -64,8 +64,19 @@ function item(id: string, systemId = 'sys'): PendingDelivery {
 let router: DeliveryRouter | undefined;
 afterEach(() => router?.close());
 
-function newRouter(maxStoredPerSystem = 100) {
+/** What the router told its journal, in order. */
+function recordingJournal() {
+  const events: string[] = [];
+  return {
+    events,
+    added: (i: PendingDelivery) => events.push(`added ${i.messageId}`),
+    done: (i: PendingDelivery) => events.push(`done ${i.messageId}`),
+  };
+}
+
+function newRouter(maxStoredPerSystem = 100, journal?: ReturnType<typeof recordingJournal>) {
   router = new DeliveryRouter({
+    journal,
     build: (i) => ({ command: 'deliver_sm', tlvs: { receiptedMessageId: i.messageId } }) as Init,
     now: Date.now,
     logger: silentLogger,
@@ -131,6 +142,45 @@ describe('DeliveryRouter', () => {
     const receiver = new FakeReceiver(1);
     r.addReceiver('sys', receiver);
     expect(receiver.sent.map((s) => s.id)).toEqual(['z']);
+  });
+
+  it('tells its journal of each item once when added, and once when acknowledged or dropped', async () => {
+    const journal = recordingJournal();
+    const r = newRouter(1, journal);
+    r.add(item('refused'), 0);
+    const receiver = new FakeReceiver(10);
+    r.addReceiver('sys', receiver);
+    await until(() => receiver.sent.length === 1);
+    receiver.sent[0]!.answer(0x08); // refused: retried later, still owed
+    await until(() => receiver.sent.length === 1);
+    receiver.sent[0]!.answer(0);
+    await Promise.resolve();
+    r.removeReceiver('sys', receiver);
+    r.add(item('dropped'), 0);
+    r.add(item('kept'), 0); // the store holds one: the older is dropped
+    await until(() => r.stats().dropped === 1);
+    await r.deliverNow(item('early')); // stored as well, so 'kept' is dropped in turn
+    expect(journal.events).toEqual([
+      'added refused',
+      'done refused',
+      'added dropped',
+      'added kept',
+      'done dropped',
+      'added early',
+      'done kept',
+    ]);
+  });
+
+  it('delivers restored items without adding them to the journal again', async () => {
+    const journal = recordingJournal();
+    const r = newRouter(100, journal);
+    r.restore({ ...item('old'), seq: 7 });
+    const receiver = new FakeReceiver(10);
+    r.addReceiver('sys', receiver);
+    await until(() => receiver.sent.length === 1);
+    receiver.sent[0]!.answer(0);
+    await until(() => journal.events.length === 1);
+    expect(journal.events).toEqual(['done old']);
   });
 
   it('backs off 1 s, doubling, up to a minute', () => {

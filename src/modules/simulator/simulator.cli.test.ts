@@ -5,7 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../app/config.ts';
-import { parsePortOption, resolveProfileOption, runSimulatorCommand } from './simulator.cli.ts';
+import {
+  embeddedSimulatorProfile,
+  parsePortOption,
+  resolveProfileOption,
+  runSimulatorCommand,
+} from './simulator.cli.ts';
 import { bindClient, runCleanups, submitInit, until } from './test-helpers.ts';
 
 afterEach(runCleanups);
@@ -111,5 +116,54 @@ describe('hongyan simulator', () => {
     ]);
     const broken = tempFile('{ not json');
     expect(problemsOf(() => resolveProfileOption(broken))[0]).toMatch(/cannot read a JSON profiles file/);
+  });
+
+  it('--state-dir: receipts owed when it stops are sent by the next run on the same folder', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-sim-cli-state-'));
+    const run = async (onListening: (port: number) => Promise<void>) => {
+      const signals = new EventEmitter();
+      const lines: string[] = [];
+      const running = runSimulatorCommand({
+        config,
+        port: '0',
+        profile: 'sequential',
+        stateDir: dir,
+        signals,
+        print: (l) => lines.push(l),
+      });
+      await until(() => lines.length === 2);
+      await onListening(Number(/:(\d+) —/.exec(lines[0]!)![1]));
+      signals.emit('SIGTERM');
+      await running;
+      return lines;
+    };
+    const first = await run(async (port) => {
+      const sender = await bindClient(port, 'hongyan', { mode: 'transmitter' });
+      expect((await sender.session.request(submitInit())).messageId).toBe('1001');
+    });
+    expect(first[1]).toBe(`state kept in ${dir} (0 receipts and replies owed from before)`);
+    const second = await run(async (port) => {
+      const receiver = await bindClient(port, 'hongyan');
+      // The owed receipt goes out with the bind_resp; our client may refuse a deliver_sm that
+      // arrives in the same read as its bind_resp (ESME_RINVBNDSTS), and the CLI's simulator
+      // resends it after its real 1 s backoff.
+      await until(() => receiver.delivered.some((d) => d.tlvs.receiptedMessageId === '1001'), 3_000);
+    });
+    expect(second[1]).toBe(`state kept in ${dir} (1 receipts and replies owed from before)`);
+  });
+
+  it('gives the embedded simulator its profile and the id convention its channel needs', () => {
+    expect(embeddedSimulatorProfile('', 'hongyan')).toEqual({ profiles: [], idConvention: 'as-is' });
+    expect(embeddedSimulatorProfile('flaky', 'hongyan')).toMatchObject({
+      forceProfile: 'flaky',
+      idConvention: 'hex-resp-decimal-receipt',
+    });
+    const file = tempFile(
+      JSON.stringify([{ name: 'hongyan', base: 'default', idFormat: 'decimal-resp-hex-receipt' }]),
+    );
+    expect(embeddedSimulatorProfile(file, 'hongyan').idConvention).toBe('decimal-resp-hex-receipt');
+    expect(problemsOf(() => embeddedSimulatorProfile('nope', 'hongyan'))[0]).toMatch(
+      /^HONGYAN_SIMULATOR_PROFILE: unknown profile "nope"/,
+    );
   });
 });
