@@ -1,6 +1,8 @@
 // Carriers that misbehave, each in one way, through the whole pipeline: receipts before the
 // submit_sm_resp with ids in hex in one place and decimal in the other, dropped connections,
-// full queues, rejections, and handsets that reply. Plus the receipt window on a fake clock.
+// full queues, a rate limit, rejections, and handsets that reply. Plus the receipt window on a
+// fake clock. The carrier decides each message's outcome from its number (endings 8 and 9 are
+// unknown subscribers), so every test checks that each message got its own outcome.
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/app/config.ts';
@@ -8,7 +10,8 @@ import { createContext } from '../src/app/context.ts';
 import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
-import { startWorker } from '../src/modules/dispatch/worker.ts';
+import { createDb, type Db } from '../src/db/pool.ts';
+import { startWorker, type Worker } from '../src/modules/dispatch/worker.ts';
 import { retryParkedReceipts } from '../src/modules/receipts/receipt-matching.ts';
 import { BUILT_IN_PROFILES, type SimulatorProfile } from '../src/modules/simulator/simulator.models.ts';
 import { type RunningSimulator, startSimulator } from '../src/modules/simulator/simulator.ts';
@@ -24,14 +27,21 @@ const profiles: SimulatorProfile[] = [
     disconnectAfterSubmits: 250,
     queueFullRate: 0.05,
     receiptLatencyMs: { min: 1, median: 20, max: 100 },
+    undeliveredSuffixes: ['8', '9'],
+  },
+  {
+    ...base,
+    name: 'limited',
+    throttleAboveTps: 300,
+    receiptLatencyMs: { min: 1, median: 5, max: 20 },
+    undeliveredSuffixes: ['9'],
   },
   {
     ...base,
     name: 'rejecting',
     rejectRate: 0.2,
     rejectStatuses: [0x0b],
-    deliveryRate: 0.8,
-    expiredRate: 0.1,
+    undeliveredSuffixes: ['9'],
   },
   {
     ...base,
@@ -45,6 +55,8 @@ const profiles: SimulatorProfile[] = [
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let simulator: RunningSimulator;
 let hongyan: RunningHongyan;
+let workerDb: Db;
+let worker: Worker;
 let key: string;
 
 async function api(method: string, route: string, body?: unknown) {
@@ -64,9 +76,30 @@ async function useChannel(name: string) {
     `update channels set enabled = (name = $1), is_default = (name = $1), updated_at = now()`,
     [name],
   );
-  // The worker re-reads channels every 5 s; wait until only that channel is bound.
-  await new Promise((r) => setTimeout(r, 5500));
+  // The worker re-reads channels every 50 ms here (HONGYAN_CHANNEL_SYNC_INTERVAL_MS): wait until
+  // that channel alone is bound.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const cs = worker.connectors();
+    if (cs.length === 1 && cs[0]!.name === name && cs[0]!.isReady) return cs[0]!;
+    if (Date.now() > deadline) throw new Error(`channel ${name} not bound alone`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
+
+/** Each message of the batch with the outcome the carrier decided for its number. */
+async function outcomes(batchId: string) {
+  const r = await t.db.pool.query<{ recipient: string; status: string; error_code: string | null }>(
+    'select recipient, status, error_code from messages where batch_id = $1 order by id',
+    [Number(batchId)],
+  );
+  return r.rows;
+}
+
+const ownOutcome = (recipient: string, undelivered: string[]) =>
+  undelivered.some((s) => recipient.endsWith(s))
+    ? { status: 'undelivered', error_code: 'carrier.UNDELIV.001' }
+    : { status: 'delivered', error_code: null };
 
 async function waitBatch(id: string, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -82,7 +115,7 @@ async function waitBatch(id: string, timeoutMs = 30_000) {
 beforeAll(async () => {
   t = await createTestDatabase();
   simulator = await startSimulator({ port: 0, logger: pino({ level: 'silent' }), profiles, windowSize: 200 });
-  for (const name of ['quirky', 'rejecting', 'chatty', 'split']) {
+  for (const name of ['quirky', 'limited', 'rejecting', 'chatty', 'split']) {
     await t.db.pool.query(
       `insert into channels (name, host, port, system_id, password, window_size, max_tps, source_addr, enabled, bind_mode, id_convention)
        values ($1, '127.0.0.1', $2, $1, 'x', 50, 100000, '106900', false, $3, $4)`,
@@ -100,14 +133,22 @@ beforeAll(async () => {
       HONGYAN_HTTP_PORT: '0',
       HONGYAN_SIMULATOR: 'off',
       HONGYAN_LOG_LEVEL: 'silent',
+      HONGYAN_CHANNEL_SYNC_INTERVAL_MS: '50',
     },
     configFile: null,
   });
   hongyan = await startHongyan({
     config,
-    roles: ['api', 'worker'],
+    roles: ['api'],
     installSignalHandlers: false,
     json: true,
+  });
+  // The worker of the same process, started here so that the tests can see its channels.
+  workerDb = createDb({ connectionString: t.url, max: 20 });
+  worker = await startWorker({
+    ctx: createContext({ config, db: workerDb, logger: pino({ level: 'silent' }) }),
+    nodeId: 'carriers-worker',
+    roles: ['worker'],
   });
   key = (await createTenant({ name: 'carriers', repository: createAccountsRepository(t.db.kysely) })).apiKey
     .key;
@@ -115,6 +156,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await hongyan?.stop();
+  await worker?.stop();
+  await workerDb?.close();
   await simulator?.close();
   await t?.drop();
 });
@@ -124,15 +167,21 @@ const recipients = (n: number, prefix: string) =>
 
 describe('misbehaving carriers', () => {
   it('matches early receipts across hex and decimal ids, survives disconnects and full queues', async () => {
-    await useChannel('quirky');
+    const connector = await useChannel('quirky');
     const batch = await api('POST', '/v1/batches', {
       content: 'quirky carrier',
       recipients: recipients(1000, '1380000'),
     });
-    const done = await waitBatch(batch.body.id, 60_000);
-    expect(done.counts).toEqual({ delivered: 1000 });
+    await waitBatch(batch.body.id, 60_000);
+    for (const m of await outcomes(batch.body.id))
+      expect({ recipient: m.recipient, status: m.status, error_code: m.error_code }).toEqual({
+        recipient: m.recipient,
+        ...ownOutcome(m.recipient, ['8', '9']),
+      });
     expect(simulator.stats().disconnects).toBeGreaterThan(0);
     expect(simulator.stats().queueFull).toBeGreaterThan(0);
+    // A full queue is push-back like throttling: counted, and resubmitted rather than failed.
+    expect(connector.throttleStats.throttled).toBeGreaterThan(0);
     // Receipts still parked belong to submissions whose answer was lost in a disconnect (the
     // message was resent, marked duplicate_risk, under a new carrier id): none of them may match.
     const client = await t.db.pool.connect();
@@ -156,6 +205,29 @@ describe('misbehaving carriers', () => {
     expect(risky.rows[0].n).toBeGreaterThan(0);
   }, 90_000);
 
+  it('slows to a carrier’s rate limit: throttling counted, the rate fell, every message its own outcome', async () => {
+    const connector = await useChannel('limited');
+    const before = simulator.stats().throttled;
+    const batch = await api('POST', '/v1/batches', {
+      content: 'limited carrier',
+      recipients: recipients(1200, '1350000'),
+    });
+    await waitBatch(batch.body.id, 60_000);
+    // Throttled submits were resubmitted until taken: none failed or expired for it.
+    for (const m of await outcomes(batch.body.id))
+      expect({ recipient: m.recipient, status: m.status, error_code: m.error_code }).toEqual({
+        recipient: m.recipient,
+        ...ownOutcome(m.recipient, ['9']),
+      });
+    const throttled = simulator.stats().throttled - before;
+    expect(throttled).toBeGreaterThan(0);
+    const stats = connector.throttleStats;
+    expect(stats.throttled).toBe(throttled);
+    // From the channel's 100,000 submits/s down to near the carrier's 300.
+    expect(stats.cuts).toBeGreaterThan(0);
+    expect(stats.rateTps).toBeLessThan(1000);
+  }, 60_000);
+
   it('records rejections and failed receipts with the carrier’s codes', async () => {
     await useChannel('rejecting');
     const batch = await api('POST', '/v1/batches', {
@@ -163,13 +235,21 @@ describe('misbehaving carriers', () => {
       recipients: recipients(300, '1390000'),
     });
     const done = await waitBatch(batch.body.id);
+    // Rejections are drawn at random (20 %); every other message has its number's outcome.
     expect(done.counts.rejected).toBeGreaterThan(20);
-    expect(done.counts.delivered).toBeGreaterThan(100);
-    const list = await api('GET', `/v1/messages?batch_id=${batch.body.id}&status=rejected&limit=1`);
-    expect(list.body.data[0].error.code).toBe('smpp.ESME_RINVDSTADR');
-    const undelivered = await api('GET', `/v1/messages?batch_id=${batch.body.id}&status=undelivered&limit=1`);
-    if (undelivered.body.data.length > 0)
-      expect(undelivered.body.data[0].error.code).toMatch(/^carrier\.UNDELIV/);
+    expect(done.counts.undelivered).toBeGreaterThan(0);
+    for (const m of await outcomes(batch.body.id)) {
+      const expected =
+        m.status === 'rejected'
+          ? { status: 'rejected', error_code: 'smpp.ESME_RINVDSTADR' }
+          : ownOutcome(m.recipient, ['9']);
+      expect({ recipient: m.recipient, status: m.status, error_code: m.error_code }).toEqual({
+        recipient: m.recipient,
+        ...expected,
+      });
+    }
+    const list = await api('GET', `/v1/messages?batch_id=${batch.body.id}&status=undelivered&limit=1`);
+    expect(list.body.data[0].error.code).toBe('carrier.UNDELIV.001');
   }, 60_000);
 
   it('stores replies and links them to the tenant by the number they were sent to', async () => {

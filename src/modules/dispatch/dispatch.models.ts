@@ -247,8 +247,10 @@ export class SendRate {
     const check = this.check;
     this.check = null;
     if (n < this.minSamples) {
-      // A slow channel's window, too small to tell a limit from chance: the classic rule.
-      if (share > 0 && over) {
+      // A slow channel's window (or one cut short by a reconnect), too small to tell a limit
+      // from chance: halve only when most submits were refused, so that a few random refusals
+      // cannot walk the rate down window after window.
+      if (share >= 0.5) {
         this.setRate(now, Math.max(1, Math.min(this.rate, sentRate) / 2));
         this.tokens = Math.min(this.tokens, 0);
         this.cuts++;
