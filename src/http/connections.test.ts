@@ -41,9 +41,9 @@ afterAll(async () => {
   await t.drop();
 });
 
-function open(): Promise<Socket> {
+function open(localAddress = '127.0.0.1'): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    const socket = connect({ port, host: '127.0.0.1', localAddress }, () => resolve(socket));
     socket.on('error', reject);
   });
 }
@@ -71,9 +71,11 @@ function parse(raw: string) {
   return { status, body: JSON.parse(body) as { error: { code: string; message: string } } };
 }
 
-async function healthz(): Promise<number> {
-  const raw = await exchange('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-  return Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);
+async function healthz(localAddress?: string): Promise<number> {
+  const socket = await open(localAddress);
+  const answer = untilClosed(socket);
+  socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(await answer)?.[1]);
 }
 
 const post = (headers: string, body: Buffer | string) =>
@@ -119,6 +121,22 @@ describe('connections per address', () => {
     for (const s of held) s.destroy();
     await Promise.all(closed);
     expect(await healthz()).toBe(200);
+  });
+
+  it('keeps answering other addresses while one address floods it with slow requests', async () => {
+    // Linux routes all of 127.0.0.0/8 to loopback: 127.0.0.2 is another client address.
+    const flood = await Promise.all(Array.from({ length: 40 }, () => open()));
+    const answers = flood.map(untilClosed);
+    for (const s of flood) {
+      s.write(
+        'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+      );
+    }
+    expect(await healthz('127.0.0.2')).toBe(200);
+    const statuses = (await Promise.all(answers)).map((raw) => parse(raw).status);
+    // Four held until the request timeout, every other one refused at once.
+    expect(statuses.filter((s) => s === 429)).toHaveLength(36);
+    expect(statuses.filter((s) => s === 408)).toHaveLength(4);
   });
 });
 
