@@ -251,21 +251,26 @@ describe('a start that fails', () => {
     expect(alive(pgPid)).toBe(false);
   }, 120_000);
 
-  it('after starting the embedded PostgreSQL stops it before exiting', async () => {
+  it('after starting the embedded PostgreSQL stops it before exiting, and keeps the first-start secrets for the next start', async () => {
     const dataDir = reachableDataDir();
     const holder = net.createServer();
     await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
     const port = (holder.address() as net.AddressInfo).port;
     try {
-      const failed = await failedStart(dataDir, { HONGYAN_SIMULATOR_PORT: String(port) });
+      const failed = await failedStart(dataDir, { HONGYAN_HTTP_PORT: String(port) });
       expect(failed.code).toBe(1);
       expect(failed.out).toContain('embedded PostgreSQL started'); // it was up
       expect(failed.out).toContain(`port ${port} is taken`);
+      expect(failed.out).not.toContain('API key'); // no secrets printed for a start that failed
       const started = /embedded PostgreSQL started \(pid (\d+)/.exec(failed.out);
       expect(alive(Number(started![1]))).toBe(false); // and is no more
       expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
     } finally {
       holder.close();
     }
+    // The port freed, the next start is the first start: the operator and key are printed now.
+    const next = await start(dataDir);
+    expect(next.first.api_key).toMatch(/^hy_/);
+    expect(await stopped(next.child, 'SIGTERM')).toBe(0);
   }, 120_000);
 });
