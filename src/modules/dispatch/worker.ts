@@ -23,6 +23,16 @@ export interface Worker {
   connectors(): ChannelConnector[];
 }
 
+/** Waits for `promise`, but not past `deadline` (epoch ms). */
+async function settledBy(promise: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise,
+    new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now())))),
+  ]);
+  clearTimeout(timer);
+}
+
 function every(ms: number, fn: () => Promise<unknown>, onError: (e: unknown) => void) {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
@@ -203,7 +213,8 @@ export async function startWorker({
       await dispatcher?.stop();
       await Promise.all([...connectors.values()].map((e) => e.connector.stop(config.shutdownDrainMs / 2)));
       await recorder.drain(Math.max(0, deadline - Date.now()));
-      await ingest.drain();
+      // Receipts not stored by then were not acknowledged either: the carrier sends them again.
+      await settledBy(ingest.drain(), deadline);
       for (const stop of stops) await stop();
       await liveness.close();
     },
