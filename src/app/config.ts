@@ -180,7 +180,7 @@ export const settings = {
   simulatorProfile: setting<string>({
     key: 'simulatorProfile',
     env: 'HONGYAN_SIMULATOR_PROFILE',
-    doc: 'Profile of the embedded carrier simulator: a built-in name (`sequential`, `realistic`, `flaky`, ...) used for every bind, or a JSON file of profiles (see src/modules/simulator/README.md). Empty: `default`, everything delivered within a second. Its receipts and replies not yet acknowledged are kept in `<data>/simulator` across restarts.',
+    doc: 'Profile of the embedded carrier simulator: a built-in name (`sequential`, `realistic`, `flaky`, ...) used for every bind, or a JSON file of profiles (see src/modules/simulator/README.md). Empty: `default`, everything delivered within a second. Its receipts and replies not yet acknowledged are kept across restarts in `<data>/simulator` (a folder per database under it when DATABASE_URL is set).',
     default: '',
     accepts: 'a profile name, a path to a .json file, or empty',
     parse: (raw) => raw.trim(),

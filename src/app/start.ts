@@ -4,13 +4,12 @@
 
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import pino from 'pino';
 import { buildHttpServer } from '../http/server.ts';
 import { bootstrapInstall } from '../modules/accounts/accounts.usecases.ts';
 import { createChannelsRepository } from '../modules/channels/channels.repository.ts';
 import { startWorker } from '../modules/dispatch/worker.ts';
-import { embeddedSimulatorProfile } from '../modules/simulator/simulator.cli.ts';
+import { embeddedSimulatorProfile, embeddedSimulatorStateDir } from '../modules/simulator/simulator.cli.ts';
 import { startSimulator } from '../modules/simulator/simulator.ts';
 import type { Config } from './config.ts';
 import { createContext } from './context.ts';
@@ -138,7 +137,7 @@ export async function startHongyan({
           ? {}
           : { forceProfile: simulatorProfile.forceProfile }),
         // Receipts owed when the process dies (kill -9 included) go out after the restart.
-        stateDir: path.join(config.dataDir, 'simulator'),
+        stateDir: embeddedSimulatorStateDir(config),
       });
       simulatorPort = simulator.port;
       stops.unshift(() => simulator.close());

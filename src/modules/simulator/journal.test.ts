@@ -1,7 +1,7 @@
 // The simulator's state file: each owed receipt on disk when added() returns, acknowledgements
 // buffered, a line cut short by a crash skipped, compaction, and reload after a restart.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -136,6 +136,21 @@ describe('FileJournal', () => {
     const b = open(dir);
     expect(idsOf(b.takeRestored())).toEqual(['1029', '1030', '2000']);
     expect(b.reservedUpTo).toBe(11_000);
+  });
+
+  it('leaves nothing behind after a clean close that owes nothing, unless sequential ids must go on', () => {
+    const root = tempDir();
+    const dir = path.join(root, 'simulator');
+    const a = open(dir);
+    const item = receipt('1');
+    a.added(item);
+    a.done(item);
+    a.close();
+    expect(existsSync(dir)).toBe(false);
+    const b = open(dir);
+    b.reserve(11_000);
+    b.close();
+    expect(open(dir).reservedUpTo).toBe(11_000);
   });
 
   it('keeps the highest reservation of sequential ids across restarts', () => {

@@ -27,6 +27,8 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmdirSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -178,7 +180,11 @@ export class FileJournal implements DeliveryJournal {
     });
   }
 
-  /** Writes what is buffered, syncs, and closes; what is still owed stays for the next start. */
+  /**
+   * Writes what is buffered, syncs, and closes; what is still owed stays for the next start. A
+   * file that holds nothing (nothing owed, no sequential ids to go on from) is removed, with its
+   * folder when that is empty: a clean stop leaves nothing behind.
+   */
   close(): void {
     if (this.closed) return;
     this.writePending();
@@ -190,6 +196,14 @@ export class FileJournal implements DeliveryJournal {
       fsyncSync(fd);
     } finally {
       if (!this.syncing) closeSync(fd);
+    }
+    if (this.live.size === 0 && this.reserved === 0) {
+      rmSync(this.file, { force: true });
+      try {
+        rmdirSync(this.options.dir);
+      } catch {
+        // not empty (another file was put there), or already gone
+      }
     }
   }
 

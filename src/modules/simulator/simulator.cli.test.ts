@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../app/config.ts';
 import {
   embeddedSimulatorProfile,
+  embeddedSimulatorStateDir,
   parsePortOption,
   resolveProfileOption,
   runSimulatorCommand,
@@ -165,5 +166,15 @@ describe('hongyan simulator', () => {
     expect(problemsOf(() => embeddedSimulatorProfile('nope', 'hongyan'))[0]).toMatch(
       /^HONGYAN_SIMULATOR_PROFILE: unknown profile "nope"/,
     );
+  });
+
+  it('keeps the embedded simulator state per database: one folder for the embedded one', () => {
+    const embedded = embeddedSimulatorStateDir({ dataDir: '/d', databaseUrl: null });
+    expect(embedded).toBe('/d/simulator');
+    const a = embeddedSimulatorStateDir({ dataDir: '/d', databaseUrl: 'postgres://h/a' });
+    const b = embeddedSimulatorStateDir({ dataDir: '/d', databaseUrl: 'postgres://h/b' });
+    expect(a).toMatch(/^\/d\/simulator\/db-[0-9a-f]{16}$/);
+    expect(b).not.toBe(a);
+    expect(embeddedSimulatorStateDir({ dataDir: '/d', databaseUrl: 'postgres://h/a' })).toBe(a);
   });
 });

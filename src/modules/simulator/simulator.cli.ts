@@ -2,6 +2,7 @@
 // (every bound session is unbound). Bad options stop it with a ConfigError, which the CLI prints
 // without a stack trace.
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
@@ -50,6 +51,19 @@ export function resolveProfileOption(
   const result = parseProfileFile(json);
   if (!result.ok) throw new ConfigError(result.problems.map((p) => `--profile ${file}: ${p}`));
   return { profiles: result.profiles };
+}
+
+/**
+ * Where the embedded simulator keeps the receipts it owes: `<data>/simulator` for the embedded
+ * database, and a folder per database otherwise. The receipts are owed to the messages of one
+ * database: two installs sharing a data folder but not a database (test files on one
+ * PostgreSQL, run in parallel from one checkout) must not receive each other's.
+ */
+export function embeddedSimulatorStateDir(config: Pick<Config, 'dataDir' | 'databaseUrl'>): string {
+  const base = path.join(config.dataDir, 'simulator');
+  if (config.databaseUrl === null) return base;
+  const hash = createHash('sha256').update(config.databaseUrl).digest('hex').slice(0, 16);
+  return path.join(base, `db-${hash}`);
 }
 
 /**
