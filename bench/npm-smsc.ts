@@ -62,7 +62,7 @@ interface NpmPdu {
   response(options?: Record<string, unknown>): NpmPdu;
 }
 interface NpmSession {
-  socket: { destroy(): void; remoteAddress?: string };
+  socket: { destroy(): void; end(): void; remoteAddress?: string };
   on(event: 'pdu', fn: (pdu: NpmPdu) => void): void;
   on(event: 'close' | 'error', fn: (e?: unknown) => void): void;
   send(pdu: NpmPdu, onResponse?: (pdu: NpmPdu) => void): boolean;
@@ -274,10 +274,13 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
       if (counts.receiptsSent > sentBefore) counts.receiptsBeforeResponse++;
     }
     if (drop) {
-      // Accepted, never answered: the client cannot know whether we took it.
+      // Accepted, never answered: the client cannot know whether we took it. The answers already
+      // written go out first (end, not destroy, which would discard them unseen while this record
+      // says they were answered); submits read after this one are neither taken nor answered.
       counts.drops++;
       s.dead = true;
-      s.session.socket.destroy();
+      s.session.socket.end();
+      setTimeout(() => s.session.socket.destroy(), 2000).unref();
     } else {
       s.session.send(pdu.response({ message_id: record.id }));
     }
