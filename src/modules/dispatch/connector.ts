@@ -5,22 +5,15 @@
 // holding a window slot, and never holds a transaction across network I/O.
 import type { Logger } from 'pino';
 import { backoffDelay } from '../../smpp/backoff.ts';
-import { CommandStatus, statusName } from '../../smpp/constants.ts';
-import { RequestTimeoutError, SessionClosedError } from '../../smpp/errors.ts';
+import { CommandStatus } from '../../smpp/constants.ts';
 import { encodeMessage } from '../../smpp/segments.ts';
 import { connectAndBind, type SmppSession } from '../../smpp/session.ts';
 import type { IncomingRequest } from '../../smpp/session-types.ts';
 import type { Channel } from '../channels/channels.repository.ts';
-import {
-  classifyStatus,
-  DEADLINE_PASSED,
-  decideAfterError,
-  SendRate,
-  type SubmitError,
-  throttleResubmitDelayMs,
-} from './dispatch.models.ts';
+import { resultOfFailedSubmit, SendRate, throttleResubmitDelayMs } from './dispatch.models.ts';
 import type { ClaimedMessage } from './dispatch.sql.ts';
 import type { Recorder } from './recorder.ts';
+import { type PartOutcome, type PartToSubmit, submitPart } from './submit-part.ts';
 
 export interface ConnectorDeps {
   channel: Channel;
@@ -266,14 +259,14 @@ export class ChannelConnector {
     for (let i = 0; i < encoded.parts.length; i++) {
       // Parts after the first each take a token too; the first took its token in pump().
       if (i > 0) await this.waitForToken();
-      let outcome = await this.submitPart(tx, sourceAddr, message, encoded, i);
+      let outcome = await this.submitPart(tx, { sourceAddr, message, encoded, index: i });
       // Throttling is retried here, on this bind, at the rate the carrier allows: the message is
       // never failed for it, only expired if its deadline passes meanwhile.
       for (let tries = 0; outcome.kind === 'throttled'; tries++) {
         if (this.stopped || this.tx !== tx || this.now() >= message.deadlineAt) break;
         await sleep(throttleResubmitDelayMs(tries));
         await this.waitForToken();
-        outcome = await this.submitPart(tx, sourceAddr, message, encoded, i);
+        outcome = await this.submitPart(tx, { sourceAddr, message, encoded, index: i });
       }
       if (outcome.kind === 'ok') {
         flight.carrierIds[i] = outcome.messageId;
@@ -299,58 +292,9 @@ export class ChannelConnector {
     }
   }
 
-  private async submitPart(
-    tx: SmppSession,
-    sourceAddr: string,
-    message: ClaimedMessage,
-    encoded: ReturnType<typeof encodeMessage>,
-    index: number,
-  ): Promise<PartOutcome> {
+  private submitPart(tx: SmppSession, part: PartToSubmit): Promise<PartOutcome> {
     const sentAt = this.now();
-    try {
-      const resp = await tx.request({
-        command: 'submit_sm',
-        serviceType: '',
-        sourceAddrTon: 0,
-        sourceAddrNpi: 0,
-        sourceAddr,
-        destAddrTon: 1,
-        destAddrNpi: 1,
-        destinationAddr: message.recipient.replace(/^\+/, ''),
-        esmClass: encoded.esmClass,
-        protocolId: 0,
-        priorityFlag: message.priority === 0 ? 1 : 0,
-        scheduleDeliveryTime: '',
-        validityPeriod: '',
-        registeredDelivery: 1,
-        replaceIfPresentFlag: 0,
-        dataCoding: encoded.dataCoding,
-        smDefaultMsgId: 0,
-        shortMessage: encoded.parts[index]!,
-      });
-      const throttled = classifyStatus(resp.commandStatus) === 'throttle';
-      this.answered(sentAt, throttled);
-      if (resp.commandStatus === CommandStatus.ESME_ROK) {
-        const messageId = 'messageId' in resp ? resp.messageId : '';
-        if (messageId === '')
-          return {
-            kind: 'error',
-            status: CommandStatus.ESME_RSYSERR,
-            detail: 'submit_sm_resp without message_id',
-          };
-        return { kind: 'ok', messageId };
-      }
-      if (throttled) return { kind: 'throttled' };
-      return { kind: 'error', status: resp.commandStatus, detail: statusName(resp.commandStatus) };
-    } catch (error) {
-      if (error instanceof RequestTimeoutError) return { kind: 'unanswered', detail: error.message };
-      if (error instanceof SessionClosedError) return { kind: 'unanswered', detail: error.message };
-      return {
-        kind: 'error',
-        status: (error as { status?: number }).status ?? CommandStatus.ESME_RSYSERR,
-        detail: String(error),
-      };
-    }
+    return submitPart(tx, part, (throttled) => this.answered(sentAt, throttled));
   }
 
   /** Feeds the send rate, and summarises throttling in the log every few seconds while it lasts. */
@@ -370,55 +314,14 @@ export class ChannelConnector {
   }
 
   private finishWithError(flight: InFlight, outcome: Exclude<PartOutcome, { kind: 'ok' }>): void {
-    const { message } = flight;
-    // A part the carrier took before this error, or one it may have taken without answering,
-    // makes a resend a possible duplicate.
-    const duplicateRisk = outcome.kind === 'unanswered' || flight.carrierIds.length > 0;
-    if (outcome.kind === 'throttled') {
-      if (this.now() >= message.deadlineAt) {
-        this.deps.recorder.fail({
-          id: message.id,
-          status: 'expired',
-          errorCode: DEADLINE_PASSED,
-          errorDetail: 'deadline passed while the carrier throttled this channel',
-        });
-        return;
-      }
-      // The bind closed or the channel stopped while the carrier throttled: not an attempt.
-      this.deps.recorder.retry({
-        id: message.id,
-        delayMs: 0,
-        errorCode: 'smpp.ESME_RTHROTTLED',
-        errorDetail: 'throttled, then the channel closed',
-        duplicateRisk,
-        notAttempted: flight.carrierIds.length === 0,
-      });
-      return;
-    }
-    const error: SubmitError = outcome;
-    const decision = decideAfterError({
-      error,
-      attempts: message.attempts,
-      deadlineMs: message.deadlineAt,
+    const next = resultOfFailedSubmit({
+      message: flight.message,
+      partsTaken: flight.carrierIds.length,
+      outcome,
       nowMs: this.now(),
     });
-    if (decision.action === 'end') {
-      this.deps.recorder.fail({
-        id: message.id,
-        status: decision.status,
-        errorCode: decision.errorCode,
-        errorDetail: decision.errorDetail,
-      });
-      return;
-    }
-    this.deps.recorder.retry({
-      id: message.id,
-      delayMs: decision.delayMs,
-      errorCode: decision.errorCode,
-      errorDetail: decision.errorDetail,
-      duplicateRisk,
-      notAttempted: false,
-    });
+    if (next.kind === 'fail') this.deps.recorder.fail(next.result);
+    else this.deps.recorder.retry(next.result);
   }
 
   /** A claimed message this connector will not submit goes back to the queue, due now. */
@@ -460,11 +363,5 @@ export class ChannelConnector {
     ]);
   }
 }
-
-type PartOutcome =
-  | { kind: 'ok'; messageId: string }
-  | { kind: 'throttled' }
-  | { kind: 'unanswered'; detail: string }
-  | { kind: 'error'; status: number; detail: string };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

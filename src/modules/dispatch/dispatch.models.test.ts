@@ -5,6 +5,7 @@ import {
   DEADLINE_PASSED,
   decideAfterError,
   isRowError,
+  resultOfFailedSubmit,
   MAX_ATTEMPTS,
   retryDelayMs,
   SendRate,
@@ -243,5 +244,71 @@ describe('isRowError', () => {
     expect(isRowError(withCode('53300'))).toBe(false);
     expect(isRowError(new Error('Connection terminated unexpectedly'))).toBe(false);
     expect(isRowError(null)).toBe(false);
+  });
+});
+
+describe('resultOfFailedSubmit', () => {
+  const nowMs = 1_000_000;
+  const message = { id: 7, attempts: 1, deadlineAt: nowMs + 3600_000 };
+  const random = () => 0.5;
+
+  it('expires a message the carrier was still throttling at its deadline', () => {
+    const r = resultOfFailedSubmit({
+      message: { ...message, deadlineAt: nowMs },
+      partsTaken: 0,
+      outcome: { kind: 'throttled' },
+      nowMs,
+    });
+    expect(r).toMatchObject({
+      kind: 'fail',
+      result: { id: 7, status: 'expired', errorCode: DEADLINE_PASSED },
+    });
+  });
+
+  it('queues a message throttled when its bind closed, without spending an attempt', () => {
+    const r = resultOfFailedSubmit({ message, partsTaken: 0, outcome: { kind: 'throttled' }, nowMs });
+    expect(r).toMatchObject({
+      kind: 'retry',
+      result: { delayMs: 0, notAttempted: true, duplicateRisk: false },
+    });
+  });
+
+  it('flags a possible duplicate when an earlier part was taken, and counts the attempt', () => {
+    const r = resultOfFailedSubmit({ message, partsTaken: 1, outcome: { kind: 'throttled' }, nowMs });
+    expect(r).toMatchObject({ kind: 'retry', result: { notAttempted: false, duplicateRisk: true } });
+  });
+
+  it('retries an unanswered submit with backoff, flagged as a possible duplicate', () => {
+    const r = resultOfFailedSubmit({
+      message,
+      partsTaken: 0,
+      outcome: { kind: 'unanswered', detail: 'timeout' },
+      nowMs,
+      random,
+    });
+    expect(r).toEqual({
+      kind: 'retry',
+      result: {
+        id: 7,
+        delayMs: 1000,
+        errorCode: 'smpp.no_response',
+        errorDetail: 'timeout',
+        duplicateRisk: true,
+        notAttempted: false,
+      },
+    });
+  });
+
+  it('rejects on a permanent status', () => {
+    const r = resultOfFailedSubmit({
+      message,
+      partsTaken: 0,
+      outcome: { kind: 'error', status: CommandStatus.ESME_RINVDSTADR, detail: 'bad' },
+      nowMs,
+    });
+    expect(r).toMatchObject({
+      kind: 'fail',
+      result: { status: 'rejected', errorCode: 'smpp.ESME_RINVDSTADR' },
+    });
   });
 });

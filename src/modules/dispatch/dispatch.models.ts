@@ -1,6 +1,7 @@
 // Pure rules of submission: what a carrier's answer means for the message, what to do after an
 // error (retry, fail, expire), and the per-channel send rate that adapts to a carrier's throttling.
 import { CommandStatus, statusName } from '../../smpp/constants.ts';
+import type { FailedResult, RetryResult } from './dispatch.sql.ts';
 
 /** Claims of one message before it fails (docs/architecture.md promises 6). */
 export const MAX_ATTEMPTS = 6;
@@ -107,6 +108,68 @@ export const RECORD_FAILED = 'dispatch.record_failed';
 export function isRowError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^(21|22|23)[0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * What the recorder gets for a message whose submission stopped at an error: `fail` (rejected,
+ * failed, expired) or `retry` through the queue. `throttled` here means the carrier was still
+ * throttling when the bind closed, the channel stopped or the deadline came (throttling alone is
+ * resubmitted on the bind, never reported). A part the carrier took before the error, or one it
+ * may have taken without answering, makes a resend a possible duplicate.
+ */
+export function resultOfFailedSubmit({
+  message,
+  partsTaken,
+  outcome,
+  nowMs,
+  random = Math.random,
+}: {
+  message: { id: number; attempts: number; deadlineAt: number };
+  partsTaken: number;
+  outcome: SubmitError | { kind: 'throttled' };
+  nowMs: number;
+  random?: () => number;
+}): { kind: 'fail'; result: FailedResult } | { kind: 'retry'; result: RetryResult } {
+  const duplicateRisk = outcome.kind === 'unanswered' || partsTaken > 0;
+  const { id } = message;
+  if (outcome.kind === 'throttled') {
+    if (nowMs >= message.deadlineAt)
+      return {
+        kind: 'fail',
+        result: {
+          id,
+          status: 'expired',
+          errorCode: DEADLINE_PASSED,
+          errorDetail: 'deadline passed while the carrier throttled this channel',
+        },
+      };
+    // Not taken, and not for lack of an answer: the claim does not count as an attempt.
+    const result = {
+      id,
+      delayMs: 0,
+      errorCode: 'smpp.ESME_RTHROTTLED',
+      errorDetail: 'throttled, then the channel closed',
+      duplicateRisk,
+      notAttempted: partsTaken === 0,
+    };
+    return { kind: 'retry', result };
+  }
+  const decision = decideAfterError({
+    error: outcome,
+    attempts: message.attempts,
+    deadlineMs: message.deadlineAt,
+    nowMs,
+    random,
+  });
+  if (decision.action === 'end') {
+    const { status, errorCode, errorDetail } = decision;
+    return { kind: 'fail', result: { id, status, errorCode, errorDetail } };
+  }
+  const { delayMs, errorCode, errorDetail } = decision;
+  return {
+    kind: 'retry',
+    result: { id, delayMs, errorCode, errorDetail, duplicateRisk, notAttempted: false },
+  };
 }
 
 /** Delay before resubmitting a throttled part on the same bind: 20 ms doubling to 1 s. */
