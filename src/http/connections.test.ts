@@ -190,3 +190,29 @@ describe('bytes and parser errors', () => {
     expect(after.some((l) => l.msg.includes('service.unavailable'))).toBe(false);
   });
 });
+
+describe('shutting down', () => {
+  it('answers a request that arrives while the server closes 503 service.unavailable in the documented shape', async () => {
+    const config = loadConfig({ env: {}, configFile: null });
+    const closingApp = await buildHttpServer(
+      createContext({ config, db: t.db, logger: pino({ level: 'silent' }) }),
+    );
+    await closingApp.listen({ host: '127.0.0.1', port: 0 });
+    const closingPort = (closingApp.server.address() as { port: number }).port;
+    const socket = await new Promise<Socket>((resolve) => {
+      const s = connect(closingPort, '127.0.0.1', () => resolve(s));
+    });
+    const answer = untilClosed(socket);
+    // Half a request keeps the connection busy, so closing waits for it instead of dropping it.
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    await new Promise((resolve) => setImmediate(resolve));
+    const closed = closingApp.close();
+    // The listener stops after the preClose hooks ran: from then on the node is closing.
+    while (closingApp.server.listening) await new Promise((resolve) => setImmediate(resolve));
+    socket.write('\r\n');
+    const raw = await answer;
+    await closed;
+    expect(parse(raw)).toMatchObject({ status: 503, body: { error: { code: 'service.unavailable' } } });
+    expect(raw.toLowerCase()).toContain('retry-after: 1');
+  });
+});

@@ -7,7 +7,7 @@ import { registerMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
 import { capConnectionsPerAddress, createClientErrorHandler } from './connections.ts';
 import { errorHandler } from './error-handler.ts';
-import { methodNotAllowed, routeNotFound } from './http.errors.ts';
+import { methodNotAllowed, routeNotFound, serviceUnavailable } from './http.errors.ts';
 import { buildValidatorByHttpPart, checkQueryText, registerJsonBodyParser } from './validation.ts';
 
 export const API_VERSION = '0.1.0';
@@ -36,13 +36,28 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
     },
     clientErrorHandler: createClientErrorHandler(log),
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
-    return503OnClosing: true,
+    // Fastify's own 503 while closing is not in the documented shape; the hook below answers.
+    return503OnClosing: false,
   });
   capConnectionsPerAddress(app.server, config.httpMaxConnectionsPerAddress, log);
   // JSON only: a text/plain body is answered 415 rather than failing schema validation.
   app.removeContentTypeParser('text/plain');
   registerJsonBodyParser(app);
   app.addHook('preValidation', checkQueryText);
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  // Callback style: this runs on every request, and an async hook costs a promise each time.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    const e = serviceUnavailable({ message: 'This node is shutting down; nothing was accepted. Retry.' });
+    void reply
+      .header('connection', 'close')
+      .header('retry-after', '1')
+      .status(e.statusCode)
+      .send({ error: { code: e.code, message: e.message } });
+  });
   app.setErrorHandler(errorHandler);
   const routes = routeMethods(app);
   app.setNotFoundHandler((request, reply) => {

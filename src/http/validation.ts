@@ -130,9 +130,17 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   });
 }
 
-/** Query-string values are decoded from %XX escapes, so they can hold NUL or broken UTF-8 too. */
-export async function checkQueryText(request: FastifyRequest): Promise<void> {
-  if (!request.raw.url?.includes('?')) return;
+/**
+ * Query-string values are decoded from %XX escapes, so they can hold NUL or broken UTF-8 too.
+ * A callback-style hook: it runs on every request, and an async one costs a promise each time.
+ */
+export function checkQueryText(
+  request: FastifyRequest,
+  _reply: unknown,
+  done: (error?: Error) => void,
+): void {
+  if (!request.raw.url?.includes('?')) return done();
   const found = findUnstorableText(request.query);
-  if (found) throw invalidText({ details: { ...found, path: `querystring${found.path}` } });
+  if (found) return done(invalidText({ details: { ...found, path: `querystring${found.path}` } }));
+  done();
 }
