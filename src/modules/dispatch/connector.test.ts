@@ -70,13 +70,14 @@ function messages(n: number, deadlineAt = Date.now() + 3600_000): ClaimedMessage
   }));
 }
 
-async function boundConnector(port: number, systemId: string, recorder: Recorder) {
+async function boundConnector(port: number, systemId: string, recorder: Recorder, requestTimeoutMs?: number) {
   const connector = new ChannelConnector({
     channel: channel(port, systemId),
     recorder,
     logger: silentLogger,
     onDeliver: async () => {},
     onReady: () => {},
+    ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
   });
   cleanups.push(() => connector.stop(100));
   connector.start();
@@ -134,6 +135,21 @@ describe('ChannelConnector', () => {
     expect(fake.fails.map((f) => [f.status, f.errorCode])).toEqual([
       ['expired', 'dispatch.deadline_passed'],
       ['expired', 'dispatch.deadline_passed'],
+    ]);
+  });
+
+  it('against a carrier that never answers, retries with a duplicate flag, then fails at the last attempt', async () => {
+    const sim = await startTestSimulator({ profiles: [fastProfile('blackhole', { noResponseRate: 1 })] });
+    const fake = fakeRecorder();
+    const connector = await boundConnector(sim.port, 'blackhole', fake.recorder, 100);
+    const [early, last] = messages(2);
+    connector.enqueue([early!, { ...last!, attempts: 6 }]);
+    await until(() => fake.retries.length + fake.fails.length === 2);
+    expect(fake.retries).toEqual([
+      expect.objectContaining({ id: 1, errorCode: 'smpp.no_response', duplicateRisk: true }),
+    ]);
+    expect(fake.fails).toEqual([
+      expect.objectContaining({ id: 2, status: 'failed', errorCode: 'smpp.no_response' }),
     ]);
   });
 
