@@ -9,8 +9,8 @@ import type { ErrorFactory } from '../shared/errors.ts';
 import { headersTooLarge, malformedRequest, requestTimeout, tooManyConnections } from './http.errors.ts';
 
 /** A complete HTTP/1.1 answer in the documented error shape, for a socket no route owns. */
-export function rawErrorResponse(error: ErrorFactory, message?: string): string {
-  const e = error(message === undefined ? undefined : { message });
+export function rawErrorResponse(error: ErrorFactory): string {
+  const e = error();
   const body = JSON.stringify({ error: { code: e.code, message: e.message } });
   const reason =
     {
@@ -55,11 +55,20 @@ export function createClientErrorHandler(log: FastifyBaseLogger) {
 export function capConnectionsPerAddress(server: Server, max: number, log: FastifyBaseLogger) {
   if (max <= 0) return { open: () => 0 };
   const open = new Map<string, number>();
+  // A flood is logged once a second with a count, not once per refused connection.
+  let refused = 0;
+  let lastWarning = 0;
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? '';
     const count = (open.get(address) ?? 0) + 1;
     if (count > max) {
-      log.warn({ remote: address, max }, 'connection refused: too many open connections from this address');
+      refused++;
+      const now = Date.now();
+      if (now - lastWarning >= 1000) {
+        log.warn({ remote: address, max, refused }, 'connections refused: too many open from one address');
+        lastWarning = now;
+        refused = 0;
+      }
       // Destroyed once the answer is handed to the kernel: a request the client sends anyway
       // meets a closed socket, whatever the parser Node attached to it makes of it.
       socket.write(rawErrorResponse(tooManyConnections), () => socket.destroy());

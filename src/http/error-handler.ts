@@ -81,16 +81,14 @@ export function toAppError(error: unknown): AppError {
  * that closed the socket): nobody will read an answer, and it is neither our error nor a lost
  * database, whose ECONNRESET it shares.
  */
-export function isClientGone(error: unknown, request: FastifyRequest): boolean {
-  const code = (error as { code?: string } | null)?.code;
-  if (request.raw.aborted) return true;
-  return (
-    (code === 'ECONNRESET' || code === 'ERR_HTTP_REQUEST_TIMEOUT') && request.raw.socket?.destroyed === true
-  );
+export function isClientGone(request: FastifyRequest): boolean {
+  // `complete` is false until the whole body has arrived, so an error that comes later (the
+  // database lost while the handler ran) is never mistaken for the client's disconnect.
+  return !request.raw.complete && (request.raw.aborted || request.raw.socket?.destroyed === true);
 }
 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
-  if (!(error instanceof AppError) && isClientGone(error, request)) {
+  if (!(error instanceof AppError) && isClientGone(request)) {
     request.log.debug(
       { code: (error as { code?: string }).code },
       'client disconnected before its request was read',
