@@ -136,6 +136,14 @@ describe('send_at is a real calendar time', () => {
   });
 });
 
+describe('list filters are real calendar times too', () => {
+  it('refuses created_after and created_before on 30 February', async () => {
+    expectError(await get('/v1/messages?created_after=2027-02-30T00:00:00Z'), 400, 'request.invalid');
+    expectError(await get('/v1/messages?created_before=2027-02-28T24:00:00Z'), 400, 'request.invalid');
+    expect((await get('/v1/messages?created_after=2028-02-29T00:00:00%2B08:00')).statusCode).toBe(200);
+  });
+});
+
 describe('HTTP-layer errors use the documented shape', () => {
   it('answers a wrong method on a known route 405 with Allow, and an unknown route 404', async () => {
     const wrong = await app.inject({ method: 'DELETE', url: '/v1/messages/12', headers: tenant.auth });
