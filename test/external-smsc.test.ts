@@ -257,7 +257,7 @@ describe('an SMSC with sequential decimal ids (npm smpp)', () => {
 });
 
 describe('each id convention of a channel', () => {
-  const cases: { name: string; smsc: NpmSmscOptions; convention: Convention }[] = [
+  const cases: { name: string; smsc: NpmSmscOptions; convention: Convention; learns?: string }[] = [
     { name: 'hex ids as-is', smsc: { ids: 'hex' }, convention: 'as-is' },
     { name: 'alphanumeric ids as-is', smsc: { ids: 'alnum' }, convention: 'as-is' },
     {
@@ -274,18 +274,23 @@ describe('each id convention of a channel', () => {
       name: 'auto, learning hex in the response and decimal in the receipt',
       smsc: { ids: 'hex', receiptIds: 'decimal' },
       convention: 'auto',
+      learns: 'hex-resp-decimal-receipt',
     },
     {
       name: 'auto, on sequential decimal ids read as-is',
       smsc: { ids: 'decimal' },
       convention: 'auto',
+      learns: 'as-is',
     },
   ];
   it.each(cases)(
     '$convention: $name',
-    async ({ smsc, convention }) => {
+    async ({ smsc, convention, learns }) => {
       const s = await startScenario(smsc, { idConvention: convention });
       await runBatches(s, 6000);
+      // auto stores what it learned; a fixed convention learns nothing.
+      const channel = await s.db.db.pool.query(`select id_convention_learned from channels`);
+      expect(channel.rows[0].id_convention_learned).toBe(learns ?? null);
     },
     120_000,
   );
