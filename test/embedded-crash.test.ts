@@ -82,6 +82,9 @@ function start(): Promise<Started> {
 }
 
 function killGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    throw new Error(`hongyan had already exited (${child.exitCode ?? child.signalCode})`);
+  }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   process.kill(-child.pid!, 'SIGKILL');
   return exited;
@@ -127,6 +130,7 @@ describe('kill -9 of the default install mid-flood', () => {
     db.on('error', () => {});
 
     const accepted: string[] = [];
+    const refused: string[] = [];
     let next = 0;
     let stop = false;
     const flood = async () => {
@@ -148,6 +152,8 @@ describe('kill -9 of the default install mid-flood', () => {
           if (res.status === 202) {
             const body = (await res.json()) as { results: { id: string }[] };
             accepted.push(...body.results.map((r) => r.id));
+          } else {
+            refused.push(`${res.status} ${(await res.text()).slice(0, 200)}`);
           }
         } catch {
           // the kill: this batch's answer never arrived, so it does not count as accepted
@@ -155,7 +161,13 @@ describe('kill -9 of the default install mid-flood', () => {
       }
     };
     const flooders = [flood(), flood()];
-    while (accepted.length < TARGET_ACCEPTED) await new Promise((r) => setTimeout(r, 20));
+    const floodDeadline = Date.now() + 60_000;
+    while (accepted.length < TARGET_ACCEPTED && refused.length === 0 && Date.now() < floodDeadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (refused.length > 0 || accepted.length < TARGET_ACCEPTED) stop = true;
+    expect(refused, 'batches refused before the kill').toEqual([]);
+    expect(accepted.length, hongyan.log().slice(-3000)).toBeGreaterThanOrEqual(TARGET_ACCEPTED);
     const atKill = await db.query<{ status: string; n: number }>(
       `select status, count(*)::int as n from messages group by 1 order by 1`,
     );
