@@ -97,16 +97,16 @@ function postmasterPid(): number | null {
 
 afterAll(async () => {
   await db?.end();
-  for (const c of children)
-    if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
-  const pid = postmasterPid();
-  if (pid) {
+  const signal = (pid: number, sig: NodeJS.Signals) => {
     try {
-      process.kill(pid, 'SIGINT');
+      process.kill(pid, sig);
     } catch {
-      // already stopped
+      // already gone
     }
-  }
+  };
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) signal(-c.pid!, 'SIGKILL');
+  const pid = postmasterPid();
+  if (pid) signal(pid, 'SIGINT');
   await new Promise((r) => setTimeout(r, 500));
   rmSync(dataDir, { recursive: true, force: true });
 });
