@@ -7,6 +7,7 @@
 //
 // 6,000 messages per scenario: sequential ids from 1001 then reach 7000, so the decimal id 1042
 // and the hex id 1042 (= 4162) are both in use, which is where a receipt finds the wrong message.
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type HongyanChild, sendBatches, sendSingles, startHongyanChild } from '../bench/hongyan-child.ts';
 import { type NpmSmsc, type NpmSmscOptions, outcomeByLastDigit, startNpmSmsc } from '../bench/npm-smsc.ts';
@@ -373,4 +374,105 @@ describe('binds', () => {
     await runBatches(s, 2000);
     expect(s.smsc.stats().binds).toBe(2);
   }, 120_000);
+});
+
+/** A bare SMPP client on a socket, written here so that it shares no code with either side. */
+async function rawSession(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const received: { id: number; status: number; seq: number; body: Buffer }[] = [];
+  let buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    while (buffer.length >= 16 && buffer.length >= buffer.readUInt32BE(0)) {
+      const len = buffer.readUInt32BE(0);
+      const pdu = {
+        id: buffer.readUInt32BE(4),
+        status: buffer.readUInt32BE(8),
+        seq: buffer.readUInt32BE(12),
+        body: buffer.subarray(16, len),
+      };
+      buffer = buffer.subarray(len);
+      received.push(pdu);
+      if (pdu.id === 0x05) write(0x80000005, pdu.seq, Buffer.from([0])); // deliver_sm_resp
+    }
+  });
+  const cstr = (text: string) => Buffer.from(`${text}\0`, 'latin1');
+  function write(id: number, seq: number, body: Buffer) {
+    const head = Buffer.alloc(16);
+    head.writeUInt32BE(16 + body.length, 0);
+    head.writeUInt32BE(id, 4);
+    head.writeUInt32BE(0, 8);
+    head.writeUInt32BE(seq, 12);
+    socket.write(Buffer.concat([head, body]));
+  }
+  return {
+    received,
+    bind: () =>
+      write(0x09, 1, Buffer.concat([cstr('raw'), cstr('x'), cstr(''), Buffer.from([0x34, 0, 0]), cstr('')])),
+    submit(seq: number, to: string, text: string) {
+      const sm = Buffer.from(text, 'latin1');
+      write(
+        0x04,
+        seq,
+        Buffer.concat([
+          cstr(''),
+          Buffer.from([1, 1]),
+          cstr('106900'),
+          Buffer.from([1, 1]),
+          cstr(to),
+          Buffer.from([0, 0, 0]),
+          cstr(''),
+          cstr(''),
+          Buffer.from([1, 0, 0, 0, sm.length]),
+          sm,
+        ]),
+      );
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+describe('the SMSC itself, seen on the wire by a bare client', () => {
+  it('sends each receipt before its response, with the decimal id in message_payload and hex in the response', async () => {
+    const smsc = await startNpmSmsc({
+      ids: 'hex',
+      receiptIds: 'decimal',
+      receiptTiming: 'before-response',
+      receiptField: 'message_payload',
+    });
+    const c = await rawSession(smsc.port);
+    try {
+      c.bind();
+      for (let i = 0; i < 3; i++) c.submit(10 + i, `861380000000${i}`, `hello ${i}`);
+      await expect.poll(() => c.received.length).toBe(7);
+      const kinds = c.received.slice(1).map((p) => (p.id === 0x05 ? 'receipt' : `resp ${p.seq}`));
+      expect(kinds).toEqual(['receipt', 'resp 10', 'receipt', 'resp 11', 'receipt', 'resp 12']);
+      const [receipt, resp] = c.received.slice(1, 3);
+      expect(resp!.body.toString('latin1')).toBe('3E9\0');
+      // message_payload (TLV 0x0424) holds the text; short_message is empty (sm_length 0).
+      expect(receipt!.body.toString('latin1')).toMatch(
+        /\x04\x24\0.id:1001 sub:001 dlvrd:001 .* stat:DELIVRD err:000 text:hello 0$/s,
+      );
+    } finally {
+      c.close();
+      await smsc.close();
+    }
+  });
+
+  it('answers ESME_RTHROTTLED above its token bucket and takes the rest', async () => {
+    const smsc = await startNpmSmsc({ throttleRate: 1, throttleBurst: 2 });
+    const c = await rawSession(smsc.port);
+    try {
+      c.bind();
+      for (let i = 0; i < 5; i++) c.submit(10 + i, `861380000001${i}`, 'burst');
+      await expect.poll(() => c.received.filter((p) => p.id === 0x80000004).length).toBe(5);
+      const statuses = c.received.filter((p) => p.id === 0x80000004).map((p) => p.status);
+      expect(statuses).toEqual([0, 0, 0x58, 0x58, 0x58]);
+      expect(smsc.stats()).toMatchObject({ submits: 2, throttled: 3 });
+    } finally {
+      c.close();
+      await smsc.close();
+    }
+  });
 });
