@@ -119,49 +119,57 @@ function parseAdded(r: unknown[]): PendingDelivery | undefined {
   };
 }
 
+/**
+ * Replays a state file's whole lines one at a time, so that a large file is read in chunks rather
+ * than as one string (V8 strings stop near 512 MB).
+ */
+export class JournalReplay {
+  readonly items = new Map<number, PendingDelivery>();
+  reservedUpTo = 0;
+  lines = 0;
+  badLines = 0;
+
+  /** One whole line, without its newline. */
+  line(line: string): void {
+    this.lines++;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      this.badLines++;
+      return;
+    }
+    if (!Array.isArray(record)) {
+      this.badLines++;
+      return;
+    }
+    const tag = record[0];
+    if (tag === 'A') {
+      const item = parseAdded(record);
+      if (item === undefined) this.badLines++;
+      else this.items.set(item.seq, item);
+    } else if (tag === 'D' && isInt(record[1])) {
+      this.items.delete(record[1]);
+    } else if (tag === 'N' && isInt(record[1])) {
+      this.reservedUpTo = Math.max(this.reservedUpTo, record[1]);
+    } else if (tag !== 'V') {
+      this.badLines++;
+    }
+  }
+}
+
 /** Replays a state file's text (as read from disk) into what is still owed. */
 export function replayJournal(text: string): ReplayedJournal {
-  const items = new Map<number, PendingDelivery>();
-  let reservedUpTo = 0;
-  let lines = 0;
-  let badLines = 0;
+  const replay = new JournalReplay();
   const lastNewline = text.lastIndexOf('\n');
   const intact = lastNewline < 0 ? '' : text.slice(0, lastNewline);
   const truncatedTail = lastNewline < text.length - 1;
-  if (intact !== '') {
-    for (const line of intact.split('\n')) {
-      lines++;
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        badLines++;
-        continue;
-      }
-      if (!Array.isArray(record)) {
-        badLines++;
-        continue;
-      }
-      const tag = record[0];
-      if (tag === 'A') {
-        const item = parseAdded(record);
-        if (item === undefined) badLines++;
-        else items.set(item.seq, item);
-      } else if (tag === 'D' && isInt(record[1])) {
-        items.delete(record[1]);
-      } else if (tag === 'N' && isInt(record[1])) {
-        reservedUpTo = Math.max(reservedUpTo, record[1]);
-      } else if (tag !== 'V') {
-        badLines++;
-      }
-    }
-  }
-  if (truncatedTail) lines++;
+  if (intact !== '') for (const line of intact.split('\n')) replay.line(line);
   return {
-    items,
-    reservedUpTo,
-    lines,
-    badLines,
+    items: replay.items,
+    reservedUpTo: replay.reservedUpTo,
+    lines: replay.lines + (truncatedTail ? 1 : 0),
+    badLines: replay.badLines,
     intactBytes: Buffer.byteLength(intact) + (lastNewline < 0 ? 0 : 1),
     truncatedTail,
   };

@@ -153,6 +153,17 @@ describe('FileJournal', () => {
     expect(open(dir).reservedUpTo).toBe(11_000);
   });
 
+  it('reads back a file larger than its read chunk, lines split across chunks included', () => {
+    const dir = tempDir();
+    const a = open(dir);
+    // ~190 bytes a line: 30 000 lines make ~5.7 MB, more than the 4 MB read chunk.
+    const text = 'x'.repeat(60);
+    for (let i = 0; i < 30_000; i++) a.added(receipt(String(1_000_000 + i), { text }));
+    const restored = open(dir).takeRestored();
+    expect(restored).toHaveLength(30_000);
+    expect(restored.every((r, i) => r.messageId === String(1_000_000 + i) && r.text === text)).toBe(true);
+  });
+
   it('keeps the highest reservation of sequential ids across restarts', () => {
     const dir = tempDir();
     const a = open(dir);

@@ -25,7 +25,7 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
-  readFileSync,
+  readSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -37,7 +37,7 @@ import type { PendingDelivery } from './deliveries.ts';
 import {
   addedLine,
   doneLine,
-  replayJournal,
+  JournalReplay,
   reservedLine,
   shouldCompact,
   versionLine,
@@ -84,13 +84,7 @@ export class FileJournal implements DeliveryJournal {
     mkdirSync(options.dir, { recursive: true });
     this.file = path.join(options.dir, JOURNAL_FILE);
     this.compactMinRecords = options.compactMinRecords ?? 200_000;
-    let text = '';
-    try {
-      text = readFileSync(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    const replayed = replayJournal(text);
+    const replayed = readJournal(this.file);
     if (replayed.badLines > 0 || replayed.truncatedTail) {
       options.log.warn(
         { file: this.file, badLines: replayed.badLines, truncatedTail: replayed.truncatedTail },
@@ -253,6 +247,50 @@ export class FileJournal implements DeliveryJournal {
     this.dirty = false;
     this.counters.compactions++;
   }
+}
+
+/** Replays the file in chunks of whole lines; a missing file owes nothing. */
+function readJournal(file: string): {
+  items: Map<number, PendingDelivery>;
+  reservedUpTo: number;
+  badLines: number;
+  truncatedTail: boolean;
+} {
+  const replay = new JournalReplay();
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { items: replay.items, reservedUpTo: 0, badLines: 0, truncatedTail: false };
+    }
+    throw error;
+  }
+  const chunk = Buffer.alloc(4 << 20);
+  let carry = Buffer.alloc(0);
+  try {
+    for (;;) {
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) break;
+      const data =
+        carry.length === 0 ? chunk.subarray(0, read) : Buffer.concat([carry, chunk.subarray(0, read)]);
+      const end = data.lastIndexOf(0x0a);
+      if (end < 0) {
+        carry = Buffer.from(data);
+        continue;
+      }
+      for (const line of data.toString('utf8', 0, end).split('\n')) replay.line(line);
+      carry = Buffer.from(data.subarray(end + 1));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return {
+    items: replay.items,
+    reservedUpTo: replay.reservedUpTo,
+    badLines: replay.badLines,
+    truncatedTail: carry.length > 0,
+  };
 }
 
 /** Makes a rename durable (where the platform allows opening a folder). */
