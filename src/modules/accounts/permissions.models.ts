@@ -1,0 +1,141 @@
+// The one permission table: which roles may do what. Every /v1 route names one permission in its
+// route config (`config: { permission: 'messages.send' }`) and one pre-handler (src/http/auth.ts)
+// checks it against this table; docs/permissions.md is generated from it.
+
+export const TENANT_ROLES = ['owner', 'admin', 'developer', 'sender', 'finance', 'viewer'] as const;
+export const STAFF_ROLES = ['admin', 'reviewer', 'support'] as const;
+export type TenantRole = (typeof TENANT_ROLES)[number];
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+interface Grant {
+  doc: string;
+  tenant: readonly TenantRole[];
+  staff: readonly StaffRole[];
+}
+
+const everyTenantRole = TENANT_ROLES;
+const readers = ['owner', 'admin', 'developer', 'sender', 'viewer'] as const;
+
+export const PERMISSIONS = {
+  'account.self': {
+    doc: 'Own account: who am I, log out, change own password, set up or remove own two-factor.',
+    tenant: everyTenantRole,
+    staff: STAFF_ROLES,
+  },
+  'messages.send': {
+    doc: 'Send single and batch messages; cancel scheduled ones.',
+    tenant: ['owner', 'admin', 'developer', 'sender'],
+    staff: [],
+  },
+  'messages.read': {
+    doc: 'Read messages, batches and their states.',
+    tenant: readers,
+    staff: [],
+  },
+  'replies.read': {
+    doc: 'Read replies (MO) from handsets.',
+    tenant: readers,
+    staff: [],
+  },
+  'members.read': {
+    doc: "List the tenant's members and their roles.",
+    tenant: ['owner', 'admin'],
+    staff: [],
+  },
+  'members.manage': {
+    doc: 'Add and remove members, change roles, issue reset codes (an admin cannot touch an owner).',
+    tenant: ['owner', 'admin'],
+    staff: [],
+  },
+  'credentials.manage': {
+    doc: 'Create, rotate and revoke API credentials.',
+    tenant: ['owner', 'admin', 'developer'],
+    staff: [],
+  },
+  'audit.read': {
+    doc: "Read the tenant's own audit log.",
+    tenant: ['owner', 'admin'],
+    staff: [],
+  },
+  'operator.tenants.read': {
+    doc: 'List tenants.',
+    tenant: [],
+    staff: STAFF_ROLES,
+  },
+  'operator.tenants.manage': {
+    doc: "Create tenants; require two-factor of a tenant's members.",
+    tenant: [],
+    staff: ['admin'],
+  },
+  'operator.security.manage': {
+    doc: 'Platform security switches (two-factor required of all staff).',
+    tenant: [],
+    staff: ['admin'],
+  },
+  'operator.audit.read': {
+    doc: 'Read the whole audit log.',
+    tenant: [],
+    staff: ['admin'],
+  },
+} as const satisfies Record<string, Grant>;
+
+export type Permission = keyof typeof PERMISSIONS;
+/** Routes anyone may call (login itself). Declared explicitly so a forgotten declaration is never public. */
+export const PUBLIC = 'public';
+export type RoutePermission = Permission | typeof PUBLIC;
+
+/**
+ * Bearer API keys act as a developer and a sender until credentials get scopes (H3): the routes the
+ * core's keys could call keep working.
+ */
+export const API_KEY_ROLES: readonly TenantRole[] = ['developer', 'sender'];
+
+export type Actor =
+  | { kind: 'key'; tenantId: number }
+  | { kind: 'member'; tenantId: number; role: TenantRole }
+  | { kind: 'staff'; role: StaffRole };
+
+export function isPermission(value: unknown): value is RoutePermission {
+  return value === PUBLIC || (typeof value === 'string' && Object.hasOwn(PERMISSIONS, value));
+}
+
+export function allows(actor: Actor, permission: Permission): boolean {
+  const grant: Grant = PERMISSIONS[permission];
+  if (actor.kind === 'staff') return grant.staff.includes(actor.role);
+  const roles = actor.kind === 'key' ? API_KEY_ROLES : [actor.role];
+  return roles.some((r) => grant.tenant.includes(r));
+}
+
+/** Operator routes are staff-only: no tenant role may hold their permissions. */
+export function isStaffOnly(permission: Permission): boolean {
+  return PERMISSIONS[permission].tenant.length === 0;
+}
+
+/**
+ * Who may give or take which role: an owner manages everyone, an admin everyone but owners (and
+ * cannot make one); nobody else manages members.
+ */
+export function canManageRole(actorRole: TenantRole, targetRole: TenantRole): boolean {
+  if (actorRole === 'owner') return true;
+  if (actorRole === 'admin') return targetRole !== 'owner';
+  return false;
+}
+
+export function renderPermissionsDoc(): string {
+  const header = [
+    '# Permissions',
+    '',
+    'Generated from `src/modules/accounts/permissions.models.ts` by `npm run docs:permissions`; a test',
+    'keeps this page equal to the table. Every `/v1` route declares one permission and is refused (403,',
+    '`auth.forbidden`) to a principal whose role lacks it. Bearer API keys hold the permissions of',
+    `${API_KEY_ROLES.join(' and ')}. Tenant roles: ${TENANT_ROLES.join(', ')}. Operator staff roles: ${STAFF_ROLES.join(', ')}.`,
+    '',
+    '| permission | tenant roles | staff roles | what it allows |',
+    '| --- | --- | --- | --- |',
+  ];
+  const rows = Object.entries(PERMISSIONS).map(([name, g]: [string, Grant]) => {
+    const list = (roles: readonly string[]) => (roles.length ? roles.join(', ') : '—');
+    return `| \`${name}\` | ${list(g.tenant)} | ${list(g.staff)} | ${g.doc} |`;
+  });
+  return `${[...header, ...rows].join('\n')}\n`;
+}
