@@ -73,6 +73,7 @@ export async function runKannelBench({ messages = 50_000 }: { messages?: number 
   );
   try {
     const smsc = await startSmscProcess(cleanup);
+    const load = [os.loadavg()[0]!];
     const binaries = findKannel();
     let kannel: KannelFigures | undefined;
     if (binaries === null) console.log(KANNEL_INSTALL_HINT);
@@ -98,6 +99,7 @@ export async function runKannelBench({ messages = 50_000 }: { messages?: number 
         );
       }
     }
+    load.push(os.loadavg()[0]!);
     const hongyan = await measureHongyan({
       dataDir: path.join(tmp, 'hongyan'),
       smsc,
@@ -105,7 +107,14 @@ export async function runKannelBench({ messages = 50_000 }: { messages?: number 
       agent,
       cleanup,
     });
+    load.push(os.loadavg()[0]!);
     printFigures(messages, kannel, hongyan);
+    // Other work on the machine slows one phase more than another: the reader can tell from this.
+    const [beforeKannel, beforeHongyan, atEnd] = load.map((l) => l.toFixed(1));
+    console.log(
+      `  load average (1 min): ${beforeKannel} before Kannel, ${beforeHongyan} before Hongyan, ` +
+        `${atEnd} at the end, on ${os.cpus().length} cores`,
+    );
     return { kannel, hongyan };
   } finally {
     await cleanup.run();
