@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
 import type { Db } from '../../db/pool.ts';
@@ -13,6 +14,7 @@ import {
   releaseHeldMessages,
   requeueMessages,
 } from './dispatch.sql.ts';
+import { createRecorder } from './recorder.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
@@ -303,6 +305,46 @@ describe('deadlines and attempts', () => {
     expect(await endUnrecordedMessages(db.pool, { nodeId: 'other', rows, now })).toBe(0);
     expect(await endUnrecordedMessages(db.pool, { nodeId: 'n', rows, now })).toBe(1);
     expect(await status(a!.id)).toMatchObject({ status: 'unknown', error_code: 'dispatch.record_failed' });
+    await db.pool.query(`delete from messages`);
+  });
+});
+
+describe('the recorder on a real database', () => {
+  it('writes a batch with a row PostgreSQL refuses: the others sent, that one ended on its own', async () => {
+    const ten = await tenant('poison');
+    const rows = await insertMessages(
+      db.pool,
+      [1, 2, 3, 4, 5].map((i) => row(ten, 1, `+861380000007${i}`)),
+      now,
+    );
+    await claimNextMessages(db.pool, { nodeId: 'rec', limit: 10, perTenant: 10, now, ...limits });
+    const recorder = createRecorder({
+      pool: db.pool,
+      nodeId: 'rec',
+      logger: pino({ level: 'silent' }),
+      now: () => now,
+    });
+    for (const [i, m] of rows.entries())
+      recorder.sent({
+        id: m.id,
+        channelId: 1,
+        // A NUL cannot be stored in text (SQLSTATE 22021): the whole statement fails.
+        sourceAddr: i === 2 ? '1069\u00000' : '106900',
+        carrierIds: [`c${m.id}`],
+        duplicateRisk: false,
+      });
+    expect(await recorder.drain(10_000)).toBe(true);
+    const got = await db.pool.query<{ id: number; status: string; error_code: string | null }>(
+      'select id, status, error_code from messages where id = any($1::bigint[]) order by id',
+      [rows.map((m) => m.id)],
+    );
+    expect(got.rows.map((r) => [r.status, r.error_code])).toEqual([
+      ['sent', null],
+      ['sent', null],
+      ['unknown', 'dispatch.record_failed'],
+      ['sent', null],
+      ['sent', null],
+    ]);
     await db.pool.query(`delete from messages`);
   });
 });
