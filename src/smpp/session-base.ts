@@ -276,6 +276,7 @@ export abstract class SessionBase extends EventEmitter<SessionEvents> {
     if (this.listenerCount('pdu') > 0) this.emit('pdu', pdu, 'in');
     if (pdu.command === 'generic_nack' || pdu.command.endsWith('_resp')) {
       if (pdu.command === 'unbind_resp' && this.currentState === 'UNBOUND') this.unbindAcknowledged = true;
+      this.beforeResponseSettles(pdu as ResponsePdu | GenericNack);
       if (!this.window.settle(pdu as ResponsePdu | GenericNack)) {
         const status = statusName(pdu.commandStatus);
         const seq = pdu.sequenceNumber;
@@ -304,6 +305,12 @@ export abstract class SessionBase extends EventEmitter<SessionEvents> {
       this.respondStatus('generic_nack', sequenceNumber, error.code);
     }
   }
+
+  /**
+   * Runs synchronously as a response arrives, before its request's promise settles: state that
+   * the very next PDU in the same read depends on (a bind) must change here, not after an await.
+   */
+  protected beforeResponseSettles(_pdu: ResponsePdu | GenericNack): void {}
 
   /** A request PDU arrived (decoded; responses are matched by the window). */
   protected abstract onRequest(pdu: Exclude<Pdu, ResponsePdu | GenericNack>): void;

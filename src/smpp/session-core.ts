@@ -9,13 +9,14 @@ import { buildPdu } from './pdu.ts';
 import type { BindRequestPdu, BindResponsePdu, GenericNack, Pdu, ResponsePdu } from './pdu-types.ts';
 import { responseCommandOf } from './pdu-types.ts';
 import { SessionBase } from './session-base.ts';
-import { bindCommandOf, bindModeOf, isBound, mayReceive } from './session-rules.ts';
+import { type BindMode, bindCommandOf, bindModeOf, isBound, mayReceive } from './session-rules.ts';
 import type { BindParams, IncomingRequest } from './session-types.ts';
 
 export type { WindowedCommand } from './session-base.ts';
 
 export class SmppSession extends SessionBase {
   private bindInProgress = false;
+  private pendingBind: BindMode | null = null;
 
   /** ESME side: binds; resolves with the bind_resp, rejects with BindError when refused. */
   async bind(params: BindParams): Promise<BindResponsePdu> {
@@ -33,6 +34,7 @@ export class SmppSession extends SessionBase {
       addressRange: params.addressRange ?? '',
     });
     this.bindInProgress = true;
+    this.pendingBind = params.mode;
     let resp: BindResponsePdu;
     try {
       resp = (await this.window.sendNow(init, this.settings.requestTimeoutMs)) as BindResponsePdu;
@@ -41,11 +43,25 @@ export class SmppSession extends SessionBase {
       throw error;
     } finally {
       this.bindInProgress = false;
+      this.pendingBind = null;
     }
     if (resp.commandStatus !== CommandStatus.ESME_ROK) throw new BindError(resp.commandStatus);
-    if (this.currentState !== 'OPEN') throw new SessionClosedError(this.closeReason || this.currentState);
-    this.becomeBound(params.mode, resp.systemId);
+    // beforeResponseSettles bound the session as the response arrived; a close since then wins.
+    if (!isBound(this.currentState)) throw new SessionClosedError(this.closeReason || this.currentState);
     return resp;
+  }
+
+  /**
+   * Binds the moment a successful bind_resp is read, not after bind()'s await resumes: carriers
+   * send stored receipts right behind the bind_resp, often in the same TCP read, and a deliver_sm
+   * handled before the state changed would be refused with ESME_RINVBNDSTS.
+   */
+  protected override beforeResponseSettles(pdu: ResponsePdu | GenericNack): void {
+    const mode = this.pendingBind;
+    if (mode === null || this.currentState !== 'OPEN') return;
+    if (pdu.command !== `${bindCommandOf[mode]}_resp` || pdu.commandStatus !== CommandStatus.ESME_ROK) return;
+    this.pendingBind = null;
+    this.becomeBound(mode, (pdu as BindResponsePdu).systemId);
   }
 
   /**

@@ -94,6 +94,54 @@ describe('bad input', () => {
     });
   });
 
+  it('takes a deliver_sm that arrives in the same read as its bind_resp', async () => {
+    // Carriers push stored receipts right behind the bind_resp; often both land in one TCP read.
+    const delivered: string[] = [];
+    let carrier: RawPeer | undefined;
+    const server = await rawServer((peer) => {
+      carrier = peer;
+      void peer
+        .next((p) => p.command === 'bind_transceiver')
+        .then((bind) => {
+          peer.sendRaw(
+            Buffer.concat([
+              encodePdu(
+                buildPdu('bind_transceiver_resp', { sequenceNumber: bind.sequenceNumber, systemId: 'C' }),
+              ),
+              encodePdu(
+                buildPdu('deliver_sm', {
+                  sequenceNumber: 77,
+                  sourceAddr: '8613800138000',
+                  esmClass: 0x04,
+                  shortMessage: Buffer.from('id:1001 stat:DELIVRD err:000'),
+                }),
+              ),
+            ]),
+          );
+        });
+    });
+    cleanups.push(() => server.close());
+    const session = await connectAndBind({
+      host: '127.0.0.1',
+      port: server.port,
+      systemId: 'esme',
+      password: 'pw',
+      mode: 'transceiver',
+      handlers: {
+        onRequest: (_s, pdu) => {
+          if (pdu.command === 'deliver_sm') delivered.push(pdu.shortMessage.toString('latin1'));
+          return undefined;
+        },
+      },
+    });
+    cleanups.push(() => session.close('test over'));
+    expect(await carrier!.next((p) => p.sequenceNumber === 77)).toMatchObject({
+      command: 'deliver_sm_resp',
+      commandStatus: CommandStatus.ESME_ROK,
+    });
+    expect(delivered).toEqual(['id:1001 stat:DELIVRD err:000']);
+  });
+
   it('nacks an unframeable command_length with ESME_RINVCMDLEN and closes', async () => {
     const { server, port } = await startServer();
     const peer = await rawBoundClient(port);
