@@ -13,6 +13,7 @@ import { type NpmSmscOptions, startNpmSmsc } from '../bench/npm-smsc.ts';
 import {
   type Convention,
   expectEachOwnOutcome,
+  duplicateRisks,
   expectReceiptsCounted,
   phone,
   rawSession,
@@ -46,6 +47,7 @@ describe('an SMSC with sequential decimal ids (npm smpp)', () => {
     const s = await startScenario({ ids: 'decimal', receiptTiming: 'after-response' });
     await runBatches(s, 6000);
     expect(s.smsc.submits).toHaveLength(6000);
+    expect(await duplicateRisks(s)).toBe(0);
   }, 120_000);
 
   it('gives every message its own outcome when each receipt comes BEFORE its response', async () => {
@@ -174,6 +176,8 @@ describe('one quirk at a time (the table of issue 5), 6,000 messages through bat
     // into a child process's counters), at most what the SMSC refused.
     expect(throttlingLogged(s)).toBeGreaterThan(0);
     expect(throttlingLogged(s)).toBeLessThanOrEqual(s.smsc.stats().throttled);
+    // A refused submit was not taken: resending it cannot duplicate, so nothing is flagged.
+    expect(await duplicateRisks(s)).toBe(0);
   }, 120_000);
 });
 
@@ -185,6 +189,8 @@ describe('throttling and long messages', () => {
     expect(s.smsc.submits).toHaveLength(4000);
     expect(throttlingLogged(s)).toBeGreaterThan(0);
     expect(throttlingLogged(s)).toBeLessThanOrEqual(s.smsc.stats().throttled);
+    // A refused submit was not taken: resending it cannot duplicate, so nothing is flagged.
+    expect(await duplicateRisks(s)).toBe(0);
   }, 120_000);
 
   it('multi-part messages: each part its own id and receipt, the message its own outcome', async () => {

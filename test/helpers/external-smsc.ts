@@ -180,6 +180,14 @@ export async function expectReceiptsCounted(s: Scenario) {
   expect(counts!.received).toBeGreaterThanOrEqual(s.smsc.submits.length);
 }
 
+/** Messages flagged duplicate_risk (submitted again after an attempt the carrier may have taken). */
+export async function duplicateRisks(s: Scenario): Promise<number> {
+  const { rows } = await s.db.db.pool.query<{ n: number }>(
+    'select count(*)::int as n from messages where duplicate_risk',
+  );
+  return rows[0]!.n;
+}
+
 /** The throttle count Hongyan logged last ('carrier is throttling this channel'), 0 if none. */
 export function throttlingLogged(s: Scenario): number {
   const logged = s.hongyan.logs.filter((l) => l.msg === 'carrier is throttling this channel');
