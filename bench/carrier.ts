@@ -34,6 +34,8 @@ interface RunResult {
   smscSteady: number;
   throttled: number;
   notOwnOutcome: number;
+  /** Submits taken and refused in each second of the run: how the rate settles. */
+  profile: string;
 }
 
 async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
@@ -50,6 +52,18 @@ function steadyRate(times: number[]): number {
   const hi = Math.floor(times.length * 0.9);
   const span = (times[hi]! - times[lo]!) / 1000;
   return times.length >= 10 && span > 0 ? (hi - lo) / span : Number.NaN;
+}
+
+/** "taken/refused" per second from the first submit, e.g. "3400/0 2100/310 1900/95". */
+function profileOf(taken: number[], refused: number[]): string {
+  if (taken.length === 0) return '';
+  const start = taken[0]!;
+  const seconds = Math.ceil((Math.max(taken.at(-1)!, refused.at(-1) ?? 0) - start + 1) / 1000);
+  const t = new Array<number>(seconds).fill(0);
+  const r = new Array<number>(seconds).fill(0);
+  for (const at of taken) t[Math.floor((at - start) / 1000)]!++;
+  for (const at of refused) if (at >= start) r[Math.floor((at - start) / 1000)]!++;
+  return t.map((n, i) => `${n}/${r[i]}`).join(' ');
 }
 
 async function run({
@@ -74,6 +88,7 @@ async function run({
   const before = Number((await db.query('select coalesce(max(id), 0)::bigint as m from messages')).rows[0].m);
   const submits0 = smsc.submits.length;
   const throttled0 = smsc.stats().throttled;
+  const refused0 = smsc.throttledAt.length;
   const recipients = Array.from({ length: messages }, (_, i) => ({
     to: `+86138${String(10_000_000 + offset + i).slice(-8)}`,
   }));
@@ -116,6 +131,10 @@ async function run({
     smscSteady: steadyRate(took.map((t) => t.at)),
     throttled: smsc.stats().throttled - throttled0,
     notOwnOutcome,
+    profile: profileOf(
+      took.map((t) => t.at),
+      smsc.throttledAt.slice(refused0),
+    ),
   };
 }
 
@@ -196,6 +215,7 @@ export async function runCarrierBench({ messages = 10_000 }: { messages?: number
         `SMSC took ${r.smscTook.toFixed(0)} submits/s (${r.smscSteady.toFixed(0)}/s steady), ${r.throttled} throttled, ` +
         `${r.notOwnOutcome} not their own outcome`,
     );
+    console.log(`    taken/refused each second: ${r.profile}`);
   }
   if (clean && bucket) {
     const pct = (x: number) => `${((x / rate) * 100).toFixed(0)} %`;

@@ -82,7 +82,7 @@ export interface NpmSmsc {
   port: number;
   /** Every accepted submit, in order. */
   submits: SubmitRecord[];
-  /** Times (ms, performance.now) of submits answered ESME_RTHROTTLED. */
+  /** Times (Date.now(), like SubmitRecord.at) of submits answered ESME_RTHROTTLED. */
   throttledAt: number[];
   stats(): NpmSmscStats;
   /** Changes options of the running SMSC (throttling, receipts, …); ids keep counting. */
@@ -238,7 +238,7 @@ export async function startNpmSmsc(options: NpmSmscOptions = {}): Promise<NpmSms
     const drop = o.dropEvery !== undefined && received % o.dropEvery === 0;
     if (!drop && throttles()) {
       counts.throttled++;
-      throttledAt.push(performance.now());
+      throttledAt.push(Date.now());
       s.session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
       return;
     }
