@@ -3,8 +3,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { AppContext } from '../app/context.ts';
 import { pendingMigrations } from '../db/migrate.ts';
+import { registerAuditRoutes } from '../modules/accounts/audit.routes.ts';
+import { registerAuthRoutes } from '../modules/accounts/auth.routes.ts';
+import { registerMemberRoutes } from '../modules/accounts/members.routes.ts';
+import { registerOperatorRoutes } from '../modules/accounts/operator.routes.ts';
 import { registerMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
+import { enforcePermissions } from './auth.ts';
 import { capConnectionsPerAddress, createClientErrorHandler } from './connections.ts';
 import { errorHandler } from './error-handler.ts';
 import { methodNotAllowed, routeNotFound, serviceUnavailable } from './http.errors.ts';
@@ -116,8 +121,14 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
     },
   );
 
+  // Before any /v1 route: each gets the one permission check (src/http/auth.ts).
+  enforcePermissions(app, ctx);
   await registerMessageRoutes(app, ctx);
   await registerReplyRoutes(app, ctx);
+  await registerAuthRoutes(app, ctx);
+  await registerMemberRoutes(app, ctx);
+  await registerAuditRoutes(app, ctx);
+  await registerOperatorRoutes(app, ctx);
   return app;
 }
 

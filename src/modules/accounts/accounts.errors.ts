@@ -15,3 +15,73 @@ export const tenantNotFound = createError({
   statusCode: 404,
   message: 'No such tenant.',
 });
+export const forbidden = createError({
+  code: 'auth.forbidden',
+  statusCode: 403,
+  message: 'Your role does not allow this.',
+});
+export const invalidCredentials = createError({
+  code: 'auth.invalid_credentials',
+  statusCode: 401,
+  message: 'Wrong login or password.',
+});
+export const loginDelayed = createError({
+  code: 'auth.login_delayed',
+  statusCode: 429,
+  message: 'Too many failed logins; wait before the next attempt (see Retry-After).',
+});
+export const loginLocked = createError({
+  code: 'auth.locked',
+  statusCode: 429,
+  message: 'Too many failed logins: locked for a while (see Retry-After).',
+});
+export const csrfFailed = createError({
+  code: 'auth.csrf_failed',
+  statusCode: 403,
+  message: 'A change made with a session cookie needs the X-CSRF-Token header given at login.',
+});
+export const invalidCode = createError({
+  code: 'auth.invalid_code',
+  statusCode: 401,
+  message: 'The two-factor code or recovery code is wrong, expired or already used.',
+});
+export const challengeExpired = createError({
+  code: 'auth.challenge_expired',
+  statusCode: 401,
+  message: 'The login challenge is unknown or expired; log in again.',
+});
+export const twoFactorSetupRequired = createError({
+  code: 'auth.two_factor_setup_required',
+  statusCode: 403,
+  message: 'Two-factor authentication is required: set it up (POST /v1/auth/two-factor) first.',
+});
+export const twoFactorState = createError({
+  code: 'auth.two_factor_state',
+  statusCode: 409,
+  message: 'Two-factor authentication is not in a state that allows this.',
+});
+export const weakPassword = createError({
+  code: 'auth.weak_password',
+  statusCode: 400,
+  message: 'A password needs 10 to 256 characters.',
+});
+export const memberNotFound = createError({
+  code: 'members.not_found',
+  statusCode: 404,
+  message: 'No member with this id in this tenant.',
+});
+export const memberEmailTaken = createError({
+  code: 'members.email_taken',
+  statusCode: 409,
+  message: 'A member with this email exists.',
+});
+export const memberRoleForbidden = createError({
+  code: 'members.role_forbidden',
+  statusCode: 403,
+  message: 'Only an owner can make, change or remove an owner.',
+});
+export const lastOwner = createError({
+  code: 'members.last_owner',
+  statusCode: 409,
+  message: 'A tenant keeps at least one owner.',
+});

@@ -43,7 +43,12 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
 
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/messages',
-    { schema: sendMessageSchema, preHandler: auth, bodyLimit: 64 * 1024 },
+    {
+      schema: sendMessageSchema,
+      preHandler: auth,
+      config: { permission: 'messages.send' },
+      bodyLimit: 64 * 1024,
+    },
     async (request, reply) => {
       const key = request.headers['idempotency-key'];
       const tenantId = request.tenantId;
@@ -80,7 +85,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
 
   app.post<{ Body: BatchBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/batches',
-    { schema: sendBatchSchema, preHandler: auth },
+    { schema: sendBatchSchema, preHandler: auth, config: { permission: 'messages.send' } },
     async (request, reply) => {
       const key = request.headers['idempotency-key'];
       const tenantId = request.tenantId;
@@ -133,6 +138,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
         response: { 200: messageView, ...errorResponses },
       },
       preHandler: auth,
+      config: { permission: 'messages.read' },
     },
     async (request) =>
       getMessage({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages }),
@@ -140,7 +146,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
 
   app.get<{ Querystring: Parameters<typeof listMessages>[0]['query'] }>(
     '/v1/messages',
-    { schema: listMessagesSchema, preHandler: auth },
+    { schema: listMessagesSchema, preHandler: auth, config: { permission: 'messages.read' } },
     async (request) =>
       listMessages({ tenantId: request.tenantId, query: request.query, settings, repository: ctx.messages }),
   );
@@ -155,6 +161,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
         response: { 200: messageView, ...errorResponses },
       },
       preHandler: auth,
+      config: { permission: 'messages.send' },
     },
     async (request) =>
       cancelMessage({
@@ -175,6 +182,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
         response: { 200: batchView, ...errorResponses },
       },
       preHandler: auth,
+      config: { permission: 'messages.read' },
     },
     async (request) =>
       getBatch({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages }),
@@ -190,6 +198,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
         response: { 200: batchView, ...errorResponses },
       },
       preHandler: auth,
+      config: { permission: 'messages.send' },
     },
     async (request) =>
       cancelBatch({

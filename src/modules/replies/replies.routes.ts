@@ -27,6 +27,7 @@ export async function registerReplyRoutes(app: FastifyInstance, ctx: AppContext)
     '/v1/replies',
     {
       preHandler: requireTenant(ctx),
+      config: { permission: 'replies.read' },
       schema: {
         tags: ['replies'],
         summary: 'Replies from handsets to this tenant (including TD/退订/STOP), newest first',

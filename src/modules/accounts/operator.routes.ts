@@ -1,0 +1,159 @@
+// Operator staff: tenants (list, create, require two-factor) and the staff-wide two-factor switch.
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../app/context.ts';
+import { errorResponses, idParam } from '../../http/schemas.ts';
+import { tenantNotFound } from './accounts.errors.ts';
+import { createTenant } from './accounts.usecases.ts';
+import { audit } from './audit.ts';
+
+const tenantView = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    name: { type: 'string' },
+    status: { type: 'string' },
+    sender_code: { type: ['string', 'null'] },
+    require_two_factor: { type: 'boolean' },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export async function registerOperatorRoutes(app: FastifyInstance, ctx: AppContext) {
+  const db = ctx.db.pool;
+
+  app.get(
+    '/v1/operator/tenants',
+    {
+      config: { permission: 'operator.tenants.read' },
+      schema: {
+        tags: ['operator'],
+        summary: 'Every tenant',
+        response: {
+          200: { type: 'object', properties: { data: { type: 'array', items: tenantView } } },
+          ...errorResponses,
+        },
+      },
+    },
+    async () => ({
+      data: (
+        await db.query(
+          'select id, name, status, sender_code, require_two_factor, created_at from tenants order by id',
+        )
+      ).rows,
+    }),
+  );
+
+  app.post<{ Body: { name: string } }>(
+    '/v1/operator/tenants',
+    {
+      config: { permission: 'operator.tenants.manage' },
+      schema: {
+        tags: ['operator'],
+        summary: 'Create a tenant (active at once) with a first API key, shown once',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+        response: {
+          201: { type: 'object', properties: { tenant: tenantView, api_key: { type: 'string' } } },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { tenant, apiKey } = await createTenant({ name: request.body.name, repository: ctx.accounts });
+      await audit(
+        db,
+        {
+          actor: request.principal!.actor,
+          tenantId: tenant.id,
+          action: 'tenant.created',
+          target: `tenant:${tenant.id}`,
+          after: { name: tenant.name },
+          ip: request.ip,
+        },
+        ctx.clock.now(),
+      );
+      return reply
+        .status(201)
+        .send({ tenant: { ...tenant, require_two_factor: false }, api_key: apiKey.key });
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: { require_two_factor: boolean } }>(
+    '/v1/operator/tenants/:id',
+    {
+      config: { permission: 'operator.tenants.manage' },
+      schema: {
+        tags: ['operator'],
+        summary: 'Require two-factor of every member of a tenant (their next login demands set-up)',
+        params: idParam,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['require_two_factor'],
+          properties: { require_two_factor: { type: 'boolean' } },
+        },
+        response: { 200: tenantView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const id = Number(request.params.id);
+      const { rows } = await db.query(
+        `update tenants set require_two_factor = $2 where id = $1
+         returning id, name, status, sender_code, require_two_factor, created_at`,
+        [id, request.body.require_two_factor],
+      );
+      if (!rows[0]) throw tenantNotFound();
+      await audit(
+        db,
+        {
+          actor: request.principal!.actor,
+          tenantId: id,
+          action: 'tenant.two_factor_required',
+          target: `tenant:${id}`,
+          after: request.body,
+          ip: request.ip,
+        },
+        ctx.clock.now(),
+      );
+      return rows[0];
+    },
+  );
+
+  app.put<{ Body: { staff_require_two_factor: boolean } }>(
+    '/v1/operator/security',
+    {
+      config: { permission: 'operator.security.manage' },
+      schema: {
+        tags: ['operator'],
+        summary: 'Require two-factor of all operator staff',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['staff_require_two_factor'],
+          properties: { staff_require_two_factor: { type: 'boolean' } },
+        },
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      await db.query('update security_settings set staff_require_two_factor = $1', [
+        request.body.staff_require_two_factor,
+      ]);
+      await audit(
+        db,
+        {
+          actor: request.principal!.actor,
+          action: 'security.staff_two_factor_required',
+          after: request.body,
+          ip: request.ip,
+        },
+        ctx.clock.now(),
+      );
+      return request.body;
+    },
+  );
+}
