@@ -28,7 +28,13 @@ export function loginSettings(config: AppContext['config']): LoginSettings {
     idleMs: config.sessionIdleMinutes * 60_000,
     absoluteMs: config.sessionAbsoluteHours * 3_600_000,
     account: { ...common, lockoutAfter: config.loginLockoutAfter },
-    address: { ...common, lockoutAfter: config.loginAddressLockoutAfter },
+    // One address carries many people behind a NAT or proxy: its delays start only halfway to
+    // its (higher) lockout threshold, so one person's typos do not slow the office down.
+    address: {
+      ...common,
+      freeFailures: Math.max(config.loginFreeFailures, Math.floor(config.loginAddressLockoutAfter / 2)),
+      lockoutAfter: config.loginAddressLockoutAfter,
+    },
   };
 }
 
