@@ -22,6 +22,12 @@ Usage:
   hongyan channel set NAME|ID --id-convention C   change the id convention (forgets what auto learned)
   hongyan channel stats [NAME|ID]                receipts received, applied, parked, duplicate, expired
   hongyan channel remove NAME|ID
+  hongyan credential create --tenant ID --name N --scopes send,read[,templates,billing,webhooks]
+        [--allow CIDR[,CIDR...]] [--rate-limit N]   a signed API credential (AppSecret shown once)
+  hongyan credential list --tenant ID
+  hongyan credential rotate ID --tenant ID       a new credential; the old one works until revoked
+  hongyan credential revoke ID --tenant ID
+  hongyan secrets rotate                         new master key; re-seals every stored secret
   hongyan message get ID
   hongyan reply list [--unattributed] [--limit N]
                                                  replies (MO), newest first; --unattributed: those
@@ -59,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
       'id-convention': { type: 'string' },
       default: { type: 'boolean' },
       unattributed: { type: 'boolean' },
+      scopes: { type: 'string' },
+      allow: { type: 'string' },
+      'rate-limit': { type: 'string' },
       limit: { type: 'string' },
       profile: { type: 'string' },
       'state-dir': { type: 'string' },

@@ -97,6 +97,38 @@ export const settings = {
     accepts: 'a path',
     parse: nonEmpty,
   }),
+  masterKey: setting<string | null>({
+    key: 'masterKey',
+    env: 'HONGYAN_MASTER_KEY',
+    doc: 'Master key sealing secrets at rest (API credential secrets, channel passwords) with AES-256-GCM: the base64 of 32 random bytes (`openssl rand -base64 32`); several comma-separated keys during a rotation, the first sealing and the others still opening older values. Unset: `<data>/master.key`, generated at first use (mode 0600), also when DATABASE_URL is set; every node sharing a database needs the same key.',
+    default: null,
+    accepts: 'base64 of 32 bytes, comma-separated, or empty',
+    parse: (raw) => {
+      const v = raw.trim();
+      if (v === '') return null;
+      for (const part of v.split(',')) {
+        if (Buffer.from(part.trim(), 'base64').length !== 32)
+          throw new SettingValueError('each key must be the base64 of exactly 32 bytes');
+      }
+      return v;
+    },
+  }),
+  credentialRateLimit: setting<number>({
+    key: 'credentialRateLimit',
+    env: 'HONGYAN_CREDENTIAL_RATE_LIMIT',
+    doc: 'Requests per second a signed API credential may make, unless the credential sets its own (`rate_limit`); above it the answer is 429 `auth.rate_limited` with Retry-After. Counted per node (an in-process token bucket holding one second of requests).',
+    default: 1000,
+    accepts: 'an integer 1..1000000',
+    parse: integer(1, 1_000_000),
+  }),
+  signatureWindowSeconds: setting<number>({
+    key: 'signatureWindowSeconds',
+    env: 'HONGYAN_SIGNATURE_WINDOW_SECONDS',
+    doc: "How far a signed request's X-Hy-Timestamp may be from the server's clock, either way; nonces are remembered this long (see docs/api-signing.md).",
+    default: 300,
+    accepts: 'an integer 10..3600',
+    parse: integer(10, 3600),
+  }),
   httpHost: setting<string>({
     key: 'httpHost',
     env: 'HONGYAN_HTTP_HOST',

@@ -3,8 +3,11 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/pool.ts';
 import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts';
 import { createAuthenticator } from '../modules/accounts/accounts.usecases.ts';
+import { createCredentialsRepository } from '../modules/credentials/credentials.repository.ts';
+import { createSignedRequestVerifier } from '../modules/credentials/credentials.verify.ts';
 import { createIntake } from '../modules/messages/intake.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
+import { lazyKeyRing, loadKeyRing } from '../shared/secrets.ts';
 import type { Config } from './config.ts';
 
 export interface Clock {
@@ -26,6 +29,9 @@ export function createContext({
 }) {
   const accounts = createAccountsRepository(db.kysely);
   const messages = createMessagesRepository(db.kysely);
+  // Loaded at first use: a process that never opens a secret never reads or creates a key.
+  const keyRing = lazyKeyRing(() => loadKeyRing({ masterKey: config.masterKey, dataDir: config.dataDir }));
+  const credentials = createCredentialsRepository(db.pool);
   const queueListeners = new Set<() => void>();
   const notifyQueued = () => {
     for (const listener of queueListeners) listener();
@@ -46,6 +52,17 @@ export function createContext({
     messages,
     intake,
     authenticate: createAuthenticator({ repository: accounts }),
+    keyRing,
+    credentials,
+    signedRequests: createSignedRequestVerifier({
+      repository: credentials,
+      keyRing,
+      windowSeconds: config.signatureWindowSeconds,
+      defaultRateLimit: config.credentialRateLimit,
+      now: () => clock.now().getTime(),
+      onBackgroundError: (err) =>
+        logger.warn({ err }, 'signed requests: recording last use or sweeping nonces failed'),
+    }),
     /** In-process wake-up of the dispatcher when new work is queued (other nodes poll). */
     onQueued(listener: () => void) {
       queueListeners.add(listener);

@@ -6,6 +6,11 @@ import { createAccountsRepository } from '../modules/accounts/accounts.repositor
 import { createApiKey, createTenant } from '../modules/accounts/accounts.usecases.ts';
 import type { BindMode, IdConvention } from '../modules/channels/channels.models.ts';
 import { createChannelsRepository, toChannelView } from '../modules/channels/channels.repository.ts';
+import {
+  CredentialUsageError,
+  rotateSecrets,
+  runCredentialCommand,
+} from '../modules/credentials/credentials.cli.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
 import { readReceiptCounts } from '../modules/receipts/receipts.sql.ts';
 import { toMessageView } from '../modules/messages/messages.views.ts';
@@ -15,6 +20,7 @@ import {
   toOperatorReplyView,
 } from '../modules/replies/replies.repository.ts';
 import { AppError } from '../shared/errors.ts';
+import { lazyKeyRing, loadKeyRing } from '../shared/secrets.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './database.ts';
 
@@ -76,7 +82,7 @@ export async function runOperatorCommand({
   values: Values;
 }): Promise<number> {
   const json = values.json === true;
-  const known = ['migrate', 'tenant', 'key', 'channel', 'message', 'reply'];
+  const known = ['migrate', 'tenant', 'key', 'channel', 'message', 'reply', 'credential', 'secrets'];
   if (!known.includes(command)) {
     console.error(`unknown command "${command}"; see hongyan --help`);
     return 2;
@@ -85,7 +91,10 @@ export async function runOperatorCommand({
   const out = (value: unknown, human: string) => console.log(json ? JSON.stringify(value, null, 2) : human);
   try {
     const accounts = createAccountsRepository(database.db.kysely);
-    const channels = createChannelsRepository(database.db.kysely);
+    const keyRing = lazyKeyRing(() => loadKeyRing({ masterKey: config.masterKey, dataDir: config.dataDir }));
+    const channels = createChannelsRepository(database.db.kysely, keyRing);
+    if (command === 'credential')
+      return await runCredentialCommand({ sub, rest, values, pool: database.db.pool, keyRing, out });
     switch (`${command} ${sub ?? ''}`.trim()) {
       case 'migrate':
         out({ ok: true }, 'migrations applied');
@@ -213,6 +222,14 @@ export async function runOperatorCommand({
         out(toChannelView(removed), `channel ${removed.id} "${removed.name}" removed`);
         return 0;
       }
+      case 'secrets rotate': {
+        const r = await rotateSecrets({ ...config, pool: database.db.pool, kysely: database.db.kysely });
+        out(
+          { key_id: r.keyId, resealed: { credentials: r.credentials, channels: r.channels } },
+          `secrets sealed with master key ${r.keyId}${r.generated ? ' (new, in the data folder)' : ''}: ${r.credentials} credential(s), ${r.channels} channel password(s) re-sealed`,
+        );
+        return 0;
+      }
       case 'reply list': {
         const views = (
           await listReplies(database.db.kysely, {
@@ -245,7 +262,7 @@ export async function runOperatorCommand({
         throw new UsageError(`unknown command "${command} ${sub ?? ''}"; see hongyan --help`);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof CredentialUsageError) {
       console.error(error.message);
       return 2;
     }

@@ -161,7 +161,11 @@ export async function startHongyan({
     phase = 'setup';
     const firstStart = await bootstrapInstall({ repository: ctx.accounts });
     if (firstStart) printWelcome({ firstStart, httpUrl, json });
-    const channels = createChannelsRepository(database.db.kysely);
+    const channels = createChannelsRepository(database.db.kysely, ctx.keyRing);
+    // Passwords stored before secrets were sealed (or written by hand) are sealed once, here.
+    const sealed = await channels.sealPasswords();
+    if (sealed > 0)
+      logger.info({ channels: sealed }, 'sealed plain-text channel passwords with the master key');
     if (config.simulator && (await channels.listChannels()).length === 0) {
       await channels.addChannel({
         name: SIMULATOR_CHANNEL,

@@ -30,6 +30,7 @@ import {
 } from '../modules/accounts/sessions.models.ts';
 import type { SessionRow, Subject } from '../modules/accounts/sessions.repository.ts';
 import { resolveSession } from '../modules/accounts/sessions.usecases.ts';
+import { authenticateSignedRequest, isSignedRequest } from '../modules/credentials/credentials.auth.ts';
 
 export type Principal =
   | { kind: 'key'; tenantId: number; actor: string }
@@ -63,6 +64,10 @@ async function findPrincipal(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<Principal> {
+  if (isSignedRequest(request)) {
+    const signed = await authenticateSignedRequest(ctx.signedRequests, request, reply);
+    return { kind: 'key', tenantId: signed.tenantId, actor: `credential:${signed.appKey}` };
+  }
   // An Authorization header always means a key (never falls back to a cookie), as in the core.
   const sessionToken = parseCookies(request.headers.cookie).get(SESSION_COOKIE);
   if (request.headers.authorization !== undefined || sessionToken === undefined) {

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { AppContext } from '../app/context.ts';
 import { pendingMigrations } from '../db/migrate.ts';
+import { registerCredentialRoutes } from '../modules/credentials/credentials.routes.ts';
 import { registerAuditRoutes } from '../modules/accounts/audit.routes.ts';
 import { registerAuthRoutes } from '../modules/accounts/auth.routes.ts';
 import { registerMemberRoutes } from '../modules/accounts/members.routes.ts';
@@ -129,6 +130,7 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerMemberRoutes(app, ctx);
   await registerAuditRoutes(app, ctx);
   await registerOperatorRoutes(app, ctx);
+  await registerCredentialRoutes(app, ctx);
   return app;
 }
 

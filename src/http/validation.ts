@@ -8,6 +8,13 @@ import { isUtf8 } from 'node:buffer';
 import { invalidText, invalidUtf8, unsupportedMediaType } from './http.errors.ts';
 import { charsetOf, findUnstorableText, isUtf8Charset, mayHoldEscapedUnstorable } from './text.models.ts';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The JSON body's bytes as received (signed requests hash them). */
+    rawBody?: Buffer;
+  }
+}
+
 const sharedAjvOptions = {
   // Fastify's default silently drops unknown fields; an API should say what it did not understand.
   removeAdditional: false,
@@ -112,6 +119,8 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
       done(invalidUtf8(), undefined);
       return;
     }
+    // Kept for signed requests, whose HMAC covers the bytes as sent, not a re-serialisation.
+    request.rawBody = bytes;
     const text = bytes.toString('utf8');
     parseJson(request, text, (error, value) => {
       if (error) {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import '../http/http.errors.ts';
 import '../modules/accounts/accounts.errors.ts';
 import '../modules/channels/channels.errors.ts';
+import '../modules/credentials/credentials.errors.ts';
 import '../modules/messages/messages.errors.ts';
 import { registeredErrors } from './errors.ts';
 

@@ -1,11 +1,23 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ChannelsTable, Database } from '../../db/schema.ts';
+import { isSealed, type KeyRingSource, openSealed, seal } from '../../shared/secrets.ts';
 import { channelNameTaken, channelNotFound, invalidChannel } from './channels.errors.ts';
 import { type ChannelInput, ID_CONVENTIONS, type IdConvention, validateChannel } from './channels.models.ts';
 
 export type Channel = Selectable<ChannelsTable>;
 
-export function createChannelsRepository(db: Kysely<Database>) {
+/**
+ * Channel passwords are stored sealed with the master key (src/shared/secrets.ts) and opened on
+ * read; a row written before that (or by hand) is read as plain text until the start-up seals it.
+ */
+export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRingSource) {
+  const source: KeyRingSource = (neededKeyId) => {
+    if (!keyRing) throw new Error('channel passwords need the master key; pass the key ring');
+    return keyRing(neededKeyId);
+  };
+  const ring = () => source();
+  const opened = (c: Channel): Channel =>
+    isSealed(c.password) ? { ...c, password: openSealed(source, c.password) } : c;
   return {
     async addChannel(input: ChannelInput): Promise<Channel> {
       const problems = validateChannel(input);
@@ -30,7 +42,7 @@ export function createChannelsRepository(db: Kysely<Database>) {
               host: input.host,
               port: input.port,
               system_id: input.systemId,
-              password: input.password ?? '',
+              password: input.password ? seal(ring(), input.password) : '',
               system_type: input.systemType ?? '',
               bind_mode: input.bindMode ?? 'transceiver',
               window_size: input.windowSize ?? 50,
@@ -105,10 +117,42 @@ export function createChannelsRepository(db: Kysely<Database>) {
       return row;
     },
     async listChannels(): Promise<Channel[]> {
-      return db.selectFrom('channels').selectAll().orderBy('id').execute();
+      return (await db.selectFrom('channels').selectAll().orderBy('id').execute()).map(opened);
     },
     async listEnabledChannels(): Promise<Channel[]> {
-      return db.selectFrom('channels').selectAll().where('enabled', '=', true).orderBy('id').execute();
+      const rows = await db
+        .selectFrom('channels')
+        .selectAll()
+        .where('enabled', '=', true)
+        .orderBy('id')
+        .execute();
+      return rows.map(opened);
+    },
+    /**
+     * Seals every password still stored as plain text (those from before 0006, or written by
+     * hand), and with `reseal` re-seals the others under the current key (`hongyan secrets
+     * rotate`). Idempotent; returns how many rows it changed. Every start runs it: a migration
+     * cannot, since the key is not in the database.
+     */
+    async sealPasswords({ reseal = false }: { reseal?: boolean } = {}): Promise<number> {
+      const current = ring();
+      const rows = await db.selectFrom('channels').select(['id', 'password']).execute();
+      let changed = 0;
+      for (const row of rows) {
+        if (row.password === '') continue;
+        const sealed = isSealed(row.password);
+        if (sealed && (!reseal || row.password.startsWith(`v1:${current.current}:`))) continue;
+        const plain = sealed ? openSealed(source, row.password) : row.password;
+        // Only the value read is replaced: a password changed meanwhile is left to the next run.
+        const result = await db
+          .updateTable('channels')
+          .set({ password: seal(current, plain) })
+          .where('id', '=', row.id)
+          .where('password', '=', row.password)
+          .executeTakeFirst();
+        changed += Number(result.numUpdatedRows);
+      }
+      return changed;
     },
     async removeChannel(nameOrId: string): Promise<Channel> {
       const byId = /^\d+$/.test(nameOrId);

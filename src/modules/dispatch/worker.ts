@@ -108,7 +108,7 @@ export async function startWorker({
     now: () => clock.now(),
     onRecorded: (sent) => ingest.sentRecorded(sent),
   });
-  const channelsRepo = createChannelsRepository(db.kysely);
+  const channelsRepo = createChannelsRepository(db.kysely, ctx.keyRing);
   const connectors = new Map<
     number,
     { connector: ChannelConnector; updatedAt: number; isDefault: boolean }

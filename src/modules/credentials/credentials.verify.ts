@@ -1,0 +1,188 @@
+// Verifies a signed request (docs/api-signing.md) and answers whose it is. Checks run cheapest
+// first, and the nonce, the one write, last: a request refused for any other reason does not
+// spend its nonce, and a flood over the rate limit costs the database nothing.
+import { tenantSuspended } from '../accounts/accounts.errors.ts';
+import { type KeyRingSource, openSealed } from '../../shared/secrets.ts';
+import {
+  credentialRevoked,
+  ipNotAllowed,
+  nonceReplayed,
+  rateLimited,
+  scopeDenied,
+  signatureInvalid,
+  timestampSkewed,
+} from './credentials.errors.ts';
+import {
+  canonicalString,
+  createAllowlist,
+  createTokenBucket,
+  NONCE_PATTERN,
+  requiredScope,
+  type Scope,
+  sha256Hex,
+  sign,
+  signatureMatches,
+  TIMESTAMP_PATTERN,
+  withinWindow,
+} from './credentials.models.ts';
+import type { CredentialsRepository } from './credentials.repository.ts';
+
+export interface SignedPrincipal {
+  tenantId: number;
+  credentialId: number;
+  appKey: string;
+  scopes: readonly Scope[];
+}
+
+export interface SignedRequest {
+  method: string;
+  /** The request target as sent: path and query string. */
+  url: string;
+  /** The route's pattern (`/v1/messages/:id`), which decides the scope. */
+  routePath: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | undefined;
+  address: string;
+}
+
+interface CachedCredential {
+  id: number;
+  tenantId: number;
+  secret: string;
+  scopes: readonly Scope[];
+  allows: (address: string) => boolean;
+  revoked: boolean;
+  suspended: boolean;
+  rateLimit: number;
+  expires: number;
+}
+
+const EMPTY_SHA256 = sha256Hex('');
+
+function header(headers: SignedRequest['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function createSignedRequestVerifier({
+  repository,
+  keyRing,
+  windowSeconds,
+  defaultRateLimit,
+  now = Date.now,
+  cacheTtlMs = 10_000,
+  lastUseEveryMs = 10_000,
+  onBackgroundError = () => {},
+}: {
+  repository: CredentialsRepository;
+  keyRing: KeyRingSource;
+  windowSeconds: number;
+  defaultRateLimit: number;
+  now?: () => number;
+  /** A revocation on another node takes effect within this; on this node at once (`forget`). */
+  cacheTtlMs?: number;
+  /** last_used_at is written at most this often per credential and node, not on every request. */
+  lastUseEveryMs?: number;
+  onBackgroundError?: (error: unknown) => void;
+}) {
+  const cache = new Map<string, CachedCredential>();
+  const buckets = new Map<number, ReturnType<typeof createTokenBucket>>();
+  const lastUseWritten = new Map<number, number>();
+  let lastSweep = 0;
+
+  async function lookUp(appKey: string, at: number): Promise<CachedCredential | null> {
+    const cached = cache.get(appKey);
+    if (cached && cached.expires > at) return cached;
+    const row = await repository.findCredentialByAppKey(appKey);
+    if (!row) return null;
+    const entry: CachedCredential = {
+      id: row.id,
+      tenantId: row.tenant_id,
+      secret: openSealed(keyRing, row.secret_sealed),
+      scopes: row.scopes as Scope[],
+      allows: createAllowlist(row.allow_cidrs),
+      revoked: row.revoked_at !== null,
+      suspended: row.tenant_status !== 'active',
+      rateLimit: row.rate_limit ?? defaultRateLimit,
+      expires: at + cacheTtlMs,
+    };
+    if (cache.size > 10_000) cache.clear();
+    cache.set(appKey, entry);
+    return entry;
+  }
+
+  function background(work: Promise<unknown>) {
+    work.catch(onBackgroundError);
+  }
+
+  return {
+    async verify(request: SignedRequest): Promise<SignedPrincipal> {
+      const appKey = header(request.headers, 'x-hy-key');
+      const timestamp = header(request.headers, 'x-hy-timestamp');
+      const nonce = header(request.headers, 'x-hy-nonce');
+      const signature = header(request.headers, 'x-hy-signature');
+      if (!appKey || !timestamp || !nonce || !signature)
+        throw signatureInvalid({
+          message: 'A signed request needs X-Hy-Key, X-Hy-Timestamp, X-Hy-Nonce and X-Hy-Signature.',
+        });
+      if (!TIMESTAMP_PATTERN.test(timestamp))
+        throw signatureInvalid({ message: 'X-Hy-Timestamp must be Unix time in seconds.' });
+      if (!NONCE_PATTERN.test(nonce))
+        throw signatureInvalid({ message: 'X-Hy-Nonce must be 16 to 64 characters of A-Z a-z 0-9 _ -.' });
+      if (!/^[0-9a-fA-F]{64}$/.test(signature))
+        throw signatureInvalid({ message: 'X-Hy-Signature must be 64 hex digits (HMAC-SHA256).' });
+      const at = now();
+      if (!withinWindow(timestamp, at, windowSeconds))
+        throw timestampSkewed({
+          details: { server_time: Math.floor(at / 1000), window_seconds: windowSeconds },
+        });
+      const credential = await lookUp(appKey, at);
+      if (!credential) throw signatureInvalid();
+      const canonical = canonicalString({
+        method: request.method,
+        url: request.url,
+        bodySha256: request.body && request.body.length > 0 ? sha256Hex(request.body) : EMPTY_SHA256,
+        timestamp,
+        nonce,
+      });
+      if (!signatureMatches(sign(credential.secret, canonical), signature)) throw signatureInvalid();
+      // Past this point the caller holds the secret, so telling what else is wrong leaks nothing.
+      if (credential.revoked) throw credentialRevoked();
+      if (credential.suspended) throw tenantSuspended();
+      if (!credential.allows(request.address)) throw ipNotAllowed({ details: { address: request.address } });
+      const scope = requiredScope(request.method, request.routePath);
+      if (scope === null || !credential.scopes.includes(scope))
+        throw scopeDenied({ details: { required: scope, scopes: credential.scopes } });
+      let bucket = buckets.get(credential.id);
+      if (!bucket) {
+        bucket = createTokenBucket(credential.rateLimit, at);
+        buckets.set(credential.id, bucket);
+      }
+      const wait = bucket.take(at);
+      if (wait > 0) throw rateLimited({ details: { retry_after: Math.ceil(wait) } });
+      if (!(await repository.rememberNonce(appKey, nonce, new Date(at)))) throw nonceReplayed();
+
+      if ((lastUseWritten.get(credential.id) ?? 0) + lastUseEveryMs <= at) {
+        lastUseWritten.set(credential.id, at);
+        background(repository.recordLastUse(credential.id, new Date(at), request.address));
+      }
+      if (lastSweep + 60_000 <= at) {
+        lastSweep = at;
+        // Twice the window: a nonce is kept at least as long as its timestamp could be accepted.
+        background(repository.forgetNoncesBefore(new Date(at - 2 * windowSeconds * 1000)));
+      }
+      return {
+        tenantId: credential.tenantId,
+        credentialId: credential.id,
+        appKey,
+        scopes: credential.scopes,
+      };
+    },
+    /** Drops a credential from this node's cache (after a revocation here). */
+    forget(appKey: string) {
+      cache.delete(appKey);
+    },
+  };
+}
+
+export type SignedRequestVerifier = ReturnType<typeof createSignedRequestVerifier>;
