@@ -13,6 +13,9 @@ Usage:
   hongyan tenant create --name NAME              create a tenant and its first API key
   hongyan tenant list
   hongyan key create --tenant ID [--name NAME]   create another API key for a tenant
+  hongyan member add --tenant ID --email E --role R [--password P]
+                                                 a tenant member (owner, admin, developer, sender,
+                                                 finance, viewer); initial password shown once
   hongyan channel add --name N --host H --port P --system-id S [--password X]
         [--bind-mode transceiver|transmitter_receiver] [--window N (default 50)]
         [--max-tps N (default 1000 messages/s)] [--source-addr DIGITS] [--default]
@@ -53,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       roles: { type: 'string' },
       name: { type: 'string' },
       tenant: { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       'system-id': { type: 'string' },

@@ -141,6 +141,33 @@ describe('hongyan CLI', { timeout: 180_000 }, () => {
     for (const name of ['plain', 'capped']) await hongyan(['channel', 'remove', name]);
   });
 
+  it('member add: a member with an initial password shown once; a taken email and an unknown role refused', async () => {
+    const tenant = JSON.parse((await hongyan(['tenant', 'create', '--name', 'Members Co', '--json'])).stdout);
+    const args = [
+      'member',
+      'add',
+      '--tenant',
+      String(tenant.tenant.id),
+      '--email',
+      'boss@m.cn',
+      '--role',
+      'owner',
+    ];
+    const added = JSON.parse((await hongyan([...args, '--json'])).stdout);
+    expect(added.member).toMatchObject({ email: 'boss@m.cn', role: 'owner', tenant_id: tenant.tenant.id });
+    expect(added.initial_password).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    const again = await hongyan(args);
+    expect([again.code, again.stdout + again.stderr]).toEqual([
+      1,
+      expect.stringContaining('members.email_taken'),
+    ]);
+    const badRole = await hongyan(['member', 'add', '--tenant', '1', '--email', 'x@m.cn', '--role', 'boss']);
+    expect([badRole.code, badRole.stdout + badRole.stderr]).toEqual([
+      2,
+      expect.stringContaining('--role must be one of'),
+    ]);
+  });
+
   it('gets a message with its history, and says clearly what is wrong', async () => {
     const missing = await hongyan(['message', 'get', '999999', '--json']);
     expect(missing.code).toBe(1);

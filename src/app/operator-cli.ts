@@ -3,7 +3,10 @@
 // its socket, or started for the command and stopped after it).
 
 import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts';
+import { tenantNotFound } from '../modules/accounts/accounts.errors.ts';
 import { createApiKey, createTenant } from '../modules/accounts/accounts.usecases.ts';
+import { addMember } from '../modules/accounts/members.usecases.ts';
+import { TENANT_ROLES, type TenantRole } from '../modules/accounts/permissions.models.ts';
 import type { BindMode, IdConvention } from '../modules/channels/channels.models.ts';
 import { createChannelsRepository, toChannelView } from '../modules/channels/channels.repository.ts';
 import {
@@ -82,7 +85,7 @@ export async function runOperatorCommand({
   values: Values;
 }): Promise<number> {
   const json = values.json === true;
-  const known = ['migrate', 'tenant', 'key', 'channel', 'message', 'reply', 'credential', 'secrets'];
+  const known = ['migrate', 'tenant', 'key', 'member', 'channel', 'message', 'reply', 'credential', 'secrets'];
   if (!known.includes(command)) {
     console.error(`unknown command "${command}"; see hongyan --help`);
     return 2;
@@ -134,6 +137,30 @@ export async function runOperatorCommand({
         out(
           { tenant_id: tenantId, key_id: apiKey.keyId, api_key: apiKey.key },
           `API key (shown once): ${apiKey.key}`,
+        );
+        return 0;
+      }
+      case 'member add': {
+        const tenantId = intOption(values, 'tenant');
+        if (tenantId === undefined) throw new UsageError('--tenant is required');
+        const role = required(values, 'role');
+        if (!(TENANT_ROLES as readonly string[]).includes(role)) {
+          throw new UsageError(`--role must be one of ${TENANT_ROLES.join(', ')}`);
+        }
+        if (!(await accounts.getTenantById(tenantId))) throw tenantNotFound();
+        const { member, initial_password } = await addMember({
+          db: database.db.pool,
+          tenantId,
+          email: required(values, 'email'),
+          role: role as TenantRole,
+          password: values.password as string | undefined,
+          by: { actor: 'cli', role: null, ip: null },
+          now: new Date(),
+        });
+        out(
+          { member, initial_password },
+          `member ${member.id} ${member.email} (${member.role}) added to tenant ${tenantId}` +
+            (initial_password ? `\nInitial password (shown once): ${initial_password}` : ''),
         );
         return 0;
       }
