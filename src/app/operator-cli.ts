@@ -85,7 +85,17 @@ export async function runOperatorCommand({
   values: Values;
 }): Promise<number> {
   const json = values.json === true;
-  const known = ['migrate', 'tenant', 'key', 'member', 'channel', 'message', 'reply', 'credential', 'secrets'];
+  const known = [
+    'migrate',
+    'tenant',
+    'key',
+    'member',
+    'channel',
+    'message',
+    'reply',
+    'credential',
+    'secrets',
+  ];
   if (!known.includes(command)) {
     console.error(`unknown command "${command}"; see hongyan --help`);
     return 2;
