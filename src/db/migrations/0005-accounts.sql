@@ -63,6 +63,8 @@ create table sessions (
   expires_at timestamptz not null
 );
 create index sessions_subject on sessions (subject_kind, subject_id);
+-- Expired sessions are deleted at each login (sessions.repository.ts pruneSessions).
+create index sessions_expiry on sessions (expires_at);
 
 create table recovery_codes (
   id bigint generated always as identity primary key,
@@ -83,6 +85,9 @@ create table login_failures (
   locked_until timestamptz,
   primary key (scope, key)
 );
+-- Counters older than the lockout period are forgotten; each failure deletes some, so guessed
+-- logins cannot grow the table without bound.
+create index login_failures_stale on login_failures (last_failure_at);
 
 create table audit_log (
   id bigint generated always as identity primary key,

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
-import { browserOf, fakeClock, loginAs, newMember, withSession } from './accounts.testkit.ts';
+import { browserOf, fakeClock, loginAs, newMember, newStaff, withSession } from './accounts.testkit.ts';
 import { hashToken } from './sessions.models.ts';
 import { base32Decode, totp } from './totp.models.ts';
 
@@ -296,7 +296,15 @@ describe('two-factor', () => {
 
   it('an operator requiring two-factor for a tenant confines its members to set-up until they enrol', async () => {
     const tenant = await newTenant(ctx, 'Strict');
-    await t.db.pool.query('update tenants set require_two_factor = true where id = $1', [tenant.tenantId]);
+    const staff = await newStaff(t.db, 'ops', 'admin');
+    const ops = (await loginAs(app, staff.username, staff.password)).browser!;
+    const required = await app.inject({
+      method: 'PATCH',
+      url: `/v1/operator/tenants/${tenant.tenantId}`,
+      headers: withSession(ops),
+      payload: { require_two_factor: true },
+    });
+    expect(required.json()).toMatchObject({ id: tenant.tenantId, require_two_factor: true });
     const m = await newMember(t.db, tenant.tenantId, 'strict@s.cn', 'sender');
     const { res, browser } = await loginAs(app, m.email, m.password);
     expect(res.json().stage).toBe('enrol');
@@ -324,6 +332,18 @@ describe('two-factor', () => {
   });
 });
 
+describe('suspension', () => {
+  it("ends a suspended tenant's sessions at once and refuses its members' logins", async () => {
+    const tenant = await newTenant(ctx, 'Suspended soon');
+    const m = await newMember(t.db, tenant.tenantId, 'susp@s.cn', 'owner');
+    const b = (await loginAs(app, m.email, m.password)).browser!;
+    await t.db.pool.query(`update tenants set status = 'suspended' where id = $1`, [tenant.tenantId]);
+    expect((await me(withSession(b, false))).statusCode).toBe(401);
+    const login = await loginAs(app, m.email, m.password);
+    expect([login.res.statusCode, login.res.json().error.code]).toEqual([403, 'auth.tenant_suspended']);
+  });
+});
+
 describe('password change', () => {
   it('needs the current password, ends the other sessions and keeps this one', async () => {
     const m = await newMember(t.db, tenantA.tenantId, 'pw@a.cn', 'viewer');
@@ -341,5 +361,32 @@ describe('password change', () => {
     expect((await me(withSession(here, false))).statusCode).toBe(200);
     expect((await me(withSession(elsewhere, false))).statusCode).toBe(401);
     expect((await loginAs(app, m.email, 'a brand new password')).res.statusCode).toBe(200);
+  });
+});
+
+describe('housekeeping', () => {
+  it('deletes expired sessions and forgotten failure counters as logins go on', async () => {
+    const m = await newMember(t.db, tenantA.tenantId, 'tidy@a.cn', 'viewer');
+    await loginAs(app, m.email, m.password);
+    await app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { login: 'ghost@x.cn', password: 'nope nope' },
+    });
+    const count = async (table: string) =>
+      (await t.db.pool.query(`select count(*)::int as n from ${table}`)).rows[0].n;
+    expect(await count('sessions')).toBeGreaterThan(0);
+    expect(await count('login_failures')).toBeGreaterThan(0);
+    clock.advance(13 * 3_600_000);
+    // One failure prunes the stale counters; one login prunes the expired sessions.
+    await app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { login: 'ghost2@x.cn', password: 'nope nope' },
+    });
+    const fresh = await t.db.pool.query('select key from login_failures order by key');
+    expect(fresh.rows.map((r) => r.key)).toEqual(['127.0.0.1', 'ghost2@x.cn']);
+    await loginAs(app, m.email, m.password);
+    expect(await count('sessions')).toBe(1);
   });
 });

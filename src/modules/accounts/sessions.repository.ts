@@ -246,3 +246,25 @@ export async function countUnusedRecoveryCodes(db: Queryable, kind: SubjectKind,
 export async function promoteEnrolSession(db: Queryable, idHash: Buffer) {
   await db.query(`update sessions set stage = 'active' where id_hash = $1 and stage = 'enrol'`, [idHash]);
 }
+
+/**
+ * Deletes up to 100 sessions past their absolute expiry, on each login (an idle session is deleted
+ * when next presented, or by this once its absolute expiry passes).
+ */
+export async function pruneSessions(db: Queryable, now: Date) {
+  await db.query(
+    'delete from sessions where id_hash in (select id_hash from sessions where expires_at < $1 limit 100)',
+    [now],
+  );
+}
+
+/** Forgets failure counters whose last failure is older than the lockout period and not locked. */
+export async function pruneLoginFailures(db: Queryable, now: Date, lockoutMs: number) {
+  await db.query(
+    `delete from login_failures where (scope, key) in (
+       select scope, key from login_failures
+        where last_failure_at < $2 and (locked_until is null or locked_until < $1)
+        limit 100)`,
+    [now, new Date(now.getTime() - lockoutMs)],
+  );
+}

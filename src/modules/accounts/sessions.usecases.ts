@@ -30,6 +30,8 @@ import {
   findSubject,
   findSubjectByLogin,
   insertSession,
+  pruneLoginFailures,
+  pruneSessions,
   readFailures,
   setPasswordHash,
   type SessionRow,
@@ -161,6 +163,7 @@ async function recordFailure({
   const address = afterFailure(before.get(`address:${ip}`) ?? null, settings.address, now);
   await writeFailure(db, 'account', accountKey, account);
   await writeFailure(db, 'address', ip, address);
+  await pruneLoginFailures(db, now, settings.account.lockoutMs);
   const actor = subject ? actorOf(subject) : 'anonymous';
   const tenantId = subject?.tenantId ?? null;
   await audit(db, { actor, tenantId, action, target: login, after: { failures: account.failures }, ip }, now);
@@ -219,6 +222,7 @@ export async function login({
   }
   if (subject.kind === 'member' && subject.tenantStatus !== 'active') throw tenantSuspended();
   await clearFailures(db, 'account', accountKey);
+  await pruneSessions(db, now);
   if (subject.totpSecret) {
     const challenge = await issueSession({
       db,
