@@ -4,6 +4,11 @@ import type pg from 'pg';
 
 export type Queryable = Pick<pg.Pool, 'query'>;
 
+/** How a member or staff account is named in the log: 'member:12', 'staff:1'. */
+export function actorOf(subject: { kind: 'member' | 'staff'; id: number }): string {
+  return `${subject.kind}:${subject.id}`;
+}
+
 export interface AuditEntry {
   /** 'member:12', 'staff:1', 'key:<key id>', or 'anonymous'. */
   actor: string;

@@ -5,22 +5,12 @@ import {
   challengeExpired,
   invalidCode,
   invalidCredentials,
-  loginDelayed,
-  loginLocked,
   tenantSuspended,
   weakPassword,
 } from './accounts.errors.ts';
-import { audit, type Queryable } from './audit.ts';
-import {
-  afterFailure,
-  type FailurePolicy,
-  hashToken,
-  isLocked,
-  newToken,
-  nextAttemptAt,
-  sessionAlive,
-  shouldTouch,
-} from './sessions.models.ts';
+import { actorOf, audit, type Queryable } from './audit.ts';
+import { checkBackoff, recordFailure } from './login-failures.ts';
+import { type FailurePolicy, hashToken, newToken, sessionAlive, shouldTouch } from './sessions.models.ts';
 import {
   claimTotpStep,
   clearFailures,
@@ -30,16 +20,13 @@ import {
   findSubject,
   findSubjectByLogin,
   insertSession,
-  pruneLoginFailures,
   pruneSessions,
-  readFailures,
   setPasswordHash,
   type SessionRow,
   type SessionStage,
   type Subject,
   touchSession,
   useRecoveryCode,
-  writeFailure,
 } from './sessions.repository.ts';
 import { base32Decode, hashRecoveryCode, matchTotp } from './totp.models.ts';
 
@@ -56,10 +43,6 @@ const CHALLENGE_MS = 5 * 60_000;
 // Unknown logins still pay for one argon2 verification, so timing does not tell who exists.
 let dummyHash: Promise<string> | null = null;
 const dummy = () => (dummyHash ??= argon2Hash('not a password of anyone'));
-
-export function actorOf(subject: Pick<Subject, 'kind' | 'id'>): string {
-  return `${subject.kind}:${subject.id}`;
-}
 
 export function passwordProblem(password: string): boolean {
   return [...password].length < 10 || password.length > 256;
@@ -104,79 +87,6 @@ async function issueSession({
     expiresAt: new Date(now.getTime() + lifetimeMs),
   });
   return { stage, token: id.token, csrf: csrf.token, subject };
-}
-
-function retryAfterSeconds(until: Date, now: Date) {
-  return Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
-}
-
-/** Refuses the attempt while the account or the address is locked or backing off. */
-async function checkBackoff(
-  db: Queryable,
-  accountKey: string,
-  ip: string,
-  settings: LoginSettings,
-  now: Date,
-) {
-  const states = await readFailures(db, [
-    { scope: 'account', key: accountKey },
-    { scope: 'address', key: ip },
-  ]);
-  const account = states.get(`account:${accountKey}`) ?? null;
-  const address = states.get(`address:${ip}`) ?? null;
-  for (const [state, policy] of [
-    [account, settings.account],
-    [address, settings.address],
-  ] as const) {
-    const until = nextAttemptAt(state, policy, now);
-    if (!until) continue;
-    const retryAfter = retryAfterSeconds(until, now);
-    throw (isLocked(state, now) ? loginLocked : loginDelayed)({ details: { retry_after: retryAfter } });
-  }
-  return { account, address };
-}
-
-async function recordFailure({
-  db,
-  accountKey,
-  ip,
-  settings,
-  now,
-  subject,
-  login,
-  action,
-}: {
-  db: Queryable;
-  accountKey: string;
-  ip: string;
-  settings: LoginSettings;
-  now: Date;
-  subject: Subject | null;
-  login: string;
-  action: string;
-}) {
-  const before = await readFailures(db, [
-    { scope: 'account', key: accountKey },
-    { scope: 'address', key: ip },
-  ]);
-  const account = afterFailure(before.get(`account:${accountKey}`) ?? null, settings.account, now);
-  const address = afterFailure(before.get(`address:${ip}`) ?? null, settings.address, now);
-  await writeFailure(db, 'account', accountKey, account);
-  await writeFailure(db, 'address', ip, address);
-  await pruneLoginFailures(db, now, settings.account.lockoutMs);
-  const actor = subject ? actorOf(subject) : 'anonymous';
-  const tenantId = subject?.tenantId ?? null;
-  await audit(db, { actor, tenantId, action, target: login, after: { failures: account.failures }, ip }, now);
-  if (isLocked(account, now) && !isLocked(before.get(`account:${accountKey}`) ?? null, now)) {
-    await audit(
-      db,
-      { actor, tenantId, action: 'auth.locked', target: login, after: { until: account.lockedUntil }, ip },
-      now,
-    );
-  }
-  if (isLocked(address, now) && !isLocked(before.get(`address:${ip}`) ?? null, now)) {
-    await audit(db, { actor: 'anonymous', action: 'auth.address_locked', target: ip, ip }, now);
-  }
 }
 
 export type LoginResult =

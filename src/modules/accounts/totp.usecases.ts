@@ -2,7 +2,7 @@
 // gives ten recovery codes), disable (with the password). Each change is audited.
 import { verify as argon2Verify } from '@node-rs/argon2';
 import { invalidCode, invalidCredentials, twoFactorState } from './accounts.errors.ts';
-import { audit, type Queryable } from './audit.ts';
+import { actorOf, audit, type Queryable } from './audit.ts';
 import {
   deleteSubjectSessions,
   promoteEnrolSession,
@@ -10,7 +10,6 @@ import {
   setTotp,
   type Subject,
 } from './sessions.repository.ts';
-import { actorOf } from './sessions.usecases.ts';
 import {
   base32Decode,
   hashRecoveryCode,
