@@ -11,10 +11,14 @@ export interface OperatorsTable {
   created_at: Timestamp;
 }
 
+// pending_review and rejected: self-registered tenants under review (migration 0005).
+export type TenantStatus = 'pending_review' | 'active' | 'rejected' | 'suspended';
+
 export interface TenantsTable {
   id: Generated<number>;
   name: string;
-  status: ColumnType<'active' | 'suspended', 'active' | 'suspended' | undefined, 'active' | 'suspended'>;
+  status: ColumnType<TenantStatus, TenantStatus | undefined, TenantStatus>;
+  require_two_factor: ColumnType<boolean, boolean | undefined, boolean>;
   sender_code: string | null;
   created_at: Timestamp;
 }

@@ -85,9 +85,16 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'API key: hy_<key id>_<secret>' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'hy_session',
+            description:
+              'Console session from POST /v1/auth/login; changes also need the X-CSRF-Token header given at login.',
+          },
         },
       },
-      security: [{ bearer: [] }],
+      security: [{ bearer: [] }, { session: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
