@@ -73,13 +73,21 @@ export function createCredentialsRepository(pool: Queryable) {
       );
       return rows[0] ?? null;
     },
-    /** True when the nonce is new for this AppKey; false when it was seen (a replay). */
-    async rememberNonce(appKey: string, nonce: string, at: Date): Promise<boolean> {
-      const { rowCount } = await pool.query(
-        'insert into api_nonces (app_key, nonce, seen_at) values ($1, $2, $3) on conflict do nothing',
-        [appKey, nonce, at],
+    /**
+     * Stores a group of nonces in one statement; answers, for each, whether it was new (false: a
+     * replay). The group must not hold the same (AppKey, nonce) twice (the caller refuses the
+     * second as a replay itself).
+     */
+    async rememberNonces(rows: { appKey: string; nonce: string; at: Date }[]): Promise<boolean[]> {
+      const { rows: inserted } = await pool.query<{ app_key: string; nonce: string }>(
+        `insert into api_nonces (app_key, nonce, seen_at)
+         select * from unnest($1::text[], $2::text[], $3::timestamptz[])
+         on conflict do nothing
+         returning app_key, nonce`,
+        [rows.map((r) => r.appKey), rows.map((r) => r.nonce), rows.map((r) => r.at)],
       );
-      return rowCount === 1;
+      const fresh = new Set(inserted.map((r) => `${r.app_key}\n${r.nonce}`));
+      return rows.map((r) => fresh.has(`${r.appKey}\n${r.nonce}`));
     },
     async forgetNoncesBefore(before: Date): Promise<number> {
       const { rowCount } = await pool.query('delete from api_nonces where seen_at < $1', [before]);

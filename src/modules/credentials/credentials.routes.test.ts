@@ -128,6 +128,31 @@ describe('signed requests', () => {
     expect(code(again)).toBe('auth.nonce_replayed');
   });
 
+  it('the same nonce sent at once to this node and to another node is accepted once', async () => {
+    const pair = await createPair({ name: 'two-nodes', scopes: ['send'] });
+    const other = await buildTestApp(t.db, { clock, env: { HONGYAN_MASTER_KEY: MASTER_KEY } });
+    try {
+      const nonce = 'two-nodes-nonce-0001';
+      const headers = {
+        ...signedHeaders(pair, { method: 'POST', url: '/v1/messages', body: sms, nonce }),
+        'content-type': 'application/json',
+      };
+      const request = { method: 'POST' as const, url: '/v1/messages', headers, payload: sms };
+      const answers = await Promise.all([
+        app.inject(request),
+        app.inject(request),
+        other.app.inject(request),
+        other.app.inject(request),
+      ]);
+      const statuses = answers.map((r) => r.statusCode).sort();
+      expect(statuses).toEqual([202, 401, 401, 401]);
+      for (const r of answers.filter((a) => a.statusCode === 401))
+        expect(code(r)).toBe('auth.nonce_replayed');
+    } finally {
+      await other.app.close();
+    }
+  });
+
   it('a timestamp 301 s off either way is refused as skewed; 299 s is accepted', async () => {
     const pair = await createPair({ name: 'skew', scopes: ['send'] });
     const s = Math.floor(nowMs / 1000);

@@ -26,6 +26,7 @@ import {
   withinWindow,
 } from './credentials.models.ts';
 import type { CredentialsRepository } from './credentials.repository.ts';
+import { createNonceRecorder } from './nonces.ts';
 
 export interface SignedPrincipal {
   tenantId: number;
@@ -89,6 +90,7 @@ export function createSignedRequestVerifier({
   const buckets = new Map<number, ReturnType<typeof createTokenBucket>>();
   const lastUseWritten = new Map<number, number>();
   let lastSweep = 0;
+  const nonces = createNonceRecorder({ repository });
 
   async function lookUp(appKey: string, at: number): Promise<CachedCredential | null> {
     const cached = cache.get(appKey);
@@ -160,7 +162,7 @@ export function createSignedRequestVerifier({
       }
       const wait = bucket.take(at);
       if (wait > 0) throw rateLimited({ details: { retry_after: Math.ceil(wait) } });
-      if (!(await repository.rememberNonce(appKey, nonce, new Date(at)))) throw nonceReplayed();
+      if (!(await nonces.remember(appKey, nonce, new Date(at)))) throw nonceReplayed();
 
       if ((lastUseWritten.get(credential.id) ?? 0) + lastUseEveryMs <= at) {
         lastUseWritten.set(credential.id, at);

@@ -1,0 +1,64 @@
+// Group commit for nonces: a signed request's nonce is one row, and a statement per request
+// halved the single-send rate (measured: 1,100-1,300/s signed against 2,000-3,000/s bearer on
+// the 2-core machine). As in intake.ts, no timer: while a write is in flight, the next nonces
+// gather and go out together in one statement.
+import type { CredentialsRepository } from './credentials.repository.ts';
+
+interface Pending {
+  appKey: string;
+  nonce: string;
+  at: Date;
+  resolve: (fresh: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+export function createNonceRecorder({
+  repository,
+  maxBatch = 1000,
+  maxInFlight = 1,
+}: {
+  repository: Pick<CredentialsRepository, 'rememberNonces'>;
+  maxBatch?: number;
+  maxInFlight?: number;
+}) {
+  const queue: Pending[] = [];
+  let inFlight = 0;
+
+  async function flush(items: Pending[]) {
+    inFlight++;
+    try {
+      // The same nonce twice in one group: the first is stored, the second is a replay.
+      const seen = new Set<string>();
+      const unique: Pending[] = [];
+      for (const p of items) {
+        const id = `${p.appKey}\n${p.nonce}`;
+        if (seen.has(id)) p.resolve(false);
+        else {
+          seen.add(id);
+          unique.push(p);
+        }
+      }
+      const fresh = await repository.rememberNonces(unique);
+      unique.forEach((p, i) => p.resolve(fresh[i]!));
+    } catch (error) {
+      for (const p of items) p.reject(error);
+    } finally {
+      inFlight--;
+      pump();
+    }
+  }
+
+  function pump() {
+    while (queue.length > 0 && inFlight < maxInFlight) void flush(queue.splice(0, maxBatch));
+  }
+
+  return {
+    /** True when the nonce is new for this AppKey; false when it was seen (a replay). */
+    remember(appKey: string, nonce: string, at: Date): Promise<boolean> {
+      return new Promise((resolve, reject) => {
+        queue.push({ appKey, nonce, at, resolve, reject });
+        pump();
+      });
+    },
+  };
+}
