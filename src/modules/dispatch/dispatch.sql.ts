@@ -2,6 +2,7 @@
 // `src/sql/*.ts` habit). Every statement handles a whole batch; time comes in as a parameter so
 // that tests can drive a fake clock.
 import type pg from 'pg';
+import { prepared } from '../../db/prepared.ts';
 import { RECORD_FAILED } from './dispatch.models.ts';
 import { partRowsOf } from '../receipts/receipts.models.ts';
 
@@ -77,7 +78,9 @@ export async function claimNextMessages(
     status: string;
     deadline_ms: number;
   }>(
-    `with recursive keys as (
+    prepared(
+      'claim-next-messages',
+      `with recursive keys as (
        (select priority, tenant_id from messages
          where status = 'queued' and next_attempt_at <= $1
          order by priority, tenant_id limit 1)
@@ -124,7 +127,8 @@ export async function claimNextMessages(
       where m.id = p.id
      returning m.id, m.tenant_id, m.priority, m.recipient, m.content, m.parts, m.attempts, m.duplicate_risk,
        t.sender_code, m.status, (extract(epoch from p.deadline_at) * 1000)::float8 as deadline_ms`,
-    [now, nodeId, limit, perTenant, maxKeys, ...deadlineParams(deadlines), maxAttempts],
+      [now, nodeId, limit, perTenant, maxKeys, ...deadlineParams(deadlines), maxAttempts],
+    ),
   );
   return result.rows
     .filter((r) => r.status === 'sending')
@@ -168,7 +172,9 @@ export async function recordSentMessages(
   if (results.length === 0) return 0;
   const parts = partRowsOf(results);
   const updated = await db.query<{ n: number }>(
-    `with upd as (
+    prepared(
+      'record-sent-messages',
+      `with upd as (
        update messages m
           set status = 'sent', sent_at = $7, channel_id = u.channel_id, source_addr = u.source_addr,
               carrier_message_id = u.carrier_id, duplicate_risk = m.duplicate_risk or u.dup,
@@ -188,20 +194,21 @@ export async function recordSentMessages(
              state = null, error_code = null
        returning 1)
      select count(*)::int as n from upd`,
-    [
-      results.map((r) => r.id),
-      results.map((r) => r.channelId),
-      results.map((r) => r.sourceAddr),
-      results.map((r) => r.carrierIds[0] ?? null),
-      results.map((r) => r.duplicateRisk),
-      nodeId,
-      now,
-      parts.map((p) => p.channelId),
-      parts.map((p) => p.carrierId),
-      parts.map((p) => p.messageId),
-      parts.map((p) => p.partNo),
-      parts.map((p) => p.covers),
-    ],
+      [
+        results.map((r) => r.id),
+        results.map((r) => r.channelId),
+        results.map((r) => r.sourceAddr),
+        results.map((r) => r.carrierIds[0] ?? null),
+        results.map((r) => r.duplicateRisk),
+        nodeId,
+        now,
+        parts.map((p) => p.channelId),
+        parts.map((p) => p.carrierId),
+        parts.map((p) => p.messageId),
+        parts.map((p) => p.partNo),
+        parts.map((p) => p.covers),
+      ],
+    ),
   );
   return updated.rows[0]?.n ?? 0;
 }
@@ -226,7 +233,9 @@ export async function requeueMessages(
 ) {
   if (results.length === 0) return 0;
   const updated = await db.query(
-    `update messages m
+    prepared(
+      'requeue-messages',
+      `update messages m
         set status = 'queued', claimed_by = null, queued_at = $7,
             next_attempt_at = $7::timestamptz + make_interval(secs => u.delay_ms / 1000.0),
             error_code = u.code, error_detail = u.detail, duplicate_risk = m.duplicate_risk or u.dup,
@@ -234,16 +243,17 @@ export async function requeueMessages(
        from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::boolean[], $8::boolean[])
          as u(id, delay_ms, code, detail, dup, not_attempted)
       where m.id = u.id and m.status = 'sending' and m.claimed_by = $6`,
-    [
-      results.map((r) => r.id),
-      results.map((r) => Math.round(r.delayMs)),
-      results.map((r) => r.errorCode),
-      results.map((r) => r.errorDetail),
-      results.map((r) => r.duplicateRisk),
-      nodeId,
-      now,
-      results.map((r) => r.notAttempted),
-    ],
+      [
+        results.map((r) => r.id),
+        results.map((r) => Math.round(r.delayMs)),
+        results.map((r) => r.errorCode),
+        results.map((r) => r.errorDetail),
+        results.map((r) => r.duplicateRisk),
+        nodeId,
+        now,
+        results.map((r) => r.notAttempted),
+      ],
+    ),
   );
   return updated.rowCount ?? 0;
 }
@@ -262,18 +272,21 @@ export async function failMessages(
 ) {
   if (results.length === 0) return 0;
   const updated = await db.query(
-    `update messages m
+    prepared(
+      'fail-messages',
+      `update messages m
         set status = u.status, done_at = $6, error_code = u.code, error_detail = u.detail, updated_at = $6
        from unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) as u(id, status, code, detail)
       where m.id = u.id and m.status = 'sending' and m.claimed_by = $5`,
-    [
-      results.map((r) => r.id),
-      results.map((r) => r.status),
-      results.map((r) => r.errorCode),
-      results.map((r) => r.errorDetail),
-      nodeId,
-      now,
-    ],
+      [
+        results.map((r) => r.id),
+        results.map((r) => r.status),
+        results.map((r) => r.errorCode),
+        results.map((r) => r.errorDetail),
+        nodeId,
+        now,
+      ],
+    ),
   );
   return updated.rowCount ?? 0;
 }

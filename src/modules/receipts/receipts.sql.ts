@@ -2,6 +2,7 @@
 // batch (unnest). The decisions — which message a receipt names, which of two receipts counts —
 // are in receipts.models.ts; receipt-matching.ts runs these statements in one transaction.
 import type pg from 'pg';
+import { prepared } from '../../db/prepared.ts';
 import type { FinalReceiptState, FixedIdConvention, ReadingHit } from './receipts.models.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -31,7 +32,9 @@ export async function findReceiptHits(
     part_no: number;
     awaiting: boolean;
   }>(
-    `with u as (select * from unnest($1::int[], $2::text[], $3::bigint[], $4::text[]) as u(ord, convention, channel_id, cid))
+    prepared(
+      'find-receipt-hits',
+      `with u as (select * from unnest($1::int[], $2::text[], $3::bigint[], $4::text[]) as u(ord, convention, channel_id, cid))
      select u.ord, u.convention, m.id as message_id, 0 as part_no, m.status in ('sent', 'unknown') as awaiting
        from u join messages m on m.channel_id = u.channel_id and m.carrier_message_id = u.cid and m.parts = 1
      union all
@@ -39,12 +42,13 @@ export async function findReceiptHits(
             m.status in ('sent', 'unknown') and (p.state is null or p.state = 'unknown') as awaiting
        from u join message_parts p on p.channel_id = u.channel_id and p.carrier_message_id = u.cid
        join messages m on m.id = p.message_id`,
-    [
-      lookups.map((l) => l.ord),
-      lookups.map((l) => l.convention),
-      lookups.map((l) => l.channelId),
-      lookups.map((l) => l.responseId),
-    ],
+      [
+        lookups.map((l) => l.ord),
+        lookups.map((l) => l.convention),
+        lookups.map((l) => l.channelId),
+        lookups.map((l) => l.responseId),
+      ],
+    ),
   );
   return result.rows.map((r) => ({
     ord: r.ord,
@@ -74,7 +78,9 @@ export async function applySinglePartReceipts(
 ): Promise<Set<number>> {
   if (rows.length === 0) return new Set();
   const result = await db.query<{ id: string }>(
-    `update messages m
+    prepared(
+      'apply-single-part-receipts',
+      `update messages m
         set status = u.state, done_at = u.done_at, error_code = u.err,
             parts_delivered = case when u.state = 'delivered' then 1 else 0 end,
             parts_failed = case when u.state = 'delivered' then 0 else 1 end,
@@ -82,13 +88,14 @@ export async function applySinglePartReceipts(
        from unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) as u(id, state, err, done_at)
       where m.id = u.id and m.status in ('sent', 'unknown')
      returning m.id`,
-    [
-      rows.map((r) => r.messageId),
-      rows.map((r) => r.state),
-      rows.map((r) => r.errorCode),
-      rows.map((r) => r.doneAt),
-      now,
-    ],
+      [
+        rows.map((r) => r.messageId),
+        rows.map((r) => r.state),
+        rows.map((r) => r.errorCode),
+        rows.map((r) => r.doneAt),
+        now,
+      ],
+    ),
   );
   return new Set(result.rows.map((r) => Number(r.id)));
 }
@@ -101,7 +108,13 @@ export async function applySinglePartReceipts(
  */
 export async function lockMessagesForParts(db: Queryable, messageIds: number[]): Promise<void> {
   if (messageIds.length === 0) return;
-  await db.query('select id from messages where id = any($1::bigint[]) order by id for update', [messageIds]);
+  await db.query(
+    prepared(
+      'lock-messages-for-parts',
+      'select id from messages where id = any($1::bigint[]) order by id for update',
+      [messageIds],
+    ),
+  );
 }
 
 /**
@@ -116,7 +129,9 @@ export async function applyPartReceipts(
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const result = await db.query<{ message_id: string; part_no: number }>(
-    `with u as (select * from unnest($1::bigint[], $2::int2[], $3::text[], $4::text[]) as u(message_id, part_no, state, err)),
+    prepared(
+      'apply-part-receipts',
+      `with u as (select * from unnest($1::bigint[], $2::int2[], $3::text[], $4::text[]) as u(message_id, part_no, state, err)),
      upd as (
        update message_parts p set state = u.state, error_code = u.err
          from u, messages m
@@ -146,13 +161,14 @@ export async function applyPartReceipts(
               updated_at = $5
          from agg where m.id = agg.message_id)
      select message_id, part_no from upd`,
-    [
-      rows.map((r) => r.messageId),
-      rows.map((r) => r.partNo),
-      rows.map((r) => r.state),
-      rows.map((r) => r.errorCode),
-      now,
-    ],
+      [
+        rows.map((r) => r.messageId),
+        rows.map((r) => r.partNo),
+        rows.map((r) => r.state),
+        rows.map((r) => r.errorCode),
+        now,
+      ],
+    ),
   );
   return new Set(result.rows.map((r) => `${r.message_id}:${r.part_no}`));
 }
@@ -169,19 +185,22 @@ export async function recordDuplicateReceipts(
 ): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
-    `insert into receipt_duplicates (channel_id, carrier_message_id, message_id, part_no, state, error_code, received_at)
+    prepared(
+      'record-duplicate-receipts',
+      `insert into receipt_duplicates (channel_id, carrier_message_id, message_id, part_no, state, error_code, received_at)
      select u.channel_id, u.cid, u.message_id, u.part_no, u.state, u.err, $7
        from unnest($1::bigint[], $2::text[], $3::bigint[], $4::int2[], $5::text[], $6::text[])
          as u(channel_id, cid, message_id, part_no, state, err)`,
-    [
-      rows.map((r) => r.channelId),
-      rows.map((r) => r.carrierId),
-      rows.map((r) => r.messageId),
-      rows.map((r) => r.partNo),
-      rows.map((r) => r.state),
-      rows.map((r) => r.errorCode),
-      now,
-    ],
+      [
+        rows.map((r) => r.channelId),
+        rows.map((r) => r.carrierId),
+        rows.map((r) => r.messageId),
+        rows.map((r) => r.partNo),
+        rows.map((r) => r.state),
+        rows.map((r) => r.errorCode),
+        now,
+      ],
+    ),
   );
 }
 
@@ -202,20 +221,23 @@ export async function parkReceipts(
 ): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
-    `insert into pending_receipts (channel_id, carrier_message_id, id_variants, state, error_code, done_at, received_at)
+    prepared(
+      'park-receipts',
+      `insert into pending_receipts (channel_id, carrier_message_id, id_variants, state, error_code, done_at, received_at)
      select u.channel_id, u.cid, string_to_array(u.hints, ' '), u.state, u.err, u.done_at, $7
        from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
          as u(channel_id, cid, hints, state, err, done_at)`,
-    [
-      rows.map((r) => r.channelId),
-      rows.map((r) => r.carrierId),
-      // Carrier ids are alphanumeric (validated by the parser), so a space is a safe separator.
-      rows.map((r) => r.hints.join(' ')),
-      rows.map((r) => r.state),
-      rows.map((r) => r.errorCode),
-      rows.map((r) => r.doneAt),
-      now,
-    ],
+      [
+        rows.map((r) => r.channelId),
+        rows.map((r) => r.carrierId),
+        // Carrier ids are alphanumeric (validated by the parser), so a space is a safe separator.
+        rows.map((r) => r.hints.join(' ')),
+        rows.map((r) => r.state),
+        rows.map((r) => r.errorCode),
+        rows.map((r) => r.doneAt),
+        now,
+      ],
+    ),
   );
 }
 
@@ -265,7 +287,9 @@ export async function selectParkedReceipts(
 
 export async function deleteParkedReceipts(db: Queryable, ids: number[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.query('delete from pending_receipts where id = any($1::bigint[])', [ids]);
+  await db.query(
+    prepared('delete-parked-receipts', 'delete from pending_receipts where id = any($1::bigint[])', [ids]),
+  );
 }
 
 export interface ReceiptCounts {
@@ -289,7 +313,9 @@ export async function addReceiptCounts(
   if (entries.length === 0) return;
   const col = (k: keyof ReceiptCounts) => entries.map(([, c]) => c[k]);
   await db.query(
-    `insert into receipt_counters as c (channel_id, slot, received, applied, parked, duplicate, expired)
+    prepared(
+      'add-receipt-counts',
+      `insert into receipt_counters as c (channel_id, slot, received, applied, parked, duplicate, expired)
      select u.channel_id, $7, u.received, u.applied, u.parked, u.duplicate, u.expired
        from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
          as u(channel_id, received, applied, parked, duplicate, expired)
@@ -297,15 +323,16 @@ export async function addReceiptCounts(
        set received = c.received + excluded.received, applied = c.applied + excluded.applied,
            parked = c.parked + excluded.parked, duplicate = c.duplicate + excluded.duplicate,
            expired = c.expired + excluded.expired`,
-    [
-      entries.map(([id]) => id),
-      col('received'),
-      col('applied'),
-      col('parked'),
-      col('duplicate'),
-      col('expired'),
-      slot,
-    ],
+      [
+        entries.map(([id]) => id),
+        col('received'),
+        col('applied'),
+        col('parked'),
+        col('duplicate'),
+        col('expired'),
+        slot,
+      ],
+    ),
   );
 }
 
