@@ -1,9 +1,11 @@
 // The permission table against the real route table: every /v1 route declares a permission, and
 // tenant principals (bearer keys and member sessions of every role) get 403 on every operator route.
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
+import { canonicalString, sha256Hex, sign } from '../credentials/credentials.models.ts';
 import { isPermission, isStaffOnly, type Permission, TENANT_ROLES } from './permissions.models.ts';
 import { loginAs, newMember, newStaff, withSession } from './accounts.testkit.ts';
 
@@ -67,6 +69,47 @@ describe('route table', () => {
           code: 'auth.forbidden',
         });
       }
+    }
+  });
+
+  it('answers 403 to a signed credential with every scope on every operator route', async () => {
+    const tenant = await newTenant(ctx, 'Signed');
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/credentials',
+      headers: tenant.auth,
+      payload: { name: 'all', scopes: ['send', 'read', 'templates', 'billing', 'webhooks'] },
+    });
+    const appKey: string = created.json().credential.app_key;
+    const secret: string = created.json().app_secret;
+    for (const r of app.v1Routes.filter((x) => x.url.startsWith('/v1/operator/'))) {
+      const url = concreteUrl(r.url);
+      const payload = r.method === 'GET' ? '' : JSON.stringify(validBodies[`${r.method} ${r.url}`] ?? {});
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const nonce = randomBytes(12).toString('base64url');
+      const canonical = canonicalString({
+        method: r.method,
+        url,
+        bodySha256: sha256Hex(payload),
+        timestamp,
+        nonce,
+      });
+      const res = await app.inject({
+        method: r.method as 'GET',
+        url,
+        headers: {
+          'x-hy-key': appKey,
+          'x-hy-timestamp': timestamp,
+          'x-hy-nonce': nonce,
+          'x-hy-signature': sign(secret, canonical),
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(payload ? { payload } : {}),
+      });
+      expect({ route: `${r.method} ${r.url}`, status: res.statusCode }).toEqual({
+        route: `${r.method} ${r.url}`,
+        status: 403,
+      });
     }
   });
 
