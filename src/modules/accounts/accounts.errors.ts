@@ -85,3 +85,8 @@ export const lastOwner = createError({
   statusCode: 409,
   message: 'A tenant keeps at least one owner.',
 });
+export const invalidEmail = createError({
+  code: 'members.invalid_email',
+  statusCode: 400,
+  message: 'A member logs in with an email address: it needs one "@" and no spaces.',
+});

@@ -103,6 +103,14 @@ describe('members', () => {
     expect((await loginAs(app, v.email, v.password)).res.statusCode).toBe(401);
   });
 
+  it('refuses a member login without "@", so no member can shadow a staff username', async () => {
+    await expect(newMember(t.db, tenantA.tenantId, 'admin', 'owner')).rejects.toMatchObject({
+      code: 'members.invalid_email',
+    });
+    const api = await call(owner, 'POST', '/v1/members', { email: 'admin', role: 'viewer' });
+    expect(api.statusCode).toBe(400);
+  });
+
   it("gives 404 on another tenant's member", async () => {
     const other = await newMember(t.db, tenantB.tenantId, 'b@b.cn', 'viewer');
     const res = await call(owner, 'PATCH', `/v1/members/${other.id}`, { role: 'sender' });

@@ -2,7 +2,13 @@
 // their roles, reset their passwords and remove them. Every change is audited with before/after.
 // A one-time reset code sent by SMS through Hongyan itself comes later (the columns exist).
 import { randomBytes } from 'node:crypto';
-import { lastOwner, memberEmailTaken, memberNotFound, memberRoleForbidden } from './accounts.errors.ts';
+import {
+  invalidEmail,
+  lastOwner,
+  memberEmailTaken,
+  memberNotFound,
+  memberRoleForbidden,
+} from './accounts.errors.ts';
 import { audit, type Queryable } from './audit.ts';
 import { canManageRole, type TenantRole } from './permissions.models.ts';
 import { deleteSubjectSessions, setPasswordHash } from './sessions.repository.ts';
@@ -70,6 +76,7 @@ export async function addMember({
   now: Date;
 }) {
   checkMayManage(by, role);
+  if (!/^[^@\s]+@[^@\s]+$/.test(email.trim())) throw invalidEmail();
   const initialPassword = password ?? newInitialPassword();
   const hash = await hashPassword(initialPassword);
   const result = await db.query<MemberRow>(

@@ -50,12 +50,15 @@ function toSubject(r: Record<string, unknown>): Subject {
   };
 }
 
-/** A member by email (case-insensitive) or, failing that, staff by username. */
+/**
+ * A member by email (case-insensitive) when the login has an "@", else staff by username: staff
+ * usernames have none, so no member can ever shadow an operator's login.
+ */
 export async function findSubjectByLogin(db: Queryable, login: string): Promise<Subject | null> {
-  const member = await db.query(`${memberSelect} where lower(m.email) = lower($1)`, [login]);
-  if (member.rows[0]) return toSubject(member.rows[0]);
-  const staff = await db.query(`${staffSelect} where o.username = $1`, [login]);
-  return staff.rows[0] ? toSubject(staff.rows[0]) : null;
+  const { rows } = login.includes('@')
+    ? await db.query(`${memberSelect} where lower(m.email) = lower($1)`, [login])
+    : await db.query(`${staffSelect} where o.username = $1`, [login]);
+  return rows[0] ? toSubject(rows[0]) : null;
 }
 
 export async function findSubject(db: Queryable, kind: SubjectKind, id: number): Promise<Subject | null> {
