@@ -33,7 +33,13 @@ import { resolveSession } from '../modules/accounts/sessions.usecases.ts';
 import { authenticateSignedRequest, isSignedRequest } from '../modules/credentials/credentials.auth.ts';
 
 export type Principal =
-  | { kind: 'key'; tenantId: number; actor: string }
+  | {
+      kind: 'key';
+      tenantId: number;
+      actor: string;
+      /** A signed credential's scopes (docs/api-signing.md); absent for bearer keys (every scope). */
+      scopes?: readonly string[];
+    }
   | {
       kind: 'member';
       tenantId: number;
@@ -66,7 +72,12 @@ async function findPrincipal(
 ): Promise<Principal> {
   if (isSignedRequest(request)) {
     const signed = await authenticateSignedRequest(ctx.signedRequests, request, reply);
-    return { kind: 'key', tenantId: signed.tenantId, actor: `credential:${signed.appKey}` };
+    return {
+      kind: 'key',
+      tenantId: signed.tenantId,
+      actor: `credential:${signed.appKey}`,
+      scopes: signed.scopes,
+    };
   }
   // An Authorization header always means a key (never falls back to a cookie), as in the core.
   const sessionToken = parseCookies(request.headers.cookie).get(SESSION_COOKIE);

@@ -265,6 +265,17 @@ describe('signed requests', () => {
     expect((await get()).statusCode).toBe(200);
   });
 
+  it("a suspended tenant's credential is refused once its 10 s cache has passed", async () => {
+    const own = await newTenant(ctx, 'to-suspend');
+    const pair = await createPair({ name: 's', scopes: ['send'] }, own.auth);
+    expect((await signedSend(pair)).statusCode).toBe(202);
+    await t.db.pool.query("update tenants set status = 'suspended' where id = $1", [own.tenantId]);
+    nowMs += 10_001;
+    const res = await signedSend(pair);
+    expect(res.statusCode).toBe(403);
+    expect(code(res)).toBe('auth.tenant_suspended');
+  });
+
   it('records the last use time and address', async () => {
     const pair = await createPair({ name: 'used', scopes: ['send'] });
     expect((await signedSend(pair, { remoteAddress: '192.0.2.10' })).statusCode).toBe(202);
