@@ -92,9 +92,16 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
             description:
               'Console session from POST /v1/auth/login; changes also need the X-CSRF-Token header given at login.',
           },
+          signed: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Hy-Key',
+            description:
+              'Signed request: the AppKey in X-Hy-Key with X-Hy-Timestamp, X-Hy-Nonce and X-Hy-Signature (HMAC-SHA256 of a canonical string; docs/api-signing.md).',
+          },
         },
       },
-      security: [{ bearer: [] }, { session: [] }],
+      security: [{ bearer: [] }, { session: [] }, { signed: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
