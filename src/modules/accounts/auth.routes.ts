@@ -14,6 +14,7 @@ import {
   type LoginSettings,
   login,
 } from './sessions.usecases.ts';
+import { resetPasswordWithCode } from './reset-codes.ts';
 import { confirmTwoFactor, disableTwoFactor, enrolTwoFactor } from './totp.usecases.ts';
 
 export function loginSettings(config: AppContext['config']): LoginSettings {
@@ -158,6 +159,38 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext) 
       );
       setSessionCookies(reply, session);
       return sessionAnswer(session);
+    },
+  );
+
+  app.post<{ Body: { email: string; reset_code: string; new_password: string } }>(
+    '/v1/auth/reset',
+    {
+      config: { permission: 'public' },
+      schema: {
+        tags: ['auth'],
+        security: [],
+        summary: "Set a member's new password with a one-time reset code (ends the member's sessions)",
+        body: body({ email: str(320), reset_code: str(64), new_password: str(256) }, [
+          'email',
+          'reset_code',
+          'new_password',
+        ]),
+        response: noContent,
+      },
+    },
+    async (request, reply) => {
+      await withRetryAfter(reply, () =>
+        resetPasswordWithCode({
+          db,
+          email: request.body.email,
+          code: request.body.reset_code,
+          newPassword: request.body.new_password,
+          ip: request.ip,
+          now: ctx.clock.now(),
+          settings,
+        }),
+      );
+      return reply.status(204).send();
     },
   );
 

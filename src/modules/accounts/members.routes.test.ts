@@ -128,6 +128,35 @@ describe('members', () => {
   });
 });
 
+describe('reset codes', () => {
+  it('a member sets a new password with a one-time code; the code works once and ends the sessions', async () => {
+    const v = await newMember(t.db, tenantA.tenantId, 'reset@a.cn', 'viewer');
+    const session = (await loginAs(app, v.email, v.password)).browser!;
+    const issued = await call(admin, 'POST', `/v1/members/${v.id}/reset-code`);
+    const code: string = issued.json().reset_code;
+    expect(Buffer.from(code, 'base64url')).toHaveLength(16);
+    const reset = (reset_code: string, email = v.email) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/auth/reset',
+        payload: { email, reset_code, new_password: 'chosen by me 123' },
+      });
+    expect((await reset('x'.repeat(22))).json().error.code).toBe('auth.invalid_code');
+    expect((await reset(code, 'owner@a.cn')).json().error.code).toBe('auth.invalid_code');
+    expect((await reset(code)).statusCode).toBe(204);
+    expect((await reset(code)).json().error.code).toBe('auth.invalid_code');
+    expect((await call(session, 'GET', '/v1/auth/me')).statusCode).toBe(401);
+    expect((await loginAs(app, v.email, 'chosen by me 123')).res.statusCode).toBe(200);
+    const stored = await t.db.pool.query('select reset_code_hash from members where id = $1', [v.id]);
+    expect(stored.rows[0].reset_code_hash).toBeNull();
+  });
+
+  it('an admin cannot issue a code for an owner', async () => {
+    const res = await call(admin, 'POST', `/v1/members/${ownerId}/reset-code`);
+    expect([res.statusCode, res.json().error.code]).toEqual([403, 'members.role_forbidden']);
+  });
+});
+
 describe('audit log', () => {
   it('refuses UPDATE, DELETE and TRUNCATE in the database itself', async () => {
     for (const sql of ["update audit_log set action = 'x'", 'delete from audit_log', 'truncate audit_log']) {

@@ -4,6 +4,7 @@ import type { AppContext } from '../../app/context.ts';
 import { requireTenant } from '../../http/auth.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import { TENANT_ROLES, type TenantRole } from './permissions.models.ts';
+import { issueResetCode } from './reset-codes.ts';
 import {
   addMember,
   changeMemberRole,
@@ -152,6 +153,38 @@ export async function registerMemberRoutes(app: FastifyInstance, ctx: AppContext
     },
     async (request) =>
       resetMemberPassword({
+        db,
+        tenantId: request.tenantId,
+        id: Number(request.params.id),
+        by: actorOf(request),
+        now: ctx.clock.now(),
+      }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/members/:id/reset-code',
+    {
+      preHandler,
+      config: { permission: 'members.manage' },
+      schema: {
+        tags: ['members'],
+        summary:
+          'A one-time reset code for a member (24 h, shown once) to set a new password with POST /v1/auth/reset',
+        params: idParam,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              reset_code: { type: 'string' },
+              expires_at: { type: 'string', format: 'date-time' },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) =>
+      issueResetCode({
         db,
         tenantId: request.tenantId,
         id: Number(request.params.id),
