@@ -134,6 +134,28 @@ describe('route table', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('documents the account routes and the session cookie scheme', async () => {
+    const res = await app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    for (const path of [
+      '/v1/auth/login',
+      '/v1/auth/two-factor/confirm',
+      '/v1/members/{id}',
+      '/v1/operator/tenants',
+      '/v1/audit',
+    ]) {
+      expect(doc.paths).toHaveProperty([path]);
+    }
+    expect(doc.components.securitySchemes.session).toMatchObject({
+      type: 'apiKey',
+      in: 'cookie',
+      name: 'hy_session',
+    });
+  });
+});
+
 const validBodies: Record<string, unknown> = {
   'POST /v1/operator/tenants': { name: 'n' },
   'PATCH /v1/operator/tenants/:id': { require_two_factor: true },
