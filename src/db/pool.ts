@@ -30,3 +30,22 @@ export function createDb({ connectionString, max = 20 }: { connectionString: str
     },
   };
 }
+
+/** Runs `fn` in one transaction on a client of its own: committed if it resolves, rolled back if not. */
+export async function withTransaction<T>(
+  pool: Pick<pg.Pool, 'connect'>,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await fn(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
+import { withTransaction } from '../../db/pool.ts';
 import { requireTenant } from '../../http/auth.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import { requestHash, withIdempotency } from './idempotency.ts';
@@ -112,19 +113,9 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
         reply.header('idempotent-replayed', String(outcome.replayed));
         return reply.status(outcome.statusCode).send(outcome.body);
       }
-      const client = await ctx.db.pool.connect();
-      try {
-        await client.query('begin');
-        const result = await run(client);
-        await client.query('commit');
-        ctx.notifyQueued();
-        return reply.status(202).send(result);
-      } catch (error) {
-        await client.query('rollback').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+      const result = await withTransaction(ctx.db.pool, run);
+      ctx.notifyQueued();
+      return reply.status(202).send(result);
     },
   );
 

@@ -4,6 +4,7 @@
 
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { withTransaction } from '../../db/pool.ts';
 import { isReceipt, receiptFromDeliverSm } from '../../smpp/receipt.ts';
 import type { IncomingRequest } from '../../smpp/session-types.ts';
 import { type InboundInput, inboundFromPdu } from '../replies/inbound.ts';
@@ -75,21 +76,8 @@ export function createReceiptIngest({
   let slotSeq = 0;
   const nextSlot = () => slotSeq++ % COUNTER_SLOTS;
 
-  /** One transaction: a batch is applied, parked and counted together or not at all. */
-  async function inTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      const result = await fn(client);
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
+  // One transaction per batch: a batch is applied, parked and counted together or not at all.
+  const inTransaction = <T>(fn: (client: pg.PoolClient) => Promise<T>) => withTransaction(pool, fn);
 
   /**
    * Retries parked receipts (those that may name `responseIds`, or the oldest), then counts the

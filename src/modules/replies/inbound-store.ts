@@ -8,6 +8,7 @@
 // storing the replies one by one, and stored with its raw bytes only, or logged and dropped.
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { withTransaction } from '../../db/pool.ts';
 import type { InboundInput } from './inbound.ts';
 import { attribute, reassemble } from './inbound.models.ts';
 import {
@@ -95,21 +96,6 @@ async function attributeAndInsert(
   );
 }
 
-async function inTransaction<T>(pool: Pool, fn: (db: Queryable) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const result = await fn(client);
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 async function storeTogether(
   pool: Pool,
   messages: InboundInput[],
@@ -130,7 +116,7 @@ async function storeTogether(
       });
     else singles.push(singleReply(m));
   }
-  await inTransaction(pool, async (db) => {
+  await withTransaction(pool, async (db) => {
     await lockReplyGroups(db, parts);
     await insertReplyParts(db, parts);
     const complete = await takeCompleteGroups(db, parts);
@@ -206,7 +192,7 @@ export async function flushExpiredReplyParts(
   const before = new Date(now.getTime() - timeoutMs);
   const since = new Date(now.getTime() - windowHours * 3_600_000);
   const flush = (rawOnly: boolean, max: number) =>
-    inTransaction(pool, async (db) => {
+    withTransaction(pool, async (db) => {
       const keys = await selectExpiredGroups(db, { before, limit: max });
       await lockReplyGroups(db, keys);
       const replies = repliesFromParts(await takeExpiredGroups(db, { keys, before }));
