@@ -262,8 +262,11 @@ export async function runOperatorCommand({
       case 'secrets rotate': {
         const r = await rotateSecrets({ ...config, pool: database.db.pool, kysely: database.db.kysely });
         out(
-          { key_id: r.keyId, resealed: { credentials: r.credentials, channels: r.channels } },
-          `secrets sealed with master key ${r.keyId}${r.generated ? ' (new, in the data folder)' : ''}: ${r.credentials} credential(s), ${r.channels} channel password(s) re-sealed`,
+          {
+            key_id: r.keyId,
+            resealed: { credentials: r.credentials, channels: r.channels, totp_seeds: r.totpSeeds },
+          },
+          `secrets sealed with master key ${r.keyId}${r.generated ? ' (new, in the data folder)' : ''}: ${r.credentials} credential(s), ${r.channels} channel password(s), ${r.totpSeeds} TOTP seed(s) re-sealed`,
         );
         return 0;
       }

@@ -2,6 +2,7 @@
 // in reverse order on SIGINT/SIGTERM (HTTP stops accepting, the worker finishes what it holds,
 // then the database pool and the embedded server stop).
 
+import { sealTotpSeeds } from '../modules/accounts/totp-seeds.ts';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import pino from 'pino';
@@ -166,6 +167,8 @@ export async function startHongyan({
     const sealed = await channels.sealPasswords();
     if (sealed > 0)
       logger.info({ channels: sealed }, 'sealed plain-text channel passwords with the master key');
+    const seeds = await sealTotpSeeds({ db: database.db.pool, keyRing: ctx.keyRing() });
+    if (seeds > 0) logger.info({ totp_seeds: seeds }, 'sealed plain-text TOTP seeds with the master key');
     if (config.simulator && (await channels.listChannels()).length === 0) {
       await channels.addChannel({
         name: SIMULATOR_CHANNEL,

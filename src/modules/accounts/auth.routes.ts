@@ -155,6 +155,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext) 
           ip: request.ip,
           now: ctx.clock.now(),
           settings,
+          keyRing: ctx.keyRing,
         }),
       );
       setSessionCookies(reply, session);
@@ -272,7 +273,8 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext) 
         response: errorResponses,
       },
     },
-    async (request) => enrolTwoFactor({ db, subject: sessionPrincipal(request).subject }),
+    async (request) =>
+      enrolTwoFactor({ db, subject: sessionPrincipal(request).subject, keyRing: ctx.keyRing }),
   );
 
   app.post<{ Body: { code: string } }>(
@@ -295,6 +297,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext) 
         sessionIdHash: p.session.id_hash,
         ip: request.ip,
         now: ctx.clock.now(),
+        keyRing: ctx.keyRing,
       });
     },
   );

@@ -10,6 +10,8 @@ import {
 } from './accounts.errors.ts';
 import { actorOf, audit, type Queryable } from './audit.ts';
 import { checkBackoff, recordFailure } from './login-failures.ts';
+import { openTotpSeed } from './totp-seeds.ts';
+import type { KeyRingSource } from '../../shared/secrets.ts';
 import { type FailurePolicy, hashToken, newToken, sessionAlive, shouldTouch } from './sessions.models.ts';
 import {
   claimTotpStep,
@@ -130,7 +132,9 @@ export async function login({
     });
     throw invalidCredentials();
   }
-  if (subject.kind === 'member' && subject.tenantStatus !== 'active') throw tenantSuspended();
+  // Members of a tenant awaiting review or rejected log in to follow and fix their application
+  // (src/http/auth.ts keeps them to those routes); a suspended tenant's members cannot.
+  if (subject.kind === 'member' && subject.tenantStatus === 'suspended') throw tenantSuspended();
   await clearFailures(db, 'account', accountKey);
   await pruneSessions(db, now);
   if (subject.totpSecret) {
@@ -168,8 +172,10 @@ export async function completeTwoFactor({
   ip,
   now,
   settings,
+  keyRing,
 }: {
   db: Queryable;
+  keyRing: KeyRingSource;
   challenge: string;
   code?: string;
   recoveryCode?: string;
@@ -187,7 +193,7 @@ export async function completeTwoFactor({
   let via = 'totp';
   if (code !== undefined) {
     const step = matchTotp({
-      key: base32Decode(subject.totpSecret),
+      key: base32Decode(openTotpSeed(keyRing, subject.totpSecret)),
       code,
       unixSeconds: Math.floor(now.getTime() / 1000),
       lastStep: subject.totpLastStep,
@@ -258,7 +264,7 @@ export async function resolveSession({
     return null;
   }
   const subject = await findSubject(db, row.subject_kind, row.subject_id);
-  if (!subject || (subject.kind === 'member' && subject.tenantStatus !== 'active')) return null;
+  if (!subject || (subject.kind === 'member' && subject.tenantStatus === 'suspended')) return null;
   if (shouldTouch({ lastSeenAt: row.last_seen_at, expiresAt: row.expires_at }, now)) {
     await touchSession(db, idHash, now);
   }

@@ -18,19 +18,23 @@ import {
   newTotpSecret,
   otpauthUri,
 } from './totp.models.ts';
+import { openTotpSeed, sealTotpSeed } from './totp-seeds.ts';
+import type { KeyRingSource } from '../../shared/secrets.ts';
 
 export async function enrolTwoFactor({
   db,
   subject,
+  keyRing,
   issuer = 'Hongyan',
 }: {
   db: Queryable;
   subject: Subject;
+  keyRing: KeyRingSource;
   issuer?: string;
 }) {
   if (subject.totpSecret) throw twoFactorState({ message: 'Two-factor is already on; disable it first.' });
   const secret = newTotpSecret();
-  await setTotp(db, subject.kind, subject.id, { pending: secret });
+  await setTotp(db, subject.kind, subject.id, { pending: sealTotpSeed(keyRing, secret) });
   return { secret, otpauth_uri: otpauthUri({ secret, account: subject.login, issuer }) };
 }
 
@@ -41,9 +45,11 @@ export async function confirmTwoFactor({
   sessionIdHash,
   ip,
   now,
+  keyRing,
 }: {
   db: Queryable;
   subject: Subject;
+  keyRing: KeyRingSource;
   code: string;
   sessionIdHash: Buffer;
   ip: string;
@@ -55,12 +61,13 @@ export async function confirmTwoFactor({
     });
   }
   const step = matchTotp({
-    key: base32Decode(subject.totpPendingSecret),
+    key: base32Decode(openTotpSeed(keyRing, subject.totpPendingSecret)),
     code,
     unixSeconds: Math.floor(now.getTime() / 1000),
     lastStep: null,
   });
   if (step === null) throw invalidCode();
+  // The pending value moves as it is stored (sealed); it is never written back in plain text.
   await setTotp(db, subject.kind, subject.id, {
     secret: subject.totpPendingSecret,
     pending: null,

@@ -1,5 +1,6 @@
 // `hongyan credential create|list|rotate|revoke` and `hongyan secrets rotate`, called by the
 // operator CLI (src/app/operator-cli.ts) with an open database.
+import { sealTotpSeeds } from '../accounts/totp-seeds.ts';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Database } from '../../db/schema.ts';
@@ -117,7 +118,13 @@ export async function rotateSecrets({
   dataDir: string;
   pool: pg.Pool;
   kysely: Kysely<Database>;
-}): Promise<{ keyId: string; credentials: number; channels: number; generated: boolean }> {
+}): Promise<{
+  keyId: string;
+  credentials: number;
+  channels: number;
+  totpSeeds: number;
+  generated: boolean;
+}> {
   const generated = masterKey === null;
   if (generated) loadKeyRing({ masterKey, dataDir }); // an install with no key yet gets one first
   const ring = generated ? addKeyToFile({ dataDir }) : loadKeyRing({ masterKey, dataDir });
@@ -132,5 +139,6 @@ export async function rotateSecrets({
     })),
   );
   const channels = await createChannelsRepository(kysely, () => ring).sealPasswords({ reseal: true });
-  return { keyId: ring.current, credentials: stale.length, channels, generated };
+  const totpSeeds = await sealTotpSeeds({ db: pool, keyRing: ring, reseal: true });
+  return { keyId: ring.current, credentials: stale.length, channels, totpSeeds, generated };
 }
