@@ -12,6 +12,9 @@ Usage:
                                                  run the carrier simulator alone
   hongyan tenant create --name NAME              create a tenant and its first API key
   hongyan tenant list
+  hongyan tenant approve|suspend|activate ID     review decision or suspension (audited; suspension
+                                                 holds queued messages until activate)
+  hongyan tenant reject ID --reason TEXT         reject an application; the tenant sees the reason
   hongyan key create --tenant ID [--name NAME]   create another API key for a tenant
   hongyan member add --tenant ID --email E --role R [--password P]
                                                  a tenant member (owner, admin, developer, sender,
@@ -56,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       roles: { type: 'string' },
       name: { type: 'string' },
       tenant: { type: 'string' },
+      reason: { type: 'string' },
       email: { type: 'string' },
       role: { type: 'string' },
       host: { type: 'string' },

@@ -345,6 +345,22 @@ export const settings = {
     accepts: 'an integer 2..500',
     parse: integer(2, 500),
   }),
+  documentMaxBytes: setting<number>({
+    key: 'documentMaxBytes',
+    env: 'HONGYAN_DOCUMENT_MAX_BYTES',
+    doc: 'Largest qualification document (business licence, ID, industry licence) a tenant may upload, in bytes; a larger one is refused with 413.',
+    default: 10 * 1024 * 1024,
+    accepts: 'an integer 1024..104857600',
+    parse: integer(1024, 100 * 1024 * 1024),
+  }),
+  registrationsPerAddressPerHour: setting<number>({
+    key: 'registrationsPerAddressPerHour',
+    env: 'HONGYAN_REGISTRATIONS_PER_ADDRESS_PER_HOUR',
+    doc: 'Self-registrations (POST /v1/auth/register) one source address may make per hour on one node; more answer 429.',
+    default: 10,
+    accepts: 'an integer 1..100000',
+    parse: integer(1, 100_000),
+  }),
   sessionIdleMinutes: setting<number>({
     key: 'sessionIdleMinutes',
     env: 'HONGYAN_SESSION_IDLE_MINUTES',

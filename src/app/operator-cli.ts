@@ -15,6 +15,8 @@ import {
   runCredentialCommand,
 } from '../modules/credentials/credentials.cli.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
+import { runTenantStatusCommand } from '../modules/tenants/tenants.cli.ts';
+import type { TenantAction } from '../modules/tenants/tenants.models.ts';
 import { readReceiptCounts } from '../modules/receipts/receipts.sql.ts';
 import { toMessageView } from '../modules/messages/messages.views.ts';
 import {
@@ -298,6 +300,17 @@ export async function runOperatorCommand({
         );
         return 0;
       }
+      case 'tenant approve':
+      case 'tenant reject':
+      case 'tenant suspend':
+      case 'tenant activate':
+        return await runTenantStatusCommand({
+          action: sub as TenantAction,
+          rest,
+          values,
+          pool: database.db.pool,
+          out,
+        });
       default:
         throw new UsageError(`unknown command "${command} ${sub ?? ''}"; see hongyan --help`);
     }

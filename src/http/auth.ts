@@ -18,6 +18,7 @@ import {
   isPermission,
   PUBLIC,
   type RoutePermission,
+  scopeFor,
   type StaffRole,
   type TenantRole,
 } from '../modules/accounts/permissions.models.ts';
@@ -30,7 +31,10 @@ import {
 } from '../modules/accounts/sessions.models.ts';
 import type { SessionRow, Subject } from '../modules/accounts/sessions.repository.ts';
 import { resolveSession } from '../modules/accounts/sessions.usecases.ts';
+import { mayUseBeforeApproval } from '../modules/tenants/tenants.models.ts';
+import { tenantNotApproved } from '../modules/tenants/tenants.errors.ts';
 import { authenticateSignedRequest, isSignedRequest } from '../modules/credentials/credentials.auth.ts';
+import { scopeDenied } from '../modules/credentials/credentials.errors.ts';
 
 export type Principal =
   | {
@@ -118,6 +122,9 @@ function actorFor(principal: Principal): Actor {
   if (principal.kind === 'staff') return { kind: 'staff', role: principal.role };
   if (principal.kind === 'member')
     return { kind: 'member', tenantId: principal.tenantId, role: principal.role };
+  // A signed credential holds what its scopes grant, through the same table (permission → scope).
+  if (principal.scopes !== undefined)
+    return { kind: 'credential', tenantId: principal.tenantId, scopes: principal.scopes };
   return { kind: 'key', tenantId: principal.tenantId };
 }
 
@@ -131,7 +138,20 @@ export function authorize(ctx: AppContext): preHandlerHookHandler {
     if (principal.kind !== 'key' && principal.session.stage === 'enrol' && permission !== 'account.self') {
       throw twoFactorSetupRequired();
     }
-    if (!allows(actorFor(principal), permission)) throw forbidden();
+    const actor = actorFor(principal);
+    if (!allows(actor, permission)) {
+      if (actor.kind === 'credential')
+        throw scopeDenied({ details: { required: scopeFor(permission), scopes: actor.scopes } });
+      throw forbidden();
+    }
+    // A tenant not approved yet (or rejected) reaches only its account and its application.
+    if (
+      principal.kind === 'member' &&
+      principal.subject.tenantStatus !== 'active' &&
+      !mayUseBeforeApproval(permission)
+    ) {
+      throw tenantNotApproved();
+    }
     request.principal = principal;
     if (principal.kind !== 'staff') request.tenantId = principal.tenantId;
   };

@@ -10,6 +10,8 @@ import { registerMemberRoutes } from '../modules/accounts/members.routes.ts';
 import { registerOperatorRoutes } from '../modules/accounts/operator.routes.ts';
 import { registerMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
+import { registerReviewRoutes } from '../modules/tenants/review.routes.ts';
+import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
 import { enforcePermissions } from './auth.ts';
 import { capConnectionsPerAddress, createClientErrorHandler } from './connections.ts';
 import { errorHandler } from './error-handler.ts';
@@ -145,6 +147,8 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerAuditRoutes(app, ctx);
   await registerOperatorRoutes(app, ctx);
   await registerCredentialRoutes(app, ctx);
+  await registerTenantRoutes(app, ctx);
+  await registerReviewRoutes(app, ctx);
   return app;
 }
 

@@ -5,6 +5,7 @@ import '../modules/accounts/accounts.errors.ts';
 import '../modules/channels/channels.errors.ts';
 import '../modules/credentials/credentials.errors.ts';
 import '../modules/messages/messages.errors.ts';
+import '../modules/tenants/tenants.errors.ts';
 import { registeredErrors } from './errors.ts';
 
 describe('error codes', () => {

@@ -7,6 +7,7 @@ import {
   isStaffOnly,
   PERMISSIONS,
   renderPermissionsDoc,
+  scopeFor,
   type Permission,
 } from './permissions.models.ts';
 
@@ -35,6 +36,24 @@ describe('permission table', () => {
     expect(allows({ kind: 'member', tenantId: 1, role: 'owner' }, 'operator.tenants.read')).toBe(false);
     expect(allows({ kind: 'staff', role: 'admin' }, 'messages.send')).toBe(false);
     expect(allows({ kind: 'staff', role: 'support' }, 'operator.audit.read')).toBe(false);
+  });
+
+  it('grants a signed credential exactly the permissions whose scope it holds, and none without a scope', () => {
+    const reader = { kind: 'credential', tenantId: 1, scopes: ['read'] } as const;
+    expect(allows(reader, 'messages.read')).toBe(true);
+    expect(allows(reader, 'replies.read')).toBe(true);
+    expect(allows(reader, 'messages.send')).toBe(false);
+    const all = {
+      kind: 'credential',
+      tenantId: 1,
+      scopes: ['send', 'read', 'templates', 'billing', 'webhooks'],
+    } as const;
+    for (const p of Object.keys(PERMISSIONS) as Permission[])
+      expect({ p, allowed: allows(all, p) }).toEqual({ p, allowed: scopeFor(p) !== null });
+    expect(scopeFor('credentials.manage')).toBeNull();
+    expect(scopeFor('account.self')).toBeNull();
+    for (const p of Object.keys(PERMISSIONS) as Permission[])
+      if (isStaffOnly(p)) expect(scopeFor(p)).toBeNull();
   });
 
   it('lets an admin manage every role but owner, and only owners and admins manage', () => {

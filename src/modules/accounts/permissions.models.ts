@@ -1,6 +1,9 @@
 // The one permission table: which roles may do what. Every /v1 route names one permission in its
 // route config (`config: { permission: 'messages.send' }`) and one pre-handler (src/http/auth.ts)
-// checks it against this table; docs/permissions.md is generated from it.
+// checks it against this table; docs/permissions.md is generated from it. A permission names the
+// credential scope that grants it to a signed API credential; one that names none is closed to
+// credentials, so a new route is never open to them by accident.
+import type { Scope } from '../credentials/credentials.models.ts';
 
 export const TENANT_ROLES = ['owner', 'admin', 'developer', 'sender', 'finance', 'viewer'] as const;
 export const STAFF_ROLES = ['admin', 'reviewer', 'support'] as const;
@@ -11,6 +14,8 @@ interface Grant {
   doc: string;
   tenant: readonly TenantRole[];
   staff: readonly StaffRole[];
+  /** The scope that grants this permission to a signed credential (none: credentials never hold it). */
+  scope?: Scope;
 }
 
 const everyTenantRole = TENANT_ROLES;
@@ -26,16 +31,19 @@ export const PERMISSIONS = {
     doc: 'Send single and batch messages; cancel scheduled ones.',
     tenant: ['owner', 'admin', 'developer', 'sender'],
     staff: [],
+    scope: 'send',
   },
   'messages.read': {
     doc: 'Read messages, batches and their states.',
     tenant: readers,
     staff: [],
+    scope: 'read',
   },
   'replies.read': {
     doc: 'Read replies (MO) from handsets.',
     tenant: readers,
     staff: [],
+    scope: 'read',
   },
   'members.read': {
     doc: "List the tenant's members and their roles.",
@@ -92,6 +100,7 @@ export const API_KEY_ROLES: readonly TenantRole[] = ['developer', 'sender'];
 
 export type Actor =
   | { kind: 'key'; tenantId: number }
+  | { kind: 'credential'; tenantId: number; scopes: readonly string[] }
   | { kind: 'member'; tenantId: number; role: TenantRole }
   | { kind: 'staff'; role: StaffRole };
 
@@ -102,8 +111,14 @@ export function isPermission(value: unknown): value is RoutePermission {
 export function allows(actor: Actor, permission: Permission): boolean {
   const grant: Grant = PERMISSIONS[permission];
   if (actor.kind === 'staff') return grant.staff.includes(actor.role);
+  if (actor.kind === 'credential') return grant.scope !== undefined && actor.scopes.includes(grant.scope);
   const roles = actor.kind === 'key' ? API_KEY_ROLES : [actor.role];
   return roles.some((r) => grant.tenant.includes(r));
+}
+
+/** The scope a signed credential needs for a permission; null when no scope grants it. */
+export function scopeFor(permission: Permission): Scope | null {
+  return (PERMISSIONS[permission] as Grant).scope ?? null;
 }
 
 /** Operator routes are staff-only: no tenant role may hold their permissions. */
@@ -130,12 +145,15 @@ export function renderPermissionsDoc(): string {
     '`auth.forbidden`) to a principal whose role lacks it. Bearer API keys hold the permissions of',
     `${API_KEY_ROLES.join(' and ')}. Tenant roles: ${TENANT_ROLES.join(', ')}. Operator staff roles: ${STAFF_ROLES.join(', ')}.`,
     '',
-    '| permission | tenant roles | staff roles | what it allows |',
-    '| --- | --- | --- | --- |',
+    'Signed API credentials (docs/api-signing.md) hold a permission only through the scope it names;',
+    'a permission with no scope is closed to them (403, `auth.scope_denied`).',
+    '',
+    '| permission | tenant roles | staff roles | credential scope | what it allows |',
+    '| --- | --- | --- | --- | --- |',
   ];
   const rows = Object.entries(PERMISSIONS).map(([name, g]: [string, Grant]) => {
     const list = (roles: readonly string[]) => (roles.length ? roles.join(', ') : '—');
-    return `| \`${name}\` | ${list(g.tenant)} | ${list(g.staff)} | ${g.doc} |`;
+    return `| \`${name}\` | ${list(g.tenant)} | ${list(g.staff)} | ${g.scope ? `\`${g.scope}\`` : '—'} | ${g.doc} |`;
   });
   return `${[...header, ...rows].join('\n')}\n`;
 }

@@ -1,12 +1,20 @@
 // The permission table against the real route table: every /v1 route declares a permission, and
-// tenant principals (bearer keys and member sessions of every role) get 403 on every operator route.
+// tenant principals (bearer keys and member sessions of every role) get 403 on every operator route,
+// and a signed credential reaches a route only through the scope its permission names.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
-import { canonicalString, sha256Hex, sign } from '../credentials/credentials.models.ts';
-import { isPermission, isStaffOnly, type Permission, TENANT_ROLES } from './permissions.models.ts';
+import { canonicalString, SCOPES, sha256Hex, sign } from '../credentials/credentials.models.ts';
+import {
+  isPermission,
+  isStaffOnly,
+  type Permission,
+  PUBLIC,
+  scopeFor,
+  TENANT_ROLES,
+} from './permissions.models.ts';
 import { loginAs, newMember, newStaff, withSession } from './accounts.testkit.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -83,33 +91,44 @@ describe('route table', () => {
     const appKey: string = created.json().credential.app_key;
     const secret: string = created.json().app_secret;
     for (const r of app.v1Routes.filter((x) => x.url.startsWith('/v1/operator/'))) {
-      const url = concreteUrl(r.url);
-      const payload = r.method === 'GET' ? '' : JSON.stringify(validBodies[`${r.method} ${r.url}`] ?? {});
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      const nonce = randomBytes(12).toString('base64url');
-      const canonical = canonicalString({
-        method: r.method,
-        url,
-        bodySha256: sha256Hex(payload),
-        timestamp,
-        nonce,
-      });
-      const res = await app.inject({
-        method: r.method as 'GET',
-        url,
-        headers: {
-          'x-hy-key': appKey,
-          'x-hy-timestamp': timestamp,
-          'x-hy-nonce': nonce,
-          'x-hy-signature': sign(secret, canonical),
-          ...(payload ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(payload ? { payload } : {}),
-      });
+      const res = await signedInject({ appKey, secret }, r, validBodies[`${r.method} ${r.url}`] ?? {});
       expect({ route: `${r.method} ${r.url}`, status: res.statusCode }).toEqual({
         route: `${r.method} ${r.url}`,
         status: 403,
       });
+    }
+  });
+
+  it('opens each route to a signed credential with one scope exactly when its permission names that scope', async () => {
+    const tenant = await newTenant(ctx, 'Scoped');
+    const routes = app.v1Routes.filter((r) => r.permission !== PUBLIC);
+    for (const scope of SCOPES) {
+      const created = await app.inject({
+        method: 'POST',
+        url: '/v1/credentials',
+        headers: tenant.auth,
+        payload: { name: `only-${scope}`, scopes: [scope] },
+      });
+      const pair = { appKey: created.json().credential.app_key, secret: created.json().app_secret };
+      for (const r of routes) {
+        const opens = scopeFor(r.permission as Permission) === scope;
+        let res = await signedInject(pair, r, {});
+        // Validation runs before the pre-handler; send a valid body where the schema needs one.
+        if (res.statusCode === 400) {
+          const payload = validBodies[`${r.method} ${r.url}`];
+          if (payload === undefined) throw new Error(`no valid body known for ${r.method} ${r.url}: add one`);
+          res = await signedInject(pair, r, payload);
+        }
+        const route = `${r.method} ${r.url}`;
+        if (opens) expect({ scope, route, status: res.statusCode }).not.toMatchObject({ status: 403 });
+        else
+          expect({ scope, route, status: res.statusCode, code: res.json().error?.code }).toEqual({
+            scope,
+            route,
+            status: 403,
+            code: 'auth.scope_denied',
+          });
+      }
     }
   });
 
@@ -160,7 +179,52 @@ const validBodies: Record<string, unknown> = {
   'POST /v1/operator/tenants': { name: 'n' },
   'PATCH /v1/operator/tenants/:id': { require_two_factor: true },
   'PUT /v1/operator/security': { staff_require_two_factor: true },
+  'POST /v1/operator/tenants/:id/reject': { reason: 'r' },
+  'POST /v1/messages': { to: '13800138000', content: 'scope check' },
+  'POST /v1/batches': { content: 'scope check', recipients: [{ to: '13800138000' }] },
+  'PATCH /v1/members/:id': { role: 'viewer' },
+  'POST /v1/members': { email: 'scope@t.cn', role: 'viewer' },
+  'POST /v1/credentials': { name: 'n', scopes: ['read'] },
+  'PATCH /v1/tenant': { contact_name: 'n' },
+  'POST /v1/auth/password': { current_password: 'p', new_password: 'a-new-password-1' },
+  'POST /v1/auth/two-factor/confirm': { code: '000000' },
+  'POST /v1/auth/two-factor/disable': { password: 'p' },
 };
+
+/** Query strings a route's schema requires. */
+const validQueries: Record<string, string> = {
+  'POST /v1/tenant/documents': '?kind=business_licence',
+};
+
+async function signedInject(
+  { appKey, secret }: { appKey: string; secret: string },
+  r: { method: string; url: string },
+  body: unknown,
+) {
+  const url = concreteUrl(r.url) + (validQueries[`${r.method} ${r.url}`] ?? '');
+  const payload = r.method === 'GET' ? '' : JSON.stringify(body);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const nonce = randomBytes(12).toString('base64url');
+  const canonical = canonicalString({
+    method: r.method,
+    url,
+    bodySha256: sha256Hex(payload),
+    timestamp,
+    nonce,
+  });
+  return app.inject({
+    method: r.method as 'GET',
+    url,
+    headers: {
+      'x-hy-key': appKey,
+      'x-hy-timestamp': timestamp,
+      'x-hy-nonce': nonce,
+      'x-hy-signature': sign(secret, canonical),
+      ...(payload ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(payload ? { payload } : {}),
+  });
+}
 
 async function retryWithValidBody(r: { method: string; url: string }, headers: Record<string, string>) {
   const payload = validBodies[`${r.method} ${r.url}`];

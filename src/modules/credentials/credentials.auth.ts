@@ -25,7 +25,6 @@ export async function authenticateSignedRequest(
     const principal = await verifier.verify({
       method: request.method,
       url: request.raw.url ?? request.url,
-      routePath: request.routeOptions.url ?? '',
       headers: request.headers,
       body: request.rawBody,
       address: request.ip,

@@ -5,7 +5,6 @@ import {
   createAllowlist,
   createTokenBucket,
   parseCidr,
-  requiredScope,
   signatureMatches,
   validateCredentialInput,
   withinWindow,
@@ -70,15 +69,6 @@ describe('allowlists', () => {
 });
 
 describe('scopes', () => {
-  it('maps routes to the scope they need, and closes unknown routes', () => {
-    expect(requiredScope('POST', '/v1/messages')).toBe('send');
-    expect(requiredScope('POST', '/v1/messages/:id/cancel')).toBe('send');
-    expect(requiredScope('GET', '/v1/messages/:id')).toBe('read');
-    expect(requiredScope('GET', '/v1/replies')).toBe('read');
-    expect(requiredScope('GET', '/v1/credentials')).toBeNull();
-    expect(requiredScope('GET', '/v1/operator/tenants')).toBeNull();
-  });
-
   it('validates names, scopes, CIDRs and the rate limit', () => {
     expect(validateCredentialInput({ name: 'a', scopes: ['send'], allow: ['10.0.0.0/8'] })).toEqual([]);
     expect(validateCredentialInput({ name: ' ', scopes: [], allow: ['x'], rateLimit: 0 })).toHaveLength(4);

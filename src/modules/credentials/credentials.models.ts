@@ -140,33 +140,6 @@ export function createAllowlist(cidrs: readonly string[]): (address: string) => 
 }
 
 /**
- * The scope a /v1 route needs from a signed credential, from its method and route pattern; null
- * when no scope opens it (credential management, members, operator routes need a login or the
- * tenant's bearer key), so a new route is closed to credentials until it is named here.
- */
-export function requiredScope(method: string, routePath: string): Scope | null {
-  const m = method.toUpperCase();
-  const family = /^\/v1\/([^/]+)/.exec(routePath)?.[1];
-  switch (family) {
-    case 'messages':
-    case 'batches':
-      return m === 'GET' || m === 'HEAD' ? 'read' : 'send';
-    case 'replies':
-      return 'read';
-    case 'templates':
-    case 'signatures':
-      return 'templates';
-    case 'billing':
-    case 'quota':
-      return 'billing';
-    case 'webhooks':
-      return 'webhooks';
-    default:
-      return null;
-  }
-}
-
-/**
  * A token bucket holding one second of requests: `take` answers 0 when a request may go, or the
  * seconds to wait before the next token.
  */

@@ -8,7 +8,6 @@ import {
   ipNotAllowed,
   nonceReplayed,
   rateLimited,
-  scopeDenied,
   signatureInvalid,
   timestampSkewed,
 } from './credentials.errors.ts';
@@ -17,7 +16,6 @@ import {
   createAllowlist,
   createTokenBucket,
   NONCE_PATTERN,
-  requiredScope,
   type Scope,
   sha256Hex,
   sign,
@@ -39,8 +37,6 @@ export interface SignedRequest {
   method: string;
   /** The request target as sent: path and query string. */
   url: string;
-  /** The route's pattern (`/v1/messages/:id`), which decides the scope. */
-  routePath: string;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer | undefined;
   address: string;
@@ -152,9 +148,6 @@ export function createSignedRequestVerifier({
       if (credential.revoked) throw credentialRevoked();
       if (credential.suspended) throw tenantSuspended();
       if (!credential.allows(request.address)) throw ipNotAllowed({ details: { address: request.address } });
-      const scope = requiredScope(request.method, request.routePath);
-      if (scope === null || !credential.scopes.includes(scope))
-        throw scopeDenied({ details: { required: scope, scopes: credential.scopes } });
       let bucket = buckets.get(credential.id);
       if (!bucket) {
         bucket = createTokenBucket(credential.rateLimit, at);

@@ -95,7 +95,11 @@ export async function claimNextMessages(
        select c.id, c.tenant_id, c.deadline_at,
               case when c.attempts >= $9 then 'failed' when c.deadline_at <= $1 then 'expired' else 'sending' end
                 as outcome
-         from (select * from keys limit $5) k cross join lateral (
+         -- A suspended tenant's messages stay queued (held) until it is reactivated; one index
+         -- probe per (priority, tenant) key, not per message.
+         from (select * from keys k0
+                where not exists (select 1 from tenants t where t.id = k0.tenant_id and t.status = 'suspended')
+                limit $5) k cross join lateral (
          select m.id, m.tenant_id, m.attempts,
                 coalesce(m.send_at, m.created_at) + make_interval(secs =>
                   case m.type when 'verification' then $6::int when 'notification' then $7::int else $8::int end)
