@@ -65,13 +65,33 @@ export const PERMISSIONS = {
     tenant: ['owner', 'admin'],
     staff: [],
   },
+  'tenant.read': {
+    doc: "Read the tenant's profile, application status and qualification documents.",
+    tenant: everyTenantRole,
+    staff: [],
+  },
+  'tenant.manage': {
+    doc: 'Edit the profile, upload qualification documents, resubmit a rejected application.',
+    tenant: ['owner', 'admin'],
+    staff: [],
+  },
+  'operator.reviews.read': {
+    doc: "The tenant review queue; read a tenant's application and documents.",
+    tenant: [],
+    staff: ['admin', 'reviewer'],
+  },
+  'operator.reviews.decide': {
+    doc: "Approve or reject a tenant's application.",
+    tenant: [],
+    staff: ['admin', 'reviewer'],
+  },
   'operator.tenants.read': {
     doc: 'List tenants.',
     tenant: [],
     staff: STAFF_ROLES,
   },
   'operator.tenants.manage': {
-    doc: "Create tenants; require two-factor of a tenant's members.",
+    doc: "Create, suspend and reactivate tenants; require two-factor of a tenant's members.",
     tenant: [],
     staff: ['admin'],
   },
