@@ -7,13 +7,14 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
-import { type Browser, loginAs, newStaff, withSession } from '../accounts/accounts.testkit.ts';
+import { type Browser, fakeClock, loginAs, newStaff, withSession } from '../accounts/accounts.testkit.ts';
 import { claimNextMessages } from '../dispatch/dispatch.sql.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let app: FastifyInstance;
 let ctx: Awaited<ReturnType<typeof buildTestApp>>['ctx'];
 let dataDir: string;
+const clock = fakeClock();
 let reviewer: Browser;
 let admin: Browser;
 
@@ -36,6 +37,7 @@ beforeAll(async () => {
   t = await createTestDatabase();
   dataDir = await mkdtemp(path.join(tmpdir(), 'hongyan-docs-'));
   ({ app, ctx } = await buildTestApp(t.db, {
+    clock,
     env: { HONGYAN_DATA_DIR: dataDir, HONGYAN_DOCUMENT_MAX_BYTES: String(MAX) },
   }));
   const r = await newStaff(t.db, 'reviewer1', 'reviewer');
@@ -107,14 +109,18 @@ describe('registration and review', () => {
       size_bytes: PNG.length,
     });
 
+    clock.advance(10 * 60_000);
     const queue = await app.inject({
       method: 'GET',
       url: '/v1/operator/reviews/tenants',
       headers: withSession(reviewer),
     });
     const item = queue.json().data.find((x: { id: number }) => x.id === tenantId);
-    expect(item).toMatchObject({ status: 'pending_review', documents: [{ id: png.json().id }] });
-    expect(item.age_seconds).toBeGreaterThanOrEqual(0);
+    expect(item).toMatchObject({
+      status: 'pending_review',
+      age_seconds: 600,
+      documents: [{ id: png.json().id }],
+    });
     const download = await app.inject({
       method: 'GET',
       url: `/v1/operator/tenants/${tenantId}/documents/${png.json().id}`,
@@ -130,7 +136,9 @@ describe('registration and review', () => {
       'select actor, action from audit_log where tenant_id = $1 order by id',
       [tenantId],
     );
-    expect(log.rows.map((r) => r.action)).toContain('tenant.approved');
+    expect(log.rows.filter((r) => r.action === 'tenant.approved')).toEqual([
+      { actor: expect.stringMatching(/^staff:/), action: 'tenant.approved' },
+    ]);
   });
 
   it('a text file named and declared as a PDF is refused, and so is a file over the size limit', async () => {
@@ -277,14 +285,37 @@ describe('suspension', () => {
     const login = await loginAs(app, 'owner7@example.cn', 'correct horse battery');
     expect(login.res.json().error.code).toBe('auth.tenant_suspended');
 
-    const held = await claim(new Date());
+    const held = await claim(clock.now());
     expect(held.some((m) => m.tenantId === tenantId)).toBe(false);
     const row = await t.db.pool.query('select status from messages where tenant_id = $1', [tenantId]);
     expect(row.rows).toEqual([{ status: 'queued' }]);
 
     expect((await decide(admin, tenantId, 'activate')).json().status).toBe('active');
-    const resumed = await claim(new Date());
-    expect(resumed.filter((m) => m.tenantId === tenantId)).toHaveLength(1);
-    expect(id).toBeTruthy();
+    const resumed = await claim(clock.now());
+    expect(resumed.filter((m) => m.tenantId === tenantId).map((m) => String(m.id))).toEqual([id]);
+  });
+});
+
+describe('registration limit', () => {
+  it('answers 429 with Retry-After past the per-address limit, and creates no tenant for it', async () => {
+    const limited = await buildTestApp(t.db, {
+      clock,
+      env: { HONGYAN_DATA_DIR: dataDir, HONGYAN_REGISTRATIONS_PER_ADDRESS_PER_HOUR: '1' },
+    });
+    const attempt = (n: number) =>
+      limited.app.inject({
+        method: 'POST',
+        url: '/v1/auth/register',
+        payload: { ...profile(n), email: `limit${n}@example.cn`, password: 'correct horse battery' },
+      });
+    expect((await attempt(20)).statusCode).toBe(201);
+    const second = await attempt(21);
+    expect([second.statusCode, second.json().error.code]).toEqual([429, 'tenants.registration_limited']);
+    expect(Number(second.headers['retry-after'])).toBe(3600);
+    const found = await t.db.pool.query('select count(*) from members where email = $1', [
+      'limit21@example.cn',
+    ]);
+    expect(Number(found.rows[0].count)).toBe(0);
+    await limited.app.close();
   });
 });
