@@ -3,6 +3,7 @@
 // then the database pool and the embedded server stop).
 
 import { sealTotpSeeds } from '../modules/accounts/totp-seeds.ts';
+import { phoneRedaction } from '../shared/phone-mask.ts';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import pino from 'pino';
@@ -89,7 +90,7 @@ export async function startHongyan({
     if (!(ROLES as readonly string[]).includes(role))
       throw new Error(`unknown role "${role}" (roles: ${ROLES.join(', ')})`);
   }
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid }, ...phoneRedaction() });
   const database = await openDatabase({ config, ownEmbedded: true, log: (msg) => logger.info(msg) });
   const ctx = createContext({ config, db: database.db, logger });
   const nodeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;

@@ -58,6 +58,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     tenantId: number;
     principal?: Principal;
+    /** The caller may see full phone numbers (`messages.read_full_numbers`); else views mask them. */
+    seesFullNumbers?: boolean;
   }
   interface FastifyInstance {
     v1Routes: RoutePermissionEntry[];
@@ -153,6 +155,7 @@ export function authorize(ctx: AppContext): preHandlerHookHandler {
       throw tenantNotApproved();
     }
     request.principal = principal;
+    request.seesFullNumbers = allows(actor, 'messages.read_full_numbers');
     if (principal.kind !== 'staff') request.tenantId = principal.tenantId;
   };
 }

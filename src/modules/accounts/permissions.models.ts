@@ -45,6 +45,12 @@ export const PERMISSIONS = {
     staff: [],
     scope: 'read',
   },
+  'messages.read_full_numbers': {
+    doc: "See recipients' and repliers' full phone numbers in messages and replies; without it they read 138****8000.",
+    tenant: ['owner', 'admin', 'developer', 'sender'],
+    staff: [],
+    scope: 'read',
+  },
   'members.read': {
     doc: "List the tenant's members and their roles.",
     tenant: ['owner', 'admin'],

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
 import { withTransaction } from '../../db/pool.ts';
 import { requireTenant } from '../../http/auth.ts';
+import { maskPhone } from '../../shared/phone-mask.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import { requestHash, withIdempotency } from './idempotency.ts';
 import type { MessageType } from './messages.models.ts';
@@ -131,15 +132,28 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
       preHandler: auth,
       config: { permission: 'messages.read' },
     },
-    async (request) =>
-      getMessage({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages }),
+    async (request) => {
+      const view = await getMessage({
+        tenantId: request.tenantId,
+        id: Number(request.params.id),
+        repository: ctx.messages,
+      });
+      return request.seesFullNumbers ? view : maskRecipient(view);
+    },
   );
 
   app.get<{ Querystring: Parameters<typeof listMessages>[0]['query'] }>(
     '/v1/messages',
     { schema: listMessagesSchema, preHandler: auth, config: { permission: 'messages.read' } },
-    async (request) =>
-      listMessages({ tenantId: request.tenantId, query: request.query, settings, repository: ctx.messages }),
+    async (request) => {
+      const page = await listMessages({
+        tenantId: request.tenantId,
+        query: request.query,
+        settings,
+        repository: ctx.messages,
+      });
+      return request.seesFullNumbers ? page : { ...page, data: page.data.map(maskRecipient) };
+    },
   );
 
   app.post<{ Params: { id: string } }>(
@@ -199,4 +213,9 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
         now: ctx.clock.now(),
       }),
   );
+}
+
+/** A message as a role without `messages.read_full_numbers` sees it. */
+function maskRecipient<T extends { to: string }>(view: T): T {
+  return { ...view, to: maskPhone(view.to) };
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
 import { requireTenant } from '../../http/auth.ts';
 import { errorResponses } from '../../http/schemas.ts';
+import { maskPhone } from '../../shared/phone-mask.ts';
 import { invalidCursor } from '../messages/messages.errors.ts';
 import { decodeCursor, encodeCursor } from '../messages/messages.models.ts';
 import { listReplies } from './replies.repository.ts';
@@ -68,7 +69,8 @@ export async function registerReplyRoutes(app: FastifyInstance, ctx: AppContext)
       return {
         data: page.map((r) => ({
           id: String(r.id),
-          from: r.sender,
+          // The replier's number is personal; the tenant's own number (`to`) is not.
+          from: request.seesFullNumbers ? r.sender : maskPhone(r.sender),
           to: r.destination,
           content: r.content,
           parts: r.parts,

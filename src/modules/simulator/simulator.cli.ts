@@ -2,6 +2,7 @@
 // (every bound session is unbound). Bad options stop it with a ConfigError, which the CLI prints
 // without a stack trace.
 
+import { phoneRedaction } from '../../shared/phone-mask.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -115,7 +116,7 @@ export async function runSimulatorCommand({
   const listenPort = port === undefined ? config.simulatorPort : parsePortOption(port);
   const listenHost = host ?? config.simulatorHost;
   const chosen = resolveProfileOption(profile);
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid }, ...phoneRedaction() });
   let simulator: RunningSimulator;
   try {
     simulator = await startSimulator({
