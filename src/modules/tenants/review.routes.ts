@@ -5,7 +5,8 @@ import type { AppContext } from '../../app/context.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import { createFileDocumentStore, type DocumentStore } from './document-store.ts';
 import type { TenantAction } from './tenants.models.ts';
-import { listDocuments, listReviewQueue } from './tenants.repository.ts';
+import { findTenant, listDocuments, listReviewQueue } from './tenants.repository.ts';
+import { tenantNotFound } from '../accounts/accounts.errors.ts';
 import { documentParams, queueItemView, reasonBody, tenantProfileView } from './tenants.schemas.ts';
 import { changeTenantStatus, readDocument } from './tenants.usecases.ts';
 
@@ -73,6 +74,25 @@ export async function registerReviewRoutes(
           documents: docs.filter((d) => Number(d.tenant_id) === Number(t.id)),
         })),
       };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/operator/tenants/:id/application',
+    {
+      config: { permission: 'operator.reviews.read' },
+      schema: {
+        tags: ['operator'],
+        summary: "A tenant's profile, status (with its reason) and documents, whatever its status",
+        params: idParam,
+        response: { 200: tenantProfileView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const id = Number(request.params.id);
+      const tenant = await findTenant(db, id);
+      if (!tenant) throw tenantNotFound();
+      return { ...tenant, documents: await listDocuments(db, [id]) };
     },
   );
 

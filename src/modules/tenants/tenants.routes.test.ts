@@ -227,6 +227,22 @@ describe('isolation and operator routes', () => {
       headers: withSession(a.owner),
     });
     expect([other.statusCode, other.json().error.code]).toEqual([404, 'tenants.document_not_found']);
+    const application = await app.inject({
+      method: 'GET',
+      url: `/v1/operator/tenants/${b.tenantId}/application`,
+      headers: withSession(reviewer),
+    });
+    expect(application.json()).toMatchObject({
+      id: b.tenantId,
+      status: 'pending_review',
+      documents: [{ id: doc.id, kind: 'legal_rep_id', content_type: 'image/png' }],
+    });
+    const missing = await app.inject({
+      method: 'GET',
+      url: '/v1/operator/tenants/999999/application',
+      headers: withSession(reviewer),
+    });
+    expect([missing.statusCode, missing.json().error.code]).toEqual([404, 'tenants.not_found']);
     const viaOperatorPath = await app.inject({
       method: 'GET',
       url: `/v1/operator/tenants/${a.tenantId}/documents/${doc.id}`,
