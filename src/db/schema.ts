@@ -21,6 +21,9 @@ export interface TenantsTable {
   require_two_factor: ColumnType<boolean, boolean | undefined, boolean>;
   sender_code: string | null;
   created_at: Timestamp;
+  /** Days final messages keep their content; null: HONGYAN_CONTENT_RETENTION_DAYS (migration 0009). */
+  content_retention_days: ColumnType<number | null, number | null | undefined, number | null>;
+  content_purged_through_id: ColumnType<number, number | undefined, number>;
 }
 
 export interface ApiKeysTable {

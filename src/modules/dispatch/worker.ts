@@ -1,6 +1,7 @@
 // The worker role: channel connectors, the dispatcher, receipt and reply ingestion, the scheduler
 // for held messages, and the sweepers (receipt window, parked receipts, crash recovery), plus
 // this node's heartbeat. Every loop catches inside each iteration, logs, and goes on.
+import { purgeExpiredContent } from '../messages/retention.ts';
 import os from 'node:os';
 import type { AppContext } from '../../app/context.ts';
 import { createChannelsRepository } from '../channels/channels.repository.ts';
@@ -199,6 +200,19 @@ export async function startWorker({
       onError('reply parts timeout'),
     ),
     every(config.parkedReceiptsIntervalMs, () => ingest.sweepParked(), onError('parked receipts')),
+    every(
+      config.contentPurgeIntervalMs,
+      async () => {
+        const n = await purgeExpiredContent({
+          db: pool,
+          now: clock.now(),
+          defaultDays: config.contentRetentionDays,
+          batchSize: config.contentPurgeBatch,
+        });
+        if (n > 0) log.info({ messages: n }, 'message content purged after its retention period');
+      },
+      onError('content retention'),
+    ),
     every(60_000, () => ingest.logCounts(), onError('receipt counters')),
   ];
 
