@@ -14,9 +14,12 @@ const tenantView = {
     status: { type: 'string' },
     sender_code: { type: ['string', 'null'] },
     require_two_factor: { type: 'boolean' },
+    /** Days final messages keep their content; null: the install's HONGYAN_CONTENT_RETENTION_DAYS. */
+    content_retention_days: { type: ['integer', 'null'] },
     created_at: { type: 'string', format: 'date-time' },
   },
 } as const;
+const tenantColumns = 'id, name, status, sender_code, require_two_factor, content_retention_days, created_at';
 
 export async function registerOperatorRoutes(app: FastifyInstance, ctx: AppContext) {
   const db = ctx.db.pool;
@@ -35,11 +38,7 @@ export async function registerOperatorRoutes(app: FastifyInstance, ctx: AppConte
       },
     },
     async () => ({
-      data: (
-        await db.query(
-          'select id, name, status, sender_code, require_two_factor, created_at from tenants order by id',
-        )
-      ).rows,
+      data: (await db.query(`select ${tenantColumns} from tenants order by id`)).rows,
     }),
   );
 
@@ -82,19 +81,26 @@ export async function registerOperatorRoutes(app: FastifyInstance, ctx: AppConte
     },
   );
 
-  app.patch<{ Params: { id: string }; Body: { require_two_factor: boolean } }>(
+  app.patch<{
+    Params: { id: string };
+    Body: { require_two_factor?: boolean; content_retention_days?: number | null };
+  }>(
     '/v1/operator/tenants/:id',
     {
       config: { permission: 'operator.tenants.manage' },
       schema: {
         tags: ['operator'],
-        summary: 'Require two-factor of every member of a tenant (their next login demands set-up)',
+        summary:
+          "Require two-factor of every member of a tenant (their next login demands set-up); set the tenant's message content retention (null: the install's default)",
         params: idParam,
         body: {
           type: 'object',
           additionalProperties: false,
-          required: ['require_two_factor'],
-          properties: { require_two_factor: { type: 'boolean' } },
+          minProperties: 1,
+          properties: {
+            require_two_factor: { type: 'boolean' },
+            content_retention_days: { type: ['integer', 'null'], minimum: 1, maximum: 36_500 },
+          },
         },
         response: { 200: tenantView, ...errorResponses },
       },
@@ -102,23 +108,39 @@ export async function registerOperatorRoutes(app: FastifyInstance, ctx: AppConte
     async (request) => {
       const id = Number(request.params.id);
       const { rows } = await db.query(
-        `update tenants set require_two_factor = $2 where id = $1
-         returning id, name, status, sender_code, require_two_factor, created_at`,
-        [id, request.body.require_two_factor],
+        `update tenants set require_two_factor = coalesce($2, require_two_factor),
+                content_retention_days = case when $3 then $4::integer else content_retention_days end
+          where id = $1 returning ${tenantColumns}`,
+        [
+          id,
+          request.body.require_two_factor ?? null,
+          request.body.content_retention_days !== undefined,
+          request.body.content_retention_days ?? null,
+        ],
       );
       if (!rows[0]) throw tenantNotFound();
-      await audit(
-        db,
-        {
-          actor: request.principal!.actor,
-          tenantId: id,
-          action: 'tenant.two_factor_required',
-          target: `tenant:${id}`,
-          after: request.body,
-          ip: request.ip,
-        },
-        ctx.clock.now(),
-      );
+      const { require_two_factor, content_retention_days } = request.body;
+      const changes = [
+        ...(require_two_factor === undefined
+          ? []
+          : [{ action: 'tenant.two_factor_required', after: { require_two_factor } }]),
+        ...(content_retention_days === undefined
+          ? []
+          : [{ action: 'tenant.content_retention_changed', after: { content_retention_days } }]),
+      ];
+      for (const { action, after } of changes)
+        await audit(
+          db,
+          {
+            actor: request.principal!.actor,
+            tenantId: id,
+            action,
+            target: `tenant:${id}`,
+            after,
+            ip: request.ip,
+          },
+          ctx.clock.now(),
+        );
       return rows[0];
     },
   );

@@ -2,7 +2,9 @@
 // kept), metadata kept, per-tenant periods, a message still in flight holding back the ones after
 // it until it is final, and batches.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
+import { loginAs, newStaff, withSession } from '../accounts/accounts.testkit.ts';
 import { purgeExpiredContent } from './retention.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -95,5 +97,33 @@ describe('content retention', () => {
     expect((await rowsOf(tenant)).map((r) => r.content)).toEqual(['', '', 'm2', 'm3', 'm4']);
     expect(await purgeExpiredContent({ ...one, maxBatches: 10 })).toBe(3);
     expect((await rowsOf(tenant)).map((r) => r.content)).toEqual(['', '', '', '', '']);
+  });
+
+  it('is set per tenant by an operator (PATCH /v1/operator/tenants/:id, audited), and null returns to the setting', async () => {
+    const { app } = await buildTestApp(t.db);
+    try {
+      const tenant = await newTenant('patched', null);
+      await message(tenant, 'forty-days-old', 'delivered', daysAgo(40));
+      const s = await newStaff(t.db, 'retention-admin', 'admin');
+      const headers = withSession((await loginAs(app, s.username, s.password)).browser!);
+      const patch = (body: object) =>
+        app.inject({ method: 'PATCH', url: `/v1/operator/tenants/${tenant}`, headers, payload: body });
+      const set = await patch({ content_retention_days: 30 });
+      expect([set.statusCode, set.json().content_retention_days]).toEqual([200, 30]);
+      expect((await patch({ content_retention_days: 0 })).statusCode).toBe(400);
+      const { rows } = await t.db.pool.query(
+        `select action, after from audit_log where target = $1 order by id`,
+        [`tenant:${tenant}`],
+      );
+      expect(rows).toEqual([
+        { action: 'tenant.content_retention_changed', after: { content_retention_days: 30 } },
+      ]);
+      await purgeExpiredContent({ db: t.db.pool, now, defaultDays: 180, batchSize: 100 });
+      expect((await rowsOf(tenant)).map((r) => r.content)).toEqual(['']);
+      const reset = await patch({ content_retention_days: null });
+      expect(reset.json().content_retention_days).toBeNull();
+    } finally {
+      await app.close();
+    }
   });
 });
