@@ -8,6 +8,7 @@ import { registerAuditRoutes } from '../modules/accounts/audit.routes.ts';
 import { registerAuthRoutes } from '../modules/accounts/auth.routes.ts';
 import { registerMemberRoutes } from '../modules/accounts/members.routes.ts';
 import { registerOperatorRoutes } from '../modules/accounts/operator.routes.ts';
+import { registerOwnSessionRoutes } from '../modules/accounts/own-sessions.routes.ts';
 import { registerMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
 import { registerReviewRoutes } from '../modules/tenants/review.routes.ts';
@@ -143,6 +144,7 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerMessageRoutes(app, ctx);
   await registerReplyRoutes(app, ctx);
   await registerAuthRoutes(app, ctx);
+  await registerOwnSessionRoutes(app, ctx);
   await registerMemberRoutes(app, ctx);
   await registerAuditRoutes(app, ctx);
   await registerOperatorRoutes(app, ctx);

@@ -90,3 +90,8 @@ export const invalidEmail = createError({
   statusCode: 400,
   message: 'A member logs in with an email address: it needs one "@" and no spaces.',
 });
+export const sessionNotFound = createError({
+  code: 'auth.session_not_found',
+  statusCode: 404,
+  message: 'No such session of yours.',
+});
