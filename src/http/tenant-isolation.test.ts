@@ -1,0 +1,233 @@
+// Tenant isolation generated from the route table (issue 7): every /v1 route with a path parameter
+// that names a tenant-owned resource is tried by tenant A on a resource of tenant B, with A's bearer
+// key, A's owner session and A's signed credential holding every scope. Each must get 404 (or 403
+// where that principal lacks the route's permission: a refusal that says nothing about B either), and
+// B's resource must be untouched: B's own owner still finds it afterwards. A route whose path
+// parameters this file cannot fill fails the test, so a new route cannot slip past it.
+// Operator routes (/v1/operator/…) take a tenant's id by design and are staff-only; the 403 every
+// tenant principal gets on them is asserted in src/modules/accounts/permissions.routes.test.ts.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, newTenant } from '../../test/helpers/app.ts';
+import { createTestDatabase } from '../../test/helpers/db.ts';
+import { loginAs, newMember, withSession } from '../modules/accounts/accounts.testkit.ts';
+import { type Actor, allows, type Permission } from '../modules/accounts/permissions.models.ts';
+import { canonicalString, SCOPES, sha256Hex, sign } from '../modules/credentials/credentials.models.ts';
+
+let t: Awaited<ReturnType<typeof createTestDatabase>>;
+let app: FastifyInstance;
+let ctx: Awaited<ReturnType<typeof buildTestApp>>['ctx'];
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  ({ app, ctx } = await buildTestApp(t.db));
+});
+afterAll(async () => {
+  await app.close();
+  await t.drop();
+});
+
+interface Side {
+  tenantId: number;
+  bearer: Record<string, string>;
+  owner: Record<string, string>;
+  login: { email: string; password: string };
+  signed: { appKey: string; secret: string };
+}
+
+async function newSide(name: string): Promise<Side> {
+  const tenant = await newTenant(ctx, name);
+  const m = await newMember(t.db, tenant.tenantId, `owner@${name.toLowerCase()}.cn`, 'owner');
+  const { browser } = await loginAs(app, m.email, m.password);
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/credentials',
+    headers: tenant.auth,
+    payload: { name: 'all scopes', scopes: [...SCOPES] },
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  return {
+    tenantId: tenant.tenantId,
+    bearer: tenant.auth,
+    owner: withSession(browser!),
+    login: { email: m.email, password: m.password },
+    signed: { appKey: created.json().credential.app_key, secret: created.json().app_secret },
+  };
+}
+
+/** Creates one resource of tenant B for a path parameter and answers its id. */
+type Fixture = (b: Side) => Promise<string>;
+
+async function created(
+  res: { statusCode: number; body: string; json: () => unknown },
+  pick: (j: never) => unknown,
+) {
+  expect(res.statusCode, res.body).toBeLessThan(300);
+  return String(pick(res.json() as never));
+}
+
+const message: Fixture = async (b) =>
+  created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: b.bearer,
+      payload: {
+        to: '13800138000',
+        content: '【鸿雁】isolation',
+        send_at: new Date(ctx.clock.now().getTime() + 86_400_000).toISOString(),
+      },
+    }),
+    (j: { id: number }) => j.id,
+  );
+const batch: Fixture = async (b) =>
+  created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers: b.bearer,
+      payload: {
+        content: '【鸿雁】isolation',
+        recipients: [{ to: '13800138000' }],
+        send_at: new Date(ctx.clock.now().getTime() + 86_400_000).toISOString(),
+      },
+    }),
+    (j: { id: number }) => j.id,
+  );
+let memberSeq = 0;
+const member: Fixture = async (b) =>
+  String((await newMember(t.db, b.tenantId, `m${++memberSeq}@b.cn`, 'viewer')).id);
+const credential: Fixture = async (b) =>
+  created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/credentials',
+      headers: b.bearer,
+      payload: { name: 'target', scopes: ['read'] },
+    }),
+    (j: { credential: { id: number } }) => j.credential.id,
+  );
+const document: Fixture = async (b) =>
+  created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/tenant/documents?kind=business_licence',
+      headers: { ...b.owner, 'content-type': 'application/pdf' },
+      payload: Buffer.from('%PDF-1.7\nisolation\n'),
+    }),
+    (j: { id: number }) => j.id,
+  );
+
+/** A second console session of B's owner, so that ending it leaves the owner's own session alive. */
+const session: Fixture = async (b) => {
+  const { browser } = await loginAs(app, b.login.email, b.login.password);
+  const res = await app.inject({ method: 'GET', url: '/v1/auth/sessions', headers: withSession(browser!) });
+  return created(
+    res,
+    (j: { sessions: { id: string; current: boolean }[] }) => j.sessions.find((x) => x.current)!.id,
+  );
+};
+
+/** How to make tenant B's resource for each path parameter of each route pattern. */
+const fixtures: Record<string, Record<string, Fixture>> = {
+  '/v1/messages/:id': { id: message },
+  '/v1/messages/:id/cancel': { id: message },
+  '/v1/batches/:id': { id: batch },
+  '/v1/batches/:id/cancel': { id: batch },
+  '/v1/members/:id': { id: member },
+  '/v1/members/:id/password-reset': { id: member },
+  '/v1/members/:id/reset-code': { id: member },
+  '/v1/credentials/:id/rotate': { id: credential },
+  '/v1/credentials/:id/revoke': { id: credential },
+  '/v1/tenant/documents/:docId': { docId: document },
+  '/v1/auth/sessions/:id': { id: session },
+};
+
+/** Bodies that pass a route's schema, so that the request reaches the tenant check. */
+const validBodies: Record<string, unknown> = {
+  'PATCH /v1/members/:id': { role: 'admin' },
+};
+
+/**
+ * Routes about the caller's own console session: an API key or credential has none, so it is refused
+ * (403) before any look-up, which tells it nothing about B either.
+ */
+const sessionOnly = new Set(['DELETE /v1/auth/sessions/:id']);
+
+const paramsOf = (url: string) => [...url.matchAll(/:([^/]+)/g)].map((m) => m[1]!);
+
+function signedHeaders(pair: Side['signed'], method: string, url: string, payload: string) {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const nonce = randomBytes(12).toString('base64url');
+  const canonical = canonicalString({ method, url, bodySha256: sha256Hex(payload), timestamp, nonce });
+  return {
+    'x-hy-key': pair.appKey,
+    'x-hy-timestamp': timestamp,
+    'x-hy-nonce': nonce,
+    'x-hy-signature': sign(pair.secret, canonical),
+  };
+}
+
+describe('tenant isolation over the route table', () => {
+  const tenantRoutes = () =>
+    app.v1Routes.filter((r) => !r.url.startsWith('/v1/operator/') && paramsOf(r.url).length > 0);
+
+  it('knows how to fill every path parameter of every tenant route', () => {
+    expect(tenantRoutes().length).toBeGreaterThanOrEqual(Object.keys(fixtures).length);
+    const unfilled = tenantRoutes()
+      .filter((r) => paramsOf(r.url).some((p) => fixtures[r.url]?.[p] === undefined))
+      .map((r) => `${r.method} ${r.url}`);
+    expect(unfilled, 'add a fixture for these routes').toEqual([]);
+  });
+
+  it("answers 404 to tenant A's key, session and signed credential on each of tenant B's resources", async () => {
+    const a = await newSide('A');
+    const b = await newSide('B');
+    const principals: [string, Actor, (m: string, u: string, p: string) => Record<string, string>][] = [
+      ['bearer key', { kind: 'key', tenantId: a.tenantId }, () => a.bearer],
+      ['owner session', { kind: 'member', tenantId: a.tenantId, role: 'owner' }, () => a.owner],
+      [
+        'signed credential',
+        { kind: 'credential', tenantId: a.tenantId, scopes: SCOPES },
+        (m, u, p) => signedHeaders(a.signed, m, u, p),
+      ],
+    ];
+    for (const r of tenantRoutes()) {
+      const route = `${r.method} ${r.url}`;
+      let url = r.url;
+      for (const p of paramsOf(r.url)) url = url.replace(`:${p}`, await fixtures[r.url]![p]!(b));
+      const body = r.method === 'GET' ? '' : JSON.stringify(validBodies[route] ?? {});
+      for (const [who, actor, headers] of principals) {
+        const res = await app.inject({
+          method: r.method as 'GET',
+          url,
+          headers: {
+            ...headers(r.method, url, body),
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(body ? { payload: body } : {}),
+        });
+        const permitted =
+          allows(actor, r.permission as Permission) && (actor.kind === 'member' || !sessionOnly.has(route));
+        const expected = permitted ? 404 : 403;
+        expect({ route, who, status: res.statusCode, body: res.body }).toMatchObject({
+          route,
+          who,
+          status: expected,
+        });
+      }
+      // B's resource is still there for B: the 404s above were isolation, not a bad fixture.
+      const own = await app.inject({
+        method: r.method as 'GET',
+        url,
+        headers: { ...b.owner, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { payload: body } : {}),
+      });
+      expect({ route, who: "B's owner", status: own.statusCode < 300, body: own.body }).toMatchObject({
+        route,
+        status: true,
+      });
+    }
+  });
+});
