@@ -369,6 +369,14 @@ export const settings = {
     accepts: 'an integer 2..500',
     parse: integer(2, 500),
   }),
+  exportMaxRows: setting<number>({
+    key: 'exportMaxRows',
+    env: 'HONGYAN_EXPORT_MAX_ROWS',
+    doc: 'Most rows one GET /v1/messages/export returns (newest first); narrow the filters to export more.',
+    default: 100_000,
+    accepts: 'an integer 1..1000000',
+    parse: integer(1, 1_000_000),
+  }),
   documentMaxBytes: setting<number>({
     key: 'documentMaxBytes',
     env: 'HONGYAN_DOCUMENT_MAX_BYTES',

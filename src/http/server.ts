@@ -9,6 +9,7 @@ import { registerAuthRoutes } from '../modules/accounts/auth.routes.ts';
 import { registerMemberRoutes } from '../modules/accounts/members.routes.ts';
 import { registerOperatorRoutes } from '../modules/accounts/operator.routes.ts';
 import { registerOwnSessionRoutes } from '../modules/accounts/own-sessions.routes.ts';
+import { registerStaffRoutes } from '../modules/accounts/staff.routes.ts';
 import { registerMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
 import { registerReviewRoutes } from '../modules/tenants/review.routes.ts';
@@ -148,6 +149,7 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerMemberRoutes(app, ctx);
   await registerAuditRoutes(app, ctx);
   await registerOperatorRoutes(app, ctx);
+  await registerStaffRoutes(app, ctx);
   await registerCredentialRoutes(app, ctx);
   await registerTenantRoutes(app, ctx);
   await registerReviewRoutes(app, ctx);

@@ -95,3 +95,24 @@ export const sessionNotFound = createError({
   statusCode: 404,
   message: 'No such session of yours.',
 });
+export const staffNotFound = createError({
+  code: 'staff.not_found',
+  statusCode: 404,
+  message: 'No such member of staff.',
+});
+export const staffUsernameTaken = createError({
+  code: 'staff.username_taken',
+  statusCode: 409,
+  message: 'A member of staff already has this username.',
+});
+export const staffUsernameInvalid = createError({
+  code: 'staff.invalid_username',
+  statusCode: 400,
+  message:
+    'A staff username is 1 to 64 letters, digits, ".", "_" or "-" (no "@": that makes a member login).',
+});
+export const lastAdmin = createError({
+  code: 'staff.last_admin',
+  statusCode: 409,
+  message: 'The platform needs at least one staff admin: add another before removing or demoting this one.',
+});

@@ -106,6 +106,11 @@ export const PERMISSIONS = {
     tenant: [],
     staff: ['admin'],
   },
+  'operator.staff.manage': {
+    doc: 'List operator staff, add them, change their roles and remove them (never the last admin).',
+    tenant: [],
+    staff: ['admin'],
+  },
   'operator.audit.read': {
     doc: 'Read the whole audit log.',
     tenant: [],

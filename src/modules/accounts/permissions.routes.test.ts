@@ -179,6 +179,8 @@ const validBodies: Record<string, unknown> = {
   'POST /v1/operator/tenants': { name: 'n' },
   'PATCH /v1/operator/tenants/:id': { require_two_factor: true },
   'PUT /v1/operator/security': { staff_require_two_factor: true },
+  'POST /v1/operator/staff': { username: 'scope-check', role: 'support' },
+  'PATCH /v1/operator/staff/:id': { role: 'support' },
   'POST /v1/operator/tenants/:id/reject': { reason: 'r' },
   'POST /v1/messages': { to: '13800138000', content: 'scope check' },
   'POST /v1/batches': { content: 'scope check', recipients: [{ to: '13800138000' }] },
