@@ -10,6 +10,7 @@ import { registerMemberRoutes } from '../modules/accounts/members.routes.ts';
 import { registerOperatorRoutes } from '../modules/accounts/operator.routes.ts';
 import { registerOwnSessionRoutes } from '../modules/accounts/own-sessions.routes.ts';
 import { registerStaffRoutes } from '../modules/accounts/staff.routes.ts';
+import { registerMessageExportRoutes } from '../modules/messages/export.routes.ts';
 import { registerMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
 import { registerReviewRoutes } from '../modules/tenants/review.routes.ts';
@@ -143,6 +144,7 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   // Before any /v1 route: each gets the one permission check (src/http/auth.ts).
   enforcePermissions(app, ctx);
   await registerMessageRoutes(app, ctx);
+  await registerMessageExportRoutes(app, ctx);
   await registerReplyRoutes(app, ctx);
   await registerAuthRoutes(app, ctx);
   await registerOwnSessionRoutes(app, ctx);

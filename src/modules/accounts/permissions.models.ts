@@ -51,6 +51,11 @@ export const PERMISSIONS = {
     staff: [],
     scope: 'read',
   },
+  'messages.export': {
+    doc: "Export messages as CSV (GET /v1/messages/export), with full numbers where the role may see them; audited. Not for API keys or credentials: a bulk copy of personal data is an accountable person's act.",
+    tenant: ['owner', 'admin'],
+    staff: [],
+  },
   'members.read': {
     doc: "List the tenant's members and their roles.",
     tenant: ['owner', 'admin'],
