@@ -8,6 +8,7 @@ import { registerAuditRoutes } from '../modules/accounts/audit.routes.ts';
 import { registerAuthRoutes } from '../modules/accounts/auth.routes.ts';
 import { registerMemberRoutes } from '../modules/accounts/members.routes.ts';
 import { registerOperatorRoutes } from '../modules/accounts/operator.routes.ts';
+import { registerPhoneRoutes } from '../modules/accounts/phone.routes.ts';
 import { registerOwnSessionRoutes } from '../modules/accounts/own-sessions.routes.ts';
 import { registerStaffRoutes } from '../modules/accounts/staff.routes.ts';
 import { registerMessageExportRoutes } from '../modules/messages/export.routes.ts';
@@ -148,6 +149,7 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerReplyRoutes(app, ctx);
   await registerAuthRoutes(app, ctx);
   await registerOwnSessionRoutes(app, ctx);
+  await registerPhoneRoutes(app, ctx);
   await registerMemberRoutes(app, ctx);
   await registerAuditRoutes(app, ctx);
   await registerOperatorRoutes(app, ctx);

@@ -116,3 +116,13 @@ export const lastAdmin = createError({
   statusCode: 409,
   message: 'The platform needs at least one staff admin: add another before removing or demoting this one.',
 });
+export const resetRateLimited = createError({
+  code: 'auth.reset_rate_limited',
+  statusCode: 429,
+  message: 'Too many reset requests from this address; wait before the next one (see Retry-After).',
+});
+export const invalidPhone = createError({
+  code: 'auth.invalid_phone',
+  statusCode: 400,
+  message: 'The phone number is not a mobile number that can receive SMS.',
+});

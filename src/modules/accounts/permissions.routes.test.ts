@@ -190,6 +190,8 @@ const validBodies: Record<string, unknown> = {
   'PATCH /v1/tenant': { contact_name: 'n' },
   'POST /v1/auth/password': { current_password: 'p', new_password: 'a-new-password-1' },
   'POST /v1/auth/two-factor/confirm': { code: '000000' },
+  'POST /v1/auth/phone': { phone: '13800138000' },
+  'POST /v1/auth/phone/confirm': { code: '000000' },
   'POST /v1/auth/two-factor/disable': { password: 'p' },
 };
 

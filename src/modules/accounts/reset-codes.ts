@@ -1,6 +1,6 @@
-// One-time reset codes: an owner or admin issues one for a member (today shown to that admin to
-// pass on; sending it as an SMS through Hongyan itself to the member's verified phone comes
-// later), and the member sets a new password with it. 128 random bits, stored as a SHA-256,
+// One-time reset codes: an owner or admin issues one for a member (shown to that admin to pass
+// on), or the member asks for one by SMS to their verified phone (phone.usecases.ts), and the
+// member sets a new password with it. 128 random bits, stored as a SHA-256,
 // valid 24 hours, used once; wrong codes count as login failures of that email.
 import { randomBytes } from 'node:crypto';
 import { invalidCode, memberNotFound, memberRoleForbidden } from './accounts.errors.ts';
@@ -13,6 +13,18 @@ import { deleteSubjectSessions, findSubjectByLogin, setPasswordHash } from './se
 import { hashPassword, type LoginSettings } from './sessions.usecases.ts';
 
 const RESET_CODE_MS = 24 * 3_600_000;
+
+/** A new code for the member, replacing any earlier one; only its hash is kept. */
+export async function storeResetCode(db: Queryable, memberId: number, now: Date) {
+  const code = randomBytes(16).toString('base64url');
+  const expiresAt = new Date(now.getTime() + RESET_CODE_MS);
+  await db.query('update members set reset_code_hash = $2, reset_code_expires_at = $3 where id = $1', [
+    memberId,
+    hashToken(code),
+    expiresAt,
+  ]);
+  return { code, expiresAt };
+}
 
 export async function issueResetCode({
   db,
@@ -34,13 +46,7 @@ export async function issueResetCode({
   const member = rows[0];
   if (!member) throw memberNotFound();
   if (by.role !== null && !canManageRole(by.role, member.role)) throw memberRoleForbidden();
-  const code = randomBytes(16).toString('base64url');
-  const expiresAt = new Date(now.getTime() + RESET_CODE_MS);
-  await db.query('update members set reset_code_hash = $2, reset_code_expires_at = $3 where id = $1', [
-    id,
-    hashToken(code),
-    expiresAt,
-  ]);
+  const { code, expiresAt } = await storeResetCode(db, id, now);
   await audit(
     db,
     { actor: by.actor, tenantId, action: 'member.reset_code_issued', target: `member:${id}`, ip: by.ip },
