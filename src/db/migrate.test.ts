@@ -20,7 +20,7 @@ describe('migrate', () => {
     try {
       expect(await pendingMigrations(a)).toBe(listMigrations().length);
       const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
-      expect([...ra, ...rb].sort()).toEqual(listMigrations().map((m) => m.version));
+      expect([...ra, ...rb].sort((x, y) => x - y)).toEqual(listMigrations().map((m) => m.version));
       expect(await pendingMigrations(b)).toBe(0);
       const rows = await a.query('select count(*)::int as n from hongyan_migrations');
       expect(rows.rows[0].n).toBe(listMigrations().length);
