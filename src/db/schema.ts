@@ -24,6 +24,8 @@ export interface TenantsTable {
   /** Days final messages keep their content; null: HONGYAN_CONTENT_RETENTION_DAYS (migration 0009). */
   content_retention_days: ColumnType<number | null, number | null | undefined, number | null>;
   content_purged_through_id: ColumnType<number, number | undefined, number>;
+  /** The operator lets this tenant send free text, not only templates (migration 0012). */
+  free_text: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface ApiKeysTable {
@@ -102,6 +104,9 @@ export interface MessagesTable {
   done_at: NullableTimestamp;
   canceled_at: NullableTimestamp;
   updated_at: Timestamp;
+  /** The signature and template the message was sent with (migration 0012). */
+  signature_id: ColumnType<number | null, number | null | undefined, number | null>;
+  template_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface InboundMessagesTable {
@@ -139,4 +144,65 @@ export interface Database {
   messages: MessagesTable;
   inbound_messages: InboundMessagesTable;
   nodes: NodesTable;
+  signatures: SignaturesTable;
+  signature_documents: SignatureDocumentsTable;
+  templates: TemplatesTable;
+}
+
+// Signatures and templates (migration 0012).
+export type ReviewStatus = 'pending' | 'approved' | 'rejected';
+
+export interface SignaturesTable {
+  id: Generated<number>;
+  tenant_id: number;
+  name: string;
+  source: string;
+  source_detail: ColumnType<string, string | undefined, string>;
+  status: ReviewStatus;
+  reason: string | null;
+  extension_code: string;
+  is_default: ColumnType<boolean, boolean | undefined, boolean>;
+  submitted_at: Timestamp;
+  reviewed_at: NullableTimestamp;
+  reviewed_by: string | null;
+  deleted_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SignatureDocumentsTable {
+  id: Generated<number>;
+  signature_id: number;
+  tenant_id: number;
+  content_type: string;
+  size_bytes: number;
+  sha256: string;
+  storage_key: string;
+  created_at: Timestamp;
+}
+
+export interface TemplateVariableRow {
+  name: string;
+  kind: string;
+  max_length?: number;
+}
+
+export interface TemplatesTable {
+  id: Generated<number>;
+  tenant_id: number;
+  name: string;
+  type: string;
+  content: string;
+  variables: ColumnType<TemplateVariableRow[], string | undefined, string>;
+  allow_urls: ColumnType<boolean, boolean | undefined, boolean>;
+  allow_phones: ColumnType<boolean, boolean | undefined, boolean>;
+  status: ReviewStatus;
+  reason: string | null;
+  findings: ColumnType<unknown[], string | undefined, string>;
+  submitted_at: Timestamp;
+  reviewed_at: NullableTimestamp;
+  reviewed_by: string | null;
+  deleted_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
