@@ -57,6 +57,43 @@ export interface ChannelsTable {
   id_convention_learned_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+  // Routing (migration 0015).
+  carriers: ColumnType<string[], string[] | undefined, string[]>;
+  message_types: ColumnType<string[], string[] | undefined, string[]>;
+  /** numeric(12,5): pg returns it as a string, kept exact. */
+  cost_per_part: ColumnType<string, string | undefined, string>;
+  cost_currency: ColumnType<string, string | undefined, string>;
+  weight: ColumnType<number, number | undefined, number>;
+  binds: ColumnType<number, number | undefined, number>;
+  accepts_extension: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+// Routes, their channel groups and ported-number overrides (migration 0015).
+export interface RoutesTable {
+  id: Generated<number>;
+  position: number;
+  tenant_id: number | null;
+  message_type: string | null;
+  carrier: string | null;
+  country_prefix: string | null;
+  signature: string | null;
+  description: ColumnType<string, string | undefined, string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RouteChannelsTable {
+  route_id: number;
+  channel_id: number;
+  tier: ColumnType<number, number | undefined, number>;
+  weight: ColumnType<number, number | undefined, number>;
+}
+
+export interface NumberCarriersTable {
+  number: string;
+  carrier: string;
+  note: ColumnType<string, string | undefined, string>;
+  updated_at: Timestamp;
 }
 
 export interface BatchesTable {
@@ -140,6 +177,9 @@ export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   channels: ChannelsTable;
+  routes: RoutesTable;
+  route_channels: RouteChannelsTable;
+  number_carriers: NumberCarriersTable;
   batches: BatchesTable;
   messages: MessagesTable;
   inbound_messages: InboundMessagesTable;
