@@ -5,6 +5,7 @@ import { createAccountsRepository } from '../modules/accounts/accounts.repositor
 import { createAuthenticator } from '../modules/accounts/accounts.usecases.ts';
 import { createCredentialsRepository } from '../modules/credentials/credentials.repository.ts';
 import { createSignedRequestVerifier } from '../modules/credentials/credentials.verify.ts';
+import { createAdmission } from '../modules/messages/admission.ts';
 import { createIntake } from '../modules/messages/intake.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
 import { lazyKeyRing, loadKeyRing } from '../shared/secrets.ts';
@@ -36,8 +37,11 @@ export function createContext({
   const notifyQueued = () => {
     for (const listener of queueListeners) listener();
   };
+  // Modules that count or reserve per message (caps, quota) add their steps here at start-up.
+  const admission = createAdmission();
   const intake = createIntake({
     pool: db.pool,
+    admission,
     now: () => clock.now(),
     onInserted: (rows) => {
       if (rows.some((r) => r.status === 'queued')) notifyQueued();
@@ -50,6 +54,7 @@ export function createContext({
     clock,
     accounts,
     messages,
+    admission,
     intake,
     authenticate: createAuthenticator({ repository: accounts }),
     keyRing,

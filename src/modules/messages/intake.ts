@@ -2,6 +2,8 @@
 // statement instead of one commit each. No timer: while a write is in flight, new requests wait
 // and go out together in the next one, so an idle server adds no latency and a busy one batches.
 import type pg from 'pg';
+import { withTransaction } from '../../db/pool.ts';
+import { type Admission, type Admitted, admitAndInsertMessages } from './admission.ts';
 import { type InsertedMessage, insertMessages, type NewMessageRow } from './messages.repository.ts';
 
 /**
@@ -26,6 +28,7 @@ export function createIntake({
   maxInFlight = 2,
   onInserted = () => {},
   isRowError = isRowDataError,
+  admission,
 }: {
   pool: pg.Pool;
   now?: () => Date;
@@ -34,6 +37,8 @@ export function createIntake({
   onInserted?: (rows: InsertedMessage[]) => void;
   /** Errors that one row's data can cause, worth retrying the group in smaller parts. */
   isRowError?: (error: unknown) => boolean;
+  /** Steps that count or reserve per row (admission.ts); with none, one autocommit statement. */
+  admission?: Admission;
 }) {
   const queue: Pending[] = [];
   let inFlight = 0;
@@ -60,13 +65,9 @@ export function createIntake({
    * no smaller group would fare better.
    */
   async function insertGroup(items: Pending[]): Promise<void> {
-    let inserted: InsertedMessage[];
+    let results: Admitted[];
     try {
-      inserted = await insertMessages(
-        pool,
-        items.map((p) => p.row),
-        now(),
-      );
+      results = await write(items.map((p) => p.row));
     } catch (error) {
       if (items.length === 1 || !isRowError(error)) {
         for (const p of items) p.reject(error);
@@ -77,8 +78,28 @@ export function createIntake({
       await insertGroup(items.slice(half));
       return;
     }
-    for (let i = 0; i < inserted.length; i++) items[i]!.resolve(inserted[i]!);
-    onInserted(inserted);
+    const inserted: InsertedMessage[] = [];
+    results.forEach((result, i) => {
+      if (result.ok) {
+        items[i]!.resolve(result.message);
+        inserted.push(result.message);
+      } else {
+        // Refused by an admission step (a cap, the quota): this request's own answer only.
+        items[i]!.reject(result.error);
+      }
+    });
+    if (inserted.length > 0) onInserted(inserted);
+  }
+
+  /** A group is one transaction when admission steps exist (they count in it), else one statement. */
+  async function write(rows: NewMessageRow[]): Promise<Admitted[]> {
+    if (!admission || admission.steps.length === 0) {
+      const inserted = await insertMessages(pool, rows, now());
+      return inserted.map((message) => ({ ok: true, message }));
+    }
+    return withTransaction(pool, (client) =>
+      admitAndInsertMessages(client, admission, rows, { now: now(), allOrNothing: false }),
+    );
   }
 
   function pump(): void {

@@ -104,6 +104,15 @@ export async function insertBatchRow(db: Queryable, row: NewBatchRow) {
   return result.rows[0]!;
 }
 
+/** The batch row's counts after admission refused some of the rows it was written with. */
+export async function recountBatch(db: Queryable, batchId: number, accepted: number, rejected: number) {
+  await db.query('update batches set accepted = $2, rejected = $3 where id = $1', [
+    batchId,
+    accepted,
+    rejected,
+  ]);
+}
+
 export function createMessagesRepository(db: Kysely<Database>) {
   return {
     async getMessage({ tenantId, id }: { tenantId: number; id: number }) {

@@ -7,7 +7,8 @@ import { maskPhone } from '../../shared/phone-mask.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import { requestHash, withIdempotency } from './idempotency.ts';
 import type { MessageType } from './messages.models.ts';
-import { insertBatchRow, insertMessages, type NewMessageRow } from './messages.repository.ts';
+import { admitAndInsertMessages, admitOne } from './admission.ts';
+import { insertBatchRow, type NewMessageRow, recountBatch } from './messages.repository.ts';
 import {
   batchView,
   listMessagesSchema,
@@ -75,7 +76,9 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
             tenantId,
             input: request.body,
             settings,
-            insert: (rows) => insertMessages(client, rows, ctx.clock.now()),
+            insert: async (rows) => [
+              await admitOne(client, ctx.admission, rows[0]!, { now: ctx.clock.now(), allOrNothing: false }),
+            ],
             now: ctx.clock.now(),
           }),
       });
@@ -98,7 +101,12 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
           input: request.body,
           settings,
           insertBatch: (row) => insertBatchRow(client, row),
-          insert: (rows: NewMessageRow[]) => insertMessages(client, rows, ctx.clock.now()),
+          insert: (rows: NewMessageRow[]) =>
+            admitAndInsertMessages(client, ctx.admission, rows, {
+              now: ctx.clock.now(),
+              allOrNothing: false,
+            }),
+          recountBatch: (batchId, accepted, rejected) => recountBatch(client, batchId, accepted, rejected),
           now: ctx.clock.now(),
         });
       if (key !== undefined) {

@@ -27,6 +27,7 @@ import type {
   NewBatchRow,
   NewMessageRow,
 } from './messages.repository.ts';
+import type { Admitted } from './admission.ts';
 import { toMessageView } from './messages.views.ts';
 import { normalizePhone } from './phone.models.ts';
 import { invalidText } from '../../http/http.errors.ts';
@@ -108,6 +109,7 @@ export async function sendBatch({
   settings,
   insertBatch,
   insert,
+  recountBatch,
   now,
 }: {
   tenantId: number;
@@ -121,7 +123,10 @@ export async function sendBatch({
   insertBatch: (
     row: NewBatchRow,
   ) => Promise<{ id: number; total: number; accepted: number; rejected: number; created_at: Date }>;
-  insert: (rows: NewMessageRow[], batchId: number) => Promise<InsertedMessage[]>;
+  /** Admission (caps, quota) may refuse single rows: the result is aligned with the rows. */
+  insert: (rows: NewMessageRow[], batchId: number) => Promise<Admitted[]>;
+  /** Corrects the batch row's counts when admission refused some rows. */
+  recountBatch?: (batchId: number, accepted: number, rejected: number) => Promise<void>;
   now: Date;
 }) {
   if (input.recipients.length === 0) throw batchEmpty();
@@ -187,18 +192,26 @@ export async function sendBatch({
     rejected: input.recipients.length - rows.length,
   });
   for (const row of rows) row.batchId = batch.id;
-  const inserted = await insert(rows, batch.id);
+  const admitted = await insert(rows, batch.id);
+  const refusedAtAdmission = admitted.filter((a) => !a.ok).length;
+  const accepted = batch.accepted - refusedAtAdmission;
+  const rejected = batch.rejected + refusedAtAdmission;
+  if (refusedAtAdmission > 0) await recountBatch?.(batch.id, accepted, rejected);
   let k = 0;
   const results = outcomes.map((o) => {
     if ('row' in o) {
-      const m = inserted[k++]!;
+      const a = admitted[k++]!;
+      if (!a.ok) {
+        const error = { code: a.error.code, message: a.error.message };
+        return { index: o.index, to: o.row.recipient, accepted: false, error };
+      }
       return {
         index: o.index,
         to: o.row.recipient,
         accepted: true,
-        id: String(m.id),
+        id: String(a.message.id),
         parts: o.row.parts,
-        status: m.status,
+        status: a.message.status,
       };
     }
     return { index: o.index, to: o.to, accepted: false, error: o.error };
@@ -207,8 +220,8 @@ export async function sendBatch({
     id: String(batch.id),
     type,
     total: batch.total,
-    accepted: batch.accepted,
-    rejected: batch.rejected,
+    accepted,
+    rejected,
     send_at: schedule.at?.toISOString() ?? null,
     created_at: batch.created_at.toISOString(),
     results,
