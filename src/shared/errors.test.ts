@@ -4,6 +4,7 @@ import '../http/http.errors.ts';
 import '../modules/accounts/accounts.errors.ts';
 import '../modules/channels/channels.errors.ts';
 import '../modules/credentials/credentials.errors.ts';
+import '../modules/compliance/rules/rules.errors.ts';
 import '../modules/messages/messages.errors.ts';
 import '../modules/tenants/tenants.errors.ts';
 import { registeredErrors } from './errors.ts';
