@@ -184,6 +184,9 @@ export interface Database {
   messages: MessagesTable;
   inbound_messages: InboundMessagesTable;
   nodes: NodesTable;
+  compliance_rule_sets: ComplianceRuleSetsTable;
+  compliance_rule_words: ComplianceRuleWordsTable;
+  compliance_rules_revision: ComplianceRulesRevisionTable;
   signatures: SignaturesTable;
   signature_documents: SignatureDocumentsTable;
   templates: TemplatesTable;
@@ -245,4 +248,28 @@ export interface TemplatesTable {
   deleted_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+// Content rule sets of the compliance rules engine (migration 0011).
+export interface ComplianceRuleSetsTable {
+  id: string;
+  name: string;
+  kind: string;
+  severity: 'block' | 'warn';
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  types: string[];
+  subjects: string[];
+  position: number;
+  version: ColumnType<number, number | undefined, number>;
+  updated_at: Timestamp;
+}
+
+export interface ComplianceRuleWordsTable {
+  set_id: string;
+  word: string;
+}
+
+export interface ComplianceRulesRevisionTable {
+  id: ColumnType<boolean, boolean | undefined, boolean>;
+  revision: number;
 }
