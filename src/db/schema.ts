@@ -190,6 +190,9 @@ export interface Database {
   signatures: SignaturesTable;
   signature_documents: SignatureDocumentsTable;
   templates: TemplatesTable;
+  billing_balances: BillingBalancesTable;
+  billing_lots: BillingLotsTable;
+  billing_ledger: BillingLedgerTable;
 }
 
 // Signatures and templates (migration 0012).
@@ -272,4 +275,40 @@ export interface ComplianceRuleWordsTable {
 export interface ComplianceRulesRevisionTable {
   id: ColumnType<boolean, boolean | undefined, boolean>;
   revision: number;
+}
+
+// Billing, ledger side (migration 0013): balances, credit lots, the append-only ledger. bigint
+// columns are parsed as numbers by the pool (src/db/pool.ts).
+export interface BillingBalancesTable {
+  tenant_id: number;
+  available: ColumnType<number, number | undefined, number>;
+  reserved: ColumnType<number, number | undefined, number>;
+  updated_at: Timestamp;
+}
+
+export interface BillingLotsTable {
+  id: Generated<number>;
+  tenant_id: number;
+  source: 'order' | 'credit' | 'adjust';
+  order_id: number | null;
+  parts_total: number;
+  parts_left: number;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export interface BillingLedgerTable {
+  id: Generated<number>;
+  tenant_id: number;
+  kind: 'reserve' | 'capture' | 'refund' | 'release' | 'credit' | 'adjust' | 'expire';
+  available_delta: number;
+  reserved_delta: number;
+  units: number | null;
+  message_id: number | null;
+  batch_id: number | null;
+  order_id: number | null;
+  lot_id: number | null;
+  reason: string | null;
+  actor: string | null;
+  created_at: Timestamp;
 }

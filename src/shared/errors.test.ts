@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import '../http/http.errors.ts';
 import '../modules/accounts/accounts.errors.ts';
+import '../modules/billing/billing.errors.ts';
 import '../modules/channels/channels.errors.ts';
 import '../modules/credentials/credentials.errors.ts';
 import '../modules/compliance/rules/rules.errors.ts';
