@@ -5,6 +5,7 @@ import { createAccountsRepository } from '../modules/accounts/accounts.repositor
 import { createAuthenticator } from '../modules/accounts/accounts.usecases.ts';
 import { createCredentialsRepository } from '../modules/credentials/credentials.repository.ts';
 import { createSignedRequestVerifier } from '../modules/credentials/credentials.verify.ts';
+import { createRulesProvider } from '../modules/compliance/rules/rules.provider.ts';
 import { createAdmission } from '../modules/messages/admission.ts';
 import { createIntake } from '../modules/messages/intake.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
@@ -59,6 +60,10 @@ export function createContext({
     authenticate: createAuthenticator({ repository: accounts }),
     keyRing,
     credentials,
+    /** The compiled content rule sets (compliance rules engine), rechecked every few seconds. */
+    rules: createRulesProvider(db.pool, {
+      onError: (err) => logger.warn({ err }, 'compliance rules: checking for changed rule sets failed'),
+    }),
     signedRequests: createSignedRequestVerifier({
       repository: credentials,
       keyRing,
