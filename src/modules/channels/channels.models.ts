@@ -28,7 +28,21 @@ export interface ChannelInput {
   sourceAddr?: string;
   isDefault?: boolean;
   idConvention?: IdConvention;
+  // Routing (issue 10).
+  /** cmcc, cucc, ctcc, cbn, satellite, intl (any country) or intl:<calling code>. */
+  carriers?: string[];
+  messageTypes?: string[];
+  /** Cost price per part, a decimal string (kept exact), in `costCurrency`. */
+  costPerPart?: string;
+  costCurrency?: string;
+  weight?: number;
+  binds?: number;
+  acceptsExtension?: boolean;
+  enabled?: boolean;
 }
+
+/** What `channel set` and PATCH may change; the name and the carrier account stay. */
+export type ChannelPatch = Partial<Omit<ChannelInput, 'name' | 'isDefault'>>;
 
 export function validateChannel(input: ChannelInput): string[] {
   const problems: string[] = [];
@@ -59,5 +73,41 @@ export function validateChannel(input: ChannelInput): string[] {
     problems.push(`id_convention: one of ${ID_CONVENTIONS.join(', ')}`);
   if (input.sourceAddr !== undefined && !/^[0-9]{1,20}$/.test(input.sourceAddr))
     problems.push('source_addr: 1-20 digits');
+  return [...problems, ...validateRouting(input)];
+}
+
+const CARRIER_COVERAGE = /^(cmcc|cucc|ctcc|cbn|satellite|intl|intl:[1-9][0-9]{0,3})$/;
+const TYPES = ['verification', 'notification', 'marketing'];
+
+/** The routing settings of a channel, on their own (a patch checks only what it changes). */
+export function validateRouting(input: ChannelPatch): string[] {
+  const problems: string[] = [];
+  if (
+    input.carriers !== undefined &&
+    (input.carriers.length === 0 || !input.carriers.every((c) => CARRIER_COVERAGE.test(c)))
+  )
+    problems.push('carriers: one or more of cmcc, cucc, ctcc, cbn, satellite, intl, intl:<calling code>');
+  if (
+    input.messageTypes !== undefined &&
+    (input.messageTypes.length === 0 || !input.messageTypes.every((t) => TYPES.includes(t)))
+  )
+    problems.push(`types: one or more of ${TYPES.join(', ')}`);
+  if (input.costPerPart !== undefined && !/^\d{1,7}(\.\d{1,5})?$/.test(input.costPerPart))
+    problems.push('cost: a decimal such as 0.035 (at most 5 decimals)');
+  if (input.costCurrency !== undefined && !/^[A-Z]{3}$/.test(input.costCurrency))
+    problems.push('currency: an ISO 4217 code such as CNY');
+  if (
+    input.weight !== undefined &&
+    (!Number.isInteger(input.weight) || input.weight < 1 || input.weight > 10_000)
+  )
+    problems.push('weight: 1..10000');
+  if (input.binds !== undefined && (!Number.isInteger(input.binds) || input.binds < 1 || input.binds > 64))
+    problems.push('binds: 1..64');
   return problems;
+}
+
+/** A patch with the connection settings checked too (host, port, window…), as on add. */
+export function validateChannelPatch(patch: ChannelPatch): string[] {
+  const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+  return validateChannel({ name: 'x', host: 'x', port: 1, systemId: 'x', ...given });
 }

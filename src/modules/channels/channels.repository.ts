@@ -2,7 +2,14 @@ import type { Kysely, Selectable } from 'kysely';
 import type { ChannelsTable, Database } from '../../db/schema.ts';
 import { isSealed, type KeyRingSource, openSealed, seal } from '../../shared/secrets.ts';
 import { channelNameTaken, channelNotFound, invalidChannel } from './channels.errors.ts';
-import { type ChannelInput, ID_CONVENTIONS, type IdConvention, validateChannel } from './channels.models.ts';
+import {
+  type ChannelInput,
+  type ChannelPatch,
+  ID_CONVENTIONS,
+  type IdConvention,
+  validateChannel,
+  validateChannelPatch,
+} from './channels.models.ts';
 
 export type Channel = Selectable<ChannelsTable>;
 
@@ -50,6 +57,7 @@ export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRing
               source_addr: input.sourceAddr ?? '106900',
               is_default: makeDefault,
               id_convention: input.idConvention ?? 'as-is',
+              ...routingColumns(input),
             })
             .returningAll()
             .executeTakeFirstOrThrow();
@@ -116,6 +124,55 @@ export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRing
       if (!row) throw channelNotFound();
       return row;
     },
+    /**
+     * Changes what the patch names. `updated_at` moves, so every worker rebinds the channel with
+     * its new settings at its next channel sync (no restart), and routing sees them at once.
+     */
+    async updateChannel(nameOrId: string, patch: ChannelPatch): Promise<Channel> {
+      const problems = validateChannelPatch(patch);
+      if (problems.length > 0) throw invalidChannel({ message: problems.join('; '), details: problems });
+      const byId = /^\d+$/.test(nameOrId);
+      const row = await db
+        .updateTable('channels')
+        .set({
+          ...(patch.host === undefined ? {} : { host: patch.host }),
+          ...(patch.port === undefined ? {} : { port: patch.port }),
+          ...(patch.systemId === undefined ? {} : { system_id: patch.systemId }),
+          ...(patch.password === undefined
+            ? {}
+            : { password: patch.password ? seal(ring(), patch.password) : '' }),
+          ...(patch.systemType === undefined ? {} : { system_type: patch.systemType }),
+          ...(patch.bindMode === undefined ? {} : { bind_mode: patch.bindMode }),
+          ...(patch.windowSize === undefined ? {} : { window_size: patch.windowSize }),
+          ...(patch.maxTps === undefined ? {} : { max_tps: patch.maxTps }),
+          ...(patch.sourceAddr === undefined ? {} : { source_addr: patch.sourceAddr }),
+          ...(patch.idConvention === undefined
+            ? {}
+            : {
+                id_convention: patch.idConvention,
+                id_convention_learned: null,
+                id_convention_learned_at: null,
+              }),
+          ...(patch.enabled === undefined ? {} : { enabled: patch.enabled }),
+          ...routingColumns(patch),
+          updated_at: new Date(),
+        })
+        .where(byId ? 'id' : 'name', '=', byId ? Number(nameOrId) : nameOrId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw channelNotFound();
+      return opened(row);
+    },
+    async getChannel(nameOrId: string): Promise<Channel> {
+      const byId = /^\d+$/.test(nameOrId);
+      const row = await db
+        .selectFrom('channels')
+        .selectAll()
+        .where(byId ? 'id' : 'name', '=', byId ? Number(nameOrId) : nameOrId)
+        .executeTakeFirst();
+      if (!row) throw channelNotFound();
+      return opened(row);
+    },
     async listChannels(): Promise<Channel[]> {
       return (await db.selectFrom('channels').selectAll().orderBy('id').execute()).map(opened);
     },
@@ -169,6 +226,18 @@ export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRing
 
 export type ChannelsRepository = ReturnType<typeof createChannelsRepository>;
 
+function routingColumns(input: ChannelPatch) {
+  return {
+    ...(input.carriers === undefined ? {} : { carriers: [...new Set(input.carriers)] }),
+    ...(input.messageTypes === undefined ? {} : { message_types: [...new Set(input.messageTypes)] }),
+    ...(input.costPerPart === undefined ? {} : { cost_per_part: input.costPerPart }),
+    ...(input.costCurrency === undefined ? {} : { cost_currency: input.costCurrency }),
+    ...(input.weight === undefined ? {} : { weight: input.weight }),
+    ...(input.binds === undefined ? {} : { binds: input.binds }),
+    ...(input.acceptsExtension === undefined ? {} : { accepts_extension: input.acceptsExtension }),
+  };
+}
+
 /** Public view of a channel: the password never leaves the database. */
 export function toChannelView(c: Channel) {
   return {
@@ -187,6 +256,15 @@ export function toChannelView(c: Channel) {
     id_convention: c.id_convention,
     /** What `auto` learned, once it has; null otherwise. */
     id_convention_learned: c.id_convention_learned,
+    carriers: c.carriers,
+    message_types: c.message_types,
+    /** Decimal string, exact (numeric(12,5)). */
+    cost_per_part: c.cost_per_part,
+    cost_currency: c.cost_currency,
+    weight: c.weight,
+    binds: c.binds,
+    accepts_extension: c.accepts_extension,
     created_at: c.created_at.toISOString(),
+    updated_at: c.updated_at.toISOString(),
   };
 }

@@ -105,6 +105,11 @@ export class ChannelConnector {
     return this.queued + this.submitting;
   }
 
+  /** Messages held past two windows (routing may give a channel more than its demand). */
+  get overfill(): number {
+    return Math.max(0, this.queued + this.submitting - this.windowSize * 2);
+  }
+
   start(): void {
     void this.connect();
   }
@@ -255,7 +260,9 @@ export class ChannelConnector {
     const c = this.deps.channel;
     const encoded = encodeMessage(message.content, message.id & 0xff);
     const flight: InFlight = { message, carrierIds: [], duplicateRisk: false };
-    const sourceAddr = `${c.source_addr}${message.senderCode ?? ''}`.slice(0, 20);
+    // A channel whose carrier refuses longer sender numbers gets no tenant extension.
+    const extension = c.accepts_extension === false ? '' : (message.senderCode ?? '');
+    const sourceAddr = `${c.source_addr}${extension}`.slice(0, 20);
     for (let i = 0; i < encoded.parts.length; i++) {
       // Parts after the first each take a token too; the first took its token in pump().
       if (i > 0) await this.waitForToken();

@@ -5,9 +5,24 @@
 
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { NO_CHANNEL_BOUND, NO_ROUTE } from '../routing/routing.errors.ts';
+import type { ChannelHealth, RouteDecision } from '../routing/routing.models.ts';
 import type { ChannelConnector } from './connector.ts';
 import { MAX_ATTEMPTS } from './dispatch.models.ts';
 import { type ClaimedMessage, claimNextMessages, type Deadlines } from './dispatch.sql.ts';
+import type { Recorder } from './recorder.ts';
+
+/** Chooses the channel of one claimed message from the live health of the channels (routing.models). */
+export type RouteMessage = (
+  message: ClaimedMessage,
+  health: ReadonlyMap<number, ChannelHealth>,
+) => RouteDecision;
+
+/**
+ * How long a message whose route has no bound channel waits before it is claimed again. Not an
+ * attempt: it goes back with `routing.no_channel_bound` and no duplicate risk.
+ */
+export const NO_CHANNEL_RETRY_MS = 2000;
 
 export interface Dispatcher {
   wake(): void;
@@ -25,12 +40,24 @@ export function startDispatcher({
   maxClaim = 2000,
   smallClaim = 100,
   gatherMs = 5,
+  route: routeMessage,
+  recorder,
+  healthOf = (c) => ({ bound: c.isReady }),
 }: {
   pool: pg.Pool;
   nodeId: string;
   logger: Logger;
   /** The live connectors, the default channel first. */
   connectors: () => ChannelConnector[];
+  /**
+   * Routes each claimed message (the route table); with `recorder`, which ends no-route messages
+   * and hands back those whose channels are all unbound. Without it, the default channel is
+   * filled first, then the others by their free demand.
+   */
+  route?: RouteMessage;
+  recorder?: Pick<Recorder, 'fail' | 'retry'>;
+  /** Live health of a connector's channel; part B adds the delivery rate (degraded, score). */
+  healthOf?: (c: ChannelConnector) => ChannelHealth;
   now?: () => Date;
   /** Deadlines by message type: a claim expires what is past them instead of sending it. */
   deadlines: Deadlines;
@@ -63,15 +90,63 @@ export function startDispatcher({
     if (rest.length > 0) ready[0]!.enqueue(rest);
   }
 
+  /**
+   * Each message to the channel its route chooses among those bound now. A message no route can
+   * carry ends `rejected` (routing.no_route), never stuck; one whose route has no bound channel
+   * goes back to the queue for a moment. Returns how many went to a channel.
+   */
+  function routeByRules(messages: ClaimedMessage[], all: ChannelConnector[]): number {
+    const byChannel = new Map(all.map((c) => [c.channelId, c]));
+    const health = new Map(all.map((c) => [c.channelId, healthOf(c)]));
+    const batches = new Map<ChannelConnector, ClaimedMessage[]>();
+    let routed = 0;
+    const handBack = (m: ClaimedMessage, why: string) =>
+      recorder!.retry({
+        id: m.id,
+        delayMs: NO_CHANNEL_RETRY_MS,
+        errorCode: NO_CHANNEL_BOUND,
+        errorDetail: why,
+        duplicateRisk: false,
+        notAttempted: true,
+      });
+    for (const m of messages) {
+      let decision: RouteDecision;
+      try {
+        decision = routeMessage!(m, health);
+      } catch (error) {
+        logger.error({ err: error, message: m.id }, 'dispatch: routing failed; the message waits');
+        handBack(m, 'routing failed');
+        continue;
+      }
+      const connector = decision.kind === 'channel' ? byChannel.get(decision.channel.id) : undefined;
+      if (connector) {
+        const batch = batches.get(connector);
+        if (batch) batch.push(m);
+        else batches.set(connector, [m]);
+        routed++;
+      } else if (decision.kind === 'no_route') {
+        recorder!.fail({ id: m.id, status: 'rejected', errorCode: NO_ROUTE, errorDetail: decision.why });
+      } else {
+        handBack(m, decision.kind === 'wait' ? decision.why : 'the chosen channel has no connector');
+      }
+    }
+    // A connector that lost its bind meanwhile hands its batch back to the queue (enqueue), and
+    // the next claim routes those messages to the group's other channels.
+    for (const [connector, batch] of batches) connector.enqueue(batch);
+    return routed;
+  }
+
   async function loop(): Promise<void> {
     while (!stopped) {
       let claimedAny = false;
       try {
-        const ready = connectors().filter((c) => c.isReady);
-        const demand = Math.min(
-          maxClaim,
-          ready.reduce((sum, c) => sum + c.demand, 0),
-        );
+        const all = connectors();
+        const ready = all.filter((c) => c.isReady);
+        // Routing may send a claim's messages to one channel beyond its own demand: what a
+        // channel holds past its two windows is taken off the next claims, so no local queue
+        // grows without bound.
+        const overfill = all.reduce((sum, c) => sum + (c.overfill ?? 0), 0);
+        const demand = Math.min(maxClaim, ready.reduce((sum, c) => sum + c.demand, 0) - overfill);
         if (demand > 0) {
           const perTenant = Math.max(10, Math.ceil(demand / activeKeys));
           const claimed = await claimNextMessages(pool, {
@@ -88,8 +163,14 @@ export function startDispatcher({
             activeKeys = Math.max(1, new Set(claimed.map((m) => `${m.priority}:${m.tenantId}`)).size);
             // A channel may have stopped during the claim: prefer those still bound. If none is,
             // the first hands the messages straight back to the queue (ChannelConnector.enqueue).
-            const still = ready.filter((c) => c.isReady);
-            route(claimed, still.length > 0 ? still : ready);
+            if (routeMessage && recorder) {
+              // Nothing routable (every route's channels unbound): do not spin claiming them.
+              if (routeByRules(claimed, connectors()) === 0)
+                await new Promise((r) => setTimeout(r, idlePollMs));
+            } else {
+              const still = ready.filter((c) => c.isReady);
+              route(claimed, still.length > 0 ? still : ready);
+            }
           }
         }
       } catch (error) {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import type { AppContext } from '../../app/context.ts';
 import { createChannelsRepository } from '../channels/channels.repository.ts';
 import { createReceiptIngest } from '../receipts/receipt-ingest.ts';
+import { createLiveRouting } from '../routing/live-routing.ts';
 import { flushExpiredReplyParts, REPLY_PARTS_SWEEP_MS } from '../replies/inbound-store.ts';
 import { ChannelConnector } from './connector.ts';
 import {
@@ -115,8 +116,13 @@ export async function startWorker({
     { connector: ChannelConnector; updatedAt: number; isDefault: boolean }
   >();
 
+  // The route table, the channels and the ported numbers as the dispatcher routes with them,
+  // re-read with the channels: an edit takes effect at the next sync, without a restart.
+  const routing = createLiveRouting({ db: db.kysely });
   const syncChannels = async () => {
-    const channels = await channelsRepo.listEnabledChannels();
+    const everyChannel = await channelsRepo.listChannels();
+    await routing.refresh(everyChannel);
+    const channels = everyChannel.filter((c) => c.enabled);
     const seen = new Set<number>();
     for (const channel of channels) {
       seen.add(channel.id);
@@ -160,6 +166,8 @@ export async function startWorker({
     connectors: ordered,
     now: () => clock.now(),
     deadlines,
+    route: routing.route,
+    recorder,
   });
   const unsubscribe = ctx.onQueued(() => dispatcher?.wake());
 
