@@ -120,13 +120,25 @@ export async function waitAllFinal(
 ): Promise<number> {
   const start = Date.now();
   for (;;) {
-    const r = await db.query(
-      `select count(*)::int as n from messages where tenant_id = $1 and status in ${FINAL}`,
+    // The exact count walks every message of the tenant (~20 ms of PostgreSQL's CPU at 30,000,
+    // every 50 ms, taken from the system it measures); while any is still queued, held, sending
+    // or sent, the partial indexes of those states answer in a few index probes instead.
+    const busy = await db.query(
+      `select exists (select 1 from messages where status = 'queued' and tenant_id = $1)
+           or exists (select 1 from messages where status = 'held' and tenant_id = $1)
+           or exists (select 1 from messages where status = 'sending' and tenant_id = $1)
+           or exists (select 1 from messages where status = 'sent' and tenant_id = $1) as busy`,
       [tenantId],
     );
-    if (r.rows[0].n >= expected) return Date.now();
-    if (Date.now() - start > timeoutMs)
-      throw new Error(`only ${r.rows[0].n}/${expected} final after ${timeoutMs} ms`);
+    const timedOut = Date.now() - start > timeoutMs;
+    if (!busy.rows[0].busy || timedOut) {
+      const r = await db.query(
+        `select count(*)::int as n from messages where tenant_id = $1 and status in ${FINAL}`,
+        [tenantId],
+      );
+      if (r.rows[0].n >= expected) return Date.now();
+      if (timedOut) throw new Error(`only ${r.rows[0].n}/${expected} final after ${timeoutMs} ms`);
+    }
     await new Promise((res) => setTimeout(res, 50));
   }
 }
