@@ -337,6 +337,22 @@ export const settings = {
     accepts: 'an integer 1..100000',
     parse: integer(1, 100_000),
   }),
+  lowBalanceThreshold: setting<number>({
+    key: 'lowBalanceThreshold',
+    env: 'HONGYAN_LOW_BALANCE_THRESHOLD',
+    doc: "Parts below which a tenant gets its one low-balance alert (SMS to the owner's verified phone, console flag, billing event); a tenant may set its own.",
+    default: 30,
+    accepts: 'an integer 0..1000000000',
+    parse: integer(0, 1_000_000_000),
+  }),
+  lowBalanceCheckIntervalMs: setting<number>({
+    key: 'lowBalanceCheckIntervalMs',
+    env: 'HONGYAN_LOW_BALANCE_CHECK_INTERVAL_MS',
+    doc: 'How often a worker checks balances against their low-balance thresholds (any number of nodes may: one alert is claimed by one of them).',
+    default: 60_000,
+    accepts: 'an integer 1000..86400000',
+    parse: integer(1000, 86_400_000),
+  }),
   schedulerIntervalMs: setting<number>({
     key: 'schedulerIntervalMs',
     env: 'HONGYAN_SCHEDULER_INTERVAL_MS',

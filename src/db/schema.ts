@@ -193,6 +193,11 @@ export interface Database {
   billing_balances: BillingBalancesTable;
   billing_lots: BillingLotsTable;
   billing_ledger: BillingLedgerTable;
+  billing_packages: BillingPackagesTable;
+  billing_prices: BillingPricesTable;
+  billing_orders: BillingOrdersTable;
+  billing_alert_state: BillingAlertStateTable;
+  billing_events: BillingEventsTable;
 }
 
 // Signatures and templates (migration 0012).
@@ -310,5 +315,64 @@ export interface BillingLedgerTable {
   lot_id: number | null;
   reason: string | null;
   actor: string | null;
+  created_at: Timestamp;
+}
+
+// Billing, commerce side (migration 0014): packages, prices, orders, low-balance alerts, events.
+// Numeric money columns come back from pg as decimal text.
+export interface BillingPackagesTable {
+  id: Generated<number>;
+  name: string;
+  parts: number;
+  price: string;
+  currency: ColumnType<string, string | undefined, string>;
+  validity_days: number;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface BillingPricesTable {
+  id: Generated<number>;
+  type: string | null;
+  destination: 'domestic' | 'international';
+  country_code: string | null;
+  units_per_part: number;
+  price_per_part: ColumnType<string, string | undefined, string>;
+  currency: ColumnType<string, string | undefined, string>;
+  updated_at: Timestamp;
+}
+
+export interface BillingOrdersTable {
+  id: Generated<number>;
+  tenant_id: number;
+  package_id: number;
+  parts: number;
+  price: string;
+  currency: string;
+  validity_days: number;
+  status: ColumnType<'created' | 'paid' | 'credited' | 'canceled', string | undefined, string>;
+  payment_reference: string | null;
+  created_by: string;
+  confirmed_by: string | null;
+  created_at: Timestamp;
+  paid_at: NullableTimestamp;
+  credited_at: NullableTimestamp;
+  canceled_at: NullableTimestamp;
+}
+
+export interface BillingAlertStateTable {
+  tenant_id: number;
+  threshold: number | null;
+  alerted_at: NullableTimestamp;
+  alerted_available: number | null;
+  alert_message_id: number | null;
+}
+
+export interface BillingEventsTable {
+  id: Generated<number>;
+  tenant_id: number;
+  kind: string;
+  payload: unknown;
   created_at: Timestamp;
 }

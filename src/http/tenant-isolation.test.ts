@@ -14,6 +14,7 @@ import { createTestDatabase } from '../../test/helpers/db.ts';
 import { loginAs, newMember, withSession } from '../modules/accounts/accounts.testkit.ts';
 import { type Actor, allows, type Permission } from '../modules/accounts/permissions.models.ts';
 import { canonicalString, SCOPES, sha256Hex, sign } from '../modules/credentials/credentials.models.ts';
+import { insertPackage } from '../modules/billing/commerce/commerce.repository.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let app: FastifyInstance;
@@ -119,6 +120,23 @@ const document: Fixture = async (b) =>
     (j: { id: number }) => j.id,
   );
 
+let billingPackageId: number | undefined;
+/** An order of B's (its owner orders; keys cannot). */
+const order: Fixture = async (b) => {
+  billingPackageId ??= (
+    await insertPackage(t.db.pool, { name: 'isolation', parts: 1000, price: '10.00', validity_days: 365 })
+  ).id;
+  return created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/billing/orders',
+      headers: b.owner,
+      payload: { package_id: billingPackageId },
+    }),
+    (j: { id: number }) => j.id,
+  );
+};
+
 /** A second console session of B's owner, so that ending it leaves the owner's own session alive. */
 const session: Fixture = async (b) => {
   const { browser } = await loginAs(app, b.login.email, b.login.password);
@@ -142,6 +160,8 @@ const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/credentials/:id/revoke': { id: credential },
   '/v1/tenant/documents/:docId': { docId: document },
   '/v1/auth/sessions/:id': { id: session },
+  '/v1/billing/orders/:id': { id: order },
+  '/v1/billing/orders/:id/cancel': { id: order },
 };
 
 /** Bodies that pass a route's schema, so that the request reaches the tenant check. */

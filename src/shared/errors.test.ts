@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import '../http/http.errors.ts';
 import '../modules/accounts/accounts.errors.ts';
 import '../modules/billing/billing.errors.ts';
+import '../modules/billing/commerce/commerce.errors.ts';
 import '../modules/channels/channels.errors.ts';
 import '../modules/credentials/credentials.errors.ts';
 import '../modules/compliance/rules/rules.errors.ts';
 import '../modules/messages/messages.errors.ts';
-import '../modules/routing/routing.errors.ts';
 import '../modules/tenants/tenants.errors.ts';
 import { registeredErrors } from './errors.ts';
 

@@ -116,17 +116,27 @@ export const PERMISSIONS = {
     tenant: [],
     staff: ['admin'],
   },
-  'operator.compliance.read': {
-    doc: 'Read the platform blacklist, recipient-protection settings and the content rule sets; export their words; check a text against the rules.',
-    tenant: [],
-    staff: STAFF_ROLES,
+  'billing.read': {
+    doc: 'Read the balance, packages on sale, orders, the low-balance flag and usage statements (JSON, CSV, XLSX).',
+    tenant: ['owner', 'admin', 'finance'],
+    staff: [],
+    scope: 'billing',
   },
-  'operator.compliance.manage': {
-    doc: "Edit the platform blacklist and recipient-protection settings; change a content rule set's severity, switch it off, add, remove and import its words.",
-    tenant: [],
-    staff: ['admin', 'reviewer'],
+  'billing.order': {
+    doc: 'Order a quota package or cancel an unpaid order; set the low-balance threshold.',
+    tenant: ['owner', 'finance'],
+    staff: [],
   },
-  'operator.audit.read': {
+  'operator.billing.read': {
+    doc: "Packages, prices, every tenant's orders and statements with channel cost and margin.",
+    tenant: [],
+    staff: ['admin', 'support'],
+  },
+  'operator.billing.manage': {
+    doc: "Define packages and prices, confirm an order's payment (credits it) or cancel it, adjust a balance with a reason.",
+    tenant: [],
+    staff: ['admin'],
+  },  'operator.audit.read': {
     doc: 'Read the whole audit log.',
     tenant: [],
     staff: ['admin'],

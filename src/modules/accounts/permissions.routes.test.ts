@@ -193,6 +193,12 @@ const validBodies: Record<string, unknown> = {
   'POST /v1/auth/phone': { phone: '13800138000' },
   'POST /v1/auth/phone/confirm': { code: '000000' },
   'POST /v1/auth/two-factor/disable': { password: 'p' },
+  'POST /v1/billing/orders': { package_id: 1 },
+  'PUT /v1/billing/alerts': { threshold: 30 },
+  'POST /v1/operator/billing/packages': { name: 'p', parts: 1000, price: '10', validity_days: 365 },
+  'PATCH /v1/operator/billing/packages/:id': { enabled: false },
+  'PUT /v1/operator/billing/prices': { destination: 'domestic', units_per_part: 1 },
+  'POST /v1/operator/billing/tenants/:id/adjust': { parts: 1, reason: 'r' },
 };
 
 /** Query strings a route's schema requires. */
