@@ -8,6 +8,7 @@ import '../modules/channels/channels.errors.ts';
 import '../modules/credentials/credentials.errors.ts';
 import '../modules/compliance/rules/rules.errors.ts';
 import '../modules/messages/messages.errors.ts';
+import '../modules/routing/routing.errors.ts';
 import '../modules/tenants/tenants.errors.ts';
 import { registeredErrors } from './errors.ts';
 

@@ -116,6 +116,16 @@ export const PERMISSIONS = {
     tenant: [],
     staff: ['admin'],
   },
+  'operator.compliance.read': {
+    doc: 'Read the platform blacklist, recipient-protection settings and the content rule sets; export their words; check a text against the rules.',
+    tenant: [],
+    staff: STAFF_ROLES,
+  },
+  'operator.compliance.manage': {
+    doc: "Edit the platform blacklist and recipient-protection settings; change a content rule set's severity, switch it off, add, remove and import its words.",
+    tenant: [],
+    staff: ['admin', 'reviewer'],
+  },
   'billing.read': {
     doc: 'Read the balance, packages on sale, orders, the low-balance flag and usage statements (JSON, CSV, XLSX).',
     tenant: ['owner', 'admin', 'finance'],
