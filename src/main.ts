@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, renderConfigReference } from './app/config.ts';
 import { CHANNEL_ADD_HELP, runOperatorCommand } from './app/operator-cli.ts';
+import { CHANNEL_SET_HELP } from './modules/channels/channels.cli.ts';
+import { ROUTE_HELP } from './modules/routing/routing.cli.ts';
 
 const HELP = `hongyan — self-hosted SMS platform (鸿雁)
 
@@ -25,7 +27,10 @@ Usage:
         [--id-convention as-is|hex-resp-decimal-receipt|decimal-resp-hex-receipt|auto]
                                                  (hongyan channel add --help: every option)
   hongyan channel list
-  hongyan channel set NAME|ID --id-convention C   change the id convention (forgets what auto learned)
+  hongyan channel set NAME|ID [options]         change a channel: connection, --id-convention (forgets
+                                                 what auto learned), --carriers, --types, --cost,
+                                                 --weight, --binds, --extension, --enable/--disable
+                                                 (hongyan channel set --help)
   hongyan channel stats [NAME|ID]                receipts received, applied, parked, duplicate, expired
   hongyan channel remove NAME|ID
   hongyan credential create --tenant ID --name N --scopes send,read[,templates,billing,webhooks]
@@ -35,6 +40,9 @@ Usage:
   hongyan credential revoke ID --tenant ID
   hongyan secrets rotate                         new master key; re-seals every stored secret
   hongyan message get ID
+  hongyan route list|add|remove|test|port|unport|ports
+                                                 the route table, the decision for a number, ported
+                                                 numbers (hongyan route --help)
   hongyan reply list [--unattributed] [--limit N]
                                                  replies (MO), newest first; --unattributed: those
                                                  given to no tenant (the operator decides)
@@ -72,6 +80,27 @@ async function main(argv: string[]): Promise<number> {
       'max-tps': { type: 'string' },
       'source-addr': { type: 'string' },
       'id-convention': { type: 'string' },
+      // Routing (channel add|set, route …).
+      carriers: { type: 'string' },
+      types: { type: 'string' },
+      cost: { type: 'string' },
+      currency: { type: 'string' },
+      weight: { type: 'string' },
+      binds: { type: 'string' },
+      extension: { type: 'string' },
+      enable: { type: 'boolean' },
+      disable: { type: 'boolean' },
+      channels: { type: 'string' },
+      type: { type: 'string' },
+      network: { type: 'string' },
+      country: { type: 'string' },
+      signature: { type: 'string' },
+      position: { type: 'string' },
+      description: { type: 'string' },
+      to: { type: 'string' },
+      content: { type: 'string' },
+      number: { type: 'string' },
+      note: { type: 'string' },
       default: { type: 'boolean' },
       unattributed: { type: 'boolean' },
       scopes: { type: 'string' },
@@ -88,7 +117,15 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command, sub, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') {
-    console.log(command === 'channel' && sub === 'add' ? CHANNEL_ADD_HELP : HELP);
+    console.log(
+      command === 'channel' && sub === 'add'
+        ? CHANNEL_ADD_HELP
+        : command === 'channel' && sub === 'set'
+          ? CHANNEL_SET_HELP
+          : command === 'route'
+            ? ROUTE_HELP
+            : HELP,
+    );
     return 0;
   }
   if (command === 'config' && sub === 'docs') {

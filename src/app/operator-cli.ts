@@ -10,6 +10,13 @@ import { TENANT_ROLES, type TenantRole } from '../modules/accounts/permissions.m
 import type { BindMode, IdConvention } from '../modules/channels/channels.models.ts';
 import { createChannelsRepository, toChannelView } from '../modules/channels/channels.repository.ts';
 import {
+  CHANNEL_ROUTING_HELP,
+  channelSetFlags,
+  routingFlags,
+  routingLine,
+} from '../modules/channels/channels.cli.ts';
+import { runRouteCommand } from '../modules/routing/routing.cli.ts';
+import {
   CredentialUsageError,
   rotateSecrets,
   runCredentialCommand,
@@ -51,8 +58,11 @@ Usage: hongyan channel add --name N --host H --system-id S [options]
   --source-addr DIGITS sender number of messages that name none (default 106900)
   --id-convention C    how the carrier writes message ids in responses and receipts: as-is
                        (default), hex-resp-decimal-receipt, decimal-resp-hex-receipt or auto
-  --default            the channel for messages no route sends elsewhere (the first channel added is)
-  --json               print the channel as JSON`;
+  --default            the channel listed first (the first channel added is); routing treats
+                       every enabled channel alike
+  --json               print the channel as JSON
+
+${CHANNEL_ROUTING_HELP}`;
 
 class UsageError extends Error {}
 
@@ -97,6 +107,7 @@ export async function runOperatorCommand({
     'reply',
     'credential',
     'secrets',
+    'route',
   ];
   if (!known.includes(command)) {
     console.error(`unknown command "${command}"; see hongyan --help`);
@@ -108,6 +119,8 @@ export async function runOperatorCommand({
     const accounts = createAccountsRepository(database.db.kysely);
     const keyRing = lazyKeyRing(() => loadKeyRing({ masterKey: config.masterKey, dataDir: config.dataDir }));
     const channels = createChannelsRepository(database.db.kysely, keyRing);
+    if (command === 'route')
+      return await runRouteCommand({ sub, rest, values, kysely: database.db.kysely, keyRing, out });
     if (command === 'credential')
       return await runCredentialCommand({ sub, rest, values, pool: database.db.pool, keyRing, out });
     switch (`${command} ${sub ?? ''}`.trim()) {
@@ -190,6 +203,7 @@ export async function runOperatorCommand({
           sourceAddr: values['source-addr'] as string | undefined,
           isDefault: values.default === true ? true : undefined,
           idConvention: values['id-convention'] as IdConvention | undefined,
+          ...routingFlags(values),
         });
         out(
           toChannelView(channel),
@@ -204,7 +218,7 @@ export async function runOperatorCommand({
           list
             .map(
               (c) =>
-                `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${maxTpsText(c.max_tps)}\tids ${c.id_convention}${c.id_convention_learned ? ` (learned ${c.id_convention_learned})` : ''}${c.is_default ? '\tdefault' : ''}`,
+                `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${maxTpsText(c.max_tps)}\tids ${c.id_convention}${c.id_convention_learned ? ` (learned ${c.id_convention_learned})` : ''}${c.is_default ? '\tdefault' : ''}\n\t${routingLine(c)}`,
             )
             .join('\n') || '(no channels)',
         );
@@ -213,10 +227,11 @@ export async function runOperatorCommand({
       case 'channel set': {
         const target = rest[0];
         if (!target) throw new UsageError('channel set needs a channel name or id');
-        const convention = values['id-convention'];
-        if (typeof convention !== 'string') throw new UsageError('channel set needs --id-convention');
-        const channel = await channels.setIdConvention(target, convention as IdConvention);
-        out(toChannelView(channel), `channel ${channel.id} "${channel.name}": ids ${channel.id_convention}`);
+        const channel = await channels.updateChannel(target, channelSetFlags(values));
+        out(
+          toChannelView(channel),
+          `channel ${channel.id} "${channel.name}" changed (workers rebind it within seconds): ids ${channel.id_convention}\n\t${routingLine(channel)}`,
+        );
         return 0;
       }
       case 'channel stats': {
@@ -293,10 +308,11 @@ export async function runOperatorCommand({
           );
           return 1;
         }
-        const view = { ...toMessageView(row), tenant_id: row.tenant_id };
+        // Operators see the channel that carried it (routing).
+        const view = { ...toMessageView(row), tenant_id: row.tenant_id, channel_id: row.channel_id };
         out(
           view,
-          `${view.id}\t${view.to}\t${view.status}\t${view.parts} part(s)\n${view.events.map((e) => `  ${e.at}  ${e.status}`).join('\n')}`,
+          `${view.id}\t${view.to}\t${view.status}\t${view.parts} part(s)\tchannel ${view.channel_id ?? '-'}\n${view.events.map((e) => `  ${e.at}  ${e.status}`).join('\n')}`,
         );
         return 0;
       }
