@@ -15,6 +15,8 @@ import { registerOwnSessionRoutes } from '../modules/accounts/own-sessions.route
 import { registerStaffRoutes } from '../modules/accounts/staff.routes.ts';
 import { registerMessageExportRoutes } from '../modules/messages/export.routes.ts';
 import { registerMessageRoutes } from '../modules/messages/messages.routes.ts';
+import { registerSignatureRoutes } from '../modules/compliance/signatures/signatures.routes.ts';
+import { registerTemplateRoutes } from '../modules/compliance/templates/templates.routes.ts';
 import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
 import { registerReviewRoutes } from '../modules/tenants/review.routes.ts';
 import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
@@ -147,6 +149,8 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   // Before any /v1 route: each gets the one permission check (src/http/auth.ts).
   enforcePermissions(app, ctx);
   await registerMessageRoutes(app, ctx);
+  await registerSignatureRoutes(app, ctx);
+  await registerTemplateRoutes(app, ctx);
   await registerMessageExportRoutes(app, ctx);
   await registerReplyRoutes(app, ctx);
   await registerAuthRoutes(app, ctx);

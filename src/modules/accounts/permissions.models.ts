@@ -56,6 +56,28 @@ export const PERMISSIONS = {
     tenant: ['owner', 'admin'],
     staff: [],
   },
+  'signatures.read': {
+    doc: "Read the tenant's signatures (签名): status, rejection reason, extension code, when a decision is due.",
+    tenant: readers,
+    staff: [],
+    scope: 'read',
+  },
+  'signatures.manage': {
+    doc: 'Apply for signatures, edit and resubmit rejected ones, choose the default, delete.',
+    tenant: ['owner', 'admin', 'developer'],
+    staff: [],
+  },
+  'templates.read': {
+    doc: "Read the tenant's templates (模板), their status, reason and the rules engine's findings.",
+    tenant: readers,
+    staff: [],
+    scope: 'read',
+  },
+  'templates.manage': {
+    doc: 'Submit templates, edit and resubmit rejected ones, delete (an approved one stops being usable at once).',
+    tenant: ['owner', 'admin', 'developer'],
+    staff: [],
+  },
   'members.read': {
     doc: "List the tenant's members and their roles.",
     tenant: ['owner', 'admin'],
@@ -146,7 +168,32 @@ export const PERMISSIONS = {
     doc: "Define packages and prices, confirm an order's payment (credits it) or cancel it, adjust a balance with a reason.",
     tenant: [],
     staff: ['admin'],
-  },  'operator.audit.read': {
+  },  'operator.compliance.review': {
+    doc: 'Review signatures and templates: approve or reject with a reason.',
+    tenant: [],
+    staff: ['admin', 'reviewer'],
+  },
+  'operator.marketing_reviews.read': {
+    doc: 'The queue of marketing batches awaiting the second review.',
+    tenant: [],
+    staff: ['admin', 'reviewer'],
+  },
+  'operator.marketing_reviews.decide': {
+    doc: 'Approve (release) or reject a marketing batch in review.',
+    tenant: [],
+    staff: ['admin', 'reviewer'],
+  },
+  'operator.channels.read': {
+    doc: 'Carrier channels (what each covers, carries and costs), the route table, ported-number overrides; test the route of a number.',
+    tenant: [],
+    staff: STAFF_ROLES,
+  },
+  'operator.channels.manage': {
+    doc: 'Add, change, enable, disable and remove carrier channels; edit the route table and ported-number overrides.',
+    tenant: [],
+    staff: ['admin'],
+  },
+  'operator.audit.read': {
     doc: 'Read the whole audit log.',
     tenant: [],
     staff: ['admin'],

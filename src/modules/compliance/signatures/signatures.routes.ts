@@ -1,0 +1,254 @@
+// Signatures (签名): the tenant applies, edits a rejected one, picks its default; the operator's
+// review queue (with each item's age against the 2-review-hour target) approves or rejects.
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../../app/context.ts';
+import { errorResponses, idParam } from '../../../http/schemas.ts';
+import { signatureNotFound } from './signatures.errors.ts';
+import { SIGNATURE_SOURCES, type SignatureSource } from './signatures.models.ts';
+import {
+  deleteSignature,
+  findSignature,
+  listPendingSignatures,
+  listSignatures,
+} from './signatures.repository.ts';
+import {
+  applyForSignature,
+  chooseDefaultSignature,
+  queueItemView,
+  resubmit,
+  reviewSignature,
+  signatureView,
+} from './signatures.usecases.ts';
+
+const nullableString = { type: ['string', 'null'] } as const;
+const view = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    source: { type: 'string', enum: SIGNATURE_SOURCES },
+    source_detail: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'approved', 'rejected'] },
+    reason: nullableString,
+    extension_code: { type: 'string' },
+    is_default: { type: 'boolean' },
+    submitted_at: { type: 'string' },
+    reviewed_at: nullableString,
+    decision_expected_by: {
+      ...nullableString,
+      description: 'Pending: when a decision is due (2 review hours; reviews 9:00–20:00 China time).',
+    },
+    age_minutes: { type: ['integer', 'null'] },
+    created_at: { type: 'string' },
+  },
+} as const;
+const queueItem = {
+  type: 'object',
+  properties: {
+    ...view.properties,
+    tenant_id: { type: 'string' },
+    tenant_name: { type: 'string' },
+    review_minutes: { type: 'integer', description: 'Minutes of review hours since submission.' },
+    target_review_minutes: { type: 'integer' },
+    overdue: { type: 'boolean' },
+  },
+} as const;
+const fields = {
+  name: { type: 'string', minLength: 1, maxLength: 64 },
+  source: { type: 'string', enum: SIGNATURE_SOURCES },
+  source_detail: {
+    type: 'string',
+    maxLength: 200,
+    description: 'The company, trademark, app or site named.',
+  },
+} as const;
+const reasonBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason'],
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+} as const;
+
+interface SignatureBody {
+  name: string;
+  source: SignatureSource;
+  source_detail?: string;
+}
+
+export async function registerSignatureRoutes(app: FastifyInstance, ctx: AppContext) {
+  const db = ctx.db.pool;
+
+  app.get(
+    '/v1/signatures',
+    {
+      config: { permission: 'signatures.read' },
+      schema: {
+        tags: ['signatures'],
+        summary: "The tenant's signatures, their status, reason and extension codes",
+        response: {
+          200: { type: 'object', properties: { data: { type: 'array', items: view } } },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const now = ctx.clock.now();
+      return { data: (await listSignatures(db, request.tenantId)).map((r) => signatureView(r, now)) };
+    },
+  );
+
+  app.post<{ Body: SignatureBody }>(
+    '/v1/signatures',
+    {
+      config: { permission: 'signatures.manage' },
+      schema: {
+        tags: ['signatures'],
+        summary: 'Apply for a signature: it waits for the operator’s review',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'source'],
+          properties: fields,
+        },
+        response: { 201: view, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const created = await applyForSignature({
+        db,
+        tenantId: request.tenantId,
+        input: request.body,
+        now: ctx.clock.now(),
+      });
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/signatures/:id',
+    {
+      config: { permission: 'signatures.read' },
+      schema: {
+        tags: ['signatures'],
+        summary: 'One signature',
+        params: idParam,
+        response: { 200: view, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const row = await findSignature(db, { tenantId: request.tenantId, id: Number(request.params.id) });
+      if (row === null) throw signatureNotFound();
+      return signatureView(row, ctx.clock.now());
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: Partial<SignatureBody> }>(
+    '/v1/signatures/:id',
+    {
+      config: { permission: 'signatures.manage' },
+      schema: {
+        tags: ['signatures'],
+        summary: 'Edit a rejected signature and send it back to review',
+        params: idParam,
+        body: { type: 'object', additionalProperties: false, properties: fields },
+        response: { 200: view, ...errorResponses },
+      },
+    },
+    async (request) =>
+      resubmit({
+        db,
+        tenantId: request.tenantId,
+        id: Number(request.params.id),
+        input: request.body,
+        now: ctx.clock.now(),
+      }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/signatures/:id/default',
+    {
+      config: { permission: 'signatures.manage' },
+      schema: {
+        tags: ['signatures'],
+        summary: 'Make an approved signature the default: sends that name none get it',
+        params: idParam,
+        response: { 200: view, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const row = await chooseDefaultSignature({
+        pool: db,
+        tenantId: request.tenantId,
+        id: Number(request.params.id),
+      });
+      return signatureView(row, ctx.clock.now());
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/signatures/:id',
+    {
+      config: { permission: 'signatures.manage' },
+      schema: {
+        tags: ['signatures'],
+        summary: 'Delete a signature: it cannot be used from now on',
+        params: idParam,
+        response: { 204: { type: 'null' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const deleted = await deleteSignature(db, {
+        tenantId: request.tenantId,
+        id: Number(request.params.id),
+        now: ctx.clock.now(),
+      });
+      if (!deleted) throw signatureNotFound();
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/operator/signatures',
+    {
+      config: { permission: 'operator.compliance.review' },
+      schema: {
+        tags: ['operator'],
+        summary: 'Signatures awaiting review, oldest first, with their age against the target',
+        response: {
+          200: { type: 'object', properties: { data: { type: 'array', items: queueItem } } },
+          ...errorResponses,
+        },
+      },
+    },
+    async () => {
+      const now = ctx.clock.now();
+      return { data: (await listPendingSignatures(db, { limit: 500 })).map((r) => queueItemView(r, now)) };
+    },
+  );
+
+  for (const action of ['approve', 'reject'] as const) {
+    app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
+      `/v1/operator/signatures/:id/${action}`,
+      {
+        config: { permission: 'operator.compliance.review' },
+        schema: {
+          tags: ['operator'],
+          summary:
+            action === 'approve' ? 'Approve a signature' : 'Reject a signature with a reason the tenant sees',
+          params: idParam,
+          ...(action === 'reject' ? { body: reasonBody } : {}),
+          response: { 200: view, ...errorResponses },
+        },
+      },
+      async (request) =>
+        reviewSignature({
+          db,
+          id: Number(request.params.id),
+          approve: action === 'approve',
+          reason: request.body?.reason ?? null,
+          by: request.principal!.actor,
+          now: ctx.clock.now(),
+        }),
+    );
+  }
+}

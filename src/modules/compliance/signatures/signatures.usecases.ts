@@ -1,0 +1,213 @@
+import type pg from 'pg';
+import {
+  invalidSignatureName,
+  signatureExists,
+  signatureExtensionsExhausted,
+  signatureNotEditable,
+  signatureNotFound,
+  signatureNotPending,
+  signatureNotApprovedForDefault,
+} from './signatures.errors.ts';
+import {
+  checkSignatureName,
+  DEFAULT_NAME_LIMITS,
+  DEFAULT_REVIEW_HOURS,
+  type NameLimits,
+  reviewDueAt,
+  reviewMinutesBetween,
+  type SignatureSource,
+} from './signatures.models.ts';
+import {
+  decideSignature,
+  findSignature,
+  insertSignature,
+  resubmitSignature,
+  setDefaultSignature,
+  setFreeText,
+  type SignatureRow,
+} from './signatures.repository.ts';
+
+/** What tenant and operator see of a signature; a pending one says when to expect a decision. */
+export function signatureView(row: SignatureRow, now: Date) {
+  const pending = row.status === 'pending';
+  return {
+    id: String(row.id),
+    name: row.name,
+    source: row.source,
+    source_detail: row.source_detail,
+    status: row.status,
+    reason: row.reason,
+    extension_code: row.extension_code,
+    is_default: row.is_default,
+    submitted_at: row.submitted_at.toISOString(),
+    reviewed_at: row.reviewed_at?.toISOString() ?? null,
+    decision_expected_by: pending ? reviewDueAt(row.submitted_at).toISOString() : null,
+    age_minutes: pending ? Math.floor((now.getTime() - row.submitted_at.getTime()) / 60_000) : null,
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** A queue item: its age in wall time and in review hours, against the target (seed 002). */
+export function queueItemView(row: SignatureRow & { tenant_name: string }, now: Date) {
+  return {
+    ...signatureView(row, now),
+    tenant_id: String(row.tenant_id),
+    tenant_name: row.tenant_name,
+    ...ageOf(row.submitted_at, now),
+  };
+}
+
+export function ageOf(submittedAt: Date, now: Date) {
+  const due = reviewDueAt(submittedAt);
+  return {
+    age_minutes: Math.floor((now.getTime() - submittedAt.getTime()) / 60_000),
+    review_minutes: reviewMinutesBetween(submittedAt, now),
+    target_review_minutes: DEFAULT_REVIEW_HOURS.targetMinutes,
+    decision_expected_by: due.toISOString(),
+    overdue: now.getTime() > due.getTime(),
+  };
+}
+
+function checkName(name: string, limits: NameLimits) {
+  const check = checkSignatureName(name, limits);
+  if (!check.ok)
+    throw invalidSignatureName({ message: check.reason, details: { min: limits.min, max: limits.max } });
+}
+
+export async function applyForSignature({
+  db,
+  tenantId,
+  input,
+  now,
+  limits = DEFAULT_NAME_LIMITS,
+}: {
+  db: Pick<pg.Pool, 'query'>;
+  tenantId: number;
+  input: { name: string; source: SignatureSource; source_detail?: string };
+  now: Date;
+  limits?: NameLimits;
+}) {
+  checkName(input.name, limits);
+  const outcome = await insertSignature(db, {
+    tenantId,
+    name: input.name,
+    source: input.source,
+    sourceDetail: input.source_detail ?? '',
+    status: 'pending',
+    now,
+  });
+  if (!outcome.ok) throw outcome.reason === 'name_taken' ? signatureExists() : signatureExtensionsExhausted();
+  return signatureView(outcome.row, now);
+}
+
+export async function resubmit({
+  db,
+  tenantId,
+  id,
+  input,
+  now,
+  limits = DEFAULT_NAME_LIMITS,
+}: {
+  db: Pick<pg.Pool, 'query'>;
+  tenantId: number;
+  id: number;
+  input: { name?: string; source?: SignatureSource; source_detail?: string };
+  now: Date;
+  limits?: NameLimits;
+}) {
+  const current = await findSignature(db, { tenantId, id });
+  if (current === null) throw signatureNotFound();
+  if (current.status !== 'rejected') throw signatureNotEditable({ details: { status: current.status } });
+  const name = input.name ?? current.name;
+  checkName(name, limits);
+  const row = await resubmitSignature(db, {
+    tenantId,
+    id,
+    name,
+    source: input.source ?? current.source,
+    sourceDetail: input.source_detail ?? current.source_detail,
+    now,
+  });
+  if (row === 'name_taken') throw signatureExists();
+  if (row === null) throw signatureNotEditable();
+  return signatureView(row, now);
+}
+
+export async function reviewSignature({
+  db,
+  id,
+  approve,
+  reason,
+  by,
+  now,
+}: {
+  db: Pick<pg.Pool, 'query'>;
+  id: number;
+  approve: boolean;
+  reason: string | null;
+  by: string;
+  now: Date;
+}) {
+  const row = await decideSignature(db, { id, approve, reason, by, now });
+  if (row !== null) return signatureView(row, now);
+  const current = await findSignature(db, { id });
+  if (current === null) throw signatureNotFound();
+  throw signatureNotPending({ details: { status: current.status } });
+}
+
+export async function chooseDefaultSignature({
+  pool,
+  tenantId,
+  id,
+}: {
+  pool: pg.Pool;
+  tenantId: number;
+  id: number;
+}) {
+  const row = await setDefaultSignature(pool, { tenantId, id });
+  if (row !== null) return row;
+  const current = await findSignature(pool, { tenantId, id });
+  if (current === null) throw signatureNotFound();
+  throw signatureNotApprovedForDefault();
+}
+
+/**
+ * What `hongyan tenant create --signature NAME --free-text`, the demo tenant and the test kits
+ * give a tenant: approved signatures (the first is the default) and, if asked, free text.
+ */
+export async function grantSending({
+  db,
+  tenantId,
+  signatures = [],
+  freeText = false,
+  by = 'operator',
+  now = new Date(),
+  limits = DEFAULT_NAME_LIMITS,
+}: {
+  db: Pick<pg.Pool, 'query'>;
+  tenantId: number;
+  signatures?: readonly string[];
+  freeText?: boolean;
+  by?: string;
+  now?: Date;
+  limits?: NameLimits;
+}) {
+  const rows: SignatureRow[] = [];
+  for (const name of signatures) {
+    checkName(name, limits);
+    const outcome = await insertSignature(db, {
+      tenantId,
+      name,
+      source: 'other',
+      sourceDetail: '',
+      status: 'approved',
+      reviewedBy: by,
+      now,
+    });
+    if (!outcome.ok)
+      throw outcome.reason === 'name_taken' ? signatureExists() : signatureExtensionsExhausted();
+    rows.push(outcome.row);
+  }
+  if (freeText) await setFreeText(db, { tenantId, allowed: true });
+  return rows;
+}
