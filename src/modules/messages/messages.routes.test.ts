@@ -242,7 +242,7 @@ describe('POST /v1/batches', () => {
       method: 'POST',
       url: '/v1/batches',
       headers: tenantA.auth,
-      payload: { content: 'hello', recipients, type: 'marketing' },
+      payload: { content: 'hello, 回T退订', recipients, type: 'marketing' },
     });
     expect(res.statusCode).toBe(202);
     expect(res.json().accepted).toBe(10_000);
@@ -292,7 +292,7 @@ describe('GET /v1/messages', () => {
       url: '/v1/messages?client_ref=ref-3',
       headers: tenantA.auth,
     });
-    expect(byRef.json().data.map((m: { content: string }) => m.content)).toEqual(['page 3']);
+    expect(byRef.json().data.map((m: { content: string }) => m.content)).toEqual(['【鸿雁】page 3']); // the default signature
     const bad = await app.inject({ method: 'GET', url: '/v1/messages?cursor=zzz', headers: tenantA.auth });
     expect(bad.json().error.code).toBe('messages.invalid_cursor');
   });

@@ -5,6 +5,8 @@ import { withTransaction } from '../../db/pool.ts';
 import { requireTenant } from '../../http/auth.ts';
 import { maskPhone } from '../../shared/phone-mask.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
+import { messageRules } from '../compliance/templates/rules-adapter.ts';
+import { prepareSendComposer } from '../compliance/templates/send-content.ts';
 import { requestHash, withIdempotency } from './idempotency.ts';
 import type { MessageType } from './messages.models.ts';
 import { admitAndInsertMessages, admitOne } from './admission.ts';
@@ -28,21 +30,34 @@ import {
 
 interface SendBody {
   to: string;
-  content: string;
+  content?: string;
   type?: MessageType;
   client_ref?: string;
   send_at?: string;
+  sign_name?: string;
+  template_id?: string | number;
+  params?: Record<string, string | number>;
 }
 interface BatchBody {
-  content: string;
+  content?: string;
   type?: MessageType;
   send_at?: string;
-  recipients: { to: string; vars?: Record<string, string | number>; client_ref?: string }[];
+  sign_name?: string;
+  template_id?: string | number;
+  recipients: {
+    to: string;
+    vars?: Record<string, string | number>;
+    params?: Record<string, string | number>;
+    client_ref?: string;
+  }[];
 }
 
 export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContext) {
   const auth = requireTenant(ctx);
   const settings = { maxParts: ctx.config.maxParts, defaultRegion: ctx.config.defaultRegion };
+  // Signature, template, free-text permission and content rules: one query per request.
+  const composerFor = async (tenantId: number, body: SendBody | BatchBody) =>
+    prepareSendComposer({ db: ctx.db.pool, tenantId, request: body, rules: await messageRules(ctx.rules) });
 
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/messages',
@@ -62,6 +77,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
           settings,
           insert: async (rows) => [await ctx.intake.insert(rows[0]!)],
           now: ctx.clock.now(),
+          composer: await composerFor(tenantId, request.body),
         });
         return reply.status(202).send(result);
       }
@@ -71,11 +87,12 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
         key,
         hash: requestHash('POST /v1/messages', request.body),
         statusCode: 202,
-        run: (client) =>
+        run: async (client) =>
           sendMessage({
             tenantId,
             input: request.body,
             settings,
+            composer: await composerFor(tenantId, request.body),
             insert: async (rows) => [
               await admitOne(client, ctx.admission, rows[0]!, { now: ctx.clock.now(), allOrNothing: false }),
             ],
@@ -100,6 +117,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
           tenantId,
           input: request.body,
           settings,
+          composer: await composerFor(tenantId, request.body),
           insertBatch: (row) => insertBatchRow(client, row),
           insert: (rows: NewMessageRow[]) =>
             admitAndInsertMessages(client, ctx.admission, rows, {

@@ -40,6 +40,23 @@ const sendAt = {
 const clientRef = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const content = { type: 'string', maxLength: 2000 } as const;
 const type = { type: 'string', enum: MESSAGE_TYPES, default: 'notification' } as const;
+// Compliance (signatures and templates): docs/errors.md, compliance.signature_* and templates.*.
+const signName = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 32,
+  description: 'An approved signature of the tenant; Hongyan puts 【sign_name】 in front of the text.',
+} as const;
+const templateId = {
+  type: ['string', 'integer'],
+  description: 'An approved template of the tenant, sent instead of content; its type is the message type.',
+} as const;
+const params = {
+  type: 'object',
+  maxProperties: 32,
+  additionalProperties: { type: ['string', 'number'], maxLength: 500 },
+  description: "Values of the template's {variables}.",
+} as const;
 
 export const sendMessageSchema = {
   tags: ['messages'],
@@ -51,7 +68,9 @@ export const sendMessageSchema = {
   body: {
     type: 'object',
     additionalProperties: false,
-    required: ['to', 'content'],
+    required: ['to'],
+    // Free text (content) or a template (template_id with params).
+    anyOf: [{ required: ['content'] }, { required: ['template_id'] }],
     properties: {
       to: {
         type: 'string',
@@ -59,10 +78,17 @@ export const sendMessageSchema = {
         maxLength: 32,
         description: 'Phone number; E.164 or national (default region CN).',
       },
-      content: { ...content, description: 'Text including the signature, e.g. 【鸿雁】您的验证码是 123456' },
+      content: {
+        ...content,
+        description:
+          'Free text (tenants the operator allows), e.g. 【鸿雁】您的验证码是 123456: a leading 【…】 must be an approved signature; without one, sign_name or the default signature is put in front.',
+      },
       type,
       client_ref: clientRef,
       send_at: sendAt,
+      sign_name: signName,
+      template_id: templateId,
+      params,
     },
   },
   response: {
@@ -91,11 +117,14 @@ export const sendBatchSchema = {
   body: {
     type: 'object',
     additionalProperties: false,
-    required: ['content', 'recipients'],
+    required: ['recipients'],
+    anyOf: [{ required: ['content'] }, { required: ['template_id'] }],
     properties: {
       content,
       type,
       send_at: sendAt,
+      sign_name: signName,
+      template_id: templateId,
       recipients: {
         type: 'array',
         minItems: 1,
@@ -107,6 +136,7 @@ export const sendBatchSchema = {
           properties: {
             to: { type: 'string', minLength: 1, maxLength: 32 },
             client_ref: clientRef,
+            params,
             vars: {
               type: 'object',
               maxProperties: 32,

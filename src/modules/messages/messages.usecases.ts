@@ -31,6 +31,11 @@ import type { Admitted } from './admission.ts';
 import { toMessageView } from './messages.views.ts';
 import { normalizePhone } from './phone.models.ts';
 import { invalidText } from '../../http/http.errors.ts';
+import {
+  composeWith,
+  refusalError,
+  type SendComposer,
+} from '../compliance/templates/send-content.models.ts';
 import { unstorableTextReason } from '../../http/text.models.ts';
 
 export const MAX_BATCH_RECIPIENTS = 10_000;
@@ -60,22 +65,36 @@ export async function sendMessage({
   settings,
   insert,
   now,
+  composer,
 }: {
   tenantId: number;
-  input: { to: string; content: string; type?: MessageType; client_ref?: string; send_at?: string };
+  input: {
+    to: string;
+    content?: string;
+    type?: MessageType;
+    client_ref?: string;
+    send_at?: string;
+    params?: Record<string, string | number>;
+  };
   settings: IntakeSettings;
   insert: (rows: NewMessageRow[]) => Promise<InsertedMessage[]>;
   now: Date;
+  /** Signature, template and content rules (compliance); without it the content goes as written. */
+  composer?: SendComposer;
 }) {
   // Before the row joins a group commit, where PostgreSQL refusing it would fail the group.
   refuseUnstorable({ content: input.content, client_ref: input.client_ref });
   const phone = normalizePhone(input.to, settings.defaultRegion as CountryCode);
   if (!phone.ok) throw invalidRecipient({ message: phone.reason, details: { reason: phone.code } });
-  const check = checkContent(input.content, settings.maxParts);
+  const composed = composeWith(composer, input.content, input.params);
+  if (!composed.ok) throw refusalError(composed);
+  refuseUnstorable({ content: composed.text });
+  // Parts are counted on the final text, signature included.
+  const check = checkContent(composed.text, settings.maxParts);
   if (!check.ok) throw contentError(check);
   const schedule = scheduleOf(input.send_at, now);
   if (!schedule.ok) throw invalidSendAt();
-  const type = input.type ?? 'notification';
+  const type = composer?.type ?? input.type ?? 'notification';
   const [inserted] = await insert([
     {
       tenantId,
@@ -83,11 +102,13 @@ export async function sendMessage({
       type,
       priority: priorityOf(type),
       recipient: phone.e164,
-      content: input.content,
+      content: composed.text,
       encoding: check.encoding,
       parts: check.parts,
       clientRef: input.client_ref ?? null,
       sendAt: schedule.at,
+      signatureId: composed.signatureId,
+      templateId: composed.templateId,
     },
   ]);
   return {
@@ -111,14 +132,22 @@ export async function sendBatch({
   insert,
   recountBatch,
   now,
+  composer,
 }: {
   tenantId: number;
   input: {
-    content: string;
+    content?: string;
     type?: MessageType;
     send_at?: string;
-    recipients: { to: string; vars?: Record<string, string | number>; client_ref?: string }[];
+    recipients: {
+      to: string;
+      vars?: Record<string, string | number>;
+      params?: Record<string, string | number>;
+      client_ref?: string;
+    }[];
   };
+  /** Signature, template and content rules (compliance), compiled once for the request. */
+  composer?: SendComposer;
   settings: IntakeSettings;
   insertBatch: (
     row: NewBatchRow,
@@ -131,11 +160,12 @@ export async function sendBatch({
 }) {
   if (input.recipients.length === 0) throw batchEmpty();
   if (input.recipients.length > MAX_BATCH_RECIPIENTS) throw batchTooLarge();
-  if (input.content.trim() === '') throw contentEmpty();
-  refuseUnstorable({ content: input.content });
+  const source = composer?.source ?? input.content ?? '';
+  if (source.trim() === '') throw contentEmpty();
+  refuseUnstorable({ content: source });
   const schedule = scheduleOf(input.send_at, now);
   if (!schedule.ok) throw invalidSendAt();
-  const type = input.type ?? 'notification';
+  const type = composer?.type ?? input.type ?? 'notification';
   const priority = priorityOf(type);
 
   type Outcome =
@@ -149,13 +179,12 @@ export async function sendBatch({
         to: recipient.to,
         error: { code: 'messages.invalid_recipient', message: phone.reason },
       };
-    const rendered = renderTemplate(input.content, recipient.vars);
+    const params = recipient.params ?? recipient.vars;
+    const rendered = composer
+      ? composeWith(composer, undefined, params, true)
+      : renderedVars(renderTemplate(source, params));
     if (!rendered.ok) {
-      return {
-        index,
-        to: recipient.to,
-        error: { code: 'messages.missing_variable', message: `no value for {${rendered.missing}}` },
-      };
+      return { index, to: recipient.to, error: { code: rendered.code, message: rendered.message } };
     }
     const unstorable =
       unstorableTextReason(rendered.text) ??
@@ -178,6 +207,8 @@ export async function sendBatch({
         parts: check.parts,
         clientRef: recipient.client_ref ?? null,
         sendAt: schedule.at,
+        signatureId: rendered.signatureId,
+        templateId: rendered.templateId,
       },
     };
   });
@@ -185,7 +216,7 @@ export async function sendBatch({
   const batch = await insertBatch({
     tenantId,
     type,
-    content: input.content,
+    content: source,
     sendAt: schedule.at,
     total: input.recipients.length,
     accepted: rows.length,
@@ -226,6 +257,12 @@ export async function sendBatch({
     created_at: batch.created_at.toISOString(),
     results,
   };
+}
+
+function renderedVars(rendered: ReturnType<typeof renderTemplate>) {
+  return rendered.ok
+    ? { ok: true as const, text: rendered.text, signatureId: null, templateId: null }
+    : { ok: false as const, code: 'messages.missing_variable', message: `no value for {${rendered.missing}}` };
 }
 
 export async function getMessage({
