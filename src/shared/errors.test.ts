@@ -7,6 +7,8 @@ import '../modules/billing/commerce/commerce.errors.ts';
 import '../modules/channels/channels.errors.ts';
 import '../modules/credentials/credentials.errors.ts';
 import '../modules/compliance/rules/rules.errors.ts';
+import '../modules/compliance/signatures/signatures.errors.ts';
+import '../modules/compliance/templates/templates.errors.ts';
 import '../modules/messages/messages.errors.ts';
 import '../modules/routing/routing.errors.ts';
 import '../modules/tenants/tenants.errors.ts';

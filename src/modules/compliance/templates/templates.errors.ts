@@ -20,11 +20,6 @@ export const templateNotPending = createError({
   statusCode: 409,
   message: 'Only a pending template can be approved or rejected.',
 });
-export const templateBlocked = createError({
-  code: 'templates.blocked',
-  statusCode: 422,
-  message: 'The rules engine found content that blocks this template; see details.findings.',
-});
 
 // Refusals of a send.
 export const templateNotUsable = createError({
