@@ -22,7 +22,6 @@ export interface ParsedWords {
 
 /** Why a word cannot be stored or matched, or null when it is fine. */
 export function wordProblem(word: string): BadLine['reason'] | null {
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(word)) return 'control_character';
   if ([...word].length > MAX_WORD_LENGTH) return 'too_long';
   if (normalizeWord(word).length === 0) return 'no_letters';
