@@ -60,7 +60,8 @@ const usage = (u: Partial<UsageRow>): UsageRow => ({
   parts_sent: 0,
   parts_delivered: 0,
   parts_failed: 0,
-  parts_refunded: 0,
+  charged: 0,
+  refunded: 0,
   ...u,
 });
 
@@ -94,9 +95,10 @@ describe('buildStatement', () => {
       parts_sent: 12,
       parts_delivered: 10,
       parts_failed: 2,
-      parts_refunded: 2,
+      charged: 12,
+      refunded: 2,
     }),
-    usage({ country_code: 'other', messages: 1, parts: 1, parts_sent: 1, parts_delivered: 1 }),
+    usage({ country_code: 'other', messages: 1, parts: 1, parts_sent: 1, parts_delivered: 1, charged: 5 }),
     usage({
       day: '2026-03-02',
       type: 'marketing',
@@ -107,6 +109,7 @@ describe('buildStatement', () => {
       parts: 6,
       parts_sent: 6,
       parts_delivered: 6,
+      charged: 6,
     }),
   ];
 
@@ -121,9 +124,9 @@ describe('buildStatement', () => {
         parts_failed: 2,
         charged: 12 + 5,
         refunded: 2,
-        amount: '0.90', // (12 − 2) × 0.05 + 1 × 0.40
+        amount: '2.50', // (12 − 2) × 0.05 + 5 × 0.40
         cost: '0.39', // 13 × 0.03
-        margin: '0.51',
+        margin: '2.11',
       },
       {
         day: '2026-03-02',
@@ -142,9 +145,9 @@ describe('buildStatement', () => {
       messages: 14,
       charged: 23,
       refunded: 2,
-      amount: '1.20',
+      amount: '2.80',
       cost: '0.51',
-      margin: '0.69',
+      margin: '2.29',
     });
   });
 

@@ -19,7 +19,7 @@ export interface PriceRow {
   countryCode: string | null;
   /** Quota parts charged per message part. */
   unitsPerPart: number;
-  /** Money per message part, a decimal string ('0.0450'), for statements. */
+  /** Money per quota part charged, a decimal string ('0.0450'), for statements' amounts. */
   pricePerPart: string;
   currency: string;
 }

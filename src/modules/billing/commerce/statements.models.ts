@@ -3,9 +3,10 @@
 //
 // Figures of a row:
 //   parts_sent       message parts the carrier took; parts_delivered / parts_failed by outcome
-//   charged          quota parts captured: parts sent × the price row's units per part
-//   refunded         quota parts given back because the message failed after capture
-//   amount           money of what stays charged: (parts sent − parts refunded) × price per part
+//   charged          quota parts reserved at acceptance (the ledger; rating applied then)
+//   refunded         quota parts given back: failed (refund) or never sent (release)
+//   amount           money of what stays charged: (charged − refunded) × the price row's money
+//                    per quota part (0 without a price row)
 //   cost             (operator) parts sent × the channel's cost per part — carriers bill submits
 //   margin           (operator) amount − cost
 import type { StatementDimension } from './commerce.models.ts';
@@ -92,16 +93,15 @@ export function buildStatement({
       groups.set(id, g);
     }
     const price = priceFor({ type: u.type, countryCode: u.country_code }, prices);
-    const units = price ? price.unitsPerPart : 1;
-    const amount = amountOf(u.parts_sent - u.parts_refunded, price?.pricePerPart ?? '0');
+    const amount = amountOf(u.charged - u.refunded, price?.pricePerPart ?? '0');
     const cost = u.channel_cost === null ? 0n : amountOf(u.parts_sent, u.channel_cost);
     for (const s of [g, total]) {
       s.messages += u.messages;
       s.parts_sent += u.parts_sent;
       s.parts_delivered += u.parts_delivered;
       s.parts_failed += u.parts_failed;
-      s.charged += u.parts_sent * units;
-      s.refunded += u.parts_refunded * units;
+      s.charged += u.charged;
+      s.refunded += u.refunded;
       s.amount += amount;
       s.cost += cost;
     }

@@ -1,5 +1,7 @@
 // The one statement behind usage statements: messages of a date range counted at the finest grain
 // (day, type, signature, channel, destination), which the use case folds into the grouping asked.
+// Quota figures come from the ledger (part A's billing_ledger, by message), not from re-rating:
+// a statement says what was charged, even if prices changed since.
 // One pass over the tenant's messages of the range through messages_tenant_created's tenant_id
 // prefix (operators without a tenant scan the range of all tenants).
 import type { Queryable } from '../../accounts/audit.ts';
@@ -26,8 +28,10 @@ export interface UsageRow {
   parts_sent: number;
   parts_delivered: number;
   parts_failed: number;
-  /** Parts captured (the carrier took them) whose message then failed: refunded. */
-  parts_refunded: number;
+  /** Quota parts reserved at acceptance (the ledger's reserve rows). */
+  charged: number;
+  /** Quota parts given back: refunded on a final failure or released (canceled, refused by review). */
+  refunded: number;
 }
 
 export const FAILED_STATUSES = ['undelivered', 'rejected', 'failed', 'expired'] as const;
@@ -44,6 +48,7 @@ export async function readUsage(
   const { rows } = await db.query<UsageRow>(
     `with m as (
        select m.created_at, m.type, m.signature_id, m.channel_id, m.parts, m.status, m.sent_at,
+              l.charged, l.refunded,
               case when m.recipient like '+' || $4 || '%' then null
                    else coalesce((select p.country_code from billing_prices p
                                    where p.destination = 'international' and p.country_code is not null
@@ -51,6 +56,11 @@ export async function readUsage(
                                    order by length(p.country_code) desc limit 1), '${OTHER_COUNTRY}')
               end as country_code
          from messages m
+         -- The message's ledger rows (at most one reserve, capture, refund or release each).
+         cross join lateral (
+           select coalesce(sum(b.units) filter (where b.kind = 'reserve'), 0) as charged,
+                  coalesce(sum(b.units) filter (where b.kind in ('refund', 'release')), 0) as refunded
+             from billing_ledger b where b.message_id = m.id) l
         where ($1::bigint is null or m.tenant_id = $1)
           and m.created_at >= ($2::date)::timestamp at time zone '${STATEMENT_TIME_ZONE}'
           and m.created_at < ($3::date + 1)::timestamp at time zone '${STATEMENT_TIME_ZONE}'
@@ -63,8 +73,8 @@ export async function readUsage(
             coalesce(sum(m.parts) filter (where m.sent_at is not null), 0)::int as parts_sent,
             coalesce(sum(m.parts) filter (where m.status = 'delivered'), 0)::int as parts_delivered,
             coalesce(sum(m.parts) filter (where m.status = any($5::text[])), 0)::int as parts_failed,
-            coalesce(sum(m.parts) filter (where m.sent_at is not null and m.status = any($5::text[])), 0)::int
-              as parts_refunded
+            sum(m.charged)::int as charged,
+            sum(m.refunded)::int as refunded
        from m
        left join signatures s on s.id = m.signature_id
        left join channels c on c.id = m.channel_id
