@@ -137,6 +137,44 @@ const order: Fixture = async (b) => {
   );
 };
 
+let complianceSeq = 0;
+/**
+ * A signature B applied for and a template B submitted, then decided as the operator would: a
+ * rejected one can be edited (PATCH), an approved signature made the default.
+ */
+const signatureIn =
+  (status: 'approved' | 'rejected'): Fixture =>
+  async (b) => {
+    const id = await created(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/signatures',
+        headers: b.owner,
+        payload: { name: `隔离${++complianceSeq}`, source: 'company' },
+      }),
+      (j: { id: string }) => j.id,
+    );
+    await t.db.pool.query('update signatures set status = $2 where id = $1', [id, status]);
+    return id;
+  };
+const template: Fixture = async (b) => {
+  const id = await created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/templates',
+      headers: b.owner,
+      payload: {
+        name: `isolation ${++complianceSeq}`,
+        type: 'notification',
+        content: '您的订单{order}已发货',
+      },
+    }),
+    (j: { id: string }) => j.id,
+  );
+  await t.db.pool.query(`update templates set status = 'rejected' where id = $1`, [id]);
+  return id;
+};
+
 /** A second console session of B's owner, so that ending it leaves the owner's own session alive. */
 const session: Fixture = async (b) => {
   const { browser } = await loginAs(app, b.login.email, b.login.password);
@@ -160,6 +198,9 @@ const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/credentials/:id/revoke': { id: credential },
   '/v1/tenant/documents/:docId': { docId: document },
   '/v1/auth/sessions/:id': { id: session },
+  '/v1/signatures/:id': { id: signatureIn('rejected') },
+  '/v1/signatures/:id/default': { id: signatureIn('approved') },
+  '/v1/templates/:id': { id: template },
   '/v1/billing/orders/:id': { id: order },
   '/v1/billing/orders/:id/cancel': { id: order },
 };
