@@ -58,6 +58,7 @@ export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRing
               is_default: makeDefault,
               id_convention: input.idConvention ?? 'as-is',
               ...routingColumns(input),
+              ...(input.enabled === undefined ? {} : { enabled: input.enabled }),
             })
             .returningAll()
             .executeTakeFirstOrThrow();
