@@ -19,6 +19,8 @@ import { registerSignatureRoutes } from '../modules/compliance/signatures/signat
 import { registerTemplateRoutes } from '../modules/compliance/templates/templates.routes.ts';
 import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
 import { registerReviewRoutes } from '../modules/tenants/review.routes.ts';
+import { registerChannelRoutes } from '../modules/channels/channels.routes.ts';
+import { registerRoutingRoutes } from '../modules/routing/routing.routes.ts';
 import { registerRulesRoutes } from '../modules/compliance/rules/rules.routes.ts';
 import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
 import { enforcePermissions } from './auth.ts';
@@ -164,6 +166,8 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerCredentialRoutes(app, ctx);
   await registerTenantRoutes(app, ctx);
   await registerReviewRoutes(app, ctx);
+  await registerChannelRoutes(app, ctx);
+  await registerRoutingRoutes(app, ctx);
   await registerRulesRoutes(app, ctx);
   await registerBillingCommerceRoutes(app, ctx);
   await registerBillingOperatorRoutes(app, ctx);

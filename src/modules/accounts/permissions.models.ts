@@ -193,6 +193,16 @@ export const PERMISSIONS = {
     tenant: [],
     staff: ['admin'],
   },
+  'operator.channels.read': {
+    doc: 'Carrier channels (what each covers, carries and costs), the route table, ported-number overrides; test the route of a number.',
+    tenant: [],
+    staff: STAFF_ROLES,
+  },
+  'operator.channels.manage': {
+    doc: 'Add, change, enable, disable and remove carrier channels; edit the route table and ported-number overrides.',
+    tenant: [],
+    staff: ['admin'],
+  },
   'operator.audit.read': {
     doc: 'Read the whole audit log.',
     tenant: [],

@@ -177,6 +177,11 @@ describe('OpenAPI', () => {
 
 const validBodies: Record<string, unknown> = {
   'POST /v1/operator/tenants': { name: 'n' },
+  'POST /v1/operator/channels': { name: 'c', host: 'h', system_id: 's' },
+  'PATCH /v1/operator/channels/:id': { weight: 2 },
+  'POST /v1/operator/routes': { channels: [{ channel: 'c' }] },
+  'POST /v1/operator/routes/test': { to: '13800138000' },
+  'PUT /v1/operator/number-carriers': { number: '+8613800138000', carrier: 'ctcc' },
   'PATCH /v1/operator/tenants/:id': { require_two_factor: true },
   'PUT /v1/operator/security': { staff_require_two_factor: true },
   'POST /v1/operator/staff': { username: 'scope-check', role: 'support' },
