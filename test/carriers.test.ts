@@ -10,6 +10,7 @@ import { createContext } from '../src/app/context.ts';
 import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { startWorker, type Worker } from '../src/modules/dispatch/worker.ts';
 import { retryParkedReceipts } from '../src/modules/receipts/receipt-matching.ts';
@@ -150,8 +151,9 @@ beforeAll(async () => {
     nodeId: 'carriers-worker',
     roles: ['worker'],
   });
-  key = (await createTenant({ name: 'carriers', repository: createAccountsRepository(t.db.kysely) })).apiKey
-    .key;
+  const created = await createTenant({ name: 'carriers', repository: createAccountsRepository(t.db.kysely) });
+  await creditForTests(t.db.pool, created.tenant.id);
+  key = created.apiKey.key;
 }, 60_000);
 
 afterAll(async () => {

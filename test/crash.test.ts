@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { type RunningSimulator, startSimulator } from '../src/modules/simulator/simulator.ts';
 import { decodeShortMessage } from '../src/smpp/segments.ts';
 import { createTestDatabase } from './helpers/db.ts';
@@ -77,6 +78,7 @@ describe('kill -9 mid-stream', () => {
       name: 'crash',
       repository: createAccountsRepository(t.db.kysely),
     });
+    await creditForTests(t.db.pool, tenant.id);
     void tenant;
     let hongyan = await startHongyan();
     const accepted: string[] = [];

@@ -12,6 +12,7 @@ import { loadConfig } from '../src/app/config.ts';
 import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { createTestDatabase } from './helpers/db.ts';
 
 const require = createRequire(import.meta.url);
@@ -130,6 +131,7 @@ beforeAll(async () => {
   const accounts = createAccountsRepository(t.db.kysely);
   for (const name of ['first', 'second']) {
     const { tenant, apiKey } = await createTenant({ name, repository: accounts });
+    await creditForTests(t.db.pool, tenant.id);
     tenants.push({ id: Number(tenant.id), key: apiKey.key, code: tenant.sender_code! });
   }
   hongyan = await start();

@@ -353,6 +353,22 @@ export const settings = {
     accepts: 'an integer 1000..86400000',
     parse: integer(1000, 86_400_000),
   }),
+  billing: setting<boolean>({
+    key: 'billing',
+    env: 'HONGYAN_BILLING',
+    doc: 'Charge messages against tenant balances (reserve at acceptance, capture, refund, release: docs/billing.md). Off: every message is accepted without a charge and nothing is reserved; messages accepted while it was on are still captured, refunded or released.',
+    default: true,
+    accepts: 'on or off',
+    parse: onOff,
+  }),
+  billingExpiryIntervalMs: setting<number>({
+    key: 'billingExpiryIntervalMs',
+    env: 'HONGYAN_BILLING_EXPIRY_INTERVAL_MS',
+    doc: 'How often a worker expires what is left in credit lots past their expiry (one `expire` ledger row per lot); until then those parts are still spent first.',
+    default: 60_000,
+    accepts: 'an integer 1000..86400000',
+    parse: integer(1000, 86_400_000),
+  }),
   schedulerIntervalMs: setting<number>({
     key: 'schedulerIntervalMs',
     env: 'HONGYAN_SCHEDULER_INTERVAL_MS',

@@ -1,6 +1,7 @@
 // The dependencies the roles share, built once per process (composition root).
 import type { Logger } from 'pino';
 import type { Db } from '../db/pool.ts';
+import { createQuotaStep } from '../modules/billing/charging.ts';
 import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts';
 import { createAuthenticator } from '../modules/accounts/accounts.usecases.ts';
 import { createCredentialsRepository } from '../modules/credentials/credentials.repository.ts';
@@ -40,6 +41,8 @@ export function createContext({
   };
   // Modules that count or reserve per message (caps, quota) add their steps here at start-up.
   const admission = createAdmission();
+  // Quota reservation (900) runs last, so a message another step refuses is never charged.
+  if (config.billing) admission.add(createQuotaStep());
   const intake = createIntake({
     pool: db.pool,
     admission,

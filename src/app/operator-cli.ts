@@ -5,6 +5,8 @@
 import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts';
 import { tenantNotFound } from '../modules/accounts/accounts.errors.ts';
 import { createApiKey, createTenant } from '../modules/accounts/accounts.usecases.ts';
+import { BillingUsageError, runBillingCommand } from '../modules/billing/billing.cli.ts';
+import { creditTenant, defaultExpiry } from '../modules/billing/ledger.usecases.ts';
 import { addMember } from '../modules/accounts/members.usecases.ts';
 import { TENANT_ROLES, type TenantRole } from '../modules/accounts/permissions.models.ts';
 import type { BindMode, IdConvention } from '../modules/channels/channels.models.ts';
@@ -107,6 +109,7 @@ export async function runOperatorCommand({
     'reply',
     'credential',
     'secrets',
+    'billing',
     'route',
   ];
   if (!known.includes(command)) {
@@ -123,15 +126,28 @@ export async function runOperatorCommand({
       return await runRouteCommand({ sub, rest, values, kysely: database.db.kysely, keyRing, out });
     if (command === 'credential')
       return await runCredentialCommand({ sub, rest, values, pool: database.db.pool, keyRing, out });
+    if (command === 'billing') return await runBillingCommand({ sub, values, pool: database.db.pool, out });
     switch (`${command} ${sub ?? ''}`.trim()) {
       case 'migrate':
         out({ ok: true }, 'migrations applied');
         return 0;
       case 'tenant create': {
+        // Checked before the tenant is made, so a bad value creates nothing.
+        const credit = intOption(values, 'credit');
         const { tenant, apiKey } = await createTenant({
           name: required(values, 'name'),
           repository: accounts,
         });
+        const balance = credit
+          ? await creditTenant({
+              db: database.db.pool,
+              tenantId: tenant.id,
+              parts: credit,
+              expiresAt: defaultExpiry(new Date()),
+              reason: 'initial credit (tenant create --credit)',
+              actor: 'operator-cli',
+            })
+          : null;
         out(
           {
             tenant: {
@@ -141,8 +157,9 @@ export async function runOperatorCommand({
               sender_code: tenant.sender_code,
             },
             api_key: apiKey.key,
+            balance: balance ?? { available: 0, reserved: 0 },
           },
-          `tenant ${tenant.id} "${tenant.name}" created\nAPI key (shown once): ${apiKey.key}`,
+          `tenant ${tenant.id} "${tenant.name}" created${balance ? ` with ${balance.available} parts` : ''}\nAPI key (shown once): ${apiKey.key}`,
         );
         return 0;
       }
@@ -331,7 +348,11 @@ export async function runOperatorCommand({
         throw new UsageError(`unknown command "${command} ${sub ?? ''}"; see hongyan --help`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof CredentialUsageError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof CredentialUsageError ||
+      error instanceof BillingUsageError
+    ) {
       console.error(error.message);
       return 2;
     }

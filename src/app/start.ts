@@ -9,6 +9,7 @@ import os from 'node:os';
 import pino from 'pino';
 import { buildHttpServer } from '../http/server.ts';
 import { bootstrapInstall } from '../modules/accounts/accounts.usecases.ts';
+import { DEMO_CREDIT_PARTS, defaultExpiry, creditTenant } from '../modules/billing/ledger.usecases.ts';
 import { createChannelsRepository } from '../modules/channels/channels.repository.ts';
 import { startWorker } from '../modules/dispatch/worker.ts';
 import { embeddedSimulatorProfile, embeddedSimulatorStateDir } from '../modules/simulator/simulator.cli.ts';
@@ -162,6 +163,16 @@ export async function startHongyan({
 
     phase = 'setup';
     const firstStart = await bootstrapInstall({ repository: ctx.accounts });
+    // The demo tenant of a fresh install starts with 10,000 parts to try sending with.
+    if (firstStart)
+      await creditTenant({
+        db: database.db.pool,
+        tenantId: firstStart.tenant.id,
+        parts: DEMO_CREDIT_PARTS,
+        expiresAt: defaultExpiry(new Date()),
+        reason: 'demo tenant of a fresh install',
+        actor: 'system',
+      });
     if (firstStart) printWelcome({ firstStart, httpUrl, json });
     const channels = createChannelsRepository(database.db.kysely, ctx.keyRing);
     // Passwords stored before secrets were sealed (or written by hand) are sealed once, here.

@@ -4,6 +4,7 @@ import { type Clock, createContext } from '../../src/app/context.ts';
 import type { Db } from '../../src/db/pool.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
 import { createTenant } from '../../src/modules/accounts/accounts.usecases.ts';
+import { creditForTests } from '../../src/modules/billing/billing.testkit.ts';
 import { grantSending } from '../../src/modules/compliance/signatures/signatures.usecases.ts';
 
 export async function buildTestApp(
@@ -19,6 +20,7 @@ export async function buildTestApp(
 
 export async function newTenant(ctx: Awaited<ReturnType<typeof buildTestApp>>['ctx'], name = 'Tenant') {
   const { tenant, apiKey } = await createTenant({ name, repository: ctx.accounts });
+  await creditForTests(ctx.db.pool, tenant.id);
   // Tests send free text; an approved default signature 鸿雁 signs what names none (issue 8).
   await grantSending({ db: ctx.db.pool, tenantId: tenant.id, signatures: ['鸿雁'], freeText: true });
   return { tenantId: tenant.id, key: apiKey.key, auth: { authorization: `Bearer ${apiKey.key}` } };

@@ -190,3 +190,6 @@ export async function expireLots({
     });
   }
 }
+
+/** What the demo tenant of a fresh install starts with. */
+export const DEMO_CREDIT_PARTS = 10_000;

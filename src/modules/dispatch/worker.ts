@@ -2,6 +2,7 @@
 // for held messages, and the sweepers (receipt window, parked receipts, crash recovery), plus
 // this node's heartbeat. Every loop catches inside each iteration, logs, and goes on.
 import { purgeExpiredContent } from '../messages/retention.ts';
+import { expireLots } from '../billing/ledger.usecases.ts';
 import os from 'node:os';
 import type { AppContext } from '../../app/context.ts';
 import { createChannelsRepository } from '../channels/channels.repository.ts';
@@ -220,6 +221,14 @@ export async function startWorker({
         if (n > 0) log.info({ messages: n }, 'message content purged after its retention period');
       },
       onError('content retention'),
+    ),
+    every(
+      config.billingExpiryIntervalMs,
+      async () => {
+        const n = await expireLots({ db: pool, now: clock.now() });
+        if (n > 0) log.info({ lots: n }, 'credit lots expired: their remainders left through the ledger');
+      },
+      onError('credit expiry'),
     ),
     every(60_000, () => ingest.logCounts(), onError('receipt counters')),
   ];

@@ -39,6 +39,7 @@ interface SendBody {
   params?: Record<string, string | number>;
 }
 interface BatchBody {
+  all_or_nothing?: boolean;
   content?: string;
   type?: MessageType;
   send_at?: string;
@@ -122,7 +123,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
           insert: (rows: NewMessageRow[]) =>
             admitAndInsertMessages(client, ctx.admission, rows, {
               now: ctx.clock.now(),
-              allOrNothing: false,
+              allOrNothing: request.body.all_or_nothing === true,
             }),
           recountBatch: (batchId, accepted, rejected) => recountBatch(client, batchId, accepted, rejected),
           now: ctx.clock.now(),

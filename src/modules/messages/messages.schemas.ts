@@ -125,6 +125,12 @@ export const sendBatchSchema = {
       send_at: sendAt,
       sign_name: signName,
       template_id: templateId,
+      all_or_nothing: {
+        type: 'boolean',
+        default: false,
+        description:
+          'When the balance does not cover every recipient: true refuses them all (billing.insufficient_quota); false (default) accepts recipients up to the balance and refuses the rest, each with its own error.',
+      },
       recipients: {
         type: 'array',
         minItems: 1,

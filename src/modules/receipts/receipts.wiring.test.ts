@@ -9,6 +9,7 @@ import { loadConfig } from '../../app/config.ts';
 import { startHongyan } from '../../app/start.ts';
 import { createAccountsRepository } from '../accounts/accounts.repository.ts';
 import { createTenant } from '../accounts/accounts.usecases.ts';
+import { creditForTests } from '../billing/billing.testkit.ts';
 import { fastProfile } from '../simulator/test-helpers.ts';
 import type { IdFormat } from '../simulator/simulator.models.ts';
 import { type RunningSimulator, startSimulator } from '../simulator/simulator.ts';
@@ -47,8 +48,9 @@ beforeAll(async () => {
       [s.name, simulator.port, s.convention],
     );
   }
-  key = (await createTenant({ name: 'wiring', repository: createAccountsRepository(t.db.kysely) })).apiKey
-    .key;
+  const created = await createTenant({ name: 'wiring', repository: createAccountsRepository(t.db.kysely) });
+  await creditForTests(t.db.pool, created.tenant.id);
+  key = created.apiKey.key;
 }, 60_000);
 
 afterAll(async () => {
