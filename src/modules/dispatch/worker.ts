@@ -2,6 +2,7 @@
 // for held messages, and the sweepers (receipt window, parked receipts, crash recovery), plus
 // this node's heartbeat. Every loop catches inside each iteration, logs, and goes on.
 import { purgeExpiredContent } from '../messages/retention.ts';
+import { runLowBalanceCheck } from '../billing/commerce/alerts.worker.ts';
 import { expireLots } from '../billing/ledger.usecases.ts';
 import os from 'node:os';
 import type { AppContext } from '../../app/context.ts';
@@ -230,6 +231,7 @@ export async function startWorker({
       },
       onError('credit expiry'),
     ),
+    every(config.lowBalanceCheckIntervalMs, () => runLowBalanceCheck(ctx), onError('low-balance alerts')),
     every(60_000, () => ingest.logCounts(), onError('receipt counters')),
   ];
 
