@@ -6,6 +6,7 @@ import { createAccountsRepository } from '../modules/accounts/accounts.repositor
 import { createAuthenticator } from '../modules/accounts/accounts.usecases.ts';
 import { createCredentialsRepository } from '../modules/credentials/credentials.repository.ts';
 import { createSignedRequestVerifier } from '../modules/credentials/credentials.verify.ts';
+import { protectionSteps } from '../modules/compliance/protection/protection.admission.ts';
 import { createRulesProvider } from '../modules/compliance/rules/rules.provider.ts';
 import { createAdmission } from '../modules/messages/admission.ts';
 import { createIntake } from '../modules/messages/intake.ts';
@@ -41,6 +42,8 @@ export function createContext({
   };
   // Modules that count or reserve per message (caps, quota) add their steps here at start-up.
   const admission = createAdmission();
+  // Blacklists and opt-outs (100), quiet hours (150), frequency caps (200), marketing review (300).
+  for (const step of protectionSteps()) admission.add(step);
   // Quota reservation (900) runs last, so a message another step refuses is never charged.
   if (config.billing) admission.add(createQuotaStep());
   const intake = createIntake({

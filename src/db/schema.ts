@@ -376,3 +376,40 @@ export interface BillingEventsTable {
   payload: unknown;
   created_at: Timestamp;
 }
+
+// Recipient protection (migration 0018); its statements are hand-written SQL in
+// src/modules/compliance/protection/, these are the row shapes.
+export interface OptOutsTable {
+  tenant_id: number;
+  phone: string;
+  signature_id: number | null;
+  source: 'reply' | 'api' | 'import';
+  inbound_id: number | null;
+  created_at: Timestamp;
+}
+
+export interface RecipientListTable {
+  tenant_id: number;
+  phone: string;
+  reason: 'complaint' | 'carrier_list' | 'repeated_opt_out' | 'other';
+  note: string | null;
+  created_at: Timestamp;
+}
+
+export interface RecipientSendsTable {
+  tenant_id: number;
+  recipient: string;
+  type: string;
+  sent_at: Timestamp;
+}
+
+export interface MarketingReviewsTable {
+  batch_id: number;
+  tenant_id: number;
+  status: 'pending' | 'approved' | 'rejected';
+  submitted_at: Timestamp;
+  expected_by: Timestamp;
+  decided_at: NullableTimestamp;
+  decided_by: string | null;
+  reason: string | null;
+}

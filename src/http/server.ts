@@ -4,6 +4,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { AppContext } from '../app/context.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { registerCredentialRoutes } from '../modules/credentials/credentials.routes.ts';
+import { registerListRoutes } from '../modules/compliance/protection/lists.routes.ts';
+import { registerProtectionOperatorRoutes } from '../modules/compliance/protection/operator.routes.ts';
 import { registerBillingRoutes } from '../modules/billing/billing.routes.ts';
 import { registerBillingCommerceRoutes } from '../modules/billing/commerce/commerce.routes.ts';
 import { registerBillingOperatorRoutes } from '../modules/billing/commerce/commerce.operator.routes.ts';
@@ -167,6 +169,8 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerCredentialRoutes(app, ctx);
   await registerTenantRoutes(app, ctx);
   await registerReviewRoutes(app, ctx);
+  await registerListRoutes(app, ctx);
+  await registerProtectionOperatorRoutes(app, ctx);
   await registerBillingRoutes(app, ctx);
   await registerChannelRoutes(app, ctx);
   await registerRoutingRoutes(app, ctx);

@@ -208,6 +208,9 @@ const fixtures: Record<string, Record<string, Fixture>> = {
 /** Bodies that pass a route's schema, so that the request reaches the tenant check. */
 const validBodies: Record<string, unknown> = {
   'PATCH /v1/members/:id': { role: 'admin' },
+  // A new time for B's scheduled send (its fixture is a day away, so at least an hour away).
+  'PATCH /v1/messages/:id': { send_at: new Date(Date.now() + 2 * 86_400_000).toISOString() },
+  'PATCH /v1/batches/:id': { send_at: new Date(Date.now() + 2 * 86_400_000).toISOString() },
 };
 
 /**

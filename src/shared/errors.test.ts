@@ -6,6 +6,7 @@ import '../modules/billing/billing.errors.ts';
 import '../modules/billing/commerce/commerce.errors.ts';
 import '../modules/channels/channels.errors.ts';
 import '../modules/credentials/credentials.errors.ts';
+import '../modules/compliance/protection/protection.errors.ts';
 import '../modules/compliance/rules/rules.errors.ts';
 import '../modules/compliance/signatures/signatures.errors.ts';
 import '../modules/compliance/templates/templates.errors.ts';

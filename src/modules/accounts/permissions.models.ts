@@ -138,6 +138,22 @@ export const PERMISSIONS = {
     tenant: [],
     staff: ['admin'],
   },
+  'compliance.lists.read': {
+    doc: "Read the tenant's blacklist, allowlist and opt-outs (numbers masked without messages.read_full_numbers).",
+    tenant: readers,
+    staff: [],
+    scope: 'read',
+  },
+  'compliance.lists.manage': {
+    doc: "Add to and remove from the tenant's blacklist, allowlist and opt-outs; import them (CSV).",
+    tenant: ['owner', 'admin', 'developer'],
+    staff: [],
+  },
+  'compliance.lists.export': {
+    doc: "Export the tenant's blacklist, allowlist and opt-outs as CSV. Not for API keys or credentials: a bulk copy of personal data.",
+    tenant: ['owner', 'admin'],
+    staff: [],
+  },
   'operator.compliance.read': {
     doc: 'Read the platform blacklist, recipient-protection settings and the content rule sets; export their words; check a text against the rules.',
     tenant: [],

@@ -27,6 +27,8 @@ import {
   sendBatch,
   sendMessage,
 } from './messages.usecases.ts';
+import { batchReview, rescheduleBody } from '../compliance/protection/batch-review.ts';
+import { rescheduleBatch, rescheduleMessage } from '../compliance/protection/schedule.usecases.ts';
 
 interface SendBody {
   to: string;
@@ -127,7 +129,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
             }),
           recountBatch: (batchId, accepted, rejected) => recountBatch(client, batchId, accepted, rejected),
           now: ctx.clock.now(),
-        });
+        }).then(async (batch) => ({ ...batch, review: await batchReview(client, batch.id, tenantId) }));
       if (key !== undefined) {
         const outcome = await withIdempotency({
           pool: ctx.db.pool,
@@ -216,9 +218,70 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
       preHandler: auth,
       config: { permission: 'messages.read' },
     },
-    async (request) =>
-      getBatch({ tenantId: request.tenantId, id: Number(request.params.id), repository: ctx.messages }),
+    async (request) => {
+      const batch = await getBatch({
+        tenantId: request.tenantId,
+        id: Number(request.params.id),
+        repository: ctx.messages,
+      });
+      return { ...batch, review: await batchReview(ctx.db.pool, batch.id, request.tenantId) };
+    },
   );
+
+  // A scheduled send's new time, while it is at least an hour away (compliance/protection).
+  app.patch<{ Params: { id: string }; Body: { send_at: string } }>(
+    '/v1/messages/:id',
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'Give a scheduled message a new send_at (only while its time is at least one hour away)',
+        params: idParam,
+        body: rescheduleBody,
+        response: { 200: messageView, ...errorResponses },
+      },
+      preHandler: auth,
+      config: { permission: 'messages.send' },
+    },
+    async (request) => {
+      const target = { tenantId: request.tenantId, id: Number(request.params.id) };
+      await rescheduleMessage({
+        pool: ctx.db.pool,
+        ...target,
+        sendAt: request.body.send_at,
+        now: ctx.clock.now(),
+      });
+      const view = await getMessage({ ...target, repository: ctx.messages });
+      return request.seesFullNumbers ? view : maskRecipient(view);
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: { send_at: string } }>(
+    '/v1/batches/:id',
+    {
+      schema: {
+        tags: ['batches'],
+        summary:
+          'Give a scheduled batch and its waiting messages a new send_at (only while it is at least one hour away)',
+        params: idParam,
+        body: rescheduleBody,
+        response: { 200: batchView, ...errorResponses },
+      },
+      preHandler: auth,
+      config: { permission: 'messages.send' },
+    },
+    async (request) => {
+      const target = { tenantId: request.tenantId, id: Number(request.params.id) };
+      await rescheduleBatch({
+        pool: ctx.db.pool,
+        ...target,
+        sendAt: request.body.send_at,
+        now: ctx.clock.now(),
+      });
+      const batch = await getBatch({ ...target, repository: ctx.messages });
+      return { ...batch, review: await batchReview(ctx.db.pool, batch.id, request.tenantId) };
+    },
+  );
+
 
   app.post<{ Params: { id: string } }>(
     '/v1/batches/:id/cancel',

@@ -1,5 +1,6 @@
 import { errorResponses } from '../../http/schemas.ts';
 import { MESSAGE_TYPES, STATUSES } from './messages.models.ts';
+import { marketingReviewView } from '../compliance/protection/review.schemas.ts';
 
 const nullableString = { type: ['string', 'null'] } as const;
 
@@ -164,6 +165,7 @@ export const sendBatchSchema = {
         rejected: { type: 'integer' },
         send_at: nullableString,
         created_at: { type: 'string' },
+        review: marketingReviewView,
         results: {
           type: 'array',
           items: {
@@ -201,6 +203,7 @@ export const batchView = {
     canceled_at: nullableString,
     created_at: { type: 'string' },
     canceled_now: { type: 'integer' },
+    review: marketingReviewView,
     counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Messages by status.' },
   },
 } as const;

@@ -1,0 +1,150 @@
+// Statements of the admission steps, one per function. Each checks a whole group of rows with one
+// indexed `= any($1)` look-up per list (a 10,000-recipient batch against lists of millions is a
+// few index probes per number, never a scan).
+import type pg from 'pg';
+import {
+  type ListHit,
+  mergeSettings,
+  DEFAULT_SETTINGS,
+  type ProtectionSettings,
+} from './protection.models.ts';
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** Arbitrary constant: the advisory-lock class of "a recipient's frequency counter" (two-int form). */
+const RECIPIENT_LOCK_CLASS = 40_018;
+
+export const keyOf = (tenantId: number, phone: string) => `${tenantId}|${phone}`;
+
+/** For each (tenant, phone) key of the group that any list names: which lists. */
+export async function findListHits(
+  db: Queryable,
+  { phones, tenantIds }: { phones: string[]; tenantIds: number[] },
+): Promise<Map<string, Set<ListHit>>> {
+  const result = await db.query<{ list: ListHit; tenant_id: string | null; phone: string }>(
+    `select 'platform_blacklist' as list, null::bigint as tenant_id, phone from platform_blacklist
+      where phone = any($1::text[])
+     union all
+     select 'tenant_blacklist', tenant_id, phone from tenant_blacklist
+      where tenant_id = any($2::bigint[]) and phone = any($1::text[])
+     union all
+     select 'opt_out', tenant_id, phone from opt_outs
+      where tenant_id = any($2::bigint[]) and phone = any($1::text[])`,
+    [phones, tenantIds],
+  );
+  const hits = new Map<string, Set<ListHit>>();
+  const add = (key: string, list: ListHit) => {
+    const set = hits.get(key);
+    if (set) set.add(list);
+    else hits.set(key, new Set([list]));
+  };
+  for (const row of result.rows) {
+    if (row.tenant_id === null) {
+      for (const tenantId of tenantIds) add(keyOf(tenantId, row.phone), row.list);
+    } else add(keyOf(Number(row.tenant_id), row.phone), row.list);
+  }
+  return hits;
+}
+
+/** The tenants' settings, whole (defaults where a tenant has none). */
+export async function readSettings(
+  db: Queryable,
+  tenantIds: number[],
+): Promise<Map<number, ProtectionSettings>> {
+  const result = await db.query<{ tenant_id: string; settings: ProtectionSettings }>(
+    'select tenant_id, settings from protection_settings where tenant_id = any($1::bigint[])',
+    [tenantIds],
+  );
+  const out = new Map<number, ProtectionSettings>();
+  for (const id of tenantIds) out.set(id, DEFAULT_SETTINGS);
+  for (const row of result.rows)
+    out.set(Number(row.tenant_id), mergeSettings(DEFAULT_SETTINGS, row.settings));
+  return out;
+}
+
+/** The (tenant, phone) keys on the tenants' allowlists. */
+export async function findAllowlisted(
+  db: Queryable,
+  { phones, tenantIds }: { phones: string[]; tenantIds: number[] },
+): Promise<Set<string>> {
+  const result = await db.query<{ tenant_id: string; phone: string }>(
+    'select tenant_id, phone from tenant_allowlist where tenant_id = any($2::bigint[]) and phone = any($1::text[])',
+    [phones, tenantIds],
+  );
+  return new Set(result.rows.map((r) => keyOf(Number(r.tenant_id), r.phone)));
+}
+
+/**
+ * Serializes, until the transaction ends, every group that counts for one of these recipients:
+ * a second group waits here and then counts what the first wrote. Locks are taken in one order
+ * (sorted hashes), so two groups cannot deadlock on them.
+ */
+export async function lockRecipients(db: Queryable, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query(
+    `select pg_advisory_xact_lock($2::int, h)
+       from (select distinct hashtext(k) as h from unnest($1::text[]) as k order by h) s`,
+    [keys, RECIPIENT_LOCK_CLASS],
+  );
+}
+
+export interface WindowCounts {
+  tenantId: number;
+  phone: string;
+  type: string;
+  minute: number;
+  hour: number;
+  day: number;
+}
+
+/** Messages logged per (tenant, phone, type) in each rolling window ending at `now`. */
+export async function countRecentSends(
+  db: Queryable,
+  { tenantIds, phones, now }: { tenantIds: number[]; phones: string[]; now: Date },
+): Promise<WindowCounts[]> {
+  const result = await db.query<{
+    tenant_id: string;
+    recipient: string;
+    type: string;
+    minute: number;
+    hour: number;
+    day: number;
+  }>(
+    `select s.tenant_id, s.recipient, s.type,
+            count(*) filter (where s.sent_at > $3::timestamptz - interval '1 minute')::int as minute,
+            count(*) filter (where s.sent_at > $3::timestamptz - interval '1 hour')::int as hour,
+            count(*)::int as day
+       from unnest($1::bigint[], $2::text[]) as k(tenant_id, recipient)
+       join recipient_sends s on s.tenant_id = k.tenant_id and s.recipient = k.recipient
+        and s.sent_at > $3::timestamptz - interval '1 day' and s.sent_at <= $3::timestamptz
+      group by 1, 2, 3`,
+    [tenantIds, phones, now],
+  );
+  return result.rows.map((r) => ({
+    tenantId: Number(r.tenant_id),
+    phone: r.recipient,
+    type: r.type,
+    minute: r.minute,
+    hour: r.hour,
+    day: r.day,
+  }));
+}
+
+/**
+ * Logs the admitted messages, and forgets what these recipients got before the longest window:
+ * the log stays a day deep for the numbers in use, without a sweeper.
+ */
+export async function logSends(
+  db: Queryable,
+  { rows, now }: { rows: { tenantId: number; phone: string; type: string }[]; now: Date },
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `with gone as (
+       delete from recipient_sends s using (select distinct * from unnest($1::bigint[], $2::text[]) as k(t, r)) k
+        where s.tenant_id = k.t and s.recipient = k.r and s.sent_at <= $4::timestamptz - interval '1 day')
+     insert into recipient_sends (tenant_id, recipient, type, sent_at)
+     select t, r, y, $4 from unnest($1::bigint[], $2::text[], $3::text[]) as u(t, r, y)`,
+    [rows.map((r) => r.tenantId), rows.map((r) => r.phone), rows.map((r) => r.type), now],
+  );
+}
