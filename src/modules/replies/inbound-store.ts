@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { withTransaction } from '../../db/pool.ts';
+import { applyOptOutReplies } from '../compliance/protection/opt-out.replies.ts';
 import type { InboundInput } from './inbound.ts';
 import { attribute, reassemble } from './inbound.models.ts';
 import {
@@ -86,14 +87,14 @@ async function attributeAndInsert(
 ): Promise<void> {
   if (replies.length === 0) return;
   const lookups = await lookupAttribution(db, { replies, since });
-  await insertInboundMessages(
-    db,
-    replies.map((r, i) => ({
-      ...r,
-      ...(rawOnly ? { content: '', sanitized: true } : {}),
-      ...attribute(lookups[i]!),
-    })),
-  );
+  const rows = replies.map((r, i) => ({
+    ...r,
+    ...(rawOnly ? { content: '', sanitized: true } : {}),
+    ...attribute(lookups[i]!),
+  }));
+  await insertInboundMessages(db, rows);
+  // TD, 退订, STOP… opt the sender out of the tenant it replied to, in the same transaction.
+  await applyOptOutReplies(db, rows);
 }
 
 async function storeTogether(
