@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, renderConfigReference } from './app/config.ts';
 import { CHANNEL_ADD_HELP, runOperatorCommand } from './app/operator-cli.ts';
+import { BILLING_HELP } from './modules/billing/billing.cli.ts';
 import { CHANNEL_SET_HELP } from './modules/channels/channels.cli.ts';
 import { ROUTE_HELP } from './modules/routing/routing.cli.ts';
 
@@ -13,6 +14,7 @@ Usage:
   hongyan simulator [--port 2775] [--host 127.0.0.1] [--profile NAME|FILE.json] [--state-dir DIR]
                                                  run the carrier simulator alone
   hongyan tenant create --name NAME              create a tenant and its first API key
+                 [--credit PARTS]               with PARTS of credit (expiring in 365 days)
   hongyan tenant list
   hongyan tenant approve|suspend|activate ID     review decision or suspension (audited; suspension
                                                  holds queued messages until activate)
@@ -39,6 +41,7 @@ Usage:
   hongyan credential rotate ID --tenant ID       a new credential; the old one works until revoked
   hongyan credential revoke ID --tenant ID
   hongyan secrets rotate                         new master key; re-seals every stored secret
+${BILLING_HELP}
   hongyan message get ID
   hongyan route list|add|remove|test|port|unport|ports
                                                  the route table, the decision for a number, ported
@@ -107,6 +110,9 @@ async function main(argv: string[]): Promise<number> {
       scopes: { type: 'string' },
       allow: { type: 'string' },
       'rate-limit': { type: 'string' },
+      credit: { type: 'string' },
+      parts: { type: 'string' },
+      expires: { type: 'string' },
       limit: { type: 'string' },
       profile: { type: 'string' },
       'state-dir': { type: 'string' },
