@@ -63,11 +63,14 @@ function signedHeaders(
   };
 }
 
-const sms = JSON.stringify({
-  to: '13800138000',
-  content: '【鸿雁】您的验证码是 123456',
-  type: 'verification',
-});
+// A new recipient each send: recipient protection caps the sends to one number.
+let recipients = 0;
+const sms = () =>
+  JSON.stringify({
+    to: String(13_800_000_000 + ++recipients),
+    content: '【鸿雁】您的验证码是 123456',
+    type: 'verification',
+  });
 
 function signedSend(
   pair: Pair,
@@ -79,7 +82,7 @@ function signedSend(
     remoteAddress?: string;
   } = {},
 ) {
-  const body = opts.body ?? sms;
+  const body = opts.body ?? sms();
   const headers = signedHeaders(pair, {
     method: 'POST',
     url: '/v1/messages',
@@ -133,11 +136,12 @@ describe('signed requests', () => {
     const other = await buildTestApp(t.db, { clock, env: { HONGYAN_MASTER_KEY: MASTER_KEY } });
     try {
       const nonce = 'two-nodes-nonce-0001';
+      const body = sms();
       const headers = {
-        ...signedHeaders(pair, { method: 'POST', url: '/v1/messages', body: sms, nonce }),
+        ...signedHeaders(pair, { method: 'POST', url: '/v1/messages', body, nonce }),
         'content-type': 'application/json',
       };
-      const request = { method: 'POST' as const, url: '/v1/messages', headers, payload: sms };
+      const request = { method: 'POST' as const, url: '/v1/messages', headers, payload: body };
       const answers = await Promise.all([
         app.inject(request),
         app.inject(request),
@@ -167,10 +171,8 @@ describe('signed requests', () => {
   it('a body other than the one signed is refused and nothing is stored', async () => {
     const pair = await createPair({ name: 'tamper', scopes: ['send'] });
     const before = (await t.db.pool.query('select count(*)::int as n from messages')).rows[0].n;
-    const res = await signedSend(pair, {
-      signedBody: sms,
-      body: sms.replace('123456', '999999'),
-    });
+    const body = sms();
+    const res = await signedSend(pair, { signedBody: body, body: body.replace('123456', '999999') });
     expect(res.statusCode).toBe(401);
     expect(code(res)).toBe('auth.signature_invalid');
     expect((await t.db.pool.query('select count(*)::int as n from messages')).rows[0].n).toBe(before);
@@ -292,7 +294,7 @@ describe('signed requests', () => {
       method: 'POST',
       url: '/v1/messages',
       headers: { ...tenantA.auth, 'content-type': 'application/json' },
-      payload: sms,
+      payload: sms(),
     });
     expect(res.statusCode).toBe(202);
   });
