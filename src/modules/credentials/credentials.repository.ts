@@ -1,5 +1,6 @@
 // SQL of the api_credentials and api_nonces tables (0006-credentials.sql), one function a statement.
 import type pg from 'pg';
+import { prepared } from '../../db/prepared.ts';
 
 export interface CredentialRow {
   id: number;
@@ -74,20 +75,32 @@ export function createCredentialsRepository(pool: Queryable) {
       return rows[0] ?? null;
     },
     /**
-     * Stores a group of nonces in one statement; answers, for each, whether it was new (false: a
-     * replay). The group must not hold the same (AppKey, nonce) twice (the caller refuses the
-     * second as a replay itself).
+     * Stores a group of nonces in one statement, all seen at `at`; answers, for each, whether it
+     * was new (false: a replay). The group must not hold the same (AppKey, nonce) twice (the
+     * caller refuses the second as a replay itself). Named, so each connection plans it once;
+     * it answers only the positions of the replays, almost always none, rather than a row for
+     * every nonce stored.
      */
-    async rememberNonces(rows: { appKey: string; nonce: string; at: Date }[]): Promise<boolean[]> {
-      const { rows: inserted } = await pool.query<{ app_key: string; nonce: string }>(
-        `insert into api_nonces (app_key, nonce, seen_at)
-         select * from unnest($1::text[], $2::text[], $3::timestamptz[])
-         on conflict do nothing
-         returning app_key, nonce`,
-        [rows.map((r) => r.appKey), rows.map((r) => r.nonce), rows.map((r) => r.at)],
+    async rememberNonces(rows: readonly { appKey: string; nonce: string }[], at: Date): Promise<boolean[]> {
+      const { rows: replays } = await pool.query<{ i: string }>(
+        prepared(
+          'remember-nonces',
+          `with given as (
+             select k, n, i from unnest($1::text[], $2::text[]) with ordinality as u(k, n, i)
+           ), stored as (
+             insert into api_nonces (app_key, nonce, seen_at)
+             select k, n, $3::timestamptz from given
+             on conflict do nothing
+             returning app_key, nonce
+           )
+           select g.i from given g
+            where not exists (select from stored s where s.app_key = g.k and s.nonce = g.n)`,
+          [rows.map((r) => r.appKey), rows.map((r) => r.nonce), at],
+        ),
       );
-      const fresh = new Set(inserted.map((r) => `${r.app_key}\n${r.nonce}`));
-      return rows.map((r) => fresh.has(`${r.appKey}\n${r.nonce}`));
+      const fresh = rows.map(() => true);
+      for (const r of replays) fresh[Number(r.i) - 1] = false;
+      return fresh;
     },
     async forgetNoncesBefore(before: Date): Promise<number> {
       const { rowCount } = await pool.query('delete from api_nonces where seen_at < $1', [before]);

@@ -2,6 +2,7 @@
 // first, and the nonce, the one write, last: a request refused for any other reason does not
 // spend its nonce, and a flood over the rate limit costs the database nothing.
 import { tenantSuspended } from '../accounts/accounts.errors.ts';
+import type { KeyObject } from 'node:crypto';
 import { type KeyRingSource, openSealed } from '../../shared/secrets.ts';
 import {
   credentialRevoked,
@@ -20,6 +21,7 @@ import {
   sha256Hex,
   sign,
   signatureMatches,
+  signingKey,
   TIMESTAMP_PATTERN,
   withinWindow,
 } from './credentials.models.ts';
@@ -45,7 +47,8 @@ export interface SignedRequest {
 interface CachedCredential {
   id: number;
   tenantId: number;
-  secret: string;
+  /** The AppSecret as an HMAC key, built once per look-up rather than on every signature. */
+  key: KeyObject;
   scopes: readonly Scope[];
   allows: (address: string) => boolean;
   revoked: boolean;
@@ -88,25 +91,42 @@ export function createSignedRequestVerifier({
   let lastSweep = 0;
   const nonces = createNonceRecorder({ repository });
 
-  async function lookUp(appKey: string, at: number): Promise<CachedCredential | null> {
-    const cached = cache.get(appKey);
-    if (cached && cached.expires > at) return cached;
-    const row = await repository.findCredentialByAppKey(appKey);
-    if (!row) return null;
-    const entry: CachedCredential = {
-      id: row.id,
-      tenantId: row.tenant_id,
-      secret: openSealed(keyRing, row.secret_sealed),
-      scopes: row.scopes as Scope[],
-      allows: createAllowlist(row.allow_cidrs),
-      revoked: row.revoked_at !== null,
-      suspended: row.tenant_status !== 'active',
-      rateLimit: row.rate_limit ?? defaultRateLimit,
-      expires: at + cacheTtlMs,
-    };
-    if (cache.size > 10_000) cache.clear();
-    cache.set(appKey, entry);
-    return entry;
+  // One look-up in flight per AppKey: when an entry expires under load, the requests that find
+  // it gone wait for the same query instead of each sending one. `forget` bumps the epoch, so a
+  // look-up that read the row before a revocation here does not cache what it read.
+  const loading = new Map<string, Promise<CachedCredential | null>>();
+  let epoch = 0;
+
+  function load(appKey: string, at: number): Promise<CachedCredential | null> {
+    const inFlight = loading.get(appKey);
+    if (inFlight) return inFlight;
+    const startedIn = epoch;
+    const pending = repository
+      .findCredentialByAppKey(appKey)
+      .then((row) => {
+        if (!row) return null;
+        const entry: CachedCredential = {
+          id: row.id,
+          tenantId: row.tenant_id,
+          key: signingKey(openSealed(keyRing, row.secret_sealed)),
+          scopes: row.scopes as Scope[],
+          allows: createAllowlist(row.allow_cidrs),
+          revoked: row.revoked_at !== null,
+          suspended: row.tenant_status !== 'active',
+          rateLimit: row.rate_limit ?? defaultRateLimit,
+          expires: at + cacheTtlMs,
+        };
+        if (startedIn === epoch) {
+          if (cache.size > 10_000) cache.clear();
+          cache.set(appKey, entry);
+        }
+        return entry;
+      })
+      .finally(() => {
+        if (loading.get(appKey) === pending) loading.delete(appKey);
+      });
+    loading.set(appKey, pending);
+    return pending;
   }
 
   function background(work: Promise<unknown>) {
@@ -134,7 +154,8 @@ export function createSignedRequestVerifier({
         throw timestampSkewed({
           details: { server_time: Math.floor(at / 1000), window_seconds: windowSeconds },
         });
-      const credential = await lookUp(appKey, at);
+      const cached = cache.get(appKey);
+      const credential = cached && cached.expires > at ? cached : await load(appKey, at);
       if (!credential) throw signatureInvalid();
       const canonical = canonicalString({
         method: request.method,
@@ -143,7 +164,7 @@ export function createSignedRequestVerifier({
         timestamp,
         nonce,
       });
-      if (!signatureMatches(sign(credential.secret, canonical), signature)) throw signatureInvalid();
+      if (!signatureMatches(sign(credential.key, canonical), signature)) throw signatureInvalid();
       // Past this point the caller holds the secret, so telling what else is wrong leaks nothing.
       if (credential.revoked) throw credentialRevoked();
       if (credential.suspended) throw tenantSuspended();
@@ -175,7 +196,9 @@ export function createSignedRequestVerifier({
     },
     /** Drops a credential from this node's cache (after a revocation here). */
     forget(appKey: string) {
+      epoch++;
       cache.delete(appKey);
+      loading.delete(appKey);
     },
   };
 }

@@ -38,7 +38,10 @@ export function createNonceRecorder({
           unique.push(p);
         }
       }
-      const fresh = await repository.rememberNonces(unique);
+      // One time for the group, the latest: seen_at only decides when the sweep may delete a
+      // nonce, and a later time keeps it longer, never shorter, than its own request needs.
+      const at = unique.reduce((latest, p) => (p.at > latest ? p.at : latest), unique[0]!.at);
+      const fresh = await repository.rememberNonces(unique, at);
       unique.forEach((p, i) => p.resolve(fresh[i]!));
     } catch (error) {
       for (const p of items) p.reject(error);
