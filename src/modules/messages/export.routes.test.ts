@@ -22,16 +22,17 @@ beforeAll(async () => {
     const m = await newMember(t.db, tenant.tenantId, `${role}@x.cn`, role);
     sessions[role] = withSession((await loginAs(app, m.email, m.password)).browser!);
   }
-  for (const [to, content] of [
+  for (const [to, content, client_ref] of [
     ['13800138000', 'first, "quoted"'],
     ['13800138001', 'second'],
-    ['13800138000', '=cmd'],
+    // Content now starts with its signature 【…】, so the formula to defuse is in client_ref.
+    ['13800138000', 'third', '=cmd'],
   ]) {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/messages',
       headers: tenant.auth,
-      payload: { to, content },
+      payload: { to, content, ...(client_ref === undefined ? {} : { client_ref }) },
     });
     ids.push(res.json().id);
   }
@@ -72,8 +73,9 @@ describe('GET /v1/messages/export', () => {
       [ids[1], '+8613800138001'],
       [ids[0], '+8613800138000'],
     ]);
-    expect(lines[1]!.endsWith(",'=cmd")).toBe(true);
-    expect(lines[3]!.endsWith(',"first, ""quoted"""')).toBe(true);
+    expect(lines[1]!).toContain(",'=cmd,");
+    expect(lines[1]!.endsWith(',【鸿雁】third')).toBe(true);
+    expect(lines[3]!.endsWith(',"【鸿雁】first, ""quoted"""')).toBe(true);
     expect(res.body).not.toContain('not yours');
   });
 

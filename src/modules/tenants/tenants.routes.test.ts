@@ -9,6 +9,8 @@ import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
 import { type Browser, fakeClock, loginAs, newStaff, withSession } from '../accounts/accounts.testkit.ts';
 import { claimNextMessages } from '../dispatch/dispatch.sql.ts';
+import { creditForTests } from '../billing/billing.testkit.ts';
+import { grantSending } from '../compliance/signatures/signatures.usecases.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let app: FastifyInstance;
@@ -61,7 +63,12 @@ async function register(n: number) {
   });
   expect(res.statusCode, res.body).toBe(201);
   const owner = (await loginAs(app, email, password)).browser!;
-  return { tenantId: res.json().tenant.id as number, owner };
+  // Approved, it sends: a test-kit credit so quota never refuses it here (issue 9).
+  await creditForTests(t.db.pool, res.json().tenant.id as number);
+  const tenantId = res.json().tenant.id as number;
+  // What sendAs needs once the tenant is approved: its signature 鸿雁 and free text (issue 8).
+  await grantSending({ db: t.db.pool, tenantId, signatures: ['鸿雁'], freeText: true });
+  return { tenantId, owner };
 }
 
 const sendAs = (b: Browser) =>
