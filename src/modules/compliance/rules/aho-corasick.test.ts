@@ -75,6 +75,16 @@ describe('normalisation', () => {
     expect(normalizeWord(input)).toBe(expected);
   });
 
+  it('a word folds exactly as the same text does (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 30 }), (text) => {
+        const n = normalizeText(text);
+        expect(normalizeWord(text)).toBe(String.fromCharCode(...n.units.subarray(0, n.length)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('each normalised unit points at its source character in the original', () => {
     const text = 'A 𠀀ｂ\u200bC';
     const n = normalizeText(text);
