@@ -10,6 +10,7 @@ import { startHongyan } from '../../app/start.ts';
 import { createAccountsRepository } from '../accounts/accounts.repository.ts';
 import { createTenant } from '../accounts/accounts.usecases.ts';
 import { creditForTests } from '../billing/billing.testkit.ts';
+import { grantSending } from '../compliance/signatures/signatures.usecases.ts';
 import { fastProfile } from '../simulator/test-helpers.ts';
 import type { IdFormat } from '../simulator/simulator.models.ts';
 import { type RunningSimulator, startSimulator } from '../simulator/simulator.ts';
@@ -50,6 +51,7 @@ beforeAll(async () => {
   }
   const created = await createTenant({ name: 'wiring', repository: createAccountsRepository(t.db.kysely) });
   await creditForTests(t.db.pool, created.tenant.id);
+  await grantSending({ db: t.db.pool, tenantId: created.tenant.id, signatures: ['鸿雁'], freeText: true });
   key = created.apiKey.key;
 }, 60_000);
 
