@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, renderConfigReference } from './app/config.ts';
 import { CHANNEL_ADD_HELP, runOperatorCommand } from './app/operator-cli.ts';
 import { BILLING_HELP } from './modules/billing/billing.cli.ts';
+import { COMMERCE_HELP } from './modules/billing/commerce/commerce.cli.ts';
 import { CHANNEL_SET_HELP } from './modules/channels/channels.cli.ts';
 import { ROUTE_HELP } from './modules/routing/routing.cli.ts';
 
@@ -42,6 +43,7 @@ Usage:
   hongyan credential revoke ID --tenant ID
   hongyan secrets rotate                         new master key; re-seals every stored secret
 ${BILLING_HELP}
+${COMMERCE_HELP}
   hongyan message get ID
   hongyan route list|add|remove|test|port|unport|ports
                                                  the route table, the decision for a number, ported
@@ -113,6 +115,10 @@ async function main(argv: string[]): Promise<number> {
       credit: { type: 'string' },
       parts: { type: 'string' },
       expires: { type: 'string' },
+      price: { type: 'string' },
+      'validity-days': { type: 'string' },
+      reference: { type: 'string' },
+      status: { type: 'string' },
       limit: { type: 'string' },
       profile: { type: 'string' },
       'state-dir': { type: 'string' },

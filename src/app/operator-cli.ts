@@ -6,6 +6,7 @@ import { createAccountsRepository } from '../modules/accounts/accounts.repositor
 import { tenantNotFound } from '../modules/accounts/accounts.errors.ts';
 import { createApiKey, createTenant } from '../modules/accounts/accounts.usecases.ts';
 import { BillingUsageError, runBillingCommand } from '../modules/billing/billing.cli.ts';
+import { COMMERCE_SUBCOMMANDS, runCommerceCommand } from '../modules/billing/commerce/commerce.cli.ts';
 import { creditTenant, defaultExpiry } from '../modules/billing/ledger.usecases.ts';
 import { addMember } from '../modules/accounts/members.usecases.ts';
 import { TENANT_ROLES, type TenantRole } from '../modules/accounts/permissions.models.ts';
@@ -126,6 +127,8 @@ export async function runOperatorCommand({
       return await runRouteCommand({ sub, rest, values, kysely: database.db.kysely, keyRing, out });
     if (command === 'credential')
       return await runCredentialCommand({ sub, rest, values, pool: database.db.pool, keyRing, out });
+    if (command === 'billing' && COMMERCE_SUBCOMMANDS.includes(sub ?? ''))
+      return await runCommerceCommand({ sub: sub!, rest, values, pool: database.db.pool, out });
     if (command === 'billing') return await runBillingCommand({ sub, values, pool: database.db.pool, out });
     switch (`${command} ${sub ?? ''}`.trim()) {
       case 'migrate':
