@@ -120,9 +120,9 @@ export async function waitAllFinal(
 ): Promise<number> {
   const start = Date.now();
   for (;;) {
-    // The exact count walks every message of the tenant (~20 ms of PostgreSQL's CPU at 30,000,
-    // every 50 ms, taken from the system it measures); while any is still queued, held, sending
-    // or sent, the partial indexes of those states answer in a few index probes instead.
+    // The exact count walks every message of the tenant (20 ms a poll at 10,000 under load,
+    // 23 ms at 30,000; every 50 ms, from the PostgreSQL being measured); while any is still
+    // queued, held, sending or sent, the partial indexes of those states answer in 0.04 ms.
     const busy = await db.query(
       `select exists (select 1 from messages where status = 'queued' and tenant_id = $1)
            or exists (select 1 from messages where status = 'held' and tenant_id = $1)
