@@ -16,8 +16,8 @@ export function generateAppSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-// crypto.hash (Node 20.12+) hashes in one call without a Hash object: 2.7 µs against 4.7 µs for
-// a single send's body (bench of 200,000 calls, Node 20.20, busy 2-core machine).
+// crypto.hash (Node 20.12+) hashes in one call without a Hash object: 0.5 µs of CPU against
+// 1.2 µs for a single send's body (500,000 calls in a process of their own, Node 20.20).
 const oneShotHash: (algorithm: string, data: Buffer | string, encoding: 'hex') => string =
   crypto.hash ?? ((algorithm, data, encoding) => createHash(algorithm).update(data).digest(encoding));
 
@@ -70,8 +70,8 @@ export function canonicalString({
 }
 
 /**
- * The HMAC key of a secret, made once per credential: createHmac with a string key builds a key
- * object on every call (25 µs a signature against 8.5 µs with a ready KeyObject, same bench).
+ * The HMAC key of a secret, made once per credential look-up rather than from the string on
+ * every signature: 2.6–3.8 µs of CPU a signature against 2.9–4.5 µs (same measurement).
  */
 export function signingKey(secret: string): KeyObject {
   return crypto.createSecretKey(Buffer.from(secret, 'utf8'));

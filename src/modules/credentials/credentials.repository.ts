@@ -79,7 +79,10 @@ export function createCredentialsRepository(pool: Queryable) {
      * was new (false: a replay). The group must not hold the same (AppKey, nonce) twice (the
      * caller refuses the second as a replay itself). Named, so each connection plans it once;
      * it answers only the positions of the replays, almost always none, rather than a row for
-     * every nonce stored.
+     * every nonce stored. Against the unnamed statement with a time per row that returned every
+     * row: per nonce in groups of 25, PostgreSQL CPU 21–25 → 17–22 µs and Node CPU 17–22 →
+     * 13–14 µs; in groups of 5, 46–49 → 28–29 µs and 34–75 → 22–38 µs (2,000 statements each,
+     * backend CPU from /proc, busy 2-core machine).
      */
     async rememberNonces(rows: readonly { appKey: string; nonce: string }[], at: Date): Promise<boolean[]> {
       const { rows: replays } = await pool.query<{ i: string }>(
