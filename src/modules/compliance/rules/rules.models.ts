@@ -111,6 +111,35 @@ export interface CompiledRules {
   /** For each automaton pattern, the sets (index into `sets`) that hold it and the word as entered. */
   readonly owners: readonly (readonly { set: number; word: string }[])[];
   readonly edges: Uint8Array;
+  /** What applies to each (type, subject), decided at compile time: index planIndex(type, subject). */
+  readonly plans: readonly Plan[];
+}
+
+interface Plan {
+  /** applies[i]: set i is on and covers this type and subject. */
+  applies: Uint8Array;
+  /** Some word set applies: the text is scanned. */
+  scan: boolean;
+  optOut: number[];
+  structural: number[];
+}
+
+const TYPE_INDEX: Record<MessageType, number> = { verification: 0, notification: 1, marketing: 2 };
+const planIndex = (type: MessageType, subject: Subject) =>
+  TYPE_INDEX[type] * 2 + (subject === 'template' ? 0 : 1);
+
+function plan(sets: readonly CompiledSet[], type: MessageType, subject: Subject): Plan {
+  const applies = new Uint8Array(sets.length);
+  const result: Plan = { applies, scan: false, optOut: [], structural: [] };
+  sets.forEach((s, i) => {
+    if (!(s.enabled && s.types.has(type) && s.subjects.has(subject))) return;
+    applies[i] = 1;
+    if (MATCHED_KINDS.has(s.kind)) result.scan = true;
+    if (s.kind === 'missing_opt_out') result.optOut.push(i);
+    if (s.kind === 'double_signature' || s.kind === 'themeless_template' || s.kind === 'too_long')
+      result.structural.push(i);
+  });
+  return result;
 }
 
 const MATCHED_KINDS = new Set<RuleKind>([
@@ -156,7 +185,10 @@ export function compileRules(sets: readonly RuleSetData[]): CompiledRules {
       (isLatinLetterAt(p, p.length - 1) ? END_LETTER : 0) |
       (isDigitAt(p, p.length - 1) ? END_DIGIT : 0);
   });
-  return { sets: compiled, automaton, owners, edges };
+  const plans: Plan[] = [];
+  for (const type of MESSAGE_TYPES)
+    for (const subject of SUBJECTS) plans[planIndex(type, subject)] = plan(compiled, type, subject);
+  return { sets: compiled, automaton, owners, edges, plans };
 }
 
 /** Reused between calls: evaluation is synchronous, so one scratch buffer serves the process. */
@@ -167,20 +199,15 @@ export const MIN_THEME_CHARACTERS = 3;
 
 export function evaluateContent(input: EvaluateInput, rules: CompiledRules): Verdict {
   const { content } = input;
-  const applies = rules.sets.map(
-    (s) => s.enabled && s.types.has(input.type) && s.subjects.has(input.subject),
-  );
+  const plan = rules.plans[planIndex(input.type, input.subject)];
+  if (!plan) throw new TypeError(`evaluateContent: unknown type or subject ${input.type}/${input.subject}`);
+  const { applies } = plan;
   const findings: Finding[] = [];
-  const optOutSets = new Map<number, boolean>(); // applicable opt-out set → some phrase found
-  let wordSets = false;
-  rules.sets.forEach((s, i) => {
-    if (!applies[i]) return;
-    if (s.kind === 'missing_opt_out') optOutSets.set(i, false);
-    if (MATCHED_KINDS.has(s.kind)) wordSets = true;
-  });
+  // Opt-out sets that apply; one that finds a phrase is marked here.
+  const optOutFound = plan.optOut.length ? new Set<number>() : null;
 
   let normalized: NormalizedText | undefined;
-  if (wordSets) {
+  if (plan.scan) {
     normalized = scratch = normalizeText(content, scratch);
     const n = normalized;
     const { automaton, owners, edges } = rules;
@@ -200,7 +227,7 @@ export function evaluateContent(input: EvaluateInput, rules: CompiledRules): Ver
         if (!applies[owner.set]) continue;
         const set = rules.sets[owner.set]!;
         if (set.kind === 'missing_opt_out') {
-          optOutSets.set(owner.set, true);
+          optOutFound?.add(owner.set);
           continue;
         }
         const text = content.slice(start, end);
@@ -216,9 +243,11 @@ export function evaluateContent(input: EvaluateInput, rules: CompiledRules): Ver
     });
   }
 
-  for (const [i, found] of optOutSets) {
-    if (found) continue;
-    if (normalized && hasOptOutKeyword(normalized)) continue;
+  let keyword: boolean | undefined; // "回X退订" and the like, looked for once, only when needed
+  for (const i of plan.optOut) {
+    if (optOutFound?.has(i)) continue;
+    keyword ??= normalized !== undefined && hasOptOutKeyword(normalized);
+    if (keyword) continue;
     findings.push({
       rule: 'missing_opt_out',
       severity: rules.sets[i]!.severity,
@@ -229,8 +258,8 @@ export function evaluateContent(input: EvaluateInput, rules: CompiledRules): Ver
     });
   }
 
-  rules.sets.forEach((s, i) => {
-    if (!applies[i]) return;
+  for (const i of plan.structural) {
+    const s = rules.sets[i]!;
     if (s.kind === 'double_signature') findings.push(...secondSignatures(content, s.severity));
     else if (s.kind === 'themeless_template') {
       const finding = themeless(content, s.greetings, s.severity);
@@ -239,8 +268,9 @@ export function evaluateContent(input: EvaluateInput, rules: CompiledRules): Ver
       const finding = tooLong(content, input.maxParts, s.severity);
       if (finding) findings.push(finding);
     }
-  });
+  }
 
+  if (findings.length === 0) return { blocked: false, findings };
   const kept = dedupe(findings);
   return { blocked: kept.some((f) => f.severity === 'block'), findings: kept };
 }
@@ -281,6 +311,8 @@ const SIGNATURE = /【[^【】]*】/g;
 
 function secondSignatures(content: string, severity: Severity): Finding[] {
   const out: Finding[] = [];
+  const first = content.indexOf('【');
+  if (first === -1 || content.indexOf('【', first + 1) === -1) return out; // the common case
   let count = 0;
   for (const m of content.matchAll(SIGNATURE)) {
     if (++count < 2) continue;
