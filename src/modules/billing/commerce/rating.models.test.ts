@@ -9,7 +9,7 @@ import {
   type PriceRow,
   type PriceTable,
   priceFor,
-  toTenThousandths,
+  toMicros,
 } from './rating.models.ts';
 
 const row = (r: Partial<PriceRow> & Pick<PriceRow, 'destination' | 'unitsPerPart'>): PriceRow => ({
@@ -103,13 +103,14 @@ describe('money', () => {
   });
 
   it('rounds half away from zero and keeps the sign', () => {
-    expect(formatAmount(toTenThousandths('1.005'))).toBe('1.01');
-    expect(formatAmount(-toTenThousandths('1.005'))).toBe('-1.01');
-    expect(formatAmount(toTenThousandths('0.0049'))).toBe('0.00');
+    expect(formatAmount(toMicros('1.005'))).toBe('1.01');
+    expect(formatAmount(-toMicros('1.005'))).toBe('-1.01');
+    expect(formatAmount(toMicros('0.0049'))).toBe('0.00');
   });
 
-  it('refuses amounts that are not decimals with at most 4 places', () => {
-    expect(() => toTenThousandths('1.23456')).toThrow(RangeError);
-    expect(() => toTenThousandths('1e3')).toThrow(RangeError);
+  it('refuses amounts that are not decimals with at most 6 places', () => {
+    expect(() => toMicros('1.2345678')).toThrow(RangeError);
+    expect(formatAmount(toMicros('0.00005'), 4)).toBe('0.0001');
+    expect(() => toMicros('1e3')).toThrow(RangeError);
   });
 });

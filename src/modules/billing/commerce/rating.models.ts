@@ -72,22 +72,24 @@ export function chargeUnits(
   return message.parts * (row ? row.unitsPerPart : 1);
 }
 
-// Money is decimal: amounts are carried as integers of 1/10,000 of the currency unit, so sums of
-// many rows are exact (a float sum of 0.045 × 1,000,000 parts is not).
-const SCALE = 10_000n;
+// Money is decimal: amounts are carried as integers of 1/1,000,000 of the currency unit (prices
+// have 4 places, channel costs 5), so sums of many rows are exact (a float sum of 0.045 ×
+// 1,000,000 parts is not).
+const PLACES = 6;
+const SCALE = 10n ** BigInt(PLACES);
 
-export function toTenThousandths(decimal: string): bigint {
-  const m = /^(-)?(\d+)(?:\.(\d{0,4}))?$/.exec(decimal.trim());
-  if (!m) throw new RangeError(`not a decimal amount with at most 4 places: "${decimal}"`);
-  const value = BigInt(m[2]!) * SCALE + BigInt((m[3] ?? '').padEnd(4, '0'));
+export function toMicros(decimal: string): bigint {
+  const m = /^(-)?(\d+)(?:\.(\d{0,6}))?$/.exec(decimal.trim());
+  if (!m) throw new RangeError(`not a decimal amount with at most ${PLACES} places: "${decimal}"`);
+  const value = BigInt(m[2]!) * SCALE + BigInt((m[3] ?? '').padEnd(PLACES, '0'));
   return m[1] ? -value : value;
 }
 
-/** An amount in 1/10,000 units as a decimal string with `places` places (rounded half away from 0). */
-export function formatAmount(tenThousandths: bigint, places = 2): string {
-  const negative = tenThousandths < 0n;
-  let v = negative ? -tenThousandths : tenThousandths;
-  const drop = 10n ** BigInt(4 - places);
+/** An amount in 1/1,000,000 units as a decimal string with `places` places (rounded half away from 0). */
+export function formatAmount(micros: bigint, places = 2): string {
+  const negative = micros < 0n;
+  let v = negative ? -micros : micros;
+  const drop = 10n ** BigInt(PLACES - places);
   v = (v + drop / 2n) / drop;
   const unit = 10n ** BigInt(places);
   const whole = v / unit;
@@ -95,7 +97,7 @@ export function formatAmount(tenThousandths: bigint, places = 2): string {
   return `${negative && v !== 0n ? '-' : ''}${whole}${frac}`;
 }
 
-/** parts × price per part, exactly, in 1/10,000 units. */
+/** parts × price per part, exactly, in 1/1,000,000 units. */
 export function amountOf(parts: number, pricePerPart: string): bigint {
-  return BigInt(parts) * toTenThousandths(pricePerPart);
+  return BigInt(parts) * toMicros(pricePerPart);
 }
