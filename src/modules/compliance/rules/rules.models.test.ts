@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { normalizeWord } from './normalize.ts';
 import { DEFAULT_RULE_SETS } from './default-rules.ts';
 import {
   compileRules,
@@ -81,6 +83,41 @@ describe('banned words', () => {
       compiled,
     ).findings;
     expect(finding).toMatchObject({ start: 4, end: 8, text: '赌😀博' });
+  });
+});
+
+describe('evasions (property)', () => {
+  const compiled = compileRules([{ ...DEFAULT_RULE_SETS[0]!, words: ['赌博', '代开发票', 'casino'] }]);
+  const separators = [' ', '\u3000', '\u200b', '\u200d', '\ufeff', '*', '.', '-', '_', '！', '♥', '😀'];
+  const toFullWidth = (c: string) => (/[a-z]/i.test(c) ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c);
+
+  it('a banned word with separators, full-width letters and case changes inside is found, its span exact', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('赌博', '代开发票', 'casino'),
+        fc.array(fc.array(fc.constantFrom(...separators), { maxLength: 3 }), { minLength: 8, maxLength: 8 }),
+        fc.array(fc.constantFrom('plain', 'upper', 'full'), { minLength: 8, maxLength: 8 }),
+        fc.string({ unit: fc.constantFrom('您', '好', '的', '，'), maxLength: 6 }),
+        fc.string({ unit: fc.constantFrom('您', '好', '的', '。'), maxLength: 6 }),
+        (word, gaps, styles, before, after) => {
+          const disguised = [...word]
+            .map((c, i) => {
+              const style = styles[i]!;
+              const shaped = style === 'upper' ? c.toUpperCase() : style === 'full' ? toFullWidth(c) : c;
+              return i === 0 ? shaped : gaps[i]!.join('') + shaped;
+            })
+            .join('');
+          const content = `【鸿雁】${before}${disguised}${after}`;
+          const verdict = evaluateContent({ content, type: 'notification', subject: 'message' }, compiled);
+          const finding = verdict.findings.find((f) => f.rule === 'banned_word');
+          expect(finding).toBeDefined();
+          expect(content.slice(finding!.start, finding!.end)).toBe(finding!.text);
+          expect(finding!.text).toBe(disguised);
+          expect(normalizeWord(finding!.text)).toBe(normalizeWord(word));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
