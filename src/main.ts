@@ -57,6 +57,7 @@ ${COMMERCE_HELP}
   hongyan bench --kannel [--messages N]          the same SMSC through Kannel and Hongyan, side by side
   hongyan bench --carrier [--messages N]         an SMSC not ours: clean, token-bucket and random throttling
   hongyan bench --compliance                     the content rules engine: matcher MB/s, 10,000 messages
+  hongyan bench --protection                     blacklists of 1,000,000 and caps on a 10,000-recipient batch
 
 Options: --json (machine-readable output), --config FILE (JSON config file).
 Settings come from the environment (DATABASE_URL, HONGYAN_DATA_DIR, HONGYAN_HTTP_PORT, ...);
@@ -126,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
       kannel: { type: 'boolean', default: false },
       carrier: { type: 'boolean', default: false },
       compliance: { type: 'boolean', default: false },
+      protection: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -166,6 +168,11 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'bench': {
+      if (values.protection) {
+        const { runProtectionBench } = await import('../bench/protection.ts');
+        await runProtectionBench();
+        return 0;
+      }
       if (values.compliance) {
         const { runComplianceBench } = await import('../bench/compliance.ts');
         await runComplianceBench();

@@ -23,6 +23,7 @@ import {
   lockRecipients,
   logSends,
   readSettings,
+  readSettingsAndAllowlists,
 } from './protection.sql.ts';
 import { nextOpening, zonesOf } from './quiet-hours.models.ts';
 import { holdForReview } from './review.sql.ts';
@@ -84,37 +85,47 @@ export const quietHoursStep: AdmissionStep = {
   },
 };
 
+/** Rows whose recipient's log has rows older than the longest window (pruned after the insert). */
+const staleKeys = new WeakMap<NewMessageRow, true>();
+
 export const frequencyCapStep: AdmissionStep = {
   name: 'limit.frequency',
   order: 200,
   async check(client, rows, context) {
-    const tenantIds = distinct(rows.map((r) => r.tenantId));
-    const settings = await readSettings(client, tenantIds);
+    const { settings, withAllowlist } = await readSettingsAndAllowlists(
+      client,
+      distinct(rows.map((r) => r.tenantId)),
+    );
     const capped = (row: NewMessageRow) => {
       const limits = settings.get(row.tenantId)!.caps[row.type as 'marketing'];
       return limits !== undefined && (limits.minute ?? limits.hour ?? limits.day) !== null;
     };
     let candidates = rows.filter(capped);
     if (candidates.length === 0) return rows.map(() => null);
-    const allowed = await findAllowlisted(client, {
-      phones: distinct(candidates.map((r) => r.recipient)),
-      tenantIds,
-    });
-    candidates = candidates.filter((r) => !allowed.has(keyOf(r.tenantId, r.recipient)));
-    if (candidates.length === 0) return rows.map(() => null);
-    const keys = distinct(candidates.map((r) => keyOf(r.tenantId, r.recipient)));
-    await lockRecipients(client, keys);
+    if (withAllowlist.length > 0) {
+      const allowed = await findAllowlisted(client, {
+        phones: distinct(candidates.map((r) => r.recipient)),
+        tenantIds: withAllowlist,
+      });
+      candidates = candidates.filter((r) => !allowed.has(keyOf(r.tenantId, r.recipient)));
+      if (candidates.length === 0) return rows.map(() => null);
+    }
+    await lockRecipients(client, distinct(candidates.map((r) => keyOf(r.tenantId, r.recipient))));
     const counted = await countRecentSends(client, {
       tenantIds: candidates.map((r) => r.tenantId),
       phones: candidates.map((r) => r.recipient),
       now: context.now,
     });
     const counts = new Map<string, Record<CapWindow, number>>();
-    for (const c of counted)
+    const stale = new Set<string>();
+    for (const c of counted) {
       counts.set(`${keyOf(c.tenantId, c.phone)}|${c.type}`, { minute: c.minute, hour: c.hour, day: c.day });
+      if (c.stale > 0) stale.add(keyOf(c.tenantId, c.phone));
+    }
     const check = new Set(candidates);
     const verdicts = rows.map((row) => {
       if (!check.has(row)) return null;
+      if (stale.has(keyOf(row.tenantId, row.recipient))) staleKeys.set(row, true);
       const key = `${keyOf(row.tenantId, row.recipient)}|${row.type}`;
       const current = counts.get(key) ?? { minute: 0, hour: 0, day: 0 };
       const limits = settings.get(row.tenantId)!.caps[row.type as 'marketing'];
@@ -134,8 +145,13 @@ export const frequencyCapStep: AdmissionStep = {
   async afterInsert(client, rows, _inserted, context) {
     // Every admitted row is logged, allowlisted and uncapped ones too: a cap raised later
     // counts what was already sent.
+    const stale = new Map<string, { tenantId: number; phone: string }>();
+    for (const r of rows)
+      if (staleKeys.has(r))
+        stale.set(keyOf(r.tenantId, r.recipient), { tenantId: r.tenantId, phone: r.recipient });
     await logSends(client, {
       rows: rows.map((r) => ({ tenantId: r.tenantId, phone: r.recipient, type: r.type })),
+      stale: [...stale.values()],
       now: context.now,
     });
   },

@@ -51,15 +51,24 @@ export async function readSettings(
   db: Queryable,
   tenantIds: number[],
 ): Promise<Map<number, ProtectionSettings>> {
-  const result = await db.query<{ tenant_id: string; settings: ProtectionSettings }>(
-    'select tenant_id, settings from protection_settings where tenant_id = any($1::bigint[])',
+  return (await readSettingsAndAllowlists(db, tenantIds)).settings;
+}
+
+/** The settings, and which tenants have an allowlist at all (the others need no look-up). */
+export async function readSettingsAndAllowlists(db: Queryable, tenantIds: number[]) {
+  const result = await db.query<{ id: string; settings: ProtectionSettings | null; allowlist: boolean }>(
+    `select t.id, s.settings, exists (select 1 from tenant_allowlist a where a.tenant_id = t.id) as allowlist
+       from unnest($1::bigint[]) as t(id) left join protection_settings s on s.tenant_id = t.id`,
     [tenantIds],
   );
-  const out = new Map<number, ProtectionSettings>();
-  for (const id of tenantIds) out.set(id, DEFAULT_SETTINGS);
-  for (const row of result.rows)
-    out.set(Number(row.tenant_id), mergeSettings(DEFAULT_SETTINGS, row.settings));
-  return out;
+  const settings = new Map<number, ProtectionSettings>();
+  const withAllowlist: number[] = [];
+  for (const row of result.rows) {
+    const id = Number(row.id);
+    settings.set(id, row.settings ? mergeSettings(DEFAULT_SETTINGS, row.settings) : DEFAULT_SETTINGS);
+    if (row.allowlist) withAllowlist.push(id);
+  }
+  return { settings, withAllowlist };
 }
 
 /** The (tenant, phone) keys on the tenants' allowlists. */
@@ -75,16 +84,24 @@ export async function findAllowlisted(
 }
 
 /**
+ * Locks are per bucket of recipients, not per recipient: a transaction holding 10,000 advisory
+ * locks would fill PostgreSQL's shared lock table (max_locks_per_transaction × connections,
+ * 6,400 by default) as soon as two such batches ran at once. Two recipients in one bucket only
+ * make their groups wait for each other.
+ */
+export const RECIPIENT_LOCK_BUCKETS = 1024;
+
+/**
  * Serializes, until the transaction ends, every group that counts for one of these recipients:
  * a second group waits here and then counts what the first wrote. Locks are taken in one order
- * (sorted hashes), so two groups cannot deadlock on them.
+ * (sorted buckets), so two groups cannot deadlock on them.
  */
 export async function lockRecipients(db: Queryable, keys: string[]): Promise<void> {
   if (keys.length === 0) return;
   await db.query(
-    `select pg_advisory_xact_lock($2::int, h)
-       from (select distinct hashtext(k) as h from unnest($1::text[]) as k order by h) s`,
-    [keys, RECIPIENT_LOCK_CLASS],
+    `select pg_advisory_xact_lock($2::int, b)
+       from (select distinct hashtext(k) & $3::int as b from unnest($1::text[]) as k order by b) s`,
+    [keys, RECIPIENT_LOCK_CLASS, RECIPIENT_LOCK_BUCKETS - 1],
   );
 }
 
@@ -95,6 +112,8 @@ export interface WindowCounts {
   minute: number;
   hour: number;
   day: number;
+  /** Rows older than the longest window: the key's log needs pruning. */
+  stale: number;
 }
 
 /** Messages logged per (tenant, phone, type) in each rolling window ending at `now`. */
@@ -109,14 +128,16 @@ export async function countRecentSends(
     minute: number;
     hour: number;
     day: number;
+    stale: number;
   }>(
     `select s.tenant_id, s.recipient, s.type,
             count(*) filter (where s.sent_at > $3::timestamptz - interval '1 minute')::int as minute,
             count(*) filter (where s.sent_at > $3::timestamptz - interval '1 hour')::int as hour,
-            count(*)::int as day
-       from unnest($1::bigint[], $2::text[]) as k(tenant_id, recipient)
+            count(*) filter (where s.sent_at > $3::timestamptz - interval '1 day')::int as day,
+            count(*) filter (where s.sent_at <= $3::timestamptz - interval '1 day')::int as stale
+       from (select distinct * from unnest($1::bigint[], $2::text[]) as k(tenant_id, recipient)) k
        join recipient_sends s on s.tenant_id = k.tenant_id and s.recipient = k.recipient
-        and s.sent_at > $3::timestamptz - interval '1 day' and s.sent_at <= $3::timestamptz
+        and s.sent_at <= $3::timestamptz
       group by 1, 2, 3`,
     [tenantIds, phones, now],
   );
@@ -127,23 +148,37 @@ export async function countRecentSends(
     minute: r.minute,
     hour: r.hour,
     day: r.day,
+    stale: r.stale,
   }));
 }
 
 /**
- * Logs the admitted messages, and forgets what these recipients got before the longest window:
- * the log stays a day deep for the numbers in use, without a sweeper.
+ * Logs the admitted messages, and forgets what the `stale` recipients got before the longest
+ * window: the log stays a day deep for the numbers in use, without a sweeper, and a group whose
+ * recipients have nothing stale deletes nothing.
  */
 export async function logSends(
   db: Queryable,
-  { rows, now }: { rows: { tenantId: number; phone: string; type: string }[]; now: Date },
+  {
+    rows,
+    stale,
+    now,
+  }: {
+    rows: { tenantId: number; phone: string; type: string }[];
+    stale: { tenantId: number; phone: string }[];
+    now: Date;
+  },
 ): Promise<void> {
+  if (stale.length > 0) {
+    await db.query(
+      `delete from recipient_sends s using unnest($1::bigint[], $2::text[]) as k(t, r)
+        where s.tenant_id = k.t and s.recipient = k.r and s.sent_at <= $3::timestamptz - interval '1 day'`,
+      [stale.map((k) => k.tenantId), stale.map((k) => k.phone), now],
+    );
+  }
   if (rows.length === 0) return;
   await db.query(
-    `with gone as (
-       delete from recipient_sends s using (select distinct * from unnest($1::bigint[], $2::text[]) as k(t, r)) k
-        where s.tenant_id = k.t and s.recipient = k.r and s.sent_at <= $4::timestamptz - interval '1 day')
-     insert into recipient_sends (tenant_id, recipient, type, sent_at)
+    `insert into recipient_sends (tenant_id, recipient, type, sent_at)
      select t, r, y, $4 from unnest($1::bigint[], $2::text[], $3::text[]) as u(t, r, y)`,
     [rows.map((r) => r.tenantId), rows.map((r) => r.phone), rows.map((r) => r.type), now],
   );
