@@ -57,6 +57,7 @@ ${COMMERCE_HELP}
   hongyan bench --kannel [--messages N]          the same SMSC through Kannel and Hongyan, side by side
   hongyan bench --carrier [--messages N]         an SMSC not ours: clean, token-bucket and random throttling
   hongyan bench --compliance                     the content rules engine: matcher MB/s, 10,000 messages
+  hongyan bench --signed                         signed (HMAC) against bearer single sends (DATABASE_URL)
   hongyan bench --protection                     blacklists of 1,000,000 and caps on a 10,000-recipient batch
 
 Options: --json (machine-readable output), --config FILE (JSON config file).
@@ -128,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
       carrier: { type: 'boolean', default: false },
       compliance: { type: 'boolean', default: false },
       protection: { type: 'boolean', default: false },
+      signed: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -168,6 +170,11 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'bench': {
+      if (values.signed) {
+        const { runSignedBench } = await import('../bench/signed.ts');
+        await runSignedBench();
+        return 0;
+      }
       if (values.protection) {
         const { runProtectionBench } = await import('../bench/protection.ts');
         await runProtectionBench();
