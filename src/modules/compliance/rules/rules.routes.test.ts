@@ -272,6 +272,27 @@ describe('import and export', () => {
     expect([...set.words].sort()).toEqual(['新"词"', '第一', '首家'].sort());
   });
 
+  it('a body that is not UTF-8 is refused (400) and changes nothing', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: `${base}/banned_words/import`,
+      headers: { ...as(admin), 'content-type': 'text/plain' },
+      payload: Buffer.from([0xe8, 0xb5, 0x0a, 0xff, 0x0a]),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('request.invalid_encoding');
+  });
+
+  it('a PATCH that changes nothing is refused (400)', async () => {
+    const res = await app.inject({
+      method: 'PATCH',
+      url: `${base}/banned_words`,
+      headers: as(admin),
+      payload: {},
+    });
+    expect(res.statusCode).toBe(400);
+  });
+
   it('export is one word per line and imports back to the same set', async () => {
     const exported = await app.inject({
       method: 'GET',
