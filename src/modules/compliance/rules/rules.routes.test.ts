@@ -273,6 +273,9 @@ describe('import and export', () => {
   });
 
   it('a body that is not UTF-8 is refused (400) and changes nothing', async () => {
+    const version = async () =>
+      (await app.inject({ method: 'GET', url: `${base}/banned_words`, headers: as(admin) })).json().version;
+    const before = await version();
     const res = await app.inject({
       method: 'POST',
       url: `${base}/banned_words/import`,
@@ -281,6 +284,7 @@ describe('import and export', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('request.invalid_encoding');
+    expect(await version()).toBe(before);
   });
 
   it('a PATCH that changes nothing is refused (400)', async () => {
