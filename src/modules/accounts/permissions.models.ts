@@ -184,7 +184,8 @@ export const PERMISSIONS = {
     doc: "Define packages and prices, confirm an order's payment (credits it) or cancel it, adjust a balance with a reason.",
     tenant: [],
     staff: ['admin'],
-  },  'operator.compliance.review': {
+  },
+  'operator.compliance.review': {
     doc: 'Review signatures and templates: approve or reject with a reason.',
     tenant: [],
     staff: ['admin', 'reviewer'],
@@ -198,16 +199,6 @@ export const PERMISSIONS = {
     doc: 'Approve (release) or reject a marketing batch in review.',
     tenant: [],
     staff: ['admin', 'reviewer'],
-  },
-  'operator.channels.read': {
-    doc: 'Carrier channels (what each covers, carries and costs), the route table, ported-number overrides; test the route of a number.',
-    tenant: [],
-    staff: STAFF_ROLES,
-  },
-  'operator.channels.manage': {
-    doc: 'Add, change, enable, disable and remove carrier channels; edit the route table and ported-number overrides.',
-    tenant: [],
-    staff: ['admin'],
   },
   'operator.channels.read': {
     doc: 'Carrier channels (what each covers, carries and costs), the route table, ported-number overrides; test the route of a number.',
