@@ -227,6 +227,8 @@ const validBodies: Record<string, unknown> = {
 /** Query strings a route's schema requires. */
 const validQueries: Record<string, string> = {
   'POST /v1/tenant/documents': '?kind=business_licence',
+  'GET /v1/billing/statements': '?from=2026-03-01&to=2026-03-01',
+  'GET /v1/billing/statements/export': '?from=2026-03-01&to=2026-03-01',
 };
 
 async function signedInject(
