@@ -179,7 +179,7 @@ export const sendBatchSchema = {
               status: { type: 'string' },
               error: {
                 type: 'object',
-                properties: { code: { type: 'string' }, message: { type: 'string' } },
+                properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
               },
             },
           },

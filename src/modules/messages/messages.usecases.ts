@@ -233,7 +233,8 @@ export async function sendBatch({
     if ('row' in o) {
       const a = admitted[k++]!;
       if (!a.ok) {
-        const error = { code: a.error.code, message: a.error.message };
+        // A refusal's details (which cap window tripped, which list) go with it.
+        const error = { code: a.error.code, message: a.error.message, details: a.error.details };
         return { index: o.index, to: o.row.recipient, accepted: false, error };
       }
       return {

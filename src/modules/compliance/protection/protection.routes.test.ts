@@ -204,6 +204,11 @@ describe('frequency caps', () => {
       });
     }
     for (const r of b) expect(r.json().results[1].accepted).toBe(true);
+    for (const r of b.filter((x) => !x.json().results[0].accepted))
+      expect(r.json().results[0].error).toMatchObject({
+        code: 'limit.recipient_frequency',
+        details: { window: 'day', limit: 3 },
+      });
     const rows = await t.db.pool.query(
       `select count(*)::int as n from messages where tenant_id = $1 and recipient = '+8613700000001'`,
       [a.tenantId],
