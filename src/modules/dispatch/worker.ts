@@ -6,7 +6,7 @@ import { runLowBalanceCheck } from '../billing/commerce/alerts.worker.ts';
 import { expireLots } from '../billing/ledger.usecases.ts';
 import os from 'node:os';
 import type { AppContext } from '../../app/context.ts';
-import { createChannelsRepository } from '../channels/channels.repository.ts';
+import { type Channel, createChannelsRepository } from '../channels/channels.repository.ts';
 import { createReceiptIngest } from '../receipts/receipt-ingest.ts';
 import { createLiveRouting } from '../routing/live-routing.ts';
 import { flushExpiredReplyParts, REPLY_PARTS_SWEEP_MS } from '../replies/inbound-store.ts';
@@ -21,6 +21,23 @@ import {
 import { startDispatcher } from './dispatcher.ts';
 import { createNodeLiveness, deleteLongGoneNodes, listLiveNodes } from './nodes.ts';
 import { createRecorder } from './recorder.ts';
+
+/** What a connector is built from: a change to any of it rebinds the channel. */
+function bindKeyOf(c: Channel): string {
+  return JSON.stringify([
+    c.host,
+    c.port,
+    c.system_id,
+    c.password,
+    c.system_type,
+    c.bind_mode,
+    c.window_size,
+    c.max_tps,
+    c.source_addr,
+    c.accepts_extension,
+    c.id_convention,
+  ]);
+}
 
 export interface Worker {
   stop(): Promise<void>;
@@ -115,7 +132,7 @@ export async function startWorker({
   const channelsRepo = createChannelsRepository(db.kysely, ctx.keyRing);
   const connectors = new Map<
     number,
-    { connector: ChannelConnector; updatedAt: number; isDefault: boolean }
+    { connector: ChannelConnector; updatedAt: number; bindKey: string; isDefault: boolean }
   >();
 
   // The route table, the channels and the ported numbers as the dispatcher routes with them,
@@ -133,6 +150,14 @@ export async function startWorker({
         existing.isDefault = channel.is_default;
         continue;
       }
+      // A change of routing alone (carriers, types, cost, weight) keeps the bind: routing reads
+      // it from the snapshot above, and rebinding would hand back every message the channel holds.
+      const bindKey = bindKeyOf(channel);
+      if (existing && existing.bindKey === bindKey) {
+        existing.updatedAt = channel.updated_at.getTime();
+        existing.isDefault = channel.is_default;
+        continue;
+      }
       if (existing) await existing.connector.stop();
       const connector = new ChannelConnector({
         channel,
@@ -144,6 +169,7 @@ export async function startWorker({
       connectors.set(channel.id, {
         connector,
         updatedAt: channel.updated_at.getTime(),
+        bindKey,
         isDefault: channel.is_default,
       });
       connector.start();
