@@ -178,6 +178,38 @@ describe('low-balance alert', () => {
     ]);
   });
 
+  it('with nothing left the alert SMS is refused like any send: the flag and event stand, the audit says why', async () => {
+    const s = await shop();
+    await creditTenant({
+      db: t.db.pool,
+      tenantId: s.tenantId,
+      parts: 10,
+      expiresAt: far,
+      reason: 'start',
+      actor: 'test',
+      now: clock.now(),
+    });
+    await adjustBalance({
+      db: t.db.pool,
+      tenantId: s.tenantId,
+      parts: -10,
+      reason: 'use',
+      actor: 'test',
+      now: clock.now(),
+    });
+    await runLowBalanceCheck(ctx);
+    await runLowBalanceCheck(ctx);
+    expect(await lowBalanceEvents(s.tenantId)).toHaveLength(1);
+    expect(await alertsOf(s.session)).toMatchObject({ low_balance: true, available: 0 });
+    const audit = await t.db.pool.query(
+      `select after from audit_log where tenant_id = $1 and action = 'billing.low_balance_alerted'`,
+      [s.tenantId],
+    );
+    expect(audit.rows).toEqual([
+      { after: expect.objectContaining({ sms: 'refused: billing.insufficient_quota' }) },
+    ]);
+  });
+
   it("a tenant's own threshold decides, and only owners and finance set it", async () => {
     const s = await shop();
     await creditTenant({
