@@ -1,11 +1,12 @@
 // The dispatcher against a fake pool: a channel that stops while a claim is in flight gets none
-// of the claimed messages when another channel is still bound.
+// of the claimed messages when another channel is still bound; with a route table, each claimed
+// message gets its own decision.
 import type pg from 'pg';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ChannelConnector } from './connector.ts';
-import type { ClaimedMessage } from './dispatch.sql.ts';
-import { startDispatcher } from './dispatcher.ts';
+import type { ClaimedMessage, FailedResult, RetryResult } from './dispatch.sql.ts';
+import { NO_CHANNEL_RETRY_MS, startDispatcher } from './dispatcher.ts';
 
 const deadlines = { verificationSeconds: 600, notificationSeconds: 86_400, marketingSeconds: 86_400 };
 
@@ -63,5 +64,70 @@ describe('the dispatcher', () => {
     expect(a.got).toEqual([]);
     // More than b asked for: the rest would have gone to the first channel, the stopped one.
     expect(b.got.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+});
+
+describe('the dispatcher with a route table', () => {
+  it('gives each message its own decision: a channel, rejected routing.no_route, or back to the queue', async () => {
+    const a = fakeConnector('a');
+    const b = fakeConnector('b');
+    Object.assign(a.connector, { channelId: 1 });
+    Object.assign(b.connector, { channelId: 2 });
+    b.connector.isReady = false;
+    let claims = 0;
+    const pool = {
+      query: async () => (++claims > 1 ? { rows: [] } : { rows: [1, 2, 3, 4].map(claimedRow) }),
+    } as unknown as pg.Pool;
+    const failed: FailedResult[] = [];
+    const retried: RetryResult[] = [];
+    const healthSeen: boolean[][] = [];
+    const dispatcher = startDispatcher({
+      pool,
+      nodeId: 'n',
+      logger: pino({ level: 'silent' }),
+      connectors: () => [a.connector, b.connector],
+      deadlines,
+      idlePollMs: 5,
+      recorder: { fail: (r) => failed.push(r), retry: (r) => retried.push(r) },
+      // 1 → channel a, 2 → channel b (unbound: the test's fake router trusts it), 3 → no route, 4 → wait.
+      route: (m, health) => {
+        healthSeen.push([health.get(1)!.bound, health.get(2)!.bound]);
+        const recipient = { countryCode: '86', carrier: 'cmcc' as const, mvno: false, ported: false };
+        const ch = (id: number) => ({
+          id,
+          name: `c${id}`,
+          enabled: true,
+          carriers: [],
+          messageTypes: [],
+          weight: 1,
+        });
+        if (m.id === 1)
+          return { kind: 'channel', channel: ch(1), rule: null, tier: 1, recipient, skipped: [] };
+        if (m.id === 2)
+          return { kind: 'channel', channel: ch(2), rule: null, tier: 1, recipient, skipped: [] };
+        if (m.id === 3) return { kind: 'no_route', why: 'no route matches', recipient, skipped: [] };
+        return { kind: 'wait', rule: null, why: 'no channel of route 7 is bound', recipient, skipped: [] };
+      },
+    });
+    for (let i = 0; i < 200 && failed.length + retried.length + a.got.length + b.got.length < 4; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    await dispatcher.stop();
+    expect(healthSeen[0]).toEqual([true, false]);
+    expect(a.got.map((m) => m.id)).toEqual([1]);
+    // A connector's enqueue hands back what it cannot send; the fake just records it.
+    expect(b.got.map((m) => m.id)).toEqual([2]);
+    expect(failed).toEqual([
+      { id: 3, status: 'rejected', errorCode: 'routing.no_route', errorDetail: 'no route matches' },
+    ]);
+    expect(retried).toEqual([
+      {
+        id: 4,
+        delayMs: NO_CHANNEL_RETRY_MS,
+        errorCode: 'routing.no_channel_bound',
+        errorDetail: 'no channel of route 7 is bound',
+        duplicateRisk: false,
+        notAttempted: true,
+      },
+    ]);
   });
 });
