@@ -1,16 +1,18 @@
 // Single sends, signed (HMAC, docs/api-signing.md) against bearer, end to end: a real
 // `hongyan start --roles api` in a child process on a database of its own, driven over HTTP from
 // this process (the load generator), so that the CPU counted is Hongyan's and not the clients'.
-// Phases alternate bearer, signed, bearer, signed… (A/B/A/B, after one warm-up phase of each),
-// so that a drift of the machine hits both; each figure is the median of its phases. No worker
-// runs: this measures what the signature adds to authentication and intake.
+// Phases alternate bearer and signed, the first of each round alternating too (A/B, B/A, A/B,
+// B/A, after uncounted warm-up phases of each), so that a drift of the machine or of the warming
+// process hits both alike; each figure is the median of its phases. No worker runs: this
+// measures what the signature adds to authentication and intake.
 //
 //   npm run bench -- --signed
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/signed.ts
 //
 // DATABASE_URL names a server where a bench database may be created (dropped at the end).
-// BENCH_PHASE_MS (default 4000), BENCH_CLIENTS (default 50), BENCH_ROUNDS (A/B pairs, default 3),
-// BENCH_ONLY=bearer|signed (one mode, e.g. to profile the child with NODE_OPTIONS=--cpu-prof).
+// BENCH_PHASE_MS (default 4000), BENCH_CLIENTS (default 50), BENCH_ROUNDS (rounds of both
+// modes, default 4), BENCH_WARMUPS (uncounted phases of each mode first, default 2),
+// BENCH_ONLY=bearer|signed (one mode alone).
 //
 // Printed per mode: requests/s of each phase and their median; Hongyan's CPU (user + system of
 // the child, /proc/<pid>/stat) per request; and PostgreSQL's CPU per request, summed over the
@@ -54,8 +56,9 @@ export async function runSignedBench({
   adminUrl = process.env.DATABASE_URL,
   phaseMs = Number(process.env.BENCH_PHASE_MS ?? 4000),
   clients = Number(process.env.BENCH_CLIENTS ?? 50),
-  rounds = Number(process.env.BENCH_ROUNDS ?? 3),
-}: { adminUrl?: string; phaseMs?: number; clients?: number; rounds?: number } = {}) {
+  rounds = Number(process.env.BENCH_ROUNDS ?? 4),
+  warmups = Number(process.env.BENCH_WARMUPS ?? 2),
+}: { adminUrl?: string; phaseMs?: number; clients?: number; rounds?: number; warmups?: number } = {}) {
   if (!adminUrl) throw new Error('set DATABASE_URL to a server where a bench database may be created');
   const name = `hy_bench_signed_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -213,9 +216,14 @@ export async function runSignedBench({
     }
 
     const modes = (['bearer', 'signed'] as const).filter((m) => (process.env.BENCH_ONLY ?? m) === m);
-    for (const mode of modes) await phase(mode); // warm-up (JIT, pools, caches), not counted
+    // Warm-up, not counted: on a fresh database a run's first phases are far slower (pools,
+    // plans, JIT, the tables' first statistics), e.g. 162 against 351–399 requests/s after.
+    for (let i = 0; i < warmups; i++) for (const mode of modes) await phase(mode);
     const runs: Record<Mode, PhaseResult[]> = { bearer: [], signed: [] };
-    for (let i = 0; i < rounds; i++) for (const mode of modes) runs[mode].push(await phase(mode));
+    // Each round runs both, the first of the round alternating (A/B, B/A, A/B, ...): a run speeds
+    // up as it warms (pools, plans, JIT), and a fixed order would hand that drift to one mode.
+    for (let i = 0; i < rounds; i++)
+      for (const mode of i % 2 === 0 ? modes : [...modes].reverse()) runs[mode].push(await phase(mode));
     const median = (xs: number[]) => {
       const s = [...xs].sort((a, b) => a - b);
       const mid = Math.floor(s.length / 2);
@@ -235,6 +243,7 @@ export async function runSignedBench({
       clients,
       phase_ms: phaseMs,
       rounds,
+      warmups,
       bearer,
       signed,
       signed_vs_bearer_rate: percent(signed.median_per_s, bearer.median_per_s),
