@@ -66,6 +66,31 @@ export interface ChannelsTable {
   weight: ColumnType<number, number | undefined, number>;
   binds: ColumnType<number, number | undefined, number>;
   accepts_extension: ColumnType<boolean, boolean | undefined, boolean>;
+  // Routing health (migration 0019); numeric(4,3) comes back as a string.
+  degrade_below: ColumnType<string, string | number | undefined, string | number>;
+  recover_above: ColumnType<string, string | number | undefined, string | number>;
+  probe_share: ColumnType<string, string | number | undefined, string | number>;
+  channel_specific_codes: ColumnType<string[], string[] | undefined, string[]>;
+}
+
+// Channel switch events and bind leases (migration 0019).
+export interface ChannelEventsTable {
+  id: Generated<number>;
+  channel_id: number;
+  kind: string;
+  reason: string;
+  node_id: string | null;
+  delivery_rate: string | null;
+  samples: number | null;
+  created_at: Timestamp;
+}
+
+export interface ChannelBindLeasesTable {
+  channel_id: number;
+  slot: number;
+  node_id: string;
+  expires_at: Timestamp;
+  taken_at: Timestamp;
 }
 
 // Routes, their channel groups and ported-number overrides (migration 0015).
@@ -180,6 +205,8 @@ export interface Database {
   routes: RoutesTable;
   route_channels: RouteChannelsTable;
   number_carriers: NumberCarriersTable;
+  channel_events: ChannelEventsTable;
+  channel_bind_leases: ChannelBindLeasesTable;
   batches: BatchesTable;
   messages: MessagesTable;
   inbound_messages: InboundMessagesTable;
