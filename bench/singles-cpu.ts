@@ -111,7 +111,13 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
     channel.push('--window', String(WINDOW), '--max-tps', '1000000', '--default');
     await run(root, ['channel', 'add', ...channel], env);
     const tenant = async (name: string) => {
-      const parsed = JSON.parse(await run(root, ['tenant', 'create', '--name', name, '--json'], env));
+      const parsed = JSON.parse(
+        await run(
+          root,
+          ['tenant', 'create', '--name', name, '--signature', '鸿雁', '--free-text', '--json'],
+          env,
+        ),
+      );
       return { id: parsed.tenant.id as number, key: parsed.api_key as string };
     };
     const db = new pg.Pool({

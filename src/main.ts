@@ -6,6 +6,7 @@ import { BILLING_HELP } from './modules/billing/billing.cli.ts';
 import { COMMERCE_HELP } from './modules/billing/commerce/commerce.cli.ts';
 import { CHANNEL_SET_HELP } from './modules/channels/channels.cli.ts';
 import { ROUTE_HELP } from './modules/routing/routing.cli.ts';
+import { COMPLIANCE_REVIEW_HELP } from './modules/compliance/signatures/signatures.cli.ts';
 
 const HELP = `hongyan — self-hosted SMS platform (鸿雁)
 
@@ -16,10 +17,14 @@ Usage:
                                                  run the carrier simulator alone
   hongyan tenant create --name NAME              create a tenant and its first API key
                  [--credit PARTS]               with PARTS of credit (expiring in 365 days)
+                 [--signature NAME]... [--free-text]
+                                                 approved signatures (the first is the default);
+                                                 free text besides templates
   hongyan tenant list
   hongyan tenant approve|suspend|activate ID     review decision or suspension (audited; suspension
                                                  holds queued messages until activate)
   hongyan tenant reject ID --reason TEXT         reject an application; the tenant sees the reason
+${COMPLIANCE_REVIEW_HELP}
   hongyan key create --tenant ID [--name NAME]   create another API key for a tenant
   hongyan member add --tenant ID --email E --role R [--password P]
                                                  a tenant member (owner, admin, developer, sender,
@@ -102,7 +107,9 @@ async function main(argv: string[]): Promise<number> {
       type: { type: 'string' },
       network: { type: 'string' },
       country: { type: 'string' },
-      signature: { type: 'string' },
+      // Repeatable for tenant create; other commands take the last (see below).
+      signature: { type: 'string', multiple: true },
+      'free-text': { type: 'boolean' },
       position: { type: 'string' },
       description: { type: 'string' },
       to: { type: 'string' },
@@ -134,6 +141,8 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [command, sub, ...rest] = positionals;
+  const signatures = values.signature ?? [];
+  const flat = { ...values, signature: command === 'tenant' ? signatures.join('\n') : signatures.at(-1) };
   if (values.help || command === undefined || command === 'help') {
     console.log(
       command === 'channel' && sub === 'add'
@@ -210,7 +219,7 @@ async function main(argv: string[]): Promise<number> {
       }
       break;
     default:
-      return runOperatorCommand({ config, command, sub, rest, values });
+      return runOperatorCommand({ config, command, sub, rest, values: flat });
   }
   console.error(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
   return 2;

@@ -10,6 +10,7 @@ import { createContext } from '../src/app/context.ts';
 import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
 import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { startWorker, type Worker } from '../src/modules/dispatch/worker.ts';
@@ -153,6 +154,7 @@ beforeAll(async () => {
   });
   const created = await createTenant({ name: 'carriers', repository: createAccountsRepository(t.db.kysely) });
   await creditForTests(t.db.pool, created.tenant.id);
+  await grantSending({ db: t.db.pool, tenantId: created.tenant.id, signatures: ['鸿雁'], freeText: true });
   key = created.apiKey.key;
 }, 60_000);
 

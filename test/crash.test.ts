@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
 import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { type RunningSimulator, startSimulator } from '../src/modules/simulator/simulator.ts';
 import { decodeShortMessage } from '../src/smpp/segments.ts';
@@ -79,7 +80,7 @@ describe('kill -9 mid-stream', () => {
       repository: createAccountsRepository(t.db.kysely),
     });
     await creditForTests(t.db.pool, tenant.id);
-    void tenant;
+    await grantSending({ db: t.db.pool, tenantId: tenant.id, signatures: ['鸿雁'], freeText: true });
     let hongyan = await startHongyan();
     const accepted: string[] = [];
     let batchNo = 0;

@@ -191,7 +191,16 @@ describe.each([
     expect(parentMode()).toBe(modeBefore); // no folder outside the data folder was opened up
 
     // An operator command on the same data folder while `start` runs.
-    const { stdout } = await hongyanCli(dataDir, ['tenant', 'create', '--name', 'Acme', '--json']);
+    const { stdout } = await hongyanCli(dataDir, [
+      'tenant',
+      'create',
+      '--name',
+      'Acme',
+      '--signature',
+      '鸿雁',
+      '--free-text',
+      '--json',
+    ]);
     const key = JSON.parse(stdout).api_key as string;
     const id = await send(a.url, key);
     await waitDelivered(a.url, key, id);

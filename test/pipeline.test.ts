@@ -6,6 +6,7 @@ import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
 import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { createTestDatabase } from './helpers/db.ts';
 
@@ -57,6 +58,7 @@ beforeAll(async () => {
   db = createDb({ connectionString: t.url, max: 3 });
   const created = await createTenant({ name: 'e2e', repository: createAccountsRepository(db.kysely) });
   await creditForTests(db.pool, created.tenant.id);
+  await grantSending({ db: db.pool, tenantId: created.tenant.id, signatures: ['鸿雁'], freeText: true });
   key = created.apiKey.key;
   tenantId = created.tenant.id;
 });

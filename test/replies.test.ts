@@ -12,6 +12,7 @@ import { loadConfig } from '../src/app/config.ts';
 import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
 import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { createTestDatabase } from './helpers/db.ts';
 
@@ -132,6 +133,7 @@ beforeAll(async () => {
   for (const name of ['first', 'second']) {
     const { tenant, apiKey } = await createTenant({ name, repository: accounts });
     await creditForTests(t.db.pool, tenant.id);
+    await grantSending({ db: t.db.pool, tenantId: tenant.id, signatures: ['鸿雁'], freeText: true });
     tenants.push({ id: Number(tenant.id), key: apiKey.key, code: tenant.sender_code! });
   }
   hongyan = await start();

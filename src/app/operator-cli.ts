@@ -26,6 +26,8 @@ import {
 } from '../modules/credentials/credentials.cli.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
 import { runTenantStatusCommand } from '../modules/tenants/tenants.cli.ts';
+import { runReviewCommand } from '../modules/compliance/signatures/signatures.cli.ts';
+import { grantSending } from '../modules/compliance/signatures/signatures.usecases.ts';
 import type { TenantAction } from '../modules/tenants/tenants.models.ts';
 import { readReceiptCounts } from '../modules/receipts/receipts.sql.ts';
 import { toMessageView } from '../modules/messages/messages.views.ts';
@@ -112,6 +114,8 @@ export async function runOperatorCommand({
     'secrets',
     'billing',
     'route',
+    'signature',
+    'template',
   ];
   if (!known.includes(command)) {
     console.error(`unknown command "${command}"; see hongyan --help`);
@@ -125,6 +129,8 @@ export async function runOperatorCommand({
     const channels = createChannelsRepository(database.db.kysely, keyRing);
     if (command === 'route')
       return await runRouteCommand({ sub, rest, values, kysely: database.db.kysely, keyRing, out });
+    if (command === 'signature' || command === 'template')
+      return await runReviewCommand({ command, sub, rest, values, pool: database.db.pool, out });
     if (command === 'credential')
       return await runCredentialCommand({ sub, rest, values, pool: database.db.pool, keyRing, out });
     if (command === 'billing' && COMMERCE_SUBCOMMANDS.includes(sub ?? ''))
@@ -137,9 +143,20 @@ export async function runOperatorCommand({
       case 'tenant create': {
         // Checked before the tenant is made, so a bad value creates nothing.
         const credit = intOption(values, 'credit');
+        // --signature NAME (repeatable; main.ts joins them with newlines): approved at once, the
+        // first is the default; --free-text: the tenant may send content that is not a template.
+        const signatures =
+          typeof values.signature === 'string' && values.signature !== '' ? values.signature.split('\n') : [];
         const { tenant, apiKey } = await createTenant({
           name: required(values, 'name'),
           repository: accounts,
+        });
+        await grantSending({
+          db: database.db.pool,
+          tenantId: tenant.id,
+          signatures,
+          freeText: values['free-text'] === true,
+          by: 'operator-cli',
         });
         const balance = credit
           ? await creditTenant({
@@ -158,6 +175,8 @@ export async function runOperatorCommand({
               name: tenant.name,
               status: tenant.status,
               sender_code: tenant.sender_code,
+              signatures,
+              free_text: values['free-text'] === true,
             },
             api_key: apiKey.key,
             balance: balance ?? { available: 0, reserved: 0 },

@@ -12,6 +12,7 @@ import { bootstrapInstall } from '../modules/accounts/accounts.usecases.ts';
 import { DEMO_CREDIT_PARTS, defaultExpiry, creditTenant } from '../modules/billing/ledger.usecases.ts';
 import { createChannelsRepository } from '../modules/channels/channels.repository.ts';
 import { startWorker } from '../modules/dispatch/worker.ts';
+import { setUpDemoSending } from '../modules/compliance/templates/demo.ts';
 import { embeddedSimulatorProfile, embeddedSimulatorStateDir } from '../modules/simulator/simulator.cli.ts';
 import { startSimulator } from '../modules/simulator/simulator.ts';
 import type { Config } from './config.ts';
@@ -173,6 +174,8 @@ export async function startHongyan({
         reason: 'demo tenant of a fresh install',
         actor: 'system',
       });
+    // The demo tenant sends as the README shows: signature 鸿雁, free text, a template of each type.
+    if (firstStart) await setUpDemoSending({ db: database.db.pool, tenantId: firstStart.tenant.id });
     if (firstStart) printWelcome({ firstStart, httpUrl, json });
     const channels = createChannelsRepository(database.db.kysely, ctx.keyRing);
     // Passwords stored before secrets were sealed (or written by hand) are sealed once, here.

@@ -14,6 +14,7 @@ import { resultOfFailedSubmit, SendRate, throttleResubmitDelayMs } from './dispa
 import type { ClaimedMessage } from './dispatch.sql.ts';
 import type { Recorder } from './recorder.ts';
 import { type PartOutcome, type PartToSubmit, submitPart } from './submit-part.ts';
+import { composeSourceAddress } from '../compliance/signatures/signatures.models.ts';
 
 export interface ConnectorDeps {
   channel: Channel;
@@ -261,8 +262,12 @@ export class ChannelConnector {
     const encoded = encodeMessage(message.content, message.id & 0xff);
     const flight: InFlight = { message, carrierIds: [], duplicateRisk: false };
     // A channel whose carrier refuses longer sender numbers gets no tenant extension.
-    const extension = c.accepts_extension === false ? '' : (message.senderCode ?? '');
-    const sourceAddr = `${c.source_addr}${extension}`.slice(0, 20);
+    // Channel number + tenant code + signature code (compliance/signatures), so that a reply names
+    // the tenant and the signature; the signature code is left out when the three exceed 20 digits.
+    const sourceAddr =
+      c.accepts_extension === false
+        ? c.source_addr.slice(0, 20)
+        : composeSourceAddress(c.source_addr, message.senderCode, message.signatureExtension ?? null);
     for (let i = 0; i < encoded.parts.length; i++) {
       // Parts after the first each take a token too; the first took its token in pump().
       if (i > 0) await this.waitForToken();

@@ -18,6 +18,8 @@ export interface ClaimedMessage {
   attempts: number;
   duplicateRisk: boolean;
   senderCode: string | null;
+  /** Extension code of the message's signature (compliance/signatures), appended after senderCode. */
+  signatureExtension?: string | null;
   /** When the message expires if the carrier has not taken it (epoch ms). */
   deadlineAt: number;
 }
@@ -75,6 +77,7 @@ export async function claimNextMessages(
     attempts: number;
     duplicate_risk: boolean;
     sender_code: string | null;
+    signature_extension: string | null;
     status: string;
     deadline_ms: number;
   }>(
@@ -130,7 +133,8 @@ export async function claimNextMessages(
        from picked p left join tenants t on t.id = p.tenant_id
       where m.id = p.id
      returning m.id, m.tenant_id, m.priority, m.recipient, m.content, m.parts, m.attempts, m.duplicate_risk,
-       t.sender_code, m.status, (extract(epoch from p.deadline_at) * 1000)::float8 as deadline_ms`,
+       t.sender_code, m.status, (extract(epoch from p.deadline_at) * 1000)::float8 as deadline_ms,
+       (select s.extension_code from signatures s where s.id = m.signature_id) as signature_extension`,
       [now, nodeId, limit, perTenant, maxKeys, ...deadlineParams(deadlines), maxAttempts],
     ),
   );
@@ -146,6 +150,7 @@ export async function claimNextMessages(
       attempts: r.attempts,
       duplicateRisk: r.duplicate_risk,
       senderCode: r.sender_code,
+      signatureExtension: r.signature_extension,
       deadlineAt: r.deadline_ms,
     }))
     .sort((a, b) => a.priority - b.priority || a.id - b.id);
