@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { chooseChannel, type RoutingChannel } from '../routing.models.ts';
+import {
+  type BreakerState,
+  DEFAULT_BREAKER,
+  type FinalOutcome,
+  fullyDegradedGroups,
+  healthOf,
+  INITIAL_BREAKER,
+  type ProbeCredit,
+  probeFor,
+  probeHealth,
+  ratesOf,
+  stepBreaker,
+} from './health.models.ts';
+
+/** n outcomes sent at `sentAtMs`, `delivered` of them delivered, the rest undelivered. */
+const outcomes = (n: number, delivered: number, sentAtMs = 0): FinalOutcome[] =>
+  Array.from({ length: n }, (_, i) => ({ sentAtMs, delivered: i < delivered }));
+
+describe('rates', () => {
+  it('counts delivered over final receipts, and refused submits apart', () => {
+    const r = ratesOf([
+      ...outcomes(10, 7),
+      { sentAtMs: 0, delivered: null },
+      { sentAtMs: 0, delivered: null },
+    ]);
+    expect(r).toEqual({ deliveryRate: 0.7, receipts: 10, submitErrorRate: 2 / 12, submits: 12 });
+  });
+  it('has no rate without receipts', () => {
+    expect(ratesOf([]).deliveryRate).toBeNull();
+  });
+});
+
+describe('circuit breaker', () => {
+  it('degrades a channel whose rate falls below 90 % once it has enough receipts', () => {
+    expect(stepBreaker(INITIAL_BREAKER, outcomes(49, 30), DEFAULT_BREAKER, 1000).switched).toBeNull();
+    const step = stepBreaker(INITIAL_BREAKER, outcomes(100, 70), DEFAULT_BREAKER, 1000);
+    expect(step.switched?.kind).toBe('degraded');
+    expect(step.switched?.reason).toContain('70.0%');
+    expect(step.state).toMatchObject({ degraded: true, sinceMs: 1000, rate: 0.7 });
+  });
+
+  it('keeps a channel at exactly the threshold healthy', () => {
+    expect(stepBreaker(INITIAL_BREAKER, outcomes(100, 90), DEFAULT_BREAKER, 1).state.degraded).toBe(false);
+  });
+
+  it('degrades a channel that refuses most submits', () => {
+    const refused: FinalOutcome[] = Array.from({ length: 60 }, () => ({ sentAtMs: 0, delivered: null }));
+    const step = stepBreaker(INITIAL_BREAKER, [...refused, ...outcomes(10, 10)], DEFAULT_BREAKER, 5);
+    expect(step.switched?.kind).toBe('degraded');
+    expect(step.switched?.reason).toContain('submits refused');
+  });
+
+  it('judges a degraded channel only on what was sent after the switch', () => {
+    const degraded: BreakerState = { degraded: true, sinceMs: 1000, rate: 0.7, samples: 100 };
+    // 100 old good outcomes (sent before the switch) do not bring it back.
+    const old = outcomes(100, 100, 500);
+    expect(stepBreaker(degraded, old, DEFAULT_BREAKER, 2000).state.degraded).toBe(true);
+    // 19 good probes are too few; 20 at 100 % bring it back.
+    expect(
+      stepBreaker(degraded, [...old, ...outcomes(19, 19, 1500)], DEFAULT_BREAKER, 2000).switched,
+    ).toBeNull();
+    const back = stepBreaker(degraded, [...old, ...outcomes(20, 20, 1500)], DEFAULT_BREAKER, 2000);
+    expect(back.switched?.kind).toBe('recovered');
+    expect(back.state).toMatchObject({ degraded: false, sinceMs: 2000 });
+  });
+
+  it('does not flap between the two thresholds (hysteresis)', () => {
+    // 92 %: above the degrade threshold, below the recovery one.
+    const between = (sentAtMs: number) => outcomes(100, 92, sentAtMs);
+    let state: BreakerState = { degraded: true, sinceMs: 0, rate: 0.7, samples: 100 };
+    for (let t = 1; t <= 20; t++) {
+      const step = stepBreaker(state, between(t), DEFAULT_BREAKER, t);
+      expect(step.switched).toBeNull();
+      state = step.state;
+    }
+    state = INITIAL_BREAKER;
+    for (let t = 1; t <= 20; t++) {
+      const step = stepBreaker(state, between(t), DEFAULT_BREAKER, t);
+      expect(step.switched).toBeNull();
+      state = step.state;
+    }
+  });
+
+  it('takes a per-channel threshold', () => {
+    const strict = { ...DEFAULT_BREAKER, degradeBelow: 0.97, recoverAbove: 0.99 };
+    expect(stepBreaker(INITIAL_BREAKER, outcomes(100, 95), strict, 1).switched?.kind).toBe('degraded');
+    expect(stepBreaker(INITIAL_BREAKER, outcomes(100, 95), DEFAULT_BREAKER, 1).switched).toBeNull();
+  });
+});
+
+describe('probe trickle', () => {
+  it('gives a degraded channel its probe share of the messages, no more', () => {
+    const credit: ProbeCredit = new Map();
+    const degraded = new Map([[2, 0.02]]);
+    let probes = 0;
+    for (let i = 0; i < 1000; i++) if (probeFor(credit, degraded) === 2) probes++;
+    expect(probes).toBe(20);
+  });
+
+  it('forgets the credit of a channel that is no longer degraded', () => {
+    const credit: ProbeCredit = new Map();
+    probeFor(credit, new Map([[2, 0.5]]));
+    probeFor(credit, new Map());
+    expect(credit.has(2)).toBe(false);
+  });
+
+  it('routes a probe message to the degraded channel and the others to the healthy one', () => {
+    const ch = (id: number): RoutingChannel => ({
+      id,
+      name: `c${id}`,
+      enabled: true,
+      carriers: ['cmcc', 'cucc', 'ctcc'],
+      messageTypes: ['notification'],
+      weight: 1,
+    });
+    const channels = new Map([
+      [1, ch(1)],
+      [2, ch(2)],
+    ]);
+    const health = new Map([
+      [1, healthOf(true, INITIAL_BREAKER)],
+      [2, healthOf(true, { degraded: true, sinceMs: 1, rate: 0.7, samples: 100 })],
+    ]);
+    const m = { tenantId: 1, type: 'notification' as const, recipient: '+8613800138000', content: 'x' };
+    const credit: ProbeCredit = new Map();
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 2000; i++) {
+      const probed = probeFor(credit, new Map([[2, 0.02]]));
+      const d = chooseChannel(
+        m,
+        { rules: [] },
+        channels,
+        probed === null ? health : probeHealth(health, probed),
+      );
+      if (d.kind === 'channel') counts.set(d.channel.id, (counts.get(d.channel.id) ?? 0) + 1);
+    }
+    expect(counts.get(2)).toBe(40);
+    expect(counts.get(1)).toBe(1960);
+  });
+});
+
+describe('groups fully degraded', () => {
+  it('names a group only when every bound channel in it is degraded', () => {
+    const bad = healthOf(true, { degraded: true, sinceMs: 1, rate: 0.5, samples: 80 });
+    const health = new Map([
+      [1, bad],
+      [2, bad],
+      [3, healthOf(true, INITIAL_BREAKER)],
+      [4, { bound: false }],
+    ]);
+    const groups = new Map<string, number[]>([
+      ['route 1', [1, 2]],
+      ['route 2', [1, 3]],
+      ['route 3', [1, 4]],
+      ['route 4', [4]],
+    ]);
+    expect(fullyDegradedGroups(groups, health)).toEqual(['route 1', 'route 3']);
+  });
+});

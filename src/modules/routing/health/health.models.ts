@@ -1,0 +1,196 @@
+// Channel health, pure: a circuit breaker with hysteresis on each channel's rolling delivery rate
+// (delivered ÷ final receipts over its most recent final messages) and submit-error rate, and the
+// probe trickle that lets a degraded channel prove it has recovered. No I/O: the monitor
+// (health.monitor.ts) feeds it samples read from the messages the recorder and receipts wrote.
+//
+// Why hysteresis: with one threshold a channel hovering at 90 % would switch on every sample. It
+// is degraded below `degradeBelow` (seed 000: 90 %) and comes back only at `recoverAbove` or more,
+// judged on messages sent after it was degraded (the probes), never on the old bad window.
+import type { ChannelHealth } from '../routing.models.ts';
+
+export interface BreakerSettings {
+  /** Degraded when the delivery rate falls below this (0..1). */
+  degradeBelow: number;
+  /** Recovered when the rate of messages sent since it was degraded reaches this (>= degradeBelow). */
+  recoverAbove: number;
+  /** Share of the traffic a degraded channel still gets, to measure its recovery (0..1). */
+  probeShare: number;
+  /** Final receipts needed before a rate can degrade a channel. */
+  minSamples: number;
+  /** Final receipts of messages sent since it was degraded needed before it can recover. */
+  minProbeSamples: number;
+  /** Degraded when more than this share of submits was refused (with minSamples submits). */
+  submitErrorsAbove: number;
+}
+
+export const DEFAULT_BREAKER: BreakerSettings = {
+  degradeBelow: 0.9,
+  recoverAbove: 0.95,
+  probeShare: 0.02,
+  minSamples: 50,
+  minProbeSamples: 20,
+  submitErrorsAbove: 0.5,
+};
+
+/** One final message of a channel: when it was sent, and whether its receipt said delivered. */
+export interface FinalOutcome {
+  sentAtMs: number;
+  /** null: it ended without a receipt from the carrier (the submit was refused). */
+  delivered: boolean | null;
+}
+
+export interface BreakerState {
+  degraded: boolean;
+  /** When it was last switched (epoch ms); 0 when it never was. */
+  sinceMs: number;
+  /** The delivery rate it was last judged on (null: no receipt yet). */
+  rate: number | null;
+  samples: number;
+}
+
+export const INITIAL_BREAKER: BreakerState = { degraded: false, sinceMs: 0, rate: null, samples: 0 };
+
+export interface Switch {
+  kind: 'degraded' | 'recovered';
+  reason: string;
+  rate: number | null;
+  samples: number;
+}
+
+export interface Rates {
+  /** Delivered ÷ final receipts; null with no receipt. */
+  deliveryRate: number | null;
+  receipts: number;
+  submitErrorRate: number | null;
+  submits: number;
+}
+
+/** Delivery and submit-error rates of a set of final outcomes. */
+export function ratesOf(outcomes: readonly FinalOutcome[]): Rates {
+  let receipts = 0;
+  let delivered = 0;
+  let refused = 0;
+  for (const o of outcomes) {
+    if (o.delivered === null) refused++;
+    else {
+      receipts++;
+      if (o.delivered) delivered++;
+    }
+  }
+  const submits = receipts + refused;
+  return {
+    deliveryRate: receipts === 0 ? null : delivered / receipts,
+    receipts,
+    submitErrorRate: submits === 0 ? null : refused / submits,
+    submits,
+  };
+}
+
+const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
+
+/**
+ * One step of a channel's breaker: from its state and its most recent final outcomes (newest
+ * window, any order) to its next state, and the switch when there is one.
+ */
+export function stepBreaker(
+  state: BreakerState,
+  outcomes: readonly FinalOutcome[],
+  settings: BreakerSettings,
+  nowMs: number,
+): { state: BreakerState; switched: Switch | null } {
+  if (!state.degraded) {
+    const r = ratesOf(outcomes);
+    const next = { ...state, rate: r.deliveryRate, samples: r.receipts };
+    if (
+      r.deliveryRate !== null &&
+      r.receipts >= settings.minSamples &&
+      r.deliveryRate < settings.degradeBelow
+    ) {
+      const reason = `delivery rate ${pct(r.deliveryRate)} over the last ${r.receipts} receipts is below ${pct(settings.degradeBelow)}`;
+      return {
+        state: { degraded: true, sinceMs: nowMs, rate: r.deliveryRate, samples: r.receipts },
+        switched: { kind: 'degraded', reason, rate: r.deliveryRate, samples: r.receipts },
+      };
+    }
+    if (
+      r.submitErrorRate !== null &&
+      r.submits >= settings.minSamples &&
+      r.submitErrorRate > settings.submitErrorsAbove
+    ) {
+      const reason = `${pct(r.submitErrorRate)} of the last ${r.submits} submits refused (above ${pct(settings.submitErrorsAbove)})`;
+      return {
+        state: { degraded: true, sinceMs: nowMs, rate: r.deliveryRate, samples: r.receipts },
+        switched: { kind: 'degraded', reason, rate: r.deliveryRate, samples: r.receipts },
+      };
+    }
+    return { state: next, switched: null };
+  }
+  // Degraded: judged only on what was sent since (the probes), so the old window cannot hold it
+  // down and a short good spell before the switch cannot bring it back.
+  const r = ratesOf(outcomes.filter((o) => o.sentAtMs >= state.sinceMs));
+  const next = { ...state, rate: r.deliveryRate ?? state.rate, samples: r.receipts };
+  const submitsOk = r.submitErrorRate === null || r.submitErrorRate <= settings.submitErrorsAbove;
+  if (
+    r.deliveryRate !== null &&
+    r.receipts >= settings.minProbeSamples &&
+    r.deliveryRate >= settings.recoverAbove &&
+    submitsOk
+  ) {
+    const reason = `delivery rate ${pct(r.deliveryRate)} over ${r.receipts} receipts since it was degraded reached ${pct(settings.recoverAbove)}`;
+    return {
+      state: { degraded: false, sinceMs: nowMs, rate: r.deliveryRate, samples: r.receipts },
+      switched: { kind: 'recovered', reason, rate: r.deliveryRate, samples: r.receipts },
+    };
+  }
+  return { state: next, switched: null };
+}
+
+/** What chooseChannel sees of a channel: bound from its connector, degraded and score from here. */
+export function healthOf(bound: boolean, state: BreakerState | undefined): ChannelHealth {
+  if (!state) return { bound, degraded: false, score: 1 };
+  return { bound, degraded: state.degraded, score: state.rate ?? 1 };
+}
+
+/**
+ * The probe trickle, deterministic: each routed message adds every degraded channel's probe
+ * share to its credit; a channel whose credit reaches 1 is probed by this message (it is shown to
+ * the routing as the one healthy channel), so over N messages it gets about N × share of them.
+ */
+export type ProbeCredit = Map<number, number>;
+
+export function probeFor(credit: ProbeCredit, degraded: ReadonlyMap<number, number>): number | null {
+  let chosen: number | null = null;
+  for (const [channelId, share] of degraded) {
+    const c = (credit.get(channelId) ?? 0) + share;
+    if (chosen === null && c >= 1) {
+      chosen = channelId;
+      credit.set(channelId, c - 1);
+    } else credit.set(channelId, c);
+  }
+  for (const id of credit.keys()) if (!degraded.has(id)) credit.delete(id);
+  return chosen;
+}
+
+/** The health map of one probe message: the probed channel healthy, every other one degraded. */
+export function probeHealth(
+  health: ReadonlyMap<number, ChannelHealth>,
+  probed: number,
+): Map<number, ChannelHealth> {
+  const out = new Map<number, ChannelHealth>();
+  for (const [id, h] of health)
+    out.set(id, id === probed ? { ...h, degraded: false } : { ...h, degraded: true });
+  return out;
+}
+
+/** Groups (channel ids of a route's group) whose every bound channel is degraded. */
+export function fullyDegradedGroups(
+  groups: ReadonlyMap<string, readonly number[]>,
+  health: ReadonlyMap<number, ChannelHealth>,
+): string[] {
+  const out: string[] = [];
+  for (const [key, ids] of groups) {
+    const bound = ids.filter((id) => health.get(id)?.bound === true);
+    if (bound.length > 0 && bound.every((id) => health.get(id)?.degraded === true)) out.push(key);
+  }
+  return out;
+}
