@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../../shared/errors.ts';
+import type { AppError } from '../../../shared/errors.ts';
 import { compileSendContent, type SendPolicy } from './send-content.models.ts';
 import { checkTemplateDefinition, compileTemplate } from './templates.models.ts';
 
