@@ -143,11 +143,44 @@ export async function waitAllFinal(
   }
 }
 
+const BENCH_CREDIT = 1_000_000_000;
+
+/** `hongyan billing credit`: the demo tenant's 10,000 parts do not cover a benchmark run. */
+export async function creditBenchTenant(dataDir: string, env: NodeJS.ProcessEnv, tenantId: number) {
+  await new Promise<void>((resolve, reject) => {
+    const c = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin/hongyan.js'),
+        'billing',
+        'credit',
+        '--tenant',
+        String(tenantId),
+        '--parts',
+        String(BENCH_CREDIT),
+      ],
+      { cwd: ROOT, env: { ...env, HONGYAN_DATA_DIR: dataDir }, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`billing credit exited ${code}`))));
+  });
+}
+
 export async function createTenant(base: string, dataDir: string, env: NodeJS.ProcessEnv, name: string) {
   const out = await new Promise<string>((resolve, reject) => {
     const c = spawn(
       process.execPath,
-      [path.join(ROOT, 'bin/hongyan.js'), 'tenant', 'create', '--name', name, '--json'],
+      // A credit no run uses up: the benchmark measures sending with billing on (HONGYAN_BILLING=off
+      // measures without it), not running out of quota.
+      [
+        path.join(ROOT, 'bin/hongyan.js'),
+        'tenant',
+        'create',
+        '--name',
+        name,
+        '--credit',
+        String(BENCH_CREDIT),
+        '--json',
+      ],
       {
         cwd: ROOT,
         env: { ...env, HONGYAN_DATA_DIR: dataDir },
@@ -182,6 +215,7 @@ export async function runBench({ messages = 100_000 }: { messages?: number } = {
   try {
     const tenantId = first.tenant.id as number;
     const key = first.api_key as string;
+    await creditBenchTenant(dataDir, env, tenantId);
 
     // 1. Batches.
     const batchSize = 10_000;
