@@ -9,6 +9,7 @@ import type { AppContext } from '../../app/context.ts';
 import { type Channel, createChannelsRepository } from '../channels/channels.repository.ts';
 import { createReceiptIngest } from '../receipts/receipt-ingest.ts';
 import { createLiveRouting } from '../routing/live-routing.ts';
+import { createHealthMonitor, HEALTH_INTERVAL_MS } from '../routing/health/health.monitor.ts';
 import { flushExpiredReplyParts, REPLY_PARTS_SWEEP_MS } from '../replies/inbound-store.ts';
 import { ChannelConnector } from './connector.ts';
 import {
@@ -138,9 +139,12 @@ export async function startWorker({
   // The route table, the channels and the ported numbers as the dispatcher routes with them,
   // re-read with the channels: an edit takes effect at the next sync, without a restart.
   const routing = createLiveRouting({ db: db.kysely });
+  // Delivery-rate circuit breakers (part B): degraded channels get only a probe trickle.
+  const health = createHealthMonitor({ pool, db: db.kysely, nodeId, logger: log });
   const syncChannels = async () => {
     const everyChannel = await channelsRepo.listChannels();
     await routing.refresh(everyChannel);
+    await health.refresh(everyChannel);
     const channels = everyChannel.filter((c) => c.enabled);
     const seen = new Set<number>();
     for (const channel of channels) {
@@ -194,7 +198,8 @@ export async function startWorker({
     connectors: ordered,
     now: () => clock.now(),
     deadlines,
-    route: routing.route,
+    route: health.wrapRoute(routing.route),
+    healthOf: (c) => health.healthOf(c.channelId, c.isReady),
     recorder,
   });
   const unsubscribe = ctx.onQueued(() => dispatcher?.wake());
@@ -204,6 +209,7 @@ export async function startWorker({
   const stops = [
     every(config.heartbeatIntervalMs, () => liveness.beat(), onError('heartbeat')),
     every(config.channelSyncIntervalMs, syncChannels, onError('channel sync')),
+    every(HEALTH_INTERVAL_MS, () => health.tick(ordered()), onError('routing health')),
     every(config.recoveryIntervalMs, recoverAbandoned, onError('crash recovery')),
     every(
       config.deadlineSweepIntervalMs,

@@ -5,6 +5,7 @@ import type { AppContext } from '../../app/context.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import { createChannelsRepository } from '../channels/channels.repository.ts';
 import { normalizePhone } from '../messages/phone.models.ts';
+import { registerRoutingHealthRoutes } from './health/health.routes.ts';
 import { invalidRoute } from './routing.errors.ts';
 import {
   type ChannelHealth,
@@ -278,4 +279,7 @@ export async function registerRoutingRoutes(app: FastifyInstance, ctx: AppContex
     },
     async (request) => routes.removeOverride(request.params.number),
   );
+
+  // Part B: switch events and per-channel health (health/health.routes.ts).
+  await registerRoutingHealthRoutes(app, ctx);
 }

@@ -208,7 +208,7 @@ export function createCarrier(options: CarrierOptions): SimulatedCarrier {
     options.onAccepted?.(pdu, session.systemId);
     const n = isSequential(profile.idFormat) ? takeSequential() : nextNumber++;
     const respId = responseIdOf(n, profile.idFormat);
-    const fate = fateFor(profile, pdu.destinationAddr, random);
+    const fate = fateFor(profile, pdu.destinationAddr, random, counts.accepted - 1);
     const early = profile.receiptBeforeResponseRate > 0 && random() < profile.receiptBeforeResponseRate;
     const doneAt = early ? at : at + sampleLatencyMs(profile.receiptLatencyMs, random);
     recent.remember(n, doneAt, fate);

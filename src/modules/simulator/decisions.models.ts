@@ -144,13 +144,37 @@ export function fateOfCode(code: string): Fate | undefined {
  * profile's undeliveredSuffixes, else drawn per the rates.
  */
 export function fateFor(
-  profile: Pick<SimulatorProfile, 'deliveryRate' | 'expiredRate' | 'undeliveredSuffixes'>,
+  profile: Pick<
+    SimulatorProfile,
+    'deliveryRate' | 'expiredRate' | 'undeliveredSuffixes' | 'deliveryPhases' | 'prefixDeliveryRates'
+  >,
   handset: string,
   random: () => number,
+  /** Submits this simulator accepted before this one (for deliveryPhases). */
+  acceptedBefore = 0,
 ): Fate {
   const suffixes = profile.undeliveredSuffixes;
   for (let i = 0; i < suffixes.length; i++) if (handset.endsWith(suffixes[i]!)) return UNKNOWN_SUBSCRIBER;
-  return decideFate(profile, random);
+  const deliveryRate = deliveryRateFor(profile, handset, acceptedBefore);
+  if (deliveryRate === profile.deliveryRate) return decideFate(profile, random);
+  return decideFate({ deliveryRate, expiredRate: Math.min(profile.expiredRate, 1 - deliveryRate) }, random);
+}
+
+/** The delivery rate of one submit: the recipient's prefix rate, else the phase reached, else the profile's. */
+export function deliveryRateFor(
+  profile: Pick<SimulatorProfile, 'deliveryRate' | 'deliveryPhases' | 'prefixDeliveryRates'>,
+  handset: string,
+  acceptedBefore: number,
+): number {
+  const digits = handset.startsWith('+') ? handset.slice(1) : handset;
+  let best: { prefix: string; deliveryRate: number } | undefined;
+  for (const p of profile.prefixDeliveryRates ?? [])
+    if (digits.startsWith(p.prefix) && (!best || p.prefix.length > best.prefix.length)) best = p;
+  if (best) return best.deliveryRate;
+  let rate = profile.deliveryRate;
+  for (const phase of profile.deliveryPhases ?? [])
+    if (acceptedBefore >= phase.afterAccepted) rate = phase.deliveryRate;
+  return rate;
 }
 
 export function decideFate(

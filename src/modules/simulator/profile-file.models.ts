@@ -39,6 +39,8 @@ const KNOWN_FIELDS = new Set<string>([
   'idFormat',
   'undeliveredSuffixes',
   'bindFail',
+  'deliveryPhases',
+  'prefixDeliveryRates',
 ]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -156,6 +158,43 @@ export function parseProfileFile(input: unknown): ProfileFileResult {
         p.undeliveredSuffixes = v as string[];
       } else {
         problem('undeliveredSuffixes', 'must be a list of phone number endings (1 to 20 digits)');
+      }
+    }
+    if (raw.deliveryPhases !== undefined) {
+      const v = raw.deliveryPhases;
+      if (
+        Array.isArray(v) &&
+        v.every(
+          (x) =>
+            isObject(x) &&
+            Number.isInteger(x.afterAccepted) &&
+            (x.afterAccepted as number) >= 0 &&
+            isRate(x.deliveryRate),
+        )
+      ) {
+        p.deliveryPhases = v as { afterAccepted: number; deliveryRate: number }[];
+      } else {
+        problem(
+          'deliveryPhases',
+          'must be a list of { "afterAccepted": whole number, "deliveryRate": 0..1 }',
+        );
+      }
+    }
+    if (raw.prefixDeliveryRates !== undefined) {
+      const v = raw.prefixDeliveryRates;
+      if (
+        Array.isArray(v) &&
+        v.every(
+          (x) =>
+            isObject(x) &&
+            typeof x.prefix === 'string' &&
+            /^\d{1,15}$/.test(x.prefix) &&
+            isRate(x.deliveryRate),
+        )
+      ) {
+        p.prefixDeliveryRates = v as { prefix: string; deliveryRate: number }[];
+      } else {
+        problem('prefixDeliveryRates', 'must be a list of { "prefix": digits, "deliveryRate": 0..1 }');
       }
     }
     if (raw.bindFail !== undefined) {

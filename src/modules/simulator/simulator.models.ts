@@ -73,6 +73,18 @@ export interface SimulatorProfile {
   undeliveredSuffixes: readonly string[];
   /** Refuse every bind with ESME_RBINDFAIL. */
   bindFail: boolean;
+  /**
+   * A delivery rate that changes over time: from the `afterAccepted`-th submit this simulator
+   * accepted on, `deliveryRate` replaces the profile's (the last phase reached wins). Counted in
+   * submits, not seconds, so a test knows which messages fell in which phase.
+   */
+  deliveryPhases?: readonly { afterAccepted: number; deliveryRate: number }[];
+  /**
+   * Per carrier behaviour: recipients whose number (digits, no '+') starts with `prefix` get this
+   * delivery rate (the longest prefix wins; a phase does not override it), e.g. '86139' for China
+   * Mobile's 139 segment.
+   */
+  prefixDeliveryRates?: readonly { prefix: string; deliveryRate: number }[];
 }
 
 export type ProfileRates = Pick<

@@ -57,13 +57,22 @@ describe('circuit breaker', () => {
     // 100 old good outcomes (sent before the switch) do not bring it back.
     const old = outcomes(100, 100, 500);
     expect(stepBreaker(degraded, old, DEFAULT_BREAKER, 2000).state.degraded).toBe(true);
-    // 19 good probes are too few; 20 at 100 % bring it back.
+    // 49 good probes are too few; 50 at 100 % bring it back.
     expect(
-      stepBreaker(degraded, [...old, ...outcomes(19, 19, 1500)], DEFAULT_BREAKER, 2000).switched,
+      stepBreaker(degraded, [...old, ...outcomes(49, 49, 1500)], DEFAULT_BREAKER, 2000).switched,
     ).toBeNull();
-    const back = stepBreaker(degraded, [...old, ...outcomes(20, 20, 1500)], DEFAULT_BREAKER, 2000);
+    const back = stepBreaker(degraded, [...old, ...outcomes(50, 50, 1500)], DEFAULT_BREAKER, 2000);
     expect(back.switched?.kind).toBe('recovered');
     expect(back.state).toMatchObject({ degraded: false, sinceMs: 2000 });
+  });
+
+  it('forgets the probes of the bad spell once its newest probe window is good', () => {
+    const degraded: BreakerState = { degraded: true, sinceMs: 1000, rate: 0.7, samples: 100 };
+    const badProbes = outcomes(30, 21, 1100);
+    const some = stepBreaker(degraded, [...badProbes, ...outcomes(60, 60, 1500)], DEFAULT_BREAKER, 2000);
+    expect(some.switched).toBeNull();
+    const back = stepBreaker(degraded, [...badProbes, ...outcomes(100, 100, 1500)], DEFAULT_BREAKER, 2000);
+    expect(back.switched?.kind).toBe('recovered');
   });
 
   it('does not flap between the two thresholds (hysteresis)', () => {

@@ -19,6 +19,13 @@ export interface BreakerSettings {
   minSamples: number;
   /** Final receipts of messages sent since it was degraded needed before it can recover. */
   minProbeSamples: number;
+  /**
+   * A degraded channel is judged on its newest this-many outcomes sent since the switch: old
+   * probes of the bad spell leave the window, and enough of them are kept that a channel between
+   * the two thresholds rarely looks recovered by chance (at 92 %, 95 % over 100 probes has a
+   * chance of about 1 in 10; over 20 it would be 1 in 2).
+   */
+  probeWindow: number;
   /** Degraded when more than this share of submits was refused (with minSamples submits). */
   submitErrorsAbove: number;
 }
@@ -28,7 +35,8 @@ export const DEFAULT_BREAKER: BreakerSettings = {
   recoverAbove: 0.95,
   probeShare: 0.02,
   minSamples: 50,
-  minProbeSamples: 20,
+  minProbeSamples: 50,
+  probeWindow: 100,
   submitErrorsAbove: 0.5,
 };
 
@@ -127,7 +135,12 @@ export function stepBreaker(
   }
   // Degraded: judged only on what was sent since (the probes), so the old window cannot hold it
   // down and a short good spell before the switch cannot bring it back.
-  const r = ratesOf(outcomes.filter((o) => o.sentAtMs >= state.sinceMs));
+  const since = outcomes.filter((o) => o.sentAtMs >= state.sinceMs);
+  if (since.length > settings.probeWindow) {
+    since.sort((a, b) => b.sentAtMs - a.sentAtMs);
+    since.length = settings.probeWindow;
+  }
+  const r = ratesOf(since);
   const next = { ...state, rate: r.deliveryRate ?? state.rate, samples: r.receipts };
   const submitsOk = r.submitErrorRate === null || r.submitErrorRate <= settings.submitErrorsAbove;
   if (
