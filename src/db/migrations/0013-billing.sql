@@ -63,6 +63,17 @@ create trigger billing_ledger_append_only before update or delete on billing_led
 create trigger billing_ledger_no_truncate before truncate on billing_ledger
   for each statement execute function billing_ledger_append_only();
 
+-- Where a message's charge stands in each status (billing.models.ts says the same): held for it,
+-- taken, or given back. A change within one class (sent -> delivered, the common receipt) needs no
+-- ledger row, so the trigger does not even look one up.
+create function billing_charge_class(status text) returns text language sql immutable as $$
+  select case
+    when status in ('accepted', 'held', 'queued', 'sending') then 'reserved'
+    when status in ('sent', 'delivered', 'unknown') then 'captured'
+    when status in ('undelivered', 'rejected', 'failed', 'expired', 'canceled') then 'returned'
+  end
+$$;
+
 -- Follows message status changes, one statement at a time (transition tables: a 10,000-row
 -- update writes its ledger rows in one insert). Only messages holding a reservation are charged:
 -- with billing off, none has one and this finds nothing.
@@ -96,8 +107,8 @@ begin
              end as kind
         from (select n.id, n.status, n.error_code
                 from new_rows n join old_rows o on o.id = n.id
-               where n.status is distinct from o.status
-                 and n.status in ('sent', 'delivered', 'unknown', 'undelivered', 'rejected', 'failed', 'expired', 'canceled')) c
+               where billing_charge_class(n.status) in ('captured', 'returned')
+                 and billing_charge_class(n.status) is distinct from billing_charge_class(o.status)) c
         join billing_ledger r on r.message_id = c.id and r.kind = 'reserve'
         cross join lateral (
           select coalesce(bool_or(l.kind = 'capture'), false) as captured,
