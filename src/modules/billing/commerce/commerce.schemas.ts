@@ -153,6 +153,7 @@ const figures = {
   signature: { type: ['string', 'null'] },
   channel_id: { type: ['integer', 'null'] },
   channel: { type: ['string', 'null'] },
+  cost_per_part: { type: ['string', 'null'] },
   messages: { type: 'integer' },
   parts_sent: { type: 'integer' },
   parts_delivered: { type: 'integer' },

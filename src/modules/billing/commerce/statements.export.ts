@@ -6,6 +6,8 @@ import { csvField } from '../../messages/export.models.ts';
 import type { StatementRow } from './statements.models.ts';
 
 const MONEY = new Set<keyof StatementRow>(['amount', 'cost', 'margin']);
+/** Prices per part keep their places (a channel cost has 5). */
+const PER_PART = new Set<keyof StatementRow>(['cost_per_part']);
 
 export function statementCsv(
   columns: readonly (keyof StatementRow)[],
@@ -32,14 +34,23 @@ export async function statementXlsx(
     header: c,
     key: c,
     width: Math.max(10, c.length + 2),
-    ...(MONEY.has(c) ? { style: { numFmt: '0.00' } } : {}),
+    ...(MONEY.has(c)
+      ? { style: { numFmt: '0.00' } }
+      : PER_PART.has(c)
+        ? { style: { numFmt: '0.00000' } }
+        : {}),
   }));
   for (const r of rows) {
     const cells: Record<string, string | number | null> = {};
     for (const c of columns) {
       const v = r[c];
       // Money travels as exact decimal text; a spreadsheet cell is a double, fine for 2 places.
-      cells[c] = v === undefined ? null : MONEY.has(c) ? Number(v) : (v as string | number | null);
+      cells[c] =
+        v === undefined || v === null
+          ? null
+          : MONEY.has(c) || PER_PART.has(c)
+            ? Number(v)
+            : (v as string | number | null);
     }
     sheet.addRow(cells);
   }

@@ -20,6 +20,8 @@ export interface StatementRow {
   signature?: string | null;
   channel_id?: number | null;
   channel?: string | null;
+  /** (operator, grouped by channel) the channel's cost price per part, decimal text. */
+  cost_per_part?: string | null;
   messages: number;
   parts_sent: number;
   parts_delivered: number;
@@ -43,7 +45,11 @@ interface Sum {
   cost: bigint;
 }
 
-function keysOf(row: UsageRow, dims: readonly StatementDimension[]): Partial<StatementRow> {
+function keysOf(
+  row: UsageRow,
+  dims: readonly StatementDimension[],
+  operator: boolean,
+): Partial<StatementRow> {
   const k: Partial<StatementRow> = {};
   for (const d of dims) {
     if (d === 'day') k.day = row.day;
@@ -55,6 +61,7 @@ function keysOf(row: UsageRow, dims: readonly StatementDimension[]): Partial<Sta
     if (d === 'channel') {
       k.channel_id = row.channel_id;
       k.channel = row.channel;
+      if (operator) k.cost_per_part = row.channel_cost;
     }
   }
   return k;
@@ -85,7 +92,7 @@ export function buildStatement({
   const groups = new Map<string, Sum>();
   const total = empty({});
   for (const u of usage) {
-    const keys = keysOf(u, dims);
+    const keys = keysOf(u, dims, operator);
     const id = JSON.stringify(keys);
     let g = groups.get(id);
     if (!g) {
@@ -130,7 +137,8 @@ export function statementColumns(
     if (d === 'day') keys.push('day');
     if (d === 'type') keys.push('type');
     if (d === 'signature') keys.push('signature_id', 'signature');
-    if (d === 'channel') keys.push('channel_id', 'channel');
+    if (d === 'channel')
+      keys.push('channel_id', 'channel', ...(operator ? (['cost_per_part'] as const) : []));
   }
   keys.push('messages', 'parts_sent', 'parts_delivered', 'parts_failed', 'charged', 'refunded', 'amount');
   if (operator) keys.push('cost', 'margin');

@@ -180,7 +180,13 @@ function expected(operator: boolean) {
     return {
       ...g,
       amount: money(a.amount),
-      ...(operator ? { cost: money(a.cost), margin: money(a.amount - a.cost) } : {}),
+      ...(operator
+        ? {
+            cost_per_part: g.channel_id === channels.ch1 ? '0.03000' : '0.02000',
+            cost: money(a.cost),
+            margin: money(a.amount - a.cost),
+          }
+        : {}),
     };
   });
 }
@@ -206,7 +212,11 @@ describe('statements', () => {
       ({ signature_id: _s, channel: _c, ...r }: Record<string, unknown>) => r,
     );
     expect(rows).toEqual(byKey(expected(false)));
-    expect(body.rows.every((r: Record<string, unknown>) => !('cost' in r) && !('margin' in r))).toBe(true);
+    expect(
+      body.rows.every(
+        (r: Record<string, unknown>) => !('cost' in r) && !('margin' in r) && !('cost_per_part' in r),
+      ),
+    ).toBe(true);
     expect(body.totals).toMatchObject({
       messages: sent.length,
       charged: sent.reduce((s, m) => s + m.units, 0),
