@@ -12,6 +12,7 @@ import { errorResponses } from '../../../http/schemas.ts';
 import { maskPhone } from '../../../shared/phone-mask.ts';
 import { csvField } from '../../messages/export.models.ts';
 import { normalizePhone } from '../../messages/phone.models.ts';
+import { audit } from '../../accounts/audit.ts';
 import type { RoutePermission } from '../../accounts/permissions.models.ts';
 import { importInvalid, importTooLarge, invalidListPhone, listEntryNotFound } from './protection.errors.ts';
 import {
@@ -96,6 +97,24 @@ async function registerList(
     signature_id: row.signature_id === null ? null : String(row.signature_id),
   });
   const tags = [kind.tenant ? 'compliance' : 'operator'];
+  // Who put a number on a list or took it off, and when: a blacklist decides who gets messages.
+  const record = (
+    client: Parameters<typeof audit>[0],
+    request: FastifyRequest,
+    action: 'added' | 'removed' | 'imported',
+    after: unknown,
+  ) =>
+    audit(
+      client,
+      {
+        actor: request.principal!.actor,
+        tenantId: tenantOf(request),
+        action: `compliance.${kind.table}_${action}`,
+        after,
+        ip: request.ip,
+      },
+      ctx.clock.now(),
+    );
 
   app.get<{ Querystring: { after?: string; phone?: string; limit?: number } }>(
     base,
@@ -175,6 +194,7 @@ async function registerList(
           source: 'api',
           now: ctx.clock.now(),
         });
+        await record(client, request, 'added', { phone: entry.phone, reason: added.reason });
         return added;
       });
       return reply.status(201).send(view(request, row));
@@ -199,6 +219,7 @@ async function registerList(
         if (!(await removeEntry(client, kind, { tenantId, phone }))) throw listEntryNotFound();
         if (kind.table === 'opt_outs')
           await recordOptIn(client, { tenantId: tenantId!, phone, now: ctx.clock.now() });
+        await record(client, request, 'removed', { phone });
       });
       return reply.status(204).send();
     },
@@ -237,14 +258,16 @@ async function registerList(
         const read = readImportCsv(text, { defaultRegion: region, defaultReason: 'other' });
         if (!read.ok && read.tooLarge) throw importTooLarge();
         if (!read.ok) throw importInvalid({ details: { invalid: read.invalid, lines: read.lines } });
-        const imported = await withTransaction(db, (client) =>
-          bulkAddEntries(client, kind, {
+        const imported = await withTransaction(db, async (client) => {
+          const n = await bulkAddEntries(client, kind, {
             tenantId: tenantOf(request),
             entries: read.entries,
             source: 'import',
             now: ctx.clock.now(),
-          }),
-        );
+          });
+          await record(client, request, 'imported', { numbers: read.entries.length, new: n });
+          return n;
+        });
         return { imported, already_listed: read.entries.length - imported, duplicates: read.duplicates };
       },
     );

@@ -333,6 +333,15 @@ describe('list import and export', () => {
     });
     expect(removed.statusCode).toBe(204);
     expect((await batch(a.auth, ['13800000012'])).json().accepted).toBe(1);
+    const audited = await t.db.pool.query<{ action: string }>(
+      "select action from audit_log where tenant_id = $1 and action like 'compliance.%' order by id",
+      [a.tenantId],
+    );
+    expect(audited.rows.map((r) => r.action)).toEqual([
+      'compliance.tenant_blacklist_imported',
+      'compliance.tenant_blacklist_imported',
+      'compliance.tenant_blacklist_removed',
+    ]);
     const missing = await app.inject({
       method: 'DELETE',
       url: '/v1/compliance/blacklist?phone=13800000012',
