@@ -27,6 +27,10 @@ export interface SignatureRow {
 const COLUMNS = `id, tenant_id, name, source, source_detail, status, reason, extension_code, is_default,
   submitted_at, reviewed_at, reviewed_by, created_at, updated_at`;
 
+const S_COLUMNS = COLUMNS.split(',')
+  .map((c) => `s.${c.trim()}`)
+  .join(', ');
+
 function isUniqueViolation(error: unknown, index: string): boolean {
   const e = error as { code?: string; constraint?: string };
   return e.code === '23505' && e.constraint === index;
@@ -98,9 +102,7 @@ export async function listSignatures(db: Queryable, tenantId: number) {
 /** The operator's queue: pending signatures of every tenant, oldest first. */
 export async function listPendingSignatures(db: Queryable, { limit }: { limit: number }) {
   const result = await db.query<SignatureRow & { tenant_name: string }>(
-    `select ${COLUMNS.split(', ')
-      .map((c) => `s.${c.trim()}`)
-      .join(', ')}, t.name as tenant_name
+    `select ${S_COLUMNS}, t.name as tenant_name
        from signatures s join tenants t on t.id = s.tenant_id
       where s.status = 'pending' and s.deleted_at is null
       order by s.submitted_at, s.id limit $1`,
@@ -112,9 +114,7 @@ export async function listPendingSignatures(db: Queryable, { limit }: { limit: n
 /** Every signature of every tenant (or of one), for the CLI. */
 export async function listAllSignatures(db: Queryable, { status }: { status?: string }) {
   const result = await db.query<SignatureRow & { tenant_name: string }>(
-    `select ${COLUMNS.split(', ')
-      .map((c) => `s.${c.trim()}`)
-      .join(', ')}, t.name as tenant_name
+    `select ${S_COLUMNS}, t.name as tenant_name
        from signatures s join tenants t on t.id = s.tenant_id
       where s.deleted_at is null and ($1::text is null or s.status = $1)
       order by s.id`,
