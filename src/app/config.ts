@@ -4,6 +4,7 @@
 // `*.config.ts` habit).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { addressPolicyOf } from '../modules/webhooks/ssrf.models.ts';
 
 type Parser<T> = (raw: string) => T;
 
@@ -496,6 +497,101 @@ export const settings = {
     default: 15,
     accepts: 'an integer 1..10080',
     parse: integer(1, 10_080),
+  }),
+  webhookIntervalMs: setting<number>({
+    key: 'webhookIntervalMs',
+    env: 'HONGYAN_WEBHOOK_INTERVAL_MS',
+    doc: 'How often a worker looks for webhook deliveries that are due (a backlog is worked without pause).',
+    default: 200,
+    accepts: 'an integer 10..60000',
+    parse: integer(10, 60_000),
+  }),
+  webhookBatchMax: setting<number>({
+    key: 'webhookBatchMax',
+    env: 'HONGYAN_WEBHOOK_BATCH_MAX',
+    doc: 'Most events in one webhook POST (`{"events":[...]}`).',
+    default: 100,
+    accepts: 'an integer 1..1000',
+    parse: integer(1, 1000),
+  }),
+  webhookClaimMax: setting<number>({
+    key: 'webhookClaimMax',
+    env: 'HONGYAN_WEBHOOK_CLAIM_MAX',
+    doc: 'Most webhook deliveries one worker claims at a time (then sends them, a few POSTs at once).',
+    default: 2000,
+    accepts: 'an integer 1..100000',
+    parse: integer(1, 100_000),
+  }),
+  webhookConcurrency: setting<number>({
+    key: 'webhookConcurrency',
+    env: 'HONGYAN_WEBHOOK_CONCURRENCY',
+    doc: 'Webhook destinations a worker sends to at once (one POST at a time per destination, to keep order).',
+    default: 16,
+    accepts: 'an integer 1..1000',
+    parse: integer(1, 1000),
+  }),
+  webhookRetryBaseMs: setting<number>({
+    key: 'webhookRetryBaseMs',
+    env: 'HONGYAN_WEBHOOK_RETRY_BASE_MS',
+    doc: 'First wait after a failed webhook POST; it doubles at each failure up to `webhookRetryMaxMs`.',
+    default: 10_000,
+    accepts: 'an integer 100..3600000',
+    parse: integer(100, 3_600_000),
+  }),
+  webhookRetryMaxMs: setting<number>({
+    key: 'webhookRetryMaxMs',
+    env: 'HONGYAN_WEBHOOK_RETRY_MAX_MS',
+    doc: 'Longest wait between two attempts of a webhook delivery.',
+    default: 3_600_000,
+    accepts: 'an integer 1000..86400000',
+    parse: integer(1000, 86_400_000),
+  }),
+  webhookRetryHours: setting<number>({
+    key: 'webhookRetryHours',
+    env: 'HONGYAN_WEBHOOK_RETRY_HOURS',
+    doc: 'A webhook delivery still failing this many hours after its event is dead-lettered (listed, replayable).',
+    default: 24,
+    accepts: 'an integer 1..720',
+    parse: integer(1, 720),
+  }),
+  webhookConnectTimeoutMs: setting<number>({
+    key: 'webhookConnectTimeoutMs',
+    env: 'HONGYAN_WEBHOOK_CONNECT_TIMEOUT_MS',
+    doc: 'A webhook receiver not connected within this many milliseconds is a failed attempt.',
+    default: 5000,
+    accepts: 'an integer 100..60000',
+    parse: integer(100, 60_000),
+  }),
+  webhookResponseTimeoutMs: setting<number>({
+    key: 'webhookResponseTimeoutMs',
+    env: 'HONGYAN_WEBHOOK_RESPONSE_TIMEOUT_MS',
+    doc: 'A webhook POST whose whole response has not arrived within this many milliseconds is a failed attempt.',
+    default: 10_000,
+    accepts: 'an integer 100..120000',
+    parse: integer(100, 120_000),
+  }),
+  webhookMaxResponseBytes: setting<number>({
+    key: 'webhookMaxResponseBytes',
+    env: 'HONGYAN_WEBHOOK_MAX_RESPONSE_BYTES',
+    doc: 'A webhook response body longer than this is cut off and the attempt counts as failed.',
+    default: 65_536,
+    accepts: 'an integer 0..10485760',
+    parse: integer(0, 10 * 1024 * 1024),
+  }),
+  webhookAllowRanges: setting<string>({
+    key: 'webhookAllowRanges',
+    env: 'HONGYAN_WEBHOOK_ALLOW_RANGES',
+    doc: 'Address ranges webhooks may reach although they point inside (loopback, private, link-local, CGNAT, multicast, cloud metadata), comma-separated CIDRs such as `10.1.0.0/16,127.0.0.1/32`. Empty: none; checked on the address each connection actually reaches.',
+    default: '',
+    accepts: 'comma-separated IPv4/IPv6 addresses or CIDR ranges, or empty',
+    parse: (raw) => {
+      try {
+        addressPolicyOf(raw);
+      } catch (error) {
+        throw new SettingValueError((error as Error).message);
+      }
+      return raw.trim();
+    },
   }),
   logLevel: setting<string>({
     key: 'logLevel',

@@ -169,6 +169,8 @@ export interface MessagesTable {
   /** The signature and template the message was sent with (migration 0012). */
   signature_id: ColumnType<number | null, number | null | undefined, number | null>;
   template_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The message's own status callback (migration 0020, webhooks). */
+  callback_url: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface InboundMessagesTable {
@@ -225,6 +227,9 @@ export interface Database {
   billing_orders: BillingOrdersTable;
   billing_alert_state: BillingAlertStateTable;
   billing_events: BillingEventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 // Signatures and templates (migration 0012).
@@ -439,4 +444,51 @@ export interface MarketingReviewsTable {
   decided_at: NullableTimestamp;
   decided_by: string | null;
   reason: string | null;
+}
+
+// Webhooks (migration 0020).
+export interface WebhookEndpointsTable {
+  id: Generated<number>;
+  tenant_id: number;
+  url: string;
+  events: string[];
+  description: ColumnType<string, string | undefined, string>;
+  secret_sealed: string;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  tenant_id: number;
+  endpoint_id: number | null;
+  callback_url: string | null;
+  event_id: number;
+  event_type: string;
+  message_id: number | null;
+  payload: unknown;
+  state: ColumnType<'pending' | 'delivered' | 'dead', 'pending' | 'delivered' | 'dead' | undefined, string>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  leased_until: NullableTimestamp;
+  last_status: number | null;
+  last_error: string | null;
+  attempt_ids: ColumnType<number[], number[] | undefined, number[]>;
+  replay_of: number | null;
+  created_at: Timestamp;
+  done_at: NullableTimestamp;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  tenant_id: number;
+  endpoint_id: number | null;
+  url: string;
+  delivery_ids: number[];
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  at: Date;
 }

@@ -13,6 +13,7 @@ import '../modules/compliance/templates/templates.errors.ts';
 import '../modules/messages/messages.errors.ts';
 import '../modules/routing/routing.errors.ts';
 import '../modules/tenants/tenants.errors.ts';
+import '../modules/webhooks/webhooks.errors.ts';
 import { registeredErrors } from './errors.ts';
 
 describe('error codes', () => {

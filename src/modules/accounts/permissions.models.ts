@@ -93,6 +93,18 @@ export const PERMISSIONS = {
     tenant: ['owner', 'admin', 'developer'],
     staff: [],
   },
+  'webhooks.read': {
+    doc: "Read the tenant's webhook endpoints (never their secrets) and deliveries with each attempt.",
+    tenant: ['owner', 'admin', 'developer'],
+    staff: [],
+    scope: 'webhooks',
+  },
+  'webhooks.manage': {
+    doc: 'Register, change and delete webhook endpoints, rotate their secrets and the callback secret, replay deliveries.',
+    tenant: ['owner', 'admin', 'developer'],
+    staff: [],
+    scope: 'webhooks',
+  },
   'audit.read': {
     doc: "Read the tenant's own audit log.",
     tenant: ['owner', 'admin'],
