@@ -41,7 +41,7 @@ const call = (
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
   url: string,
   headers: object,
-  payload?: unknown,
+  payload?: object,
 ) =>
   app.inject({
     method,
