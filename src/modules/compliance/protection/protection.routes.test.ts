@@ -160,6 +160,43 @@ describe('opt-out by reply', () => {
     expect(await optOuts(a.auth, '13600000002')).toHaveLength(1);
   });
 
+  it('follows the keywords the operator sets, stored as they are compared', async () => {
+    const a = await sendingTenant(ctx, t.db, 'reply-keywords', '73');
+    await send(a.auth, '13600000004');
+    operator = await operatorAdmin(app, t.db);
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/v1/operator/compliance/opt-out-keywords',
+      headers: json(operator),
+      payload: { opt_out: ['td', '退订', 'ｂｙｅ'], opt_in: ['start'] },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json()).toEqual({ opt_out: ['BYE', 'TD', '退订'], opt_in: ['START'] });
+    await reply(t.db, {
+      channelId: channel.id,
+      from: '+8613600000004',
+      to: '10690073',
+      text: 'N',
+      at: clock.now(),
+    });
+    expect(await optOuts(a.auth, '13600000004')).toEqual([]);
+    await reply(t.db, {
+      channelId: channel.id,
+      from: '+8613600000004',
+      to: '10690073',
+      text: 'bye',
+      at: clock.now(),
+    });
+    expect(await optOuts(a.auth, '13600000004')).toHaveLength(1);
+    const both = await app.inject({
+      method: 'PUT',
+      url: '/v1/operator/compliance/opt-out-keywords',
+      headers: json(operator),
+      payload: { opt_out: ['TD'], opt_in: ['td'] },
+    });
+    expect(both.json().error.code).toBe('protection.invalid_settings');
+  });
+
   it('a number that opts out of three tenants goes on the platform blacklist (seed 000)', async () => {
     const codes = ['81', '82', '83'];
     for (const code of codes) {
@@ -169,7 +206,7 @@ describe('opt-out by reply', () => {
         channelId: channel.id,
         from: '+8613600000003',
         to: `106900${code}`,
-        text: 'N',
+        text: 'TD',
         at: clock.now(),
       });
     }
