@@ -35,7 +35,7 @@ import {
 } from './health.sql.ts';
 
 /** How often the breakers are stepped: a fall is seen within this plus the receipt latency. */
-export const HEALTH_INTERVAL_MS = 1000;
+export const HEALTH_INTERVAL_MS = 250;
 /** The newest ids read each step (bounded primary-key range; see selectRecentOutcomes). */
 export const HEALTH_SCAN_IDS = 20_000;
 /** The rolling window: each channel's newest final outcomes. */
