@@ -58,11 +58,18 @@ describe('params', () => {
       [{ code: '1234', order: 'www.evil.cn', amount: 1 }, 'templates.invalid_param'],
       [{ code: '1234', order: 'http://a.b/c', amount: 1 }, 'templates.invalid_param'],
       [{ code: '1234', order: '13800138000', amount: 1 }, 'templates.invalid_param'],
+      [{ code: '1234', order: '010-88886666', amount: 1 }, 'templates.invalid_param'],
+      [{ code: '1234', order: '400-123-4567', amount: 1 }, 'templates.invalid_param'],
       [{ code: '1234', order: '【别人】', amount: 1 }, 'templates.invalid_param'],
       [{ code: '1234', order: 'A1', amount: 'ten' }, 'templates.invalid_param'],
     ];
     for (const [params, code] of cases)
       expect(template.render(params), JSON.stringify(params)).toMatchObject({ ok: false, code });
+  });
+
+  it('takes order and tracking numbers, which are not phone numbers', () => {
+    expect(template.render({ code: '1234', order: 'SF1234567890123', amount: 1 }).ok).toBe(true);
+    expect(template.render({ code: '1234', order: '20261130000123', amount: 1 }).ok).toBe(true);
   });
 
   it('lets a template that allows links and phone numbers carry them', () => {

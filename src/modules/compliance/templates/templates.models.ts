@@ -72,8 +72,10 @@ export function checkTemplateDefinition({
 
 // A URL: a scheme, www., or a host with a known-looking top-level domain.
 const URL_LIKE = /(https?:\/\/|www\.|[a-z0-9-]+\.(com|cn|net|org|top|xyz|cc|io|me|vip|info|shop|site)\b)/i;
-// Seven or more digits, allowing separators: phone numbers, QQ numbers.
-const PHONE_LIKE = /(\d[\s-]?){7,}/;
+// A phone number standing alone: a mobile (1[3-9] + 9 digits, +86 allowed), a landline with its area
+// code, a 400/800 service number. Order and tracking numbers (SF1234567890) are not phones.
+const PHONE_LIKE =
+  /(?<!\d)(?:(?:\+?86[\s-]?)?1[3-9]\d{9}|0\d{2,3}[\s-]?\d{7,8}|[48]00[\s-]?\d{3}[\s-]?\d{4})(?!\d)/;
 const CODE = /^\d{4,8}$/;
 const NUMBER = /^-?\d+(\.\d+)?$/;
 
