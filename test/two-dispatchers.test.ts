@@ -34,8 +34,9 @@ beforeAll(async () => {
     },
   });
   await t.db.pool.query(
-    `insert into channels (name, host, port, system_id, password, window_size, max_tps, is_default)
-     values ('sim', '127.0.0.1', $1, 'hongyan', 'x', 20, 100000, true)`,
+    // binds 2: each node holds one of the channel's two bind leases (routing/leases).
+    `insert into channels (name, host, port, system_id, password, window_size, max_tps, is_default, binds)
+     values ('sim', '127.0.0.1', $1, 'hongyan', 'x', 20, 100000, true, 2)`,
     [simulator.port],
   );
 });

@@ -10,6 +10,7 @@ import { type Channel, createChannelsRepository } from '../channels/channels.rep
 import { createReceiptIngest } from '../receipts/receipt-ingest.ts';
 import { createLiveRouting } from '../routing/live-routing.ts';
 import { createHealthMonitor, HEALTH_INTERVAL_MS } from '../routing/health/health.monitor.ts';
+import { createBindLeases } from '../routing/leases/bind-leases.ts';
 import { flushExpiredReplyParts, REPLY_PARTS_SWEEP_MS } from '../replies/inbound-store.ts';
 import { ChannelConnector } from './connector.ts';
 import {
@@ -141,11 +142,20 @@ export async function startWorker({
   const routing = createLiveRouting({ db: db.kysely });
   // Delivery-rate circuit breakers (part B): degraded channels get only a probe trickle.
   const health = createHealthMonitor({ pool, db: db.kysely, nodeId, logger: log });
+  const leases = createBindLeases({
+    pool,
+    nodeId,
+    ttlMs: config.nodeDeadAfterMs,
+    deadAfterMs: config.nodeDeadAfterMs,
+    logger: log,
+  });
   const syncChannels = async () => {
     const everyChannel = await channelsRepo.listChannels();
     await routing.refresh(everyChannel);
     await health.refresh(everyChannel);
-    const channels = everyChannel.filter((c) => c.enabled);
+    // Only the channels this node holds a bind lease of: the nodes together never open more
+    // binds than a channel's `binds` (routing/leases/bind-leases.ts).
+    const channels = await leases.hold(everyChannel.filter((c) => c.enabled));
     const seen = new Set<number>();
     for (const channel of channels) {
       seen.add(channel.id);
@@ -281,6 +291,9 @@ export async function startWorker({
       // Receipts not stored by then were not acknowledged either: the carrier sends them again.
       await settledBy(ingest.drain(), deadline);
       for (const stop of stops) await stop();
+      await leases
+        .release()
+        .catch((error: unknown) => log.error({ err: error }, 'releasing bind leases failed'));
       await liveness.close();
     },
   };
