@@ -31,11 +31,7 @@ import type { Admitted } from './admission.ts';
 import { toMessageView } from './messages.views.ts';
 import { normalizePhone } from './phone.models.ts';
 import { invalidText } from '../../http/http.errors.ts';
-import {
-  composeWith,
-  refusalError,
-  type SendComposer,
-} from '../compliance/templates/send-content.models.ts';
+import { composeWith, refusalError, type SendComposer } from '../compliance/templates/send-content.models.ts';
 import { unstorableTextReason } from '../../http/text.models.ts';
 
 export const MAX_BATCH_RECIPIENTS = 10_000;
@@ -263,7 +259,11 @@ export async function sendBatch({
 function renderedVars(rendered: ReturnType<typeof renderTemplate>) {
   return rendered.ok
     ? { ok: true as const, text: rendered.text, signatureId: null, templateId: null }
-    : { ok: false as const, code: 'messages.missing_variable', message: `no value for {${rendered.missing}}` };
+    : {
+        ok: false as const,
+        code: 'messages.missing_variable',
+        message: `no value for {${rendered.missing}}`,
+      };
 }
 
 export async function getMessage({
