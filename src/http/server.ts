@@ -24,6 +24,7 @@ import { registerReplyRoutes } from '../modules/replies/replies.routes.ts';
 import { registerReviewRoutes } from '../modules/tenants/review.routes.ts';
 import { registerChannelRoutes } from '../modules/channels/channels.routes.ts';
 import { registerRoutingRoutes } from '../modules/routing/routing.routes.ts';
+import { registerWebhookRoutes } from '../modules/webhooks/webhooks.routes.ts';
 import { registerRulesRoutes } from '../modules/compliance/rules/rules.routes.ts';
 import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
 import { enforcePermissions } from './auth.ts';
@@ -174,6 +175,7 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerBillingRoutes(app, ctx);
   await registerChannelRoutes(app, ctx);
   await registerRoutingRoutes(app, ctx);
+  await registerWebhookRoutes(app, ctx);
   await registerRulesRoutes(app, ctx);
   await registerBillingCommerceRoutes(app, ctx);
   await registerBillingOperatorRoutes(app, ctx);

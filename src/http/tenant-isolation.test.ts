@@ -175,6 +175,29 @@ const template: Fixture = async (b) => {
   return id;
 };
 
+/** A webhook endpoint of B's (a public address literal: registration looks nothing up). */
+const webhookEndpoint: Fixture = async (b) =>
+  created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/endpoints',
+      headers: b.bearer,
+      payload: { url: 'https://93.184.216.34/hooks', events: ['message.status'] },
+    }),
+    (j: { endpoint: { id: string } }) => j.endpoint.id,
+  );
+/** A dead-lettered delivery of B's (so that B may replay it): a canceled message's status event. */
+const webhookDelivery: Fixture = async (b) => {
+  await webhookEndpoint(b);
+  const id = await message(b);
+  await app.inject({ method: 'POST', url: `/v1/messages/${id}/cancel`, headers: b.bearer });
+  const { rows } = await t.db.pool.query<{ id: string }>(
+    `update webhook_deliveries set state = 'dead' where message_id = $1 returning id::text`,
+    [id],
+  );
+  return rows[0]!.id;
+};
+
 /** A second console session of B's owner, so that ending it leaves the owner's own session alive. */
 const session: Fixture = async (b) => {
   const { browser } = await loginAs(app, b.login.email, b.login.password);
@@ -203,6 +226,10 @@ const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/templates/:id': { id: template },
   '/v1/billing/orders/:id': { id: order },
   '/v1/billing/orders/:id/cancel': { id: order },
+  '/v1/webhooks/endpoints/:id': { id: webhookEndpoint },
+  '/v1/webhooks/endpoints/:id/rotate-secret': { id: webhookEndpoint },
+  '/v1/webhooks/deliveries/:id': { id: webhookDelivery },
+  '/v1/webhooks/deliveries/:id/replay': { id: webhookDelivery },
 };
 
 /** Bodies that pass a route's schema, so that the request reaches the tenant check. */

@@ -75,7 +75,8 @@ create table webhook_attempts (
 );
 
 -- Writes the outbox rows for events of one tenant-owned kind. `events` holds one row per event
--- (tenant_id, message_id, callback_url, payload data); the caller filtered it already.
+-- (tenant_id, message_id, callback_url, payload data, and `at`: the change's own time, written by the
+-- application's clock where the row has one); the caller filtered it already.
 create function webhook_enqueue(kind text, events jsonb) returns void language sql as $$
   with ev as materialized (
     select nextval('webhook_event_ids') as event_id, (e ->> 'tenant_id')::bigint as tenant_id,
@@ -83,9 +84,11 @@ create function webhook_enqueue(kind text, events jsonb) returns void language s
            e -> 'data' as data, coalesce((e ->> 'at')::timestamptz, now()) as at
       from jsonb_array_elements(events) e
   )
-  insert into webhook_deliveries (tenant_id, endpoint_id, callback_url, event_id, event_type, message_id, payload)
+  insert into webhook_deliveries (tenant_id, endpoint_id, callback_url, event_id, event_type, message_id, payload,
+    created_at, next_attempt_at)
   select ev.tenant_id, d.endpoint_id, d.callback_url, ev.event_id, kind, ev.message_id,
-         jsonb_build_object('id', 'evt_' || ev.event_id, 'type', kind, 'created_at', ev.at, 'data', ev.data)
+         jsonb_build_object('id', 'evt_' || ev.event_id, 'type', kind, 'created_at', ev.at, 'data', ev.data),
+         ev.at, ev.at
     from ev
     cross join lateral (
       select w.id as endpoint_id, null::text as callback_url

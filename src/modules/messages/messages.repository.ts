@@ -19,6 +19,8 @@ export interface NewMessageRow {
   /** The signature and template it was sent with (compliance); absent: none. */
   signatureId?: number | null;
   templateId?: number | null;
+  /** The message's own status callback (webhooks); absent: none. */
+  callbackUrl?: string | null;
 }
 
 export interface InsertedMessage {
@@ -42,17 +44,19 @@ export async function insertMessages(
     recipient: string;
   }>(
     `insert into messages (tenant_id, batch_id, type, priority, recipient, content, encoding, parts, client_ref,
-       send_at, status, held_at, queued_at, next_attempt_at, created_at, updated_at, signature_id, template_id)
+       send_at, status, held_at, queued_at, next_attempt_at, created_at, updated_at, signature_id, template_id,
+       callback_url)
      select t.tenant_id, t.batch_id, t.type, t.priority, t.recipient, t.content, t.encoding, t.parts, t.client_ref,
        t.send_at,
        case when t.send_at is null then 'queued' else 'held' end,
        case when t.send_at is null then null else $11::timestamptz end,
        case when t.send_at is null then $11::timestamptz else null end,
-       coalesce(t.send_at, $11::timestamptz), $11::timestamptz, $11::timestamptz, t.signature_id, t.template_id
+       coalesce(t.send_at, $11::timestamptz), $11::timestamptz, $11::timestamptz, t.signature_id, t.template_id,
+       t.callback_url
      from unnest($1::bigint[], $2::bigint[], $3::text[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::int2[],
-       $9::text[], $10::timestamptz[], $12::bigint[], $13::bigint[])
+       $9::text[], $10::timestamptz[], $12::bigint[], $13::bigint[], $14::text[])
        as t(tenant_id, batch_id, type, priority, recipient, content, encoding, parts, client_ref, send_at,
-         signature_id, template_id)
+         signature_id, template_id, callback_url)
      returning id, status, created_at, recipient`,
     [
       rows.map((r) => r.tenantId),
@@ -68,6 +72,7 @@ export async function insertMessages(
       now,
       rows.map((r) => r.signatureId ?? null),
       rows.map((r) => r.templateId ?? null),
+      rows.map((r) => r.callbackUrl ?? null),
     ],
   );
   // INSERT ... SELECT FROM unnest returns rows in input order in PostgreSQL; verify rather than trust.

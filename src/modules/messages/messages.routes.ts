@@ -39,6 +39,7 @@ interface SendBody {
   sign_name?: string;
   template_id?: string | number;
   params?: Record<string, string | number>;
+  callback_url?: string;
 }
 interface BatchBody {
   all_or_nothing?: boolean;

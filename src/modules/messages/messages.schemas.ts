@@ -90,6 +90,13 @@ export const sendMessageSchema = {
       sign_name: signName,
       template_id: templateId,
       params,
+      callback_url: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 2000,
+        description:
+          "This message's own status callback (as Twilio's StatusCallback): its message.status events are POSTed there too, signed with the tenant's callback secret (docs/webhooks.md).",
+      },
     },
   },
   response: {

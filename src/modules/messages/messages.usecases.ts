@@ -33,6 +33,8 @@ import { normalizePhone } from './phone.models.ts';
 import { invalidText } from '../../http/http.errors.ts';
 import { composeWith, refusalError, type SendComposer } from '../compliance/templates/send-content.models.ts';
 import { unstorableTextReason } from '../../http/text.models.ts';
+import { invalidUrl as invalidCallbackUrl } from '../webhooks/webhooks.errors.ts';
+import { urlProblem } from '../webhooks/webhooks.models.ts';
 
 export const MAX_BATCH_RECIPIENTS = 10_000;
 
@@ -71,6 +73,7 @@ export async function sendMessage({
     client_ref?: string;
     send_at?: string;
     params?: Record<string, string | number>;
+    callback_url?: string;
   };
   settings: IntakeSettings;
   insert: (rows: NewMessageRow[]) => Promise<InsertedMessage[]>;
@@ -80,6 +83,8 @@ export async function sendMessage({
 }) {
   // Before the row joins a group commit, where PostgreSQL refusing it would fail the group.
   refuseUnstorable({ content: input.content, client_ref: input.client_ref });
+  const callbackProblem = input.callback_url === undefined ? null : urlProblem(input.callback_url);
+  if (callbackProblem) throw invalidCallbackUrl({ details: { path: '/callback_url', reason: callbackProblem } });
   const phone = normalizePhone(input.to, settings.defaultRegion as CountryCode);
   if (!phone.ok) throw invalidRecipient({ message: phone.reason, details: { reason: phone.code } });
   const composed = composeWith(composer, input.content, input.params);
@@ -105,6 +110,7 @@ export async function sendMessage({
       sendAt: schedule.at,
       signatureId: composed.signatureId,
       templateId: composed.templateId,
+      callbackUrl: input.callback_url ?? null,
     },
   ]);
   return {

@@ -6,14 +6,7 @@
 import { isIP } from 'node:net';
 
 export type BlockedRange =
-  | 'unspecified'
-  | 'loopback'
-  | 'private'
-  | 'link_local'
-  | 'cgnat'
-  | 'multicast'
-  | 'metadata'
-  | 'reserved';
+  'unspecified' | 'loopback' | 'private' | 'link_local' | 'cgnat' | 'multicast' | 'metadata' | 'reserved';
 
 interface Cidr {
   /** 16 bytes; IPv4 as IPv4-mapped IPv6. */
@@ -74,7 +67,12 @@ export function parseCidr(text: string): Cidr | null {
   const v4 = isIP((addr ?? '').replace(/^\[|\]$/g, '')) === 4;
   const max = v4 ? 32 : 128;
   const bits = bitsText === undefined ? max : Number(bitsText);
-  if (!Number.isInteger(bits) || bits < 0 || bits > max || (bitsText !== undefined && !/^\d+$/.test(bitsText)))
+  if (
+    !Number.isInteger(bits) ||
+    bits < 0 ||
+    bits > max ||
+    (bitsText !== undefined && !/^\d+$/.test(bitsText))
+  )
     return null;
   return { bytes, bits: v4 ? bits + 96 : bits };
 }
@@ -115,7 +113,8 @@ const PARSED = RANGES.map(([c, range]) => ({ cidr: parseCidr(c)!, range }));
 
 /** The IPv4 address an IPv6 address carries, as ::ffff:a.b.c.d bytes, if any. */
 function embeddedV4(b: Uint8Array): Uint8Array | null {
-  const v4 = (at: number) => Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...b.slice(at, at + 4)]);
+  const v4 = (at: number) =>
+    Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...b.slice(at, at + 4)]);
   const zeros = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
   // IPv4-compatible ::a.b.c.d (not :: and ::1, which are their own ranges).
   if (zeros(0, 12) && !zeros(12, 15)) return v4(12);
@@ -133,7 +132,10 @@ export interface AddressPolicy {
 /** Parses HONGYAN_WEBHOOK_ALLOW_RANGES (comma-separated CIDRs or addresses); throws on a bad one. */
 export function addressPolicyOf(allowRanges: string): AddressPolicy {
   const allowed: Cidr[] = [];
-  for (const part of allowRanges.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const part of allowRanges
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const cidr = parseCidr(part);
     if (!cidr) throw new Error(`not an address or CIDR range: "${part}"`);
     allowed.push(cidr);

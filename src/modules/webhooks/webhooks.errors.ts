@@ -13,7 +13,8 @@ export const deliveryNotFound = createError({
 export const invalidUrl = createError({
   code: 'webhooks.invalid_url',
   statusCode: 400,
-  message: 'The webhook URL must be an absolute http:// or https:// URL without credentials, at most 2,000 characters.',
+  message:
+    'The webhook URL must be an absolute http:// or https:// URL without credentials, at most 2,000 characters.',
 });
 export const urlRefused = createError({
   code: 'webhooks.url_refused',

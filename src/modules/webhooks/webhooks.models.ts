@@ -98,7 +98,8 @@ export function urlProblem(raw: string): string | null {
   } catch {
     return 'not an absolute URL';
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'only http:// and https:// are delivered to';
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return 'only http:// and https:// are delivered to';
   if (url.username !== '' || url.password !== '') return 'credentials in the URL are not allowed';
   if (url.hostname === '') return 'no host';
   return null;

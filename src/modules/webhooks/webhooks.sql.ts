@@ -1,0 +1,128 @@
+// The delivery worker's statements: claim due outbox rows, record each POST's outcome. One
+// statement each, for many rows (the outbox is on the hot path when every message has webhooks).
+import type pg from 'pg';
+
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+export interface ClaimedDelivery {
+  id: number;
+  tenant_id: number;
+  endpoint_id: number | null;
+  /** The endpoint's URL, or the message's callback_url. */
+  url: string;
+  /** The endpoint's sealed secret; null for a callback_url (the tenant's callback secret signs). */
+  secret_sealed: string | null;
+  message_id: number | null;
+  payload: unknown;
+  attempts: number;
+  created_at: Date;
+}
+
+/**
+ * Leases up to `limit` due deliveries (committed before any network I/O: a node that dies holding
+ * them loses the lease, and another sends them again, at least once). SKIP LOCKED lets several
+ * nodes claim at once without taking the same rows. In order per message and destination: a row is
+ * claimed only when no earlier pending row of the same message and destination is outside this
+ * claim (leased by another node, waiting for its retry, or locked): the earlier one goes first.
+ */
+export async function claimDueDeliveries(
+  db: Queryable,
+  { now, limit, leaseMs }: { now: Date; limit: number; leaseMs: number },
+): Promise<ClaimedDelivery[]> {
+  const { rows } = await db.query<ClaimedDelivery>(
+    `with cand as (
+       select d.id, d.message_id, d.endpoint_id
+         from webhook_deliveries d
+        where d.state = 'pending' and d.next_attempt_at <= $1
+          and (d.leased_until is null or d.leased_until < $1)
+        order by d.next_attempt_at, d.id
+        limit $2
+        for update skip locked
+     ),
+     ok as (
+       select c.id from cand c
+        where c.message_id is null or not exists (
+          select 1 from webhook_deliveries e
+           where e.message_id = c.message_id and e.state = 'pending' and e.id < c.id
+             and e.endpoint_id is not distinct from c.endpoint_id
+             and e.id not in (select id from cand))
+     )
+     update webhook_deliveries d set leased_until = $1::timestamptz + make_interval(secs => $3::float8 / 1000)
+       from ok
+      where d.id = ok.id
+     returning d.id, d.tenant_id, d.endpoint_id,
+       coalesce((select w.url from webhook_endpoints w where w.id = d.endpoint_id), d.callback_url) as url,
+       (select w.secret_sealed from webhook_endpoints w where w.id = d.endpoint_id) as secret_sealed,
+       d.message_id, d.payload, d.attempts, d.created_at`,
+    [now, limit, leaseMs],
+  );
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+export interface AttemptRecord {
+  tenantId: number;
+  endpointId: number | null;
+  url: string;
+  deliveryIds: number[];
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+  /** Per delivery: its next attempt, or null (delivered when ok, else dead). */
+  next: (Date | null)[];
+  ok: boolean;
+}
+
+/** Writes one attempt row per POST and each delivery's new state, in one statement. */
+export async function recordAttempts(db: Queryable, records: AttemptRecord[], now: Date): Promise<void> {
+  if (records.length === 0) return;
+  const flat = records.flatMap((r, i) =>
+    r.deliveryIds.map((id, j) => ({ i, id, next: r.next[j] ?? null, r })),
+  );
+  await db.query(
+    `with t as (
+       select * from unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::text[], $6::int[], $7::int[])
+         as t(tenant_id, endpoint_id, url, status_code, error, duration_ms, i)
+     ),
+     u as (
+       select * from unnest($8::bigint[], $9::int[], $10::timestamptz[], $11::bool[]) as u(id, i, next_at, ok)
+     ),
+     a as (
+       insert into webhook_attempts (tenant_id, endpoint_id, url, delivery_ids, status_code, error, duration_ms, at)
+       select t.tenant_id, t.endpoint_id, t.url, array(select u.id from u where u.i = t.i order by u.id),
+              t.status_code, t.error, t.duration_ms, $12
+         from t order by t.i
+       returning id, delivery_ids
+     )
+     update webhook_deliveries d
+        set attempts = d.attempts + 1,
+            leased_until = null,
+            state = case when u.ok then 'delivered' when u.next_at is null then 'dead' else 'pending' end,
+            next_attempt_at = coalesce(u.next_at, d.next_attempt_at),
+            done_at = case when u.ok or u.next_at is null then $12::timestamptz end,
+            last_status = t.status_code,
+            last_error = t.error,
+            attempt_ids = d.attempt_ids || (select a.id from a where d.id = any (a.delivery_ids) limit 1)
+       from u join t on t.i = u.i
+      where d.id = u.id`,
+    [
+      records.map((r) => r.tenantId),
+      records.map((r) => r.endpointId),
+      records.map((r) => r.url),
+      records.map((r) => r.statusCode),
+      records.map((r) => r.error),
+      records.map((r) => r.durationMs),
+      records.map((_, i) => i),
+      flat.map((f) => f.id),
+      flat.map((f) => f.i),
+      flat.map((f) => f.next),
+      flat.map((f) => f.r.ok),
+      now,
+    ],
+  );
+}
+
+/** Gives back leases of deliveries claimed but not tried (their destination failed first). */
+export async function releaseDeliveries(db: Queryable, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query('update webhook_deliveries set leased_until = null where id = any ($1::bigint[])', [ids]);
+}

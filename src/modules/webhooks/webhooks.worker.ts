@@ -1,0 +1,188 @@
+// The webhook sender (worker role): claims due outbox rows, groups them per destination into
+// POSTs of at most `batchMax` events (in outbox order, so a message's events keep their order),
+// signs each, sends a few at a time, and records every POST's outcome with one statement. A failed
+// POST fails every event in it: each is retried with backoff, and dead-lettered after 24 hours.
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import { openSealed, type KeyRingSource, seal } from '../../shared/secrets.ts';
+import type { AddressPolicy } from './ssrf.models.ts';
+import {
+  generateWebhookSecret,
+  nextAttemptAt,
+  type RetryPolicy,
+  signatureHeader,
+} from './webhooks.models.ts';
+import { postWebhook, type SendLimits, type SendOutcome } from './webhooks.sender.ts';
+import {
+  type AttemptRecord,
+  type ClaimedDelivery,
+  claimDueDeliveries,
+  recordAttempts,
+  releaseDeliveries,
+} from './webhooks.sql.ts';
+
+export interface DeliverySettings {
+  batchMax: number;
+  claimMax: number;
+  concurrency: number;
+  retry: RetryPolicy;
+  limits: SendLimits;
+  policy: AddressPolicy;
+}
+
+type Post = typeof postWebhook;
+
+export function createWebhookSender({
+  pool,
+  keyRing,
+  now,
+  settings,
+  logger,
+  post = postWebhook,
+}: {
+  pool: pg.Pool;
+  keyRing: KeyRingSource;
+  now: () => Date;
+  settings: DeliverySettings;
+  logger: Logger;
+  post?: Post;
+}) {
+  const opened = new Map<string, string>();
+  const openSecret = (sealed: string) => {
+    let plain = opened.get(sealed);
+    if (plain === undefined) {
+      plain = openSealed(keyRing, sealed);
+      if (opened.size > 10_000) opened.clear();
+      opened.set(sealed, plain);
+    }
+    return plain;
+  };
+
+  /** The tenant's callback secret, made at first use (the tenant rotates it to see it). */
+  async function callbackSecret(tenantId: number): Promise<string> {
+    await pool.query(
+      `insert into webhook_callback_secrets (tenant_id, secret_sealed) values ($1, $2) on conflict do nothing`,
+      [tenantId, seal(keyRing(), generateWebhookSecret())],
+    );
+    const { rows } = await pool.query<{ secret_sealed: string }>(
+      'select secret_sealed from webhook_callback_secrets where tenant_id = $1',
+      [tenantId],
+    );
+    return openSecret(rows[0]!.secret_sealed);
+  }
+
+  /** Per destination, its deliveries in outbox order, cut into POSTs of at most batchMax. */
+  function destinationsOf(claimed: ClaimedDelivery[]): ClaimedDelivery[][][] {
+    const byDestination = new Map<string, ClaimedDelivery[]>();
+    for (const d of claimed) {
+      const key = d.endpoint_id === null ? `${d.tenant_id} ${d.url}` : `e${d.endpoint_id}`;
+      const list = byDestination.get(key) ?? [];
+      list.push(d);
+      byDestination.set(key, list);
+    }
+    return [...byDestination.values()].map((list) => {
+      const posts: ClaimedDelivery[][] = [];
+      for (let i = 0; i < list.length; i += settings.batchMax)
+        posts.push(list.slice(i, i + settings.batchMax));
+      return posts;
+    });
+  }
+
+  async function send(group: ClaimedDelivery[]): Promise<AttemptRecord> {
+    const first = group[0]!;
+    let outcome: SendOutcome;
+    try {
+      const secret =
+        first.secret_sealed === null
+          ? await callbackSecret(first.tenant_id)
+          : openSecret(first.secret_sealed);
+      const body = JSON.stringify({ events: group.map((d) => d.payload) });
+      const timestamp = Math.floor(now().getTime() / 1000);
+      outcome = await post({
+        url: first.url,
+        body,
+        headers: {
+          'x-hy-signature': signatureHeader(secret, timestamp, body),
+          'user-agent': 'Hongyan-Webhooks/1',
+        },
+        policy: settings.policy,
+        limits: settings.limits,
+      });
+    } catch (error) {
+      outcome = { ok: false, statusCode: null, error: (error as Error).message, durationMs: 0 };
+    }
+    const at = now();
+    return {
+      tenantId: first.tenant_id,
+      endpointId: first.endpoint_id,
+      url: first.url,
+      deliveryIds: group.map((d) => d.id),
+      statusCode: outcome.statusCode,
+      error: outcome.error,
+      durationMs: outcome.durationMs,
+      ok: outcome.ok,
+      next: group.map((d) =>
+        outcome.ok
+          ? null
+          : nextAttemptAt({
+              attempts: d.attempts + 1,
+              createdAt: d.created_at,
+              now: at,
+              policy: settings.retry,
+            }),
+      ),
+    };
+  }
+
+  /** One claim and its POSTs; answers how many deliveries it claimed. */
+  async function runOnce(): Promise<number> {
+    const claimed = await claimDueDeliveries(pool, {
+      now: now(),
+      limit: settings.claimMax,
+      leaseMs: settings.limits.connectTimeoutMs + settings.limits.responseTimeoutMs + 30_000,
+    });
+    if (claimed.length === 0) return 0;
+    const destinations = destinationsOf(claimed);
+    const records: AttemptRecord[] = [];
+    const released: number[] = [];
+    let next = 0;
+    // A destination's POSTs go one after the other, so a message's later event never overtakes an
+    // earlier one; after a failed POST the rest are released untried (their lease cleared) and go
+    // out after the retry, still in order.
+    const lane = async () => {
+      while (next < destinations.length) {
+        const posts = destinations[next++]!;
+        for (let i = 0; i < posts.length; i++) {
+          const record = await send(posts[i]!);
+          records.push(record);
+          if (!record.ok) {
+            for (const rest of posts.slice(i + 1)) released.push(...rest.map((d) => d.id));
+            break;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(settings.concurrency, destinations.length) }, lane));
+    await recordAttempts(pool, records, now());
+    await releaseDeliveries(pool, released);
+    const failed = records.filter((r) => !r.ok);
+    if (failed.length > 0)
+      logger.warn(
+        { posts: failed.length, first: { url: failed[0]!.url, error: failed[0]!.error } },
+        'webhook POSTs failed; their events will be retried',
+      );
+    return claimed.length;
+  }
+
+  return {
+    runOnce,
+    /** Claims again while claims come back full (a backlog), then returns. */
+    async runUntilIdle(): Promise<void> {
+      while ((await runOnce()) >= settings.claimMax) {
+        /* keep going */
+      }
+    },
+  };
+}
+
+export type WebhookSender = ReturnType<typeof createWebhookSender>;
