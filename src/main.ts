@@ -104,6 +104,11 @@ async function main(argv: string[]): Promise<number> {
       enable: { type: 'boolean' },
       disable: { type: 'boolean' },
       channels: { type: 'string' },
+      // hongyan route breaker (routing health).
+      'degrade-below': { type: 'string' },
+      'recover-above': { type: 'string' },
+      'probe-share': { type: 'string' },
+      'specific-codes': { type: 'string' },
       type: { type: 'string' },
       network: { type: 'string' },
       country: { type: 'string' },

@@ -5,6 +5,7 @@ import type { Database } from '../../db/schema.ts';
 import { createChannelsRepository } from '../channels/channels.repository.ts';
 import type { KeyRingSource } from '../../shared/secrets.ts';
 import { normalizePhone } from '../messages/phone.models.ts';
+import { HEALTH_HELP, HealthUsageError, runHealthCommand } from './health/health.cli.ts';
 import { parseChannelGroup } from './route-input.models.ts';
 import {
   type ChannelHealth,
@@ -35,6 +36,7 @@ export const ROUTE_HELP = `hongyan route — the route table (tried in order; th
   hongyan route port --number +86… --network N [--note TEXT]   a ported number's carrier now
   hongyan route unport --number +86…
   hongyan route ports [--limit N]
+${HEALTH_HELP}
 
 With no route at all, every enabled channel carries every message it covers, spread by the
 channels' weights (hongyan channel set NAME --weight N).`;
@@ -200,6 +202,15 @@ async function routeCommand({
       out(rows, rows.map((r) => `${r.number}\t${r.carrier}\t${r.note}`).join('\n') || '(no overrides)');
       return 0;
     }
+    case 'health':
+    case 'events':
+    case 'breaker':
+      try {
+        return await runHealthCommand({ sub, rest, values, kysely, out });
+      } catch (error) {
+        if (error instanceof HealthUsageError) throw new RouteUsageError(error.message);
+        throw error;
+      }
     default:
       throw new RouteUsageError(`unknown command "route ${sub ?? ''}"; see hongyan route --help`);
   }

@@ -1,0 +1,137 @@
+// `hongyan route health|events|breaker`: each channel's live figures, its switch events, and its
+// circuit-breaker settings (thresholds, probe share, channel-specific carrier codes).
+import { CompiledQuery, type Kysely } from 'kysely';
+import type pg from 'pg';
+import type { Database } from '../../../db/schema.ts';
+import { type ChannelStats, channelStats } from './channel-stats.ts';
+import { listChannelEvents } from './health.sql.ts';
+
+type Values = Record<string, string | boolean | undefined>;
+
+export class HealthUsageError extends Error {}
+
+export const HEALTH_HELP = `  hongyan route health [--json]
+      per channel: binds and the node holding each, submitted, throughput, delivered /
+      undelivered / unknown, rolling delivery rate (overall and per carrier), breaker state,
+      receipt latency p50/p95, cost
+  hongyan route events [CHANNEL] [--limit N] [--json]
+      switches with their reasons: degraded, recovered, all_degraded, bind_lost, bind_back,
+      lease_taken, lease_released
+  hongyan route breaker CHANNEL [--degrade-below R] [--recover-above R] [--probe-share R]
+        [--specific-codes C1,C2]
+      a channel's circuit breaker: degraded below R (default 0.90), back at R or more (0.95),
+      the share of traffic probing it while degraded (0.02); carrier codes (as in a message's
+      error code, e.g. smpp.0x00000045) that mean this channel cannot carry the message`;
+
+/** pg's `query(text, params)` over Kysely, so the statements of health.sql run from the CLI. */
+function queryable(kysely: Kysely<Database>): Pick<pg.Pool, 'query'> {
+  return {
+    query: async (text: string, params: unknown[] = []) => {
+      const r = await kysely.executeQuery(CompiledQuery.raw(text, params));
+      return { rows: r.rows, rowCount: Number(r.numAffectedRows ?? r.rows.length) };
+    },
+  } as unknown as Pick<pg.Pool, 'query'>;
+}
+
+const pct = (r: number | null) => (r === null ? '-' : `${(r * 100).toFixed(1)}%`);
+
+export function statsLine(s: ChannelStats): string {
+  const binds = s.binds.map((b) => `${b.slot + 1}:${b.nodeId}`).join(' ') || 'none';
+  const carriers = s.byCarrier.map((c) => `${c.carrier} ${pct(c.deliveryRate)}`).join(', ');
+  return [
+    `${s.name} (id ${s.channelId})${s.enabled ? '' : ' disabled'}: ${s.breaker}${s.breakerSince ? ` since ${s.breakerSince}` : ''}`,
+    `  binds ${s.binds.length}/${s.bindLimit} (${binds})`,
+    `  submitted ${s.submitted} (${s.submittedLastMinute} in the last minute), delivered ${s.delivered}, undelivered ${s.undelivered}, unknown ${s.unknown}`,
+    `  delivery rate ${pct(s.deliveryRate)}${carriers ? ` (${carriers})` : ''}, submits refused ${pct(s.submitErrorRate)}`,
+    `  receipt latency p50 ${s.receiptLatencyP50Ms ?? '-'} ms, p95 ${s.receiptLatencyP95Ms ?? '-'} ms; cost ${s.cost} ${s.currency} for ${s.partsSent} parts`,
+  ].join('\n');
+}
+
+function rate(values: Values, name: string): number | undefined {
+  const v = values[name];
+  if (typeof v !== 'string') return undefined;
+  const n = Number(v);
+  if (!/^\d*\.?\d+$/.test(v) || n < 0 || n > 1)
+    throw new HealthUsageError(`--${name} must be a number from 0 to 1`);
+  return n;
+}
+
+export async function runHealthCommand({
+  sub,
+  rest,
+  values,
+  kysely,
+  out,
+}: {
+  sub: 'health' | 'events' | 'breaker';
+  rest: string[];
+  values: Values;
+  kysely: Kysely<Database>;
+  out: (value: unknown, human: string) => void;
+}): Promise<number> {
+  const db = queryable(kysely);
+  const channelNamed = async (name: string | undefined) => {
+    if (!name) throw new HealthUsageError(`hongyan route ${sub} needs a channel name`);
+    const row = await kysely.selectFrom('channels').selectAll().where('name', '=', name).executeTakeFirst();
+    if (!row) throw new HealthUsageError(`no channel named "${name}"`);
+    return row;
+  };
+  switch (sub) {
+    case 'health': {
+      const stats = await channelStats(db);
+      out(stats, stats.map(statsLine).join('\n') || '(no channels)');
+      return 0;
+    }
+    case 'events': {
+      const channel = rest[0] === undefined ? null : await channelNamed(rest[0]);
+      const limitText = typeof values.limit === 'string' ? values.limit : '100';
+      if (!/^\d+$/.test(limitText)) throw new HealthUsageError('--limit must be a whole number');
+      const rows = await listChannelEvents(db, {
+        channelId: channel?.id ?? null,
+        afterId: 0,
+        limit: Math.min(Number(limitText), 10_000),
+      });
+      out(
+        rows,
+        rows
+          .map((e) => `${e.createdAt}\tchannel ${e.channelId}\t${e.kind}\t${e.nodeId ?? ''}\t${e.reason}`)
+          .join('\n') || '(no events)',
+      );
+      return 0;
+    }
+    case 'breaker': {
+      const channel = await channelNamed(rest[0]);
+      const degradeBelow = rate(values, 'degrade-below') ?? Number(channel.degrade_below);
+      const recoverAbove = rate(values, 'recover-above') ?? Number(channel.recover_above);
+      const probeShare = rate(values, 'probe-share') ?? Number(channel.probe_share);
+      if (recoverAbove < degradeBelow)
+        throw new HealthUsageError('--recover-above must be at least --degrade-below (the hysteresis)');
+      const codesText = values['specific-codes'];
+      const codes =
+        typeof codesText === 'string'
+          ? codesText
+              .split(',')
+              .map((c) => c.trim())
+              .filter((c) => c !== '')
+          : channel.channel_specific_codes;
+      // Read at the workers' next channel sync; no rebind (the bind settings did not change).
+      const row = await kysely
+        .updateTable('channels')
+        .set({
+          degrade_below: degradeBelow,
+          recover_above: recoverAbove,
+          probe_share: probeShare,
+          channel_specific_codes: codes,
+        })
+        .where('id', '=', channel.id)
+        .returning(['name', 'degrade_below', 'recover_above', 'probe_share', 'channel_specific_codes'])
+        .executeTakeFirstOrThrow();
+      out(
+        row,
+        `${row.name}: degraded below ${pct(Number(row.degrade_below))}, back at ${pct(Number(row.recover_above))}, ` +
+          `probes ${pct(Number(row.probe_share))}, channel-specific codes: ${row.channel_specific_codes.join(', ') || 'none'}`,
+      );
+      return 0;
+    }
+  }
+}
