@@ -1,6 +1,7 @@
 -- Recipient protection (issue 8): opt-outs from replies, platform and tenant blacklists, an
--- allowlist of test numbers exempt from frequency caps, the per-recipient send log the caps count
--- in, each tenant's protection settings, the opt-out keywords, and marketing batches' second review.
+-- allowlist of test numbers exempt from frequency caps, each tenant's protection settings, the
+-- opt-out keywords, and marketing batches' second review. The frequency caps keep no table of
+-- their own: they count each recipient's recent rows of `messages` (index messages_recipient).
 -- Numbers are E.164 text, as messages.recipient: a batch is checked with one `= any($1)` index
 -- look-up per list, never a scan.
 
@@ -63,16 +64,6 @@ create table tenant_allowlist (
   created_at timestamptz not null,
   primary key (tenant_id, phone)
 );
-
--- One row per admitted message, for the rolling-window caps; rows older than the longest window
--- (a day) are deleted for the keys a group touches, so the table stays a day deep.
-create table recipient_sends (
-  tenant_id bigint not null,
-  recipient text not null,
-  type text not null,
-  sent_at timestamptz not null
-);
-create index recipient_sends_key on recipient_sends (tenant_id, recipient, sent_at);
 
 -- A tenant's protection settings (frequency caps, quiet hours); null fields take the defaults
 -- in protection.models.ts. Written by the operator.

@@ -3,9 +3,10 @@
 //   100 compliance.lists      platform and tenant blacklists, the tenant's opt-outs
 //   150 compliance.quiet_hours marketing outside the recipient's daytime: held (the row's send_at
 //                              moves to the window's opening) or refused, per tenant
-//   200 limit.frequency       per-recipient rolling-window caps, counted in recipient_sends under
-//                              per-recipient advisory locks, so N concurrent sends admit exactly
-//                              the allowed count, across processes
+//   200 limit.frequency       per-recipient rolling-window caps, counted in `messages` itself under
+//                              advisory locks per bucket of recipients, so N concurrent sends admit
+//                              exactly the allowed count, across processes (no send log to write:
+//                              the admitted rows are what the next group counts)
 //   300 compliance.marketing_review  after insert: a marketing batch's messages wait for review
 // Quiet hours is a step that adjusts rows rather than a function the use case applies, so that
 // it holds on every insert path alike (single, grouped, idempotent, batch) with one read of the
@@ -14,14 +15,14 @@ import type { AdmissionContext, AdmissionStep } from '../../messages/admission.t
 import type { NewMessageRow } from '../../messages/messages.repository.ts';
 import type { AppError } from '../../../shared/errors.ts';
 import { blacklisted, optedOut, quietHours, recipientFrequency } from './protection.errors.ts';
-import { type CapWindow, listVerdict, trippedWindow } from './protection.models.ts';
+import { type CapWindow, LONGEST_WINDOW_MS, listVerdict, trippedWindow } from './protection.models.ts';
 import {
   countRecentSends,
   findAllowlisted,
+  findFirstIdSince,
   findListHits,
   keyOf,
   lockRecipients,
-  logSends,
   readSettings,
   readSettingsAndAllowlists,
 } from './protection.sql.ts';
@@ -85,9 +86,6 @@ export const quietHoursStep: AdmissionStep = {
   },
 };
 
-/** Rows whose recipient's log has rows older than the longest window (pruned after the insert). */
-const staleKeys = new WeakMap<NewMessageRow, true>();
-
 export const frequencyCapStep: AdmissionStep = {
   name: 'limit.frequency',
   order: 200,
@@ -111,21 +109,20 @@ export const frequencyCapStep: AdmissionStep = {
       if (candidates.length === 0) return rows.map(() => null);
     }
     await lockRecipients(client, distinct(candidates.map((r) => keyOf(r.tenantId, r.recipient))));
+    // Counted after the locks: under READ COMMITTED this statement sees every message a previous
+    // holder of one of these buckets committed, so the group counts what was admitted before it.
     const counted = await countRecentSends(client, {
       tenantIds: candidates.map((r) => r.tenantId),
       phones: candidates.map((r) => r.recipient),
       now: context.now,
+      firstId: await findFirstIdSince(client, new Date(context.now.getTime() - LONGEST_WINDOW_MS)),
     });
     const counts = new Map<string, Record<CapWindow, number>>();
-    const stale = new Set<string>();
-    for (const c of counted) {
+    for (const c of counted)
       counts.set(`${keyOf(c.tenantId, c.phone)}|${c.type}`, { minute: c.minute, hour: c.hour, day: c.day });
-      if (c.stale > 0) stale.add(keyOf(c.tenantId, c.phone));
-    }
     const check = new Set(candidates);
     const verdicts = rows.map((row) => {
       if (!check.has(row)) return null;
-      if (stale.has(keyOf(row.tenantId, row.recipient))) staleKeys.set(row, true);
       const key = `${keyOf(row.tenantId, row.recipient)}|${row.type}`;
       const current = counts.get(key) ?? { minute: 0, hour: 0, day: 0 };
       const limits = settings.get(row.tenantId)!.caps[row.type as 'marketing'];
@@ -141,19 +138,6 @@ export const frequencyCapStep: AdmissionStep = {
       return null;
     });
     return settle(verdicts, context);
-  },
-  async afterInsert(client, rows, _inserted, context) {
-    // Every admitted row is logged, allowlisted and uncapped ones too: a cap raised later
-    // counts what was already sent.
-    const stale = new Map<string, { tenantId: number; phone: string }>();
-    for (const r of rows)
-      if (staleKeys.has(r))
-        stale.set(keyOf(r.tenantId, r.recipient), { tenantId: r.tenantId, phone: r.recipient });
-    await logSends(client, {
-      rows: rows.map((r) => ({ tenantId: r.tenantId, phone: r.recipient, type: r.type })),
-      stale: [...stale.values()],
-      now: context.now,
-    });
   },
 };
 

@@ -10,7 +10,7 @@ export const WINDOW_MS: Record<CapWindow, number> = {
   hour: 3_600_000,
   day: 86_400_000,
 };
-/** The longest window: send-log rows older than this count for nothing. */
+/** The longest window: messages older than this count for no cap. */
 export const LONGEST_WINDOW_MS = WINDOW_MS.day;
 
 /** Per window, the most messages of one type one recipient may get from one tenant; null: no cap. */

@@ -118,14 +118,59 @@ export interface WindowCounts {
   minute: number;
   hour: number;
   day: number;
-  /** Rows older than the longest window: the key's log needs pruning. */
-  stale: number;
 }
 
-/** Messages logged per (tenant, phone, type) in each rolling window ending at `now`. */
+/**
+ * Statuses of messages that never reached the handset and never will: refused by the carrier or
+ * the platform at submit (`rejected`), or canceled before they went out. They count for no cap;
+ * everything else admitted does, whatever became of it later (a failure after the carrier took
+ * it may still have rung the phone, and a cap is anti-abuse, not billing).
+ */
+export const UNCOUNTED_STATUSES = ['rejected', 'canceled'] as const;
+
+/**
+ * Slack between id order and creation time: ids come from one sequence, in the order rows are
+ * inserted, while created_at is the request's clock; a long transaction or a node whose clock is
+ * a little off makes the two disagree by seconds. The bound is searched an hour earlier than the
+ * window, so such a message is still inside it (and counted or not by its created_at).
+ */
+const ID_BOUND_SLACK = '1 hour';
+
+/**
+ * The lowest message id that can have been created after `since`, by a binary search over the
+ * primary key (about log2(ids) probes, each one index look-up, ~30 for a billion rows): ids grow
+ * with time, so every message of a rolling window has an id at least this. Found once per group,
+ * it bounds each recipient's range of messages_recipient (recipient, id), so a number that has
+ * been sent to for years costs what its last day costs.
+ */
+export async function findFirstIdSince(db: Queryable, since: Date): Promise<number> {
+  const result = await db.query<{ lo: string }>(
+    `with recursive search (lo, hi) as (
+       select coalesce((select min(id) from messages), 0), coalesce((select max(id) from messages), 0) + 1
+       union all
+       select case when p.created_at is null or p.created_at > $1::timestamptz - $2::interval
+                   then s.lo else (s.lo + s.hi) / 2 + 1 end,
+              case when p.created_at is null or p.created_at > $1::timestamptz - $2::interval
+                   then (s.lo + s.hi) / 2 else s.hi end
+         from search s
+         left join lateral (select m.created_at from messages m where m.id >= (s.lo + s.hi) / 2
+                             order by m.id limit 1) p on true
+        where s.lo < s.hi
+     )
+     select lo from search where lo >= hi`,
+    [since, ID_BOUND_SLACK],
+  );
+  return Number(result.rows[0]?.lo ?? 0);
+}
+
+/**
+ * Messages each (tenant, phone) got per type in each rolling window ending at `now`, counted from
+ * `messages` itself (no send log to write: the rows the insert makes are what later groups count).
+ * One index range per recipient on messages_recipient, from `firstId` (findFirstIdSince).
+ */
 export async function countRecentSends(
   db: Queryable,
-  { tenantIds, phones, now }: { tenantIds: number[]; phones: string[]; now: Date },
+  { tenantIds, phones, now, firstId }: { tenantIds: number[]; phones: string[]; now: Date; firstId: number },
 ): Promise<WindowCounts[]> {
   const result = await db.query<{
     tenant_id: string;
@@ -134,19 +179,18 @@ export async function countRecentSends(
     minute: number;
     hour: number;
     day: number;
-    stale: number;
   }>(
-    `select s.tenant_id, s.recipient, s.type,
-            count(*) filter (where s.sent_at > $3::timestamptz - interval '1 minute')::int as minute,
-            count(*) filter (where s.sent_at > $3::timestamptz - interval '1 hour')::int as hour,
-            count(*) filter (where s.sent_at > $3::timestamptz - interval '1 day')::int as day,
-            count(*) filter (where s.sent_at <= $3::timestamptz - interval '1 day')::int as stale
+    `select m.tenant_id, m.recipient, m.type,
+            count(*) filter (where m.created_at > $3::timestamptz - interval '1 minute')::int as minute,
+            count(*) filter (where m.created_at > $3::timestamptz - interval '1 hour')::int as hour,
+            count(*)::int as day
        from (select distinct * from unnest((select $1::bigint[])::bigint[], (select $2::text[])::text[])
                as k(tenant_id, recipient)) k
-       join recipient_sends s on s.tenant_id = k.tenant_id and s.recipient = k.recipient
-        and s.sent_at <= $3::timestamptz
+       join messages m on m.recipient = k.recipient and m.id >= $4::bigint and m.tenant_id = k.tenant_id
+        and m.created_at > $3::timestamptz - interval '1 day' and m.created_at <= $3::timestamptz
+        and m.status <> all ($5::text[])
       group by 1, 2, 3`,
-    [tenantIds, phones, now],
+    [tenantIds, phones, now, firstId, UNCOUNTED_STATUSES],
   );
   return result.rows.map((r) => ({
     tenantId: Number(r.tenant_id),
@@ -155,38 +199,5 @@ export async function countRecentSends(
     minute: r.minute,
     hour: r.hour,
     day: r.day,
-    stale: r.stale,
   }));
-}
-
-/**
- * Logs the admitted messages, and forgets what the `stale` recipients got before the longest
- * window: the log stays a day deep for the numbers in use, without a sweeper, and a group whose
- * recipients have nothing stale deletes nothing.
- */
-export async function logSends(
-  db: Queryable,
-  {
-    rows,
-    stale,
-    now,
-  }: {
-    rows: { tenantId: number; phone: string; type: string }[];
-    stale: { tenantId: number; phone: string }[];
-    now: Date;
-  },
-): Promise<void> {
-  if (stale.length > 0) {
-    await db.query(
-      `delete from recipient_sends s using unnest((select $1::bigint[])::bigint[], (select $2::text[])::text[]) as k(t, r)
-        where s.tenant_id = k.t and s.recipient = k.r and s.sent_at <= $3::timestamptz - interval '1 day'`,
-      [stale.map((k) => k.tenantId), stale.map((k) => k.phone), now],
-    );
-  }
-  if (rows.length === 0) return;
-  await db.query(
-    `insert into recipient_sends (tenant_id, recipient, type, sent_at)
-     select t, r, y, $4 from unnest($1::bigint[], $2::text[], $3::text[]) as u(t, r, y)`,
-    [rows.map((r) => r.tenantId), rows.map((r) => r.phone), rows.map((r) => r.type), now],
-  );
 }
