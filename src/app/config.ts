@@ -525,7 +525,7 @@ export const settings = {
   webhookConcurrency: setting<number>({
     key: 'webhookConcurrency',
     env: 'HONGYAN_WEBHOOK_CONCURRENCY',
-    doc: 'Webhook destinations a worker sends to at once (one POST at a time per destination, to keep order).',
+    doc: "Webhook POSTs a worker has in flight at once (a message's events always share one POST, so they keep their order).",
     default: 16,
     accepts: 'an integer 1..1000',
     parse: integer(1, 1000),

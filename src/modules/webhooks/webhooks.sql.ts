@@ -120,9 +120,3 @@ export async function recordAttempts(db: Queryable, records: AttemptRecord[], no
     ],
   );
 }
-
-/** Gives back leases of deliveries claimed but not tried (their destination failed first). */
-export async function releaseDeliveries(db: Queryable, ids: number[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.query('update webhook_deliveries set leased_until = null where id = any ($1::bigint[])', [ids]);
-}

@@ -1,5 +1,5 @@
 // The webhook sender (worker role): claims due outbox rows, groups them per destination into
-// POSTs of at most `batchMax` events (in outbox order, so a message's events keep their order),
+// POSTs of at most `batchMax` events (a message's events together, in outbox order),
 // signs each, sends a few at a time, and records every POST's outcome with one statement. A failed
 // POST fails every event in it: each is retried with backoff, and dead-lettered after 24 hours.
 import type { Logger } from 'pino';
@@ -18,7 +18,6 @@ import {
   type ClaimedDelivery,
   claimDueDeliveries,
   recordAttempts,
-  releaseDeliveries,
 } from './webhooks.sql.ts';
 
 export interface DeliverySettings {
@@ -71,21 +70,36 @@ export function createWebhookSender({
     return openSecret(rows[0]!.secret_sealed);
   }
 
-  /** Per destination, its deliveries in outbox order, cut into POSTs of at most batchMax. */
-  function destinationsOf(claimed: ClaimedDelivery[]): ClaimedDelivery[][][] {
-    const byDestination = new Map<string, ClaimedDelivery[]>();
+  /**
+   * POSTs of at most batchMax events, each for one destination. A message's events in this claim
+   * all go in the same POST, in outbox order, so POSTs are independent of each other and can be
+   * sent at once without a later event of a message overtaking an earlier one (the claim never
+   * takes an event whose earlier one is still pending elsewhere).
+   */
+  function postsOf(claimed: ClaimedDelivery[]): ClaimedDelivery[][] {
+    const byDestination = new Map<string, Map<string, ClaimedDelivery[]>>();
     for (const d of claimed) {
       const key = d.endpoint_id === null ? `${d.tenant_id} ${d.url}` : `e${d.endpoint_id}`;
-      const list = byDestination.get(key) ?? [];
-      list.push(d);
-      byDestination.set(key, list);
+      const buckets = byDestination.get(key) ?? new Map<string, ClaimedDelivery[]>();
+      byDestination.set(key, buckets);
+      const bucketKey = d.message_id === null ? `d${d.id}` : `m${d.message_id}`;
+      const bucket = buckets.get(bucketKey) ?? [];
+      bucket.push(d);
+      buckets.set(bucketKey, bucket);
     }
-    return [...byDestination.values()].map((list) => {
-      const posts: ClaimedDelivery[][] = [];
-      for (let i = 0; i < list.length; i += settings.batchMax)
-        posts.push(list.slice(i, i + settings.batchMax));
-      return posts;
-    });
+    const posts: ClaimedDelivery[][] = [];
+    for (const buckets of byDestination.values()) {
+      let current: ClaimedDelivery[] = [];
+      for (const bucket of buckets.values()) {
+        if (current.length > 0 && current.length + bucket.length > settings.batchMax) {
+          posts.push(current);
+          current = [];
+        }
+        current.push(...bucket);
+      }
+      if (current.length > 0) posts.push(current);
+    }
+    return posts;
   }
 
   async function send(group: ClaimedDelivery[]): Promise<AttemptRecord> {
@@ -142,29 +156,14 @@ export function createWebhookSender({
       leaseMs: settings.limits.connectTimeoutMs + settings.limits.responseTimeoutMs + 30_000,
     });
     if (claimed.length === 0) return 0;
-    const destinations = destinationsOf(claimed);
+    const posts = postsOf(claimed);
     const records: AttemptRecord[] = [];
-    const released: number[] = [];
     let next = 0;
-    // A destination's POSTs go one after the other, so a message's later event never overtakes an
-    // earlier one; after a failed POST the rest are released untried (their lease cleared) and go
-    // out after the retry, still in order.
     const lane = async () => {
-      while (next < destinations.length) {
-        const posts = destinations[next++]!;
-        for (let i = 0; i < posts.length; i++) {
-          const record = await send(posts[i]!);
-          records.push(record);
-          if (!record.ok) {
-            for (const rest of posts.slice(i + 1)) released.push(...rest.map((d) => d.id));
-            break;
-          }
-        }
-      }
+      while (next < posts.length) records.push(await send(posts[next++]!));
     };
-    await Promise.all(Array.from({ length: Math.min(settings.concurrency, destinations.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(settings.concurrency, posts.length) }, lane));
     await recordAttempts(pool, records, now());
-    await releaseDeliveries(pool, released);
     const failed = records.filter((r) => !r.ok);
     if (failed.length > 0)
       logger.warn(
