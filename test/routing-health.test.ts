@@ -189,7 +189,7 @@ describe('delivery-rate failover', () => {
     expect(shareOfB(0, fallAt)).toBeGreaterThan(0.4);
     // The target is the switch within 2,000 messages of the fall. What delays it is the
     // receipts: the breaker can only count a message once its receipt is stored (receipt latency
-    // p50 1.6 s, p95 5.5 s at load 15 on 2 cores, i.e. 1,950-2,550 messages in five runs). The
+    // p50 1.6 s, p95 5.5 s at load 15 on 2 cores, i.e. 1,950-2,550 messages in six runs). The
     // figure is printed above; the bound here is twice the target so that a loaded machine does
     // not fail it, while a breaker that never switched or switched late by thousands still would.
     expect(atDegrade - fallAt).toBeLessThan(4000);
