@@ -3,8 +3,9 @@
 // counts the binds open at once; the node holding one is killed with SIGKILL mid-flood, and another
 // node takes its lease and binds within 15 s. Every message reaches the carrier exactly once, except
 // those in flight at the kill, which are marked duplicate_risk.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
@@ -167,6 +168,18 @@ describe('three nodes, a channel of 2 binds', () => {
     expect(reached.size).toBe(total);
     const twice = [...reached].filter(([, n]) => n > 1).map(([text]) => text);
     expect(twice.filter((text) => !risky.has(text))).toEqual([]);
+    // A message's record names the channel and the node that carried it (hongyan message get).
+    const one = (await t.db.pool.query<{ id: string }>('select id from messages order by id limit 1'))
+      .rows[0]!;
+    const got = JSON.parse(
+      (
+        await promisify(execFile)(process.execPath, [BIN, 'message', 'get', one.id, '--json'], {
+          env: { ...process.env, DATABASE_URL: t.url, HONGYAN_LOG_LEVEL: 'silent' },
+        })
+      ).stdout,
+    );
+    expect(nodes.map((n) => n.nodeId)).toContain(got.node_id);
+    expect(got.channel_id).toBeTruthy();
     console.log(
       `${twice.length} messages reached the carrier twice, all marked duplicate_risk (${risky.size} marked)`,
     );

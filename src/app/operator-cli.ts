@@ -347,11 +347,16 @@ export async function runOperatorCommand({
           );
           return 1;
         }
-        // Operators see the channel that carried it (routing).
-        const view = { ...toMessageView(row), tenant_id: row.tenant_id, channel_id: row.channel_id };
+        // Operators see the channel that carried it (routing) and the node that sent it last.
+        const view = {
+          ...toMessageView(row),
+          tenant_id: row.tenant_id,
+          channel_id: row.channel_id,
+          node_id: row.claimed_by,
+        };
         out(
           view,
-          `${view.id}\t${view.to}\t${view.status}\t${view.parts} part(s)\tchannel ${view.channel_id ?? '-'}\n${view.events.map((e) => `  ${e.at}  ${e.status}`).join('\n')}`,
+          `${view.id}\t${view.to}\t${view.status}\t${view.parts} part(s)\tchannel ${view.channel_id ?? '-'}\tnode ${view.node_id ?? '-'}\n${view.events.map((e) => `  ${e.at}  ${e.status}`).join('\n')}`,
         );
         return 0;
       }
