@@ -31,7 +31,11 @@ async function post(base: string, route: string, key: string, body: unknown) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
 
 export async function runWebhooksBench({ messages = 20_000, rounds = 2 } = {}) {
   const delivered = new Map<string, number>();
