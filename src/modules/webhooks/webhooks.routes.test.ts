@@ -180,4 +180,22 @@ describe('delivery, retries and replay', () => {
     expect(replayed).toMatchObject({ state: 'delivered', last_status: 200 });
     expect(replayed.attempt_log).toHaveLength(1);
   });
+  it("dead-letters at once a message's callback_url that resolves inside, without retrying", async () => {
+    const sent = await call('POST', '/v1/messages', {
+      to: '13800138001',
+      content: '【鸿雁】callback',
+      send_at: new Date(now.getTime() + 86_400_000).toISOString(),
+      callback_url: 'http://10.9.9.9/status',
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    const id = sent.json().id as string;
+    expect((await call('POST', `/v1/messages/${id}/cancel`)).statusCode).toBe(200);
+    const before = posts.length;
+    await sender.runOnce();
+    const rows = (await call('GET', `/v1/webhooks/deliveries?message_id=${id}`)).json().data;
+    const callback = rows.find((d: { callback_url: string | null }) => d.callback_url !== null);
+    expect(callback).toMatchObject({ state: 'dead', attempts: 1, callback_url: 'http://10.9.9.9/status' });
+    expect(callback.last_error).toMatch(/10\.9\.9\.9 refused \(private\)/);
+    expect(posts.length - before).toBeLessThanOrEqual(1);
+  });
 });

@@ -52,6 +52,7 @@ describe('postWebhook', () => {
     const out = await post(`http://127.0.0.1:${port}/ok`, { policy: none });
     expect(out.ok).toBe(false);
     expect(out.error).toMatch(/127\.0\.0\.1 refused \(loopback\)/);
+    expect(out.refused).toBe(true);
     expect(received.length).toBe(before);
   });
 
@@ -74,6 +75,7 @@ describe('postWebhook', () => {
     });
     expect(out.ok).toBe(false);
     expect(out.error).toMatch(/10\.0\.0\.5 refused \(private\)/);
+    expect(out.refused).toBe(true);
   });
 
   it('closes the DNS-rebinding gap: public at registration, loopback at connect, refused at connect', async () => {

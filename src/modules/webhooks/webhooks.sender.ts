@@ -22,6 +22,8 @@ export interface SendOutcome {
   statusCode: number | null;
   error: string | null;
   durationMs: number;
+  /** The address is refused (SSRF): retrying cannot help, the delivery is dead-lettered at once. */
+  refused: boolean;
 }
 
 export class AddressRefusedError extends Error {
@@ -93,6 +95,7 @@ export async function postWebhook({
 }): Promise<SendOutcome> {
   const started = performance.now();
   const done = (statusCode: number | null, error: string | null): SendOutcome => ({
+    refused: error !== null && /^address \S+ refused \(/.test(error),
     ok: error === null && statusCode !== null && statusCode >= 200 && statusCode < 300,
     statusCode,
     error:

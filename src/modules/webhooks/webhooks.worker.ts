@@ -123,7 +123,13 @@ export function createWebhookSender({
         limits: settings.limits,
       });
     } catch (error) {
-      outcome = { ok: false, statusCode: null, error: (error as Error).message, durationMs: 0 };
+      outcome = {
+        ok: false,
+        statusCode: null,
+        error: (error as Error).message,
+        durationMs: 0,
+        refused: false,
+      };
     }
     const at = now();
     return {
@@ -136,7 +142,7 @@ export function createWebhookSender({
       durationMs: outcome.durationMs,
       ok: outcome.ok,
       next: group.map((d) =>
-        outcome.ok
+        outcome.ok || outcome.refused
           ? null
           : nextAttemptAt({
               attempts: d.attempts + 1,
