@@ -28,6 +28,11 @@ export interface ConnectorDeps {
   now?: () => number;
   /** How often throttling is summarised in the log, at most. */
   throttleLogIntervalMs?: number;
+  /**
+   * A refusal with a code the operator marked channel-specific: true when the message should be
+   * tried once on another channel instead of ending rejected (routing/health/reroutes.models.ts).
+   */
+  reroute?: (messageId: number, channelId: number, errorCode: string) => boolean;
 }
 
 /** What a channel has seen of its carrier's throttling, for the operator and the logs. */
@@ -332,6 +337,22 @@ export class ChannelConnector {
       outcome,
       nowMs: this.now(),
     });
+    if (
+      (next.kind === 'retry' || next.result.status === 'rejected') &&
+      flight.carrierIds.length === 0 &&
+      this.deps.reroute?.(flight.message.id, this.channelId, next.result.errorCode) === true
+    ) {
+      // Not this channel's to carry: back to the queue now, and routing avoids this channel.
+      this.deps.recorder.retry({
+        id: flight.message.id,
+        delayMs: 0,
+        errorCode: next.result.errorCode,
+        errorDetail: `${next.result.errorDetail} (channel-specific: tried once on another channel)`,
+        duplicateRisk: false,
+        notAttempted: false,
+      });
+      return;
+    }
     if (next.kind === 'fail') this.deps.recorder.fail(next.result);
     else this.deps.recorder.retry(next.result);
   }

@@ -179,6 +179,7 @@ export async function startWorker({
         logger: log,
         onDeliver: (channelId, pdu) => ingest.deliver(channelId, pdu),
         onReady: () => dispatcher?.wake(),
+        reroute: (messageId, channelId, errorCode) => health.shouldReroute(messageId, channelId, errorCode),
       });
       connectors.set(channel.id, {
         connector,

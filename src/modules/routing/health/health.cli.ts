@@ -21,7 +21,7 @@ export const HEALTH_HELP = `  hongyan route health [--json]
         [--specific-codes C1,C2]
       a channel's circuit breaker: degraded below R (default 0.90), back at R or more (0.95),
       the share of traffic probing it while degraded (0.02); carrier codes (as in a message's
-      error code, e.g. smpp.0x00000045) that mean this channel cannot carry the message`;
+      error code, e.g. smpp.ESME_RSUBMITFAIL) that mean this channel cannot carry the message`;
 
 /** pg's `query(text, params)` over Kysely, so the statements of health.sql run from the CLI. */
 function queryable(kysely: Kysely<Database>): Pick<pg.Pool, 'query'> {

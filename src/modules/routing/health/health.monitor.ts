@@ -27,6 +27,7 @@ import {
   probeHealth,
   stepBreaker,
 } from './health.models.ts';
+import { createReroutes } from './reroutes.models.ts';
 import {
   recordBreakerSwitch,
   recordChannelEvent,
@@ -59,6 +60,11 @@ export interface HealthMonitor {
   /** Routes with the probe trickle: a share of the messages see a degraded channel as healthy. */
   wrapRoute(route: RouteMessage): RouteMessage;
   state(channelId: number): BreakerState | undefined;
+  /**
+   * A submit refused with one of the channel's channel-specific codes (channels.channel_specific_codes):
+   * true to retry the message once on another channel (routing then avoids this one for it).
+   */
+  shouldReroute(messageId: number, channelId: number, errorCode: string): boolean;
 }
 
 export function createHealthMonitor({
@@ -82,6 +88,8 @@ export function createHealthMonitor({
   const routes = createRoutingRepository(db);
   const states = new Map<number, BreakerState>();
   const settings = new Map<number, BreakerSettings>();
+  const specificCodes = new Map<number, string[]>();
+  const reroutes = createReroutes();
   const names = new Map<number, string>();
   let groups = new Map<string, number[]>();
   const credit: ProbeCredit = new Map();
@@ -98,6 +106,7 @@ export function createHealthMonitor({
       settings.clear();
       for (const c of enabled) {
         settings.set(c.id, breakerSettingsOf(c));
+        specificCodes.set(c.id, c.channel_specific_codes);
         names.set(c.id, c.name);
       }
       const rules = await routes.loadRules();
@@ -190,7 +199,15 @@ export function createHealthMonitor({
     healthOf: (channelId, bound) => healthOf(bound, states.get(channelId)),
 
     wrapRoute(route) {
-      return (message, health) => {
+      return (message, given) => {
+        let health = given;
+        const avoid = reroutes.avoid(message.id);
+        const refused = avoid === undefined ? undefined : health.get(avoid);
+        if (refused) {
+          // Refused there with a channel-specific code: any other channel first, this one last.
+          health = new Map(health).set(avoid!, { ...refused, degraded: true, score: -1 });
+          return route(message, health);
+        }
         const degraded = new Map<number, number>();
         for (const [id, h] of health)
           if (h.bound && h.degraded === true) degraded.set(id, settings.get(id)?.probeShare ?? 0);
@@ -200,5 +217,16 @@ export function createHealthMonitor({
     },
 
     state: (channelId) => states.get(channelId),
+
+    shouldReroute(messageId, channelId, errorCode) {
+      const codes = specificCodes.get(channelId) ?? [];
+      const yes = reroutes.shouldReroute(messageId, channelId, errorCode, codes);
+      if (yes)
+        log.info(
+          { message: messageId, channel: channelId, errorCode },
+          `channel ${name(channelId)} refused a message with channel-specific ${errorCode}: trying another channel once`,
+        );
+      return yes;
+    },
   };
 }
