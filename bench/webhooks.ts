@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
 import { createTenant, phone, startHongyan, waitAllFinal } from './e2e.ts';
 
 function arg(name: string, fallback: number): number {
@@ -75,6 +76,8 @@ export async function runWebhooksBench({ messages = 20_000, rounds = 2 } = {}) {
     for (let round = 0; round < rounds; round++) {
       for (const mode of ['off', 'on'] as const) {
         const tenant = await createTenant(url, dataDir, env, `bench webhooks ${mode} ${round}`);
+        // Free text signed 【鸿雁】, whatever `tenant create` grants in this tree.
+        await grantSending({ db, tenantId: tenant.id, signatures: ['鸿雁'], freeText: true });
         const hookPath = `/hook/${tenant.id}`;
         if (mode === 'on') {
           const ep = await post(url, '/v1/webhooks/endpoints', tenant.key, {
