@@ -23,6 +23,7 @@ import {
 import { startDispatcher } from './dispatcher.ts';
 import { createNodeLiveness, deleteLongGoneNodes, listLiveNodes } from './nodes.ts';
 import { createRecorder } from './recorder.ts';
+import { startWebhookSender } from '../webhooks/webhooks.start.ts';
 
 /** What a connector is built from: a change to any of it rebinds the channel. */
 function bindKeyOf(c: Channel): string {
@@ -276,6 +277,7 @@ export async function startWorker({
     ),
     every(config.lowBalanceCheckIntervalMs, () => runLowBalanceCheck(ctx), onError('low-balance alerts')),
     every(60_000, () => ingest.logCounts(), onError('receipt counters')),
+    startWebhookSender({ ctx, logger: log, every, onError: onError('webhook delivery') }),
   ];
 
   return {
