@@ -13,6 +13,7 @@
 // round sends to the same 10,000 numbers, so the caps count real rows (one more each round).
 // BENCH_ROUNDS (default 5), BENCH_LIST (default 1,000,000).
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
@@ -112,11 +113,40 @@ export async function runProtectionBench(): Promise<void> {
       }
       steps.sort((a, b) => a.order - b.order);
     };
+    // CPU, beside wall time (the machine is shared): this process's (process.cpuUsage), and
+    // PostgreSQL's, read from /proc/<pid>/stat of the bench database's backends (utime + stime,
+    // in ticks of 10 ms: sum over rounds before reading much into one); null where /proc is not
+    // readable (a remote server).
+    const backendTicks = async () => {
+      const pids = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [
+        name,
+      ]);
+      const ticks = new Map<number, number>();
+      for (const { pid } of pids.rows) {
+        try {
+          const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+          ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+        } catch {
+          return null;
+        }
+      }
+      return ticks;
+    };
     const once = async (on: boolean) => {
       setProtection(on);
+      const pgBefore = await backendTicks();
+      const cpuBefore = process.cpuUsage();
       const start = performance.now();
       const res = await app.inject({ method: 'POST', url: '/v1/batches', headers, payload });
       const ms = performance.now() - start;
+      const cpu = process.cpuUsage(cpuBefore);
+      const cpuMs = (cpu.user + cpu.system) / 1000;
+      const pgAfter = await backendTicks();
+      let pgCpuMs: number | null = null;
+      if (pgBefore && pgAfter) {
+        pgCpuMs = 0;
+        for (const [pid, t] of pgAfter) pgCpuMs += (t - (pgBefore.get(pid) ?? 0)) * 10;
+      }
       if (res.statusCode !== 202)
         throw new Error(`batch refused: ${res.statusCode} ${res.body.slice(0, 300)}`);
       const body = res.json() as {
@@ -129,18 +159,25 @@ export async function runProtectionBench(): Promise<void> {
           on,
           body.results.slice(0, 3).map((r) => r.error?.code),
         );
-      return { ms, accepted: body.accepted, rejected: body.rejected };
+      return { ms, cpuMs, pgCpuMs, accepted: body.accepted, rejected: body.rejected };
     };
     await once(true);
     await once(false);
     const withTimes: number[] = [];
     const withoutTimes: number[] = [];
+    const cpu = { with: 0, without: 0, pgWith: 0 as number | null, pgWithout: 0 as number | null };
+    const addPg = (sum: number | null, v: number | null) => (sum === null || v === null ? null : sum + v);
     let lastWith = { accepted: 0, rejected: 0 };
     for (let r = 0; r < rounds; r++) {
       const a = await once(true);
       withTimes.push(a.ms);
+      cpu.with += a.cpuMs;
+      cpu.pgWith = addPg(cpu.pgWith, a.pgCpuMs);
       lastWith = a;
-      withoutTimes.push((await once(false)).ms);
+      const b = await once(false);
+      withoutTimes.push(b.ms);
+      cpu.without += b.cpuMs;
+      cpu.pgWithout = addPg(cpu.pgWithout, b.pgCpuMs);
     }
     setProtection(true);
     const w = median(withTimes);
@@ -153,6 +190,11 @@ export async function runProtectionBench(): Promise<void> {
           'added by protection: ms': Math.round(w - wo),
           'with, each round: ms': withTimes.map(Math.round),
           'without, each round: ms': withoutTimes.map(Math.round),
+          'Hongyan CPU per request, with / without: ms (mean)': `${Math.round(cpu.with / rounds)} / ${Math.round(cpu.without / rounds)}`,
+          'PostgreSQL CPU per request, with / without: ms (mean)':
+            cpu.pgWith === null || cpu.pgWithout === null
+              ? 'not readable'
+              : `${Math.round(cpu.pgWith / rounds)} / ${Math.round(cpu.pgWithout / rounds)}`,
           'with: accepted / refused (the 100 blacklisted)': `${lastWith.accepted} / ${lastWith.rejected}`,
         },
         null,

@@ -111,9 +111,15 @@ export const frequencyCapStep: AdmissionStep = {
     await lockRecipients(client, distinct(candidates.map((r) => keyOf(r.tenantId, r.recipient))));
     // Counted after the locks: under READ COMMITTED this statement sees every message a previous
     // holder of one of these buckets committed, so the group counts what was admitted before it.
+    const keys = new Map<string, { tenantId: number; phone: string; type: string }>();
+    for (const r of candidates)
+      keys.set(`${keyOf(r.tenantId, r.recipient)}|${r.type}`, {
+        tenantId: r.tenantId,
+        phone: r.recipient,
+        type: r.type,
+      });
     const counted = await countRecentSends(client, {
-      tenantIds: candidates.map((r) => r.tenantId),
-      phones: candidates.map((r) => r.recipient),
+      keys: [...keys.values()],
       now: context.now,
       firstId: await findFirstIdSince(client, new Date(context.now.getTime() - LONGEST_WINDOW_MS)),
     });

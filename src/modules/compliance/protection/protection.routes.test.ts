@@ -278,6 +278,26 @@ describe('frequency caps', () => {
     expect(again.json().error.details).toMatchObject({ window: 'minute', limit: 1 });
   });
 
+  it('counts what was sent, not what was canceled: a canceled scheduled send frees its place in the cap', async () => {
+    const a = await sendingTenant(ctx, t.db, 'caps-canceled');
+    const later = new Date(clock.now().getTime() + 3 * 3_600_000).toISOString();
+    const scheduled = await send(a.auth, '13700000009', 'verification', { send_at: later });
+    expect(scheduled.statusCode, scheduled.body).toBe(202);
+    const refused = await send(a.auth, '13700000009', 'verification');
+    expect(refused.json().error).toMatchObject({
+      code: 'limit.recipient_frequency',
+      details: { window: 'minute' },
+    });
+    const cancel = await app.inject({
+      method: 'POST',
+      url: `/v1/messages/${scheduled.json().id}/cancel`,
+      headers: json(a.auth),
+      payload: {},
+    });
+    expect(cancel.statusCode, cancel.body).toBe(200);
+    expect((await send(a.auth, '13700000009', 'verification')).statusCode).toBe(202);
+  });
+
   it('exempts the tenant’s allowlisted test numbers, and follows the caps the operator sets', async () => {
     const a = await sendingTenant(ctx, t.db, 'caps-settings');
     await add(a.auth, '/v1/compliance/allowlist', { phone: '13700000003', note: 'QA handset' });
