@@ -217,7 +217,7 @@ describe('delivery-rate failover', () => {
     expect(b.receipt_latency_p95_ms).toBeGreaterThanOrEqual(b.receipt_latency_p50_ms);
   });
 
-  it('hongyan route breaker sets a channel’s thresholds; route health and route events print what the API shows', async () => {
+  it('hongyan route breaker sets a channel’s thresholds; route health, route events and channel list print what the API shows', async () => {
     const env = { ...process.env, DATABASE_URL: t.url, HONGYAN_LOG_LEVEL: 'silent' };
     const cli = async (...args: string[]) =>
       JSON.parse((await run(process.execPath, [BIN, 'route', ...args, '--json'], { env })).stdout);
@@ -249,6 +249,10 @@ describe('delivery-rate failover', () => {
       breaker: 'healthy',
       bindLimit: 1,
     });
+    const listed = JSON.parse(
+      (await run(process.execPath, [BIN, 'channel', 'list', '--json'], { env })).stdout,
+    ) as { name: string; health: { breaker: string; bindLimit: number } | null }[];
+    expect(listed.find((c) => c.name === 'b')?.health).toMatchObject({ breaker: 'healthy', bindLimit: 1 });
     const events = await cli('events', 'b');
     expect(events.map((e: { kind: string }) => e.kind)).toEqual(
       expect.arrayContaining(['degraded', 'recovered']),

@@ -19,6 +19,8 @@ import {
   routingLine,
 } from '../modules/channels/channels.cli.ts';
 import { runRouteCommand } from '../modules/routing/routing.cli.ts';
+import { channelStats } from '../modules/routing/health/channel-stats.ts';
+import { statsSummary } from '../modules/routing/health/health.cli.ts';
 import {
   CredentialUsageError,
   rotateSecrets,
@@ -252,12 +254,15 @@ export async function runOperatorCommand({
       }
       case 'channel list': {
         const list = (await channels.listChannels()).map(toChannelView);
+        // Each channel's live figures (routing/health): binds and nodes, outcomes, rate, latency, cost.
+        const stats = new Map((await channelStats(database.db.pool)).map((s) => [s.channelId, s]));
+        const health = (id: number) => stats.get(id) ?? null;
         out(
-          list,
+          list.map((c) => ({ ...c, health: health(c.id) })),
           list
             .map(
               (c) =>
-                `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${maxTpsText(c.max_tps)}\tids ${c.id_convention}${c.id_convention_learned ? ` (learned ${c.id_convention_learned})` : ''}${c.is_default ? '\tdefault' : ''}\n\t${routingLine(c)}`,
+                `${c.id}\t${c.name}\t${c.host}:${c.port}\t${c.bind_mode}\twindow ${c.window}\t${maxTpsText(c.max_tps)}\tids ${c.id_convention}${c.id_convention_learned ? ` (learned ${c.id_convention_learned})` : ''}${c.is_default ? '\tdefault' : ''}\n\t${routingLine(c)}${health(c.id) ? `\n\t${statsSummary(health(c.id)!)}` : ''}`,
             )
             .join('\n') || '(no channels)',
         );

@@ -47,6 +47,12 @@ export function statsLine(s: ChannelStats): string {
   ].join('\n');
 }
 
+/** One line of `hongyan channel list`: the channel's health at a glance. */
+export function statsSummary(s: ChannelStats): string {
+  const binds = s.binds.map((b) => b.nodeId).join(', ') || 'no node';
+  return `health: ${s.breaker}, binds ${s.binds.length}/${s.bindLimit} (${binds}), submitted ${s.submitted} (${s.submittedLastMinute}/min), delivered ${s.delivered}, undelivered ${s.undelivered}, unknown ${s.unknown}, rate ${pct(s.deliveryRate)}, receipts p50/p95 ${s.receiptLatencyP50Ms ?? '-'}/${s.receiptLatencyP95Ms ?? '-'} ms, cost ${s.cost} ${s.currency}`;
+}
+
 function rate(values: Values, name: string): number | undefined {
   const v = values[name];
   if (typeof v !== 'string') return undefined;
