@@ -85,6 +85,9 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
         });
         return reply.status(202).send(result);
       }
+      // Read before the transaction: a second pool connection taken while holding one can
+      // exhaust the pool under concurrent requests.
+      const composer = await composerFor(tenantId, request.body);
       const outcome = await withIdempotency({
         pool: ctx.db.pool,
         tenantId,
@@ -96,7 +99,7 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
             tenantId,
             input: request.body,
             settings,
-            composer: await composerFor(tenantId, request.body),
+            composer,
             insert: async (rows) => [
               await admitOne(client, ctx.admission, rows[0]!, { now: ctx.clock.now(), allOrNothing: false }),
             ],
@@ -115,13 +118,16 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
     async (request, reply) => {
       const key = request.headers['idempotency-key'];
       const tenantId = request.tenantId;
+      // Signatures, template and rules are read before the transaction: taking a second pool
+      // connection while holding one exhausts the pool when many batches arrive at once.
+      const composer = await composerFor(tenantId, request.body);
       // A batch is written in one transaction: the batch row and all its messages, or nothing.
       const run = async (client: PoolClient) =>
         sendBatch({
           tenantId,
           input: request.body,
           settings,
-          composer: await composerFor(tenantId, request.body),
+          composer,
           insertBatch: (row) => insertBatchRow(client, row),
           insert: (rows: NewMessageRow[]) =>
             admitAndInsertMessages(client, ctx.admission, rows, {
@@ -282,7 +288,6 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
       return { ...batch, review: await batchReview(ctx.db.pool, batch.id, request.tenantId) };
     },
   );
-
 
   app.post<{ Params: { id: string } }>(
     '/v1/batches/:id/cancel',
