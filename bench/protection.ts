@@ -93,8 +93,12 @@ export async function runProtectionBench(): Promise<void> {
         const after = s.afterInsert?.bind(s);
         s.check = async (...args) => {
           const t = performance.now();
+          const c = process.cpuUsage();
           const r = await check(...args);
-          console.log(`${s.name} check ${Math.round(performance.now() - t)} ms`);
+          const cpu = process.cpuUsage(c);
+          console.log(
+            `${s.name} check ${Math.round(performance.now() - t)} ms, Hongyan CPU ${Math.round((cpu.user + cpu.system) / 1000)} ms`,
+          );
           return r;
         };
         if (after)
