@@ -285,6 +285,14 @@ export async function runBench({ messages = 100_000 }: { messages?: number } = {
     // 3. Priority and fairness under a marketing backlog.
     const marketer = await createTenant(url, dataDir, env, 'bench marketer');
     const otp = await createTenant(url, dataDir, env, 'bench otp');
+    // The backlog must be queued now, whatever the hour: the marketer's protection settings (the
+    // row PATCH /v1/operator/tenants/:id/protection writes) turn off the operator's second review
+    // and quiet hours, which would otherwise hold the batches.
+    await db.query(
+      `insert into protection_settings (tenant_id, settings, updated_at) values ($1, $2, now())
+       on conflict (tenant_id) do update set settings = excluded.settings, updated_at = excluded.updated_at`,
+      [marketer.id, JSON.stringify({ marketing_review: false, quiet_hours: { enabled: false } })],
+    );
     const pending: Promise<unknown>[] = [];
     for (let offset = 0; offset < backlog; offset += batchSize) {
       const recipients = Array.from({ length: Math.min(batchSize, backlog - offset) }, (_, i) => ({
