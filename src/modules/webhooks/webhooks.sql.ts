@@ -86,12 +86,17 @@ export async function recordAttempts(db: Queryable, records: AttemptRecord[], no
      u as (
        select * from unnest($8::bigint[], $9::int[], $10::timestamptz[], $11::bool[]) as u(id, i, next_at, ok)
      ),
+     -- Each POST's attempt id drawn first, so each delivery gets its own by a join (not by searching
+     -- every POST's delivery list for it).
+     ids as materialized (
+       select t.i, nextval(pg_get_serial_sequence('webhook_attempts', 'id')) as attempt_id from t
+     ),
      a as (
-       insert into webhook_attempts (tenant_id, endpoint_id, url, delivery_ids, status_code, error, duration_ms, at)
-       select t.tenant_id, t.endpoint_id, t.url, array(select u.id from u where u.i = t.i order by u.id),
+       insert into webhook_attempts (id, tenant_id, endpoint_id, url, delivery_ids, status_code, error, duration_ms, at)
+       overriding system value
+       select ids.attempt_id, t.tenant_id, t.endpoint_id, t.url, array(select u.id from u where u.i = t.i order by u.id),
               t.status_code, t.error, t.duration_ms, $12
-         from t order by t.i
-       returning id, delivery_ids
+         from t join ids on ids.i = t.i order by t.i
      )
      update webhook_deliveries d
         set attempts = d.attempts + 1,
@@ -101,8 +106,8 @@ export async function recordAttempts(db: Queryable, records: AttemptRecord[], no
             done_at = case when u.ok or u.next_at is null then $12::timestamptz end,
             last_status = t.status_code,
             last_error = t.error,
-            attempt_ids = d.attempt_ids || (select a.id from a where d.id = any (a.delivery_ids) limit 1)
-       from u join t on t.i = u.i
+            attempt_ids = d.attempt_ids || ids.attempt_id
+       from u join t on t.i = u.i join ids on ids.i = u.i
       where d.id = u.id`,
     [
       records.map((r) => r.tenantId),
