@@ -77,8 +77,17 @@ export async function startHongyanChild({
         if (line.startsWith('{"level":') && logs.length < 10_000) logs.push(JSON.parse(line));
         if (!welcome || !line.startsWith('{') || !line.includes('"api_key"')) continue;
         const first = JSON.parse(line) as { http: string; api_key: string; tenant: { id: number } };
-        child.off('exit', onExit);
-        resolve({ child, url: first.http, key: first.api_key, tenantId: first.tenant.id, logs, stop });
+        // The first tenant's 10,000 demo parts do not cover a run: credit it as an operator would.
+        creditTenant({ ...process.env, HONGYAN_LOG_LEVEL: 'warn', ...env }, first.tenant.id).then(
+          () => {
+            child.off('exit', onExit);
+            resolve({ child, url: first.http, key: first.api_key, tenantId: first.tenant.id, logs, stop });
+          },
+          (error: unknown) => {
+            child.off('exit', onExit);
+            void stop().then(() => reject(error));
+          },
+        );
       }
     });
     if (welcome) return;
@@ -95,6 +104,26 @@ export async function startHongyanChild({
         .on('error', () => setTimeout(poll, 100));
     };
     poll();
+  });
+}
+
+/** `hongyan billing credit` on the child's database: enough quota that no run runs out. */
+function creditTenant(env: NodeJS.ProcessEnv, tenantId: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin/hongyan.js'),
+        'billing',
+        'credit',
+        '--tenant',
+        String(tenantId),
+        '--parts',
+        '1000000000',
+      ],
+      { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`billing credit exited ${code}`))));
   });
 }
 

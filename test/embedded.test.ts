@@ -199,6 +199,8 @@ describe.each([
       '--signature',
       '鸿雁',
       '--free-text',
+      '--credit',
+      '100',
       '--json',
     ]);
     const key = JSON.parse(stdout).api_key as string;
