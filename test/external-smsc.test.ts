@@ -201,7 +201,13 @@ describe('throttling and long messages', () => {
     expectEachOwnOutcome(await verdict(s), 2000);
     await expectReceiptsCounted(s);
     const parts = await s.db.db.pool.query<{ n: number }>(`select count(*)::int as n from message_parts`);
-    expect(s.smsc.submits.every((r) => r.part !== undefined && r.part.total === 2)).toBe(true);
+    // The default signature 【鸿雁】 makes the text UCS-2, so it takes more parts than its GSM length.
+    const counts = await s.db.db.pool.query<{ parts: number }>(`select distinct parts::int from messages`);
+    expect(counts.rows).toHaveLength(1);
+    const total = counts.rows[0]!.parts;
+    expect(total).toBeGreaterThan(1);
+    expect(s.smsc.submits.every((r) => r.part !== undefined && r.part.total === total)).toBe(true);
+    expect(s.smsc.submits).toHaveLength(2000 * total);
     expect(parts.rows[0]!.n).toBe(s.smsc.submits.length);
   }, 120_000);
 });
