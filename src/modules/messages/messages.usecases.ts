@@ -84,7 +84,8 @@ export async function sendMessage({
   // Before the row joins a group commit, where PostgreSQL refusing it would fail the group.
   refuseUnstorable({ content: input.content, client_ref: input.client_ref });
   const callbackProblem = input.callback_url === undefined ? null : urlProblem(input.callback_url);
-  if (callbackProblem) throw invalidCallbackUrl({ details: { path: '/callback_url', reason: callbackProblem } });
+  if (callbackProblem)
+    throw invalidCallbackUrl({ details: { path: '/callback_url', reason: callbackProblem } });
   const phone = normalizePhone(input.to, settings.defaultRegion as CountryCode);
   if (!phone.ok) throw invalidRecipient({ message: phone.reason, details: { reason: phone.code } });
   const composed = composeWith(composer, input.content, input.params);
