@@ -75,6 +75,16 @@ describe('circuit breaker', () => {
     expect(back.switched?.kind).toBe('recovered');
   });
 
+  it('judges a recovered channel only on what was sent after it recovered', () => {
+    const recovered: BreakerState = { degraded: false, sinceMs: 2000, rate: 1, samples: 100 };
+    // Late receipts of the bad spell (sent before the recovery) do not degrade it again.
+    const late = outcomes(200, 140, 1500);
+    expect(stepBreaker(recovered, late, DEFAULT_BREAKER, 3000).switched).toBeNull();
+    // A new fall, on messages sent after it recovered, does.
+    const again = stepBreaker(recovered, [...late, ...outcomes(50, 35, 2500)], DEFAULT_BREAKER, 3000);
+    expect(again.switched?.kind).toBe('degraded');
+  });
+
   it('does not flap between the two thresholds (hysteresis)', () => {
     // 92 %: above the degrade threshold, below the recovery one.
     const between = (sentAtMs: number) => outcomes(100, 92, sentAtMs);

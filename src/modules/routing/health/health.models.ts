@@ -107,7 +107,9 @@ export function stepBreaker(
   nowMs: number,
 ): { state: BreakerState; switched: Switch | null } {
   if (!state.degraded) {
-    const r = ratesOf(outcomes);
+    // A recovered channel is judged only on what was sent since it recovered: the late receipts
+    // of its bad spell (sent before the switch, final only now) must not degrade it again.
+    const r = ratesOf(state.sinceMs > 0 ? outcomes.filter((o) => o.sentAtMs >= state.sinceMs) : outcomes);
     const next = { ...state, rate: r.deliveryRate, samples: r.receipts };
     if (
       r.deliveryRate !== null &&
