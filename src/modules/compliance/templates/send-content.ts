@@ -1,6 +1,9 @@
 // One query per send request: the tenant's free-text permission, its approved signatures and the
 // template it names. Read at every request (no cache), so that a deleted template or a revoked
-// signature stops being usable at once, on every node.
+// signature stops being usable at once, on every node. Concurrent requests of one tenant for the
+// same template share the query in flight (a request that arrives while it runs takes its answer,
+// as if it had arrived a moment earlier): under a flood of single sends that is one query per
+// round trip per tenant instead of one per request.
 import type pg from 'pg';
 import { prepared } from '../../../db/prepared.ts';
 import {
@@ -76,6 +79,28 @@ export async function prepareSendComposer({
 }): Promise<SendComposer> {
   const templateId = parseTemplateId(request.template_id);
   if (templateId === -1) throw templateNotUsable({ details: { status: 'not_found' } });
-  const policy = await loadSendPolicy(db, { tenantId, templateId });
+  const policy = await loadSharedSendPolicy(db, { tenantId, templateId });
   return compileSendContent({ request, policy, rules });
+}
+
+const inFlight = new WeakMap<Queryable, Map<string, Promise<SendPolicy>>>();
+
+/** loadSendPolicy, with one query in flight per (pool, tenant, template); never kept after it ends. */
+export function loadSharedSendPolicy(
+  db: Queryable,
+  args: { tenantId: number; templateId: number | null },
+): Promise<SendPolicy> {
+  let running = inFlight.get(db);
+  if (running === undefined) {
+    running = new Map();
+    inFlight.set(db, running);
+  }
+  const key = `${args.tenantId}:${args.templateId ?? ''}`;
+  const shared = running.get(key);
+  if (shared !== undefined) return shared;
+  const loading = loadSendPolicy(db, args).finally(() => {
+    if (running.get(key) === loading) running.delete(key);
+  });
+  running.set(key, loading);
+  return loading;
 }
