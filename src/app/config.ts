@@ -194,6 +194,14 @@ export const settings = {
     accepts: 'on or off',
     parse: onOff,
   }),
+  console: setting<boolean>({
+    key: 'console',
+    env: 'HONGYAN_CONSOLE',
+    doc: 'Serve the web console at / from `hongyan start` (API role), building web/ with Vite first when its bundle is missing or older than its sources (into web/dist, or the data directory when the checkout is read-only).',
+    default: true,
+    accepts: 'on or off',
+    parse: onOff,
+  }),
   simulatorHost: setting<string>({
     key: 'simulatorHost',
     env: 'HONGYAN_SIMULATOR_HOST',
@@ -345,6 +353,14 @@ export const settings = {
     default: 30,
     accepts: 'an integer 0..1000000000',
     parse: integer(0, 1_000_000_000),
+  }),
+  batchCompletionIntervalMs: setting<number>({
+    key: 'batchCompletionIntervalMs',
+    env: 'HONGYAN_BATCH_COMPLETION_INTERVAL_MS',
+    doc: 'How often a worker marks the batches whose messages are all final as complete (and writes their batch.completed webhook event).',
+    default: 2000,
+    accepts: 'an integer 100..3600000',
+    parse: integer(100, 3_600_000),
   }),
   lowBalanceCheckIntervalMs: setting<number>({
     key: 'lowBalanceCheckIntervalMs',
@@ -498,6 +514,41 @@ export const settings = {
     accepts: 'an integer 1..10080',
     parse: integer(1, 10_080),
   }),
+  shortLinkBaseUrl: setting<string>({
+    key: 'shortLinkBaseUrl',
+    env: 'HONGYAN_SHORT_LINK_BASE_URL',
+    doc: "Where campaign short links point: the short domain (and path) that reaches this server's `GET /s/:code`, e.g. `https://t.example.cn/s`. A link is this, `/`, and an 8-character code; it counts toward the message length as written.",
+    default: 'http://127.0.0.1:8080/s',
+    accepts: 'an absolute http(s) URL without query or fragment',
+    parse: (raw) => {
+      const v = raw.trim().replace(/\/+$/, '');
+      let url: URL;
+      try {
+        url = new URL(v);
+      } catch {
+        throw new SettingValueError(`expected an absolute http(s) URL, got "${raw}"`);
+      }
+      if (!['http:', 'https:'].includes(url.protocol) || url.search !== '' || url.hash !== '')
+        throw new SettingValueError(`expected an http(s) URL without query or fragment, got "${raw}"`);
+      return v;
+    },
+  }),
+  campaignIntervalMs: setting<number>({
+    key: 'campaignIntervalMs',
+    env: 'HONGYAN_CAMPAIGN_INTERVAL_MS',
+    doc: 'How often a worker looks for campaign runs that are due, runs to admit in chunks, and A/B tests to decide.',
+    default: 1000,
+    accepts: 'an integer 50..60000',
+    parse: integer(50, 60_000),
+  }),
+  statsIntervalMs: setting<number>({
+    key: 'statsIntervalMs',
+    env: 'HONGYAN_STATS_INTERVAL_MS',
+    doc: 'How often a worker adds newly final messages, clicks and opt-outs to the daily statistics (GET /v1/stats/daily).',
+    default: 10_000,
+    accepts: 'an integer 100..3600000',
+    parse: integer(100, 3_600_000),
+  }),
   webhookIntervalMs: setting<number>({
     key: 'webhookIntervalMs',
     env: 'HONGYAN_WEBHOOK_INTERVAL_MS',
@@ -592,6 +643,38 @@ export const settings = {
       }
       return raw.trim();
     },
+  }),
+  verificationWindowSeconds: setting<number>({
+    key: 'verificationWindowSeconds',
+    env: 'HONGYAN_VERIFICATION_WINDOW_SECONDS',
+    doc: 'Window of the OTP pumping protection: verification sends within it whose code was never approved are counted.',
+    default: 3600,
+    accepts: 'an integer 60..604800',
+    parse: integer(60, 604_800),
+  }),
+  verificationTenantMax: setting<number>({
+    key: 'verificationTenantMax',
+    env: 'HONGYAN_VERIFICATION_TENANT_MAX',
+    doc: 'Most verification sends with no successful check a tenant may make within the window (`verifications.velocity` above it).',
+    default: 1000,
+    accepts: 'an integer 1..10000000',
+    parse: integer(1, 10_000_000),
+  }),
+  verificationPrefixMax: setting<number>({
+    key: 'verificationPrefixMax',
+    env: 'HONGYAN_VERIFICATION_PREFIX_MAX',
+    doc: 'Most verification sends with no successful check a tenant may make to one number prefix within the window (premium-rate pumping).',
+    default: 30,
+    accepts: 'an integer 1..10000000',
+    parse: integer(1, 10_000_000),
+  }),
+  verificationPrefixDigits: setting<number>({
+    key: 'verificationPrefixDigits',
+    env: 'HONGYAN_VERIFICATION_PREFIX_DIGITS',
+    doc: 'Digits of the E.164 number (country code included) that make its prefix for the pumping protection (7: +86 138 1234…).',
+    default: 7,
+    accepts: 'an integer 2..15',
+    parse: integer(2, 15),
   }),
   logLevel: setting<string>({
     key: 'logLevel',

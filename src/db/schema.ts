@@ -132,6 +132,8 @@ export interface BatchesTable {
   rejected: number;
   canceled_at: NullableTimestamp;
   created_at: Timestamp;
+  /** When every message of the batch was final (migration 0028); null while any is not. */
+  completed_at: NullableTimestamp;
 }
 
 export interface MessagesTable {

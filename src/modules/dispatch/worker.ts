@@ -1,6 +1,7 @@
 // The worker role: channel connectors, the dispatcher, receipt and reply ingestion, the scheduler
 // for held messages, and the sweepers (receipt window, parked receipts, crash recovery), plus
 // this node's heartbeat. Every loop catches inside each iteration, logs, and goes on.
+import { completeFinishedBatches } from '../messages/batch-completion.ts';
 import { purgeExpiredContent } from '../messages/retention.ts';
 import { runLowBalanceCheck } from '../billing/commerce/alerts.worker.ts';
 import { expireLots } from '../billing/ledger.usecases.ts';
@@ -24,6 +25,7 @@ import { startDispatcher } from './dispatcher.ts';
 import { createNodeLiveness, deleteLongGoneNodes, listLiveNodes } from './nodes.ts';
 import { createRecorder } from './recorder.ts';
 import { startWebhookSender } from '../webhooks/webhooks.start.ts';
+import { startCampaignJobs } from '../campaigns/campaigns.start.ts';
 
 /** What a connector is built from: a change to any of it rebinds the channel. */
 function bindKeyOf(c: Channel): string {
@@ -276,8 +278,14 @@ export async function startWorker({
       onError('credit expiry'),
     ),
     every(config.lowBalanceCheckIntervalMs, () => runLowBalanceCheck(ctx), onError('low-balance alerts')),
+    every(
+      config.batchCompletionIntervalMs,
+      () => completeFinishedBatches(pool, clock.now()),
+      onError('batch completion'),
+    ),
     every(60_000, () => ingest.logCounts(), onError('receipt counters')),
     startWebhookSender({ ctx, logger: log, every, onError: onError('webhook delivery') }),
+    startCampaignJobs({ ctx, logger: log, every, onError }),
   ];
 
   return {

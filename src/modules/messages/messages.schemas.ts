@@ -209,6 +209,10 @@ export const batchView = {
     send_at: nullableString,
     canceled_at: nullableString,
     created_at: { type: 'string' },
+    completed_at: {
+      ...nullableString,
+      description: 'When every message of the batch became final; null until then.',
+    },
     canceled_now: { type: 'integer' },
     review: marketingReviewView,
     counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Messages by status.' },

@@ -361,6 +361,7 @@ export async function getBatch({
     send_at: batch.send_at?.toISOString() ?? null,
     canceled_at: batch.canceled_at?.toISOString() ?? null,
     created_at: batch.created_at.toISOString(),
+    completed_at: batch.completed_at?.toISOString() ?? null,
     counts,
   };
 }

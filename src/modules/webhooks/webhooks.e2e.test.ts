@@ -83,6 +83,7 @@ beforeAll(async () => {
       HONGYAN_WEBHOOK_ALLOW_RANGES: '127.0.0.1/32',
       HONGYAN_WEBHOOK_INTERVAL_MS: '20',
       HONGYAN_WEBHOOK_BATCH_MAX: '7',
+      HONGYAN_BATCH_COMPLETION_INTERVAL_MS: '100',
     },
     configFile: null,
   });
@@ -191,5 +192,53 @@ describe('webhooks end to end', () => {
     const listed = await api('GET', `/v1/webhooks/deliveries?message_id=${ids[0]}`);
     expect(listed.body.data.length).toBeGreaterThan(0);
     expect(listed.body.data.every((d: { state: string }) => d.state === 'delivered')).toBe(true);
+  });
+
+  it('announces batch.completed once per batch, when its last message is final, with its counts', async () => {
+    const endpoint = await api('POST', '/v1/webhooks/endpoints', {
+      url: `${base}/batches`,
+      events: ['batch.completed'],
+    });
+    expect(endpoint.status).toBe(201);
+    const recipients = (n: number, from: number) =>
+      Array.from({ length: n }, (_, i) => ({ to: `+86139${String(20_000_000 + from + i).slice(-8)}` }));
+    // A batch of 5 (one number invalid: refused at intake) and a batch scheduled for tomorrow.
+    const now = await api('POST', '/v1/batches', {
+      content: '【鸿雁】batch done',
+      recipients: [...recipients(4, 0), { to: '12345' }],
+    });
+    expect(now.status, JSON.stringify(now.body)).toBe(202);
+    const later = await api('POST', '/v1/batches', {
+      content: '【鸿雁】batch later',
+      recipients: recipients(3, 100),
+      send_at: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    expect(later.status).toBe(202);
+    const batchEvents = () =>
+      posts.filter((p) => p.path === '/batches').flatMap((p) => p.events) as unknown as {
+        id: string;
+        type: string;
+        data: { batch_id: string; total: number; accepted: number; counts: Record<string, number> };
+      }[];
+    await waitFor(() => batchEvents().some((e) => e.data.batch_id === now.body.id));
+    const done = await api('GET', `/v1/batches/${now.body.id}`);
+    expect(done.body.completed_at).not.toBeNull();
+    expect(done.body.counts).toEqual({ delivered: 4 });
+    // A few more sweeps: still one event, and none for the scheduled batch.
+    await new Promise((r) => setTimeout(r, 500));
+    const events = batchEvents();
+    expect(events.filter((e) => e.data.batch_id === now.body.id)).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'batch.completed',
+      data: { batch_id: now.body.id, total: 5, accepted: 4, counts: { delivered: 4 } },
+    });
+    expect(events.some((e) => e.data.batch_id === later.body.id)).toBe(false);
+    expect((await api('GET', `/v1/batches/${later.body.id}`)).body.completed_at).toBeNull();
+    // Canceled, the scheduled batch is complete too (every message final), and announced once.
+    expect((await api('POST', `/v1/batches/${later.body.id}/cancel`)).status).toBe(200);
+    await waitFor(() => batchEvents().some((e) => e.data.batch_id === later.body.id));
+    expect(batchEvents().find((e) => e.data.batch_id === later.body.id)!.data.counts).toEqual({
+      canceled: 3,
+    });
   });
 });
