@@ -27,6 +27,8 @@ import { registerRoutingRoutes } from '../modules/routing/routing.routes.ts';
 import { registerWebhookRoutes } from '../modules/webhooks/webhooks.routes.ts';
 import { registerRulesRoutes } from '../modules/compliance/rules/rules.routes.ts';
 import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
+import { registerContactRoutes } from '../modules/contacts/contacts.routes.ts';
+import { registerContactGroupRoutes } from '../modules/contacts/groups.routes.ts';
 import { enforcePermissions } from './auth.ts';
 import { capConnectionsPerAddress, createClientErrorHandler } from './connections.ts';
 import { errorHandler } from './error-handler.ts';
@@ -179,6 +181,8 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerRulesRoutes(app, ctx);
   await registerBillingCommerceRoutes(app, ctx);
   await registerBillingOperatorRoutes(app, ctx);
+  await registerContactRoutes(app, ctx);
+  await registerContactGroupRoutes(app, ctx);
   return app;
 }
 

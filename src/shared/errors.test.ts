@@ -5,6 +5,7 @@ import '../modules/accounts/accounts.errors.ts';
 import '../modules/billing/billing.errors.ts';
 import '../modules/billing/commerce/commerce.errors.ts';
 import '../modules/channels/channels.errors.ts';
+import '../modules/contacts/contacts.errors.ts';
 import '../modules/credentials/credentials.errors.ts';
 import '../modules/compliance/protection/protection.errors.ts';
 import '../modules/compliance/rules/rules.errors.ts';

@@ -120,6 +120,24 @@ export const PERMISSIONS = {
     tenant: ['owner', 'admin'],
     staff: [],
   },
+  'contacts.read': {
+    doc: "Read the tenant's contacts (marked when opted out or blacklisted), groups, segments and imports.",
+    tenant: readers,
+    staff: [],
+    scope: 'read',
+  },
+  'contacts.manage': {
+    doc: 'Create, change, delete and bulk-upsert contacts; manage groups and segments; import contacts from CSV or XLSX.',
+    tenant: ['owner', 'admin', 'developer', 'sender'],
+    staff: [],
+    scope: 'send',
+  },
+  'contacts.export': {
+    doc: "Export the tenant's contacts as CSV or XLSX (syncing with the tenant's own CRM).",
+    tenant: ['owner', 'admin', 'developer'],
+    staff: [],
+    scope: 'read',
+  },
   'operator.reviews.read': {
     doc: "The tenant review queue; read a tenant's application and documents.",
     tenant: [],

@@ -70,3 +70,8 @@ export const importEmpty = createError({
   statusCode: 400,
   message: 'The import file is empty.',
 });
+export const duplicateInRequest = createError({
+  code: 'contacts.duplicate',
+  statusCode: 409,
+  message: 'The same phone number appears earlier in this request or file.',
+});
