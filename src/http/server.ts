@@ -26,6 +26,10 @@ import { registerChannelRoutes } from '../modules/channels/channels.routes.ts';
 import { registerRoutingRoutes } from '../modules/routing/routing.routes.ts';
 import { registerWebhookRoutes } from '../modules/webhooks/webhooks.routes.ts';
 import { registerRulesRoutes } from '../modules/compliance/rules/rules.routes.ts';
+import { registerCampaignRoutes } from '../modules/campaigns/campaigns.routes.ts';
+import { registerShortLinkRoutes } from '../modules/shortlinks/shortlinks.routes.ts';
+import { registerCompatRoutes } from '../modules/compat/compat.routes.ts';
+import { registerVerificationRoutes } from '../modules/verifications/verifications.routes.ts';
 import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
 import { registerContactRoutes } from '../modules/contacts/contacts.routes.ts';
 import { registerContactGroupRoutes } from '../modules/contacts/groups.routes.ts';
@@ -184,6 +188,10 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerContactRoutes(app, ctx);
   await registerContactGroupRoutes(app, ctx);
   return app;
+  await registerCampaignRoutes(app, ctx);
+  // Public short-link redirects (GET /s/:code), outside /v1.
+  await registerShortLinkRoutes(app, ctx);
+  await registerVerificationRoutes(app, ctx);
 }
 
 /** Which methods each registered path answers, so a wrong method is a 405 and not a 404. */

@@ -198,6 +198,19 @@ const webhookDelivery: Fixture = async (b) => {
   return rows[0]!.id;
 };
 
+/** A verification code sent to one of B's numbers (a new number each time: resends cool down). */
+let verificationSeq = 0;
+const verification: Fixture = async (b) =>
+  created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/verifications',
+      headers: b.bearer,
+      payload: { to: `1370013${String(++verificationSeq).padStart(4, '0')}` },
+    }),
+    (j: { id: string }) => j.id,
+  );
+
 /** A second console session of B's owner, so that ending it leaves the owner's own session alive. */
 const session: Fixture = async (b) => {
   const { browser } = await loginAs(app, b.login.email, b.login.password);
@@ -230,6 +243,7 @@ const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/webhooks/endpoints/:id/rotate-secret': { id: webhookEndpoint },
   '/v1/webhooks/deliveries/:id': { id: webhookDelivery },
   '/v1/webhooks/deliveries/:id/replay': { id: webhookDelivery },
+  '/v1/verifications/:id': { id: verification },
 };
 
 /** Bodies that pass a route's schema, so that the request reaches the tenant check. */

@@ -17,6 +17,7 @@ import '../modules/tenants/tenants.errors.ts';
 import '../modules/webhooks/webhooks.errors.ts';
 import { registeredErrors } from './errors.ts';
 
+import '../modules/verifications/verifications.errors.ts';
 describe('error codes', () => {
   it('docs/errors.md lists exactly the codes that exist, with their HTTP status', () => {
     const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');

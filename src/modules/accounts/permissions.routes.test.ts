@@ -206,6 +206,8 @@ const validBodies: Record<string, unknown> = {
   'POST /v1/members': { email: 'scope@t.cn', role: 'viewer' },
   'POST /v1/credentials': { name: 'n', scopes: ['read'] },
   'POST /v1/webhooks/endpoints': { url: 'https://93.184.216.34/hooks', events: ['message.status'] },
+  'POST /v1/verifications': { to: '13800138000' },
+  'POST /v1/verifications/check': { to: '13800138000', code: '123456' },
   'PATCH /v1/tenant': { contact_name: 'n' },
   'POST /v1/auth/password': { current_password: 'p', new_password: 'a-new-password-1' },
   'POST /v1/auth/two-factor/confirm': { code: '000000' },
