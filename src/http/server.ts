@@ -26,9 +26,6 @@ import { registerChannelRoutes } from '../modules/channels/channels.routes.ts';
 import { registerRoutingRoutes } from '../modules/routing/routing.routes.ts';
 import { registerWebhookRoutes } from '../modules/webhooks/webhooks.routes.ts';
 import { registerRulesRoutes } from '../modules/compliance/rules/rules.routes.ts';
-import { registerCampaignRoutes } from '../modules/campaigns/campaigns.routes.ts';
-import { registerShortLinkRoutes } from '../modules/shortlinks/shortlinks.routes.ts';
-import { registerCompatRoutes } from '../modules/compat/compat.routes.ts';
 import { registerVerificationRoutes } from '../modules/verifications/verifications.routes.ts';
 import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
 import { registerContactRoutes } from '../modules/contacts/contacts.routes.ts';
@@ -188,9 +185,6 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerContactRoutes(app, ctx);
   await registerContactGroupRoutes(app, ctx);
   return app;
-  await registerCampaignRoutes(app, ctx);
-  // Public short-link redirects (GET /s/:code), outside /v1.
-  await registerShortLinkRoutes(app, ctx);
   await registerVerificationRoutes(app, ctx);
 }
 
