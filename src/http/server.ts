@@ -25,6 +25,8 @@ import { registerReviewRoutes } from '../modules/tenants/review.routes.ts';
 import { registerChannelRoutes } from '../modules/channels/channels.routes.ts';
 import { registerRoutingRoutes } from '../modules/routing/routing.routes.ts';
 import { registerWebhookRoutes } from '../modules/webhooks/webhooks.routes.ts';
+import { registerCampaignRoutes } from '../modules/campaigns/campaigns.routes.ts';
+import { registerShortLinkRoutes } from '../modules/shortlinks/shortlinks.routes.ts';
 import { registerRulesRoutes } from '../modules/compliance/rules/rules.routes.ts';
 import { registerVerificationRoutes } from '../modules/verifications/verifications.routes.ts';
 import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
@@ -179,6 +181,9 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerChannelRoutes(app, ctx);
   await registerRoutingRoutes(app, ctx);
   await registerWebhookRoutes(app, ctx);
+  await registerCampaignRoutes(app, ctx);
+  // Public short-link redirects (GET /s/:code), outside /v1.
+  await registerShortLinkRoutes(app, ctx);
   await registerRulesRoutes(app, ctx);
   await registerBillingCommerceRoutes(app, ctx);
   await registerBillingOperatorRoutes(app, ctx);
