@@ -6,6 +6,7 @@ import { createAccountsRepository } from '../modules/accounts/accounts.repositor
 import { createAuthenticator } from '../modules/accounts/accounts.usecases.ts';
 import { createCredentialsRepository } from '../modules/credentials/credentials.repository.ts';
 import { createSignedRequestVerifier } from '../modules/credentials/credentials.verify.ts';
+import { nonceAdmissionStep } from '../modules/credentials/nonce.admission.ts';
 import { protectionSteps } from '../modules/compliance/protection/protection.admission.ts';
 import { createRulesProvider } from '../modules/compliance/rules/rules.provider.ts';
 import { createAdmission } from '../modules/messages/admission.ts';
@@ -42,6 +43,8 @@ export function createContext({
   };
   // Modules that count or reserve per message (caps, quota) add their steps here at start-up.
   const admission = createAdmission();
+  // A signed single send's nonce (10): a replay is refused before anything counts for it.
+  admission.add(nonceAdmissionStep());
   // Blacklists and opt-outs (100), quiet hours (150), frequency caps (200), marketing review (300).
   for (const step of protectionSteps()) admission.add(step);
   // Quota reservation (900) runs last, so a message another step refuses is never charged.

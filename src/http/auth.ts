@@ -66,6 +66,11 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     permission?: RoutePermission;
+    /**
+     * A signed request's nonce is spent by the route, in the transaction of the message it admits
+     * (credentials/nonce.admission.ts), not by the pre-handler. Only for routes that do.
+     */
+    deferNonce?: boolean;
   }
 }
 

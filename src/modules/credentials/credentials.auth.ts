@@ -22,13 +22,17 @@ export async function authenticateSignedRequest(
   reply: FastifyReply,
 ): Promise<SignedPrincipal> {
   try {
-    const principal = await verifier.verify({
-      method: request.method,
-      url: request.raw.url ?? request.url,
-      headers: request.headers,
-      body: request.rawBody,
-      address: request.ip,
-    });
+    const principal = await verifier.verify(
+      {
+        method: request.method,
+        url: request.raw.url ?? request.url,
+        headers: request.headers,
+        body: request.rawBody,
+        address: request.ip,
+      },
+      // A route that admits one message spends the nonce in that message's transaction.
+      { deferNonce: request.routeOptions.config.deferNonce === true },
+    );
     request.credential = principal;
     return principal;
   } catch (error) {

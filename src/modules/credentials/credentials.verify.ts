@@ -33,6 +33,12 @@ export interface SignedPrincipal {
   credentialId: number;
   appKey: string;
   scopes: readonly Scope[];
+  /**
+   * Set when the route deferred the nonce (`verify(…, { deferNonce: true })`): the route must
+   * spend it, in its message's admission (nonce.admission.ts) or with `spendNonce`, before any
+   * effect of the request.
+   */
+  pendingNonce?: { appKey: string; nonce: string };
 }
 
 export interface SignedRequest {
@@ -134,7 +140,10 @@ export function createSignedRequestVerifier({
   }
 
   return {
-    async verify(request: SignedRequest): Promise<SignedPrincipal> {
+    async verify(
+      request: SignedRequest,
+      { deferNonce = false }: { deferNonce?: boolean } = {},
+    ): Promise<SignedPrincipal> {
       const appKey = header(request.headers, 'x-hy-key');
       const timestamp = header(request.headers, 'x-hy-timestamp');
       const nonce = header(request.headers, 'x-hy-nonce');
@@ -176,7 +185,7 @@ export function createSignedRequestVerifier({
       }
       const wait = bucket.take(at);
       if (wait > 0) throw rateLimited({ details: { retry_after: Math.ceil(wait) } });
-      if (!(await nonces.remember(appKey, nonce, new Date(at)))) throw nonceReplayed();
+      if (!deferNonce && !(await nonces.remember(appKey, nonce, new Date(at)))) throw nonceReplayed();
 
       if ((lastUseWritten.get(credential.id) ?? 0) + lastUseEveryMs <= at) {
         lastUseWritten.set(credential.id, at);
@@ -192,7 +201,15 @@ export function createSignedRequestVerifier({
         credentialId: credential.id,
         appKey,
         scopes: credential.scopes,
+        ...(deferNonce ? { pendingNonce: { appKey, nonce } } : {}),
       };
+    },
+    /** Spends a nonce the route deferred, on its own (a path that admits no message row). */
+    async spendNonce(principal: SignedPrincipal): Promise<void> {
+      const pending = principal.pendingNonce;
+      if (!pending) return;
+      delete principal.pendingNonce;
+      if (!(await nonces.remember(pending.appKey, pending.nonce, new Date(now())))) throw nonceReplayed();
     },
     /** Drops a credential from this node's cache (after a revocation here). */
     forget(appKey: string) {

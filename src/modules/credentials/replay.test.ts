@@ -35,12 +35,12 @@ interface Pair {
   secret: string;
 }
 
-async function createPair(name: string): Promise<Pair> {
+async function createPair(name: string, scopes = ['send']): Promise<Pair> {
   const res = await nodeA.inject({
     method: 'POST',
     url: '/v1/credentials',
     headers: tenant.auth,
-    payload: { name, scopes: ['send'] },
+    payload: { name, scopes },
   });
   expect(res.statusCode).toBe(201);
   const json = res.json();
@@ -119,6 +119,42 @@ describe('replayed signed requests', () => {
       expect(code(r)).toBe('auth.nonce_replayed');
     }
     expect(await storedWithRef('fifty-two-nodes')).toBe(1);
+  });
+
+  it('a signed send replayed later, with an Idempotency-Key or without, and a replayed GET are refused', async () => {
+    const pair = await createPair('later', ['send', 'read']);
+    const plain = signedSend(pair, 'later-plain');
+    expect((await nodeA.inject(plain)).statusCode).toBe(202);
+    const again = await nodeB.inject(plain);
+    expect([again.statusCode, code(again)]).toEqual([401, 'auth.nonce_replayed']);
+    // With an Idempotency-Key the stored answer is not given to a replay of the same request.
+    const idempotent = signedSend(pair, 'later-idempotent');
+    const withKey = { ...idempotent, headers: { ...idempotent.headers, 'idempotency-key': 'later-1' } };
+    expect((await nodeA.inject(withKey)).statusCode).toBe(202);
+    const replayed = await nodeA.inject(withKey);
+    expect([replayed.statusCode, code(replayed)]).toEqual([401, 'auth.nonce_replayed']);
+    expect(await storedWithRef('later-plain')).toBe(1);
+    expect(await storedWithRef('later-idempotent')).toBe(1);
+    // A route that admits no message spends its nonce in the pre-handler, as before.
+    const timestamp = String(Math.floor(nowMs / 1000));
+    const nonce = randomBytes(12).toString('base64url');
+    const url = '/v1/messages?limit=1';
+    const get = {
+      method: 'GET' as const,
+      url,
+      headers: {
+        'x-hy-key': pair.appKey,
+        'x-hy-timestamp': timestamp,
+        'x-hy-nonce': nonce,
+        'x-hy-signature': sign(
+          pair.secret,
+          canonicalString({ method: 'GET', url, bodySha256: sha256Hex(''), timestamp, nonce }),
+        ),
+      },
+    };
+    expect((await nodeA.inject(get)).statusCode).toBe(200);
+    const getAgain = await nodeB.inject(get);
+    expect([getAgain.statusCode, code(getAgain)]).toEqual([401, 'auth.nonce_replayed']);
   });
 
   it('50 different signed requests at once, half to each node, are each accepted once', async () => {

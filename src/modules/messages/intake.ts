@@ -94,6 +94,9 @@ export function createIntake({
   /** A group is one transaction when admission steps exist (they count in it), else one statement. */
   async function write(rows: NewMessageRow[]): Promise<Admitted[]> {
     if (!admission || admission.steps.length === 0) {
+      // Only an admission step spends a deferred nonce: without one, a replay would pass.
+      if (rows.some((r) => r.nonce))
+        throw new Error('a signed request deferred its nonce to an intake without admission');
       const inserted = await insertMessages(pool, rows, now());
       return inserted.map((message) => ({ ok: true, message }));
     }

@@ -21,6 +21,11 @@ export interface NewMessageRow {
   templateId?: number | null;
   /** The message's own status callback (webhooks); absent: none. */
   callbackUrl?: string | null;
+  /**
+   * A signed request's nonce, spent in the transaction that admits this row (not a column:
+   * credentials/nonce.admission.ts); absent for every other request.
+   */
+  nonce?: { appKey: string; nonce: string } | null;
 }
 
 export interface InsertedMessage {

@@ -68,23 +68,29 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
     {
       schema: sendMessageSchema,
       preHandler: auth,
-      config: { permission: 'messages.send' },
+      // A signed request's nonce is spent with the message it admits (one transaction, no round
+      // trip of its own); below, every path spends it before any effect.
+      config: { permission: 'messages.send', deferNonce: true },
       bodyLimit: 64 * 1024,
     },
     async (request, reply) => {
       const key = request.headers['idempotency-key'];
       const tenantId = request.tenantId;
       if (key === undefined) {
+        const nonce = request.credential?.pendingNonce ?? null;
         const result = await sendMessage({
           tenantId,
           input: request.body,
           settings,
-          insert: async (rows) => [await ctx.intake.insert(rows[0]!)],
+          insert: async (rows) => [await ctx.intake.insert({ ...rows[0]!, nonce })],
           now: ctx.clock.now(),
           composer: await composerFor(tenantId, request.body),
         });
         return reply.status(202).send(result);
       }
+      // An idempotent send may answer a stored response without admitting a row: its nonce is
+      // spent first, on its own.
+      if (request.credential) await ctx.signedRequests.spendNonce(request.credential);
       // Read before the transaction: a second pool connection taken while holding one can
       // exhaust the pool under concurrent requests.
       const composer = await composerFor(tenantId, request.body);
