@@ -68,22 +68,40 @@ export async function sendInBatches(s: Scenario, count: number, content = 'exter
 export async function waitFinal(
   s: Scenario,
   expected: number,
-  { stallMs = 15_000, timeoutMs = 120_000 } = {},
+  {
+    stallMs = 15_000,
+    timeoutMs = 120_000,
+    progress,
+  }: { stallMs?: number; timeoutMs?: number; progress?: (final: number, byStatus: string) => void } = {},
 ) {
   const start = Date.now();
   let last = -1;
   let lastChange = Date.now();
+  let lastReport = 0;
   for (;;) {
     const { rows } = await s.db.db.pool.query<{ n: number }>(
       `select count(*)::int as n from messages where status = any($1)`,
       [FINAL],
     );
     const n = rows[0]!.n;
+    if (progress && (n >= expected || Date.now() - lastReport >= 5000)) {
+      lastReport = Date.now();
+      progress(n, await statusCounts(s));
+    }
     if (n >= expected) return;
     if (n !== last) [last, lastChange] = [n, Date.now()];
     if (Date.now() - lastChange > stallMs || Date.now() - start > timeoutMs) return;
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** "sent 120, delivered 4000, ..." and parked receipts: what a progress line shows. */
+async function statusCounts(s: Scenario): Promise<string> {
+  const { rows } = await s.db.db.pool.query<{ status: string; n: number }>(
+    `select status, count(*)::int as n from messages group by status
+     union all select 'parked receipts', count(*)::int from pending_receipts order by 1`,
+  );
+  return rows.map((r) => `${r.status} ${r.n}`).join(', ');
 }
 
 export interface Verdict {
