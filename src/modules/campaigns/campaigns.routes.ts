@@ -250,8 +250,7 @@ export async function registerCampaignRoutes(app: FastifyInstance, ctx: AppConte
   app.get<{ Params: { id: string }; Querystring: { format?: 'csv' | 'xlsx' } }>(
     '/v1/campaigns/:id/report/export',
     {
-      preHandler: auth,
-      config: { permission: 'messages.export' },
+      ...read,
       schema: {
         tags: ['campaigns'],
         summary: 'The campaign report as CSV (runs) or XLSX (runs, carriers, hours)',
