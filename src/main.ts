@@ -47,6 +47,10 @@ ${COMPLIANCE_REVIEW_HELP}
   hongyan credential rotate ID --tenant ID       a new credential; the old one works until revoked
   hongyan credential revoke ID --tenant ID
   hongyan secrets rotate                         new master key; re-seals every stored secret
+  hongyan smpp-account create --tenant ID [--system-id S] [--allow CIDR[,CIDR...]] [--window N] [--tps N]
+                                                 an SMPP account to bind as an ESME (password shown once)
+  hongyan smpp-account list --tenant ID
+  hongyan smpp-account disable ID --tenant ID    binds refused, bound sessions closed
 ${BILLING_HELP}
 ${COMMERCE_HELP}
   hongyan message get ID
@@ -64,6 +68,7 @@ ${COMMERCE_HELP}
   hongyan bench --compliance                     the content rules engine: matcher MB/s, 10,000 messages
   hongyan bench --signed                         signed (HMAC) against bearer single sends (DATABASE_URL)
   hongyan bench --protection                     blacklists of 1,000,000 and caps on a 10,000-recipient batch
+  hongyan bench --smpp-server [--messages N]     submits/s into Hongyan's SMPP server with the npm smpp client
 
 Options: --json (machine-readable output), --config FILE (JSON config file).
 Settings come from the environment (DATABASE_URL, HONGYAN_DATA_DIR, HONGYAN_HTTP_PORT, ...);
@@ -142,6 +147,8 @@ async function main(argv: string[]): Promise<number> {
       compliance: { type: 'boolean', default: false },
       protection: { type: 'boolean', default: false },
       signed: { type: 'boolean', default: false },
+      'smpp-server': { type: 'boolean', default: false },
+      tps: { type: 'string' }, // hongyan smpp-account create --tps
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -184,6 +191,13 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'bench': {
+      if (values['smpp-server']) {
+        const { runSmppServerBench } = await import('../bench/smpp-server.ts');
+        await runSmppServerBench({
+          messages: values.messages === undefined ? undefined : Number(values.messages),
+        });
+        return 0;
+      }
       if (values.signed) {
         const { runSignedBench } = await import('../bench/signed.ts');
         await runSignedBench();

@@ -19,6 +19,7 @@ import {
   routingLine,
 } from '../modules/channels/channels.cli.ts';
 import { runRouteCommand } from '../modules/routing/routing.cli.ts';
+import { runSmppAccountCommand, SmppAccountUsageError } from '../modules/smpp-server/smpp-accounts.cli.ts';
 import { channelStats } from '../modules/routing/health/channel-stats.ts';
 import { statsSummary } from '../modules/routing/health/health.cli.ts';
 import {
@@ -113,6 +114,7 @@ export async function runOperatorCommand({
     'message',
     'reply',
     'credential',
+    'smpp-account',
     'secrets',
     'billing',
     'route',
@@ -135,6 +137,8 @@ export async function runOperatorCommand({
       return await runReviewCommand({ command, sub, rest, values, pool: database.db.pool, out });
     if (command === 'credential')
       return await runCredentialCommand({ sub, rest, values, pool: database.db.pool, keyRing, out });
+    if (command === 'smpp-account')
+      return await runSmppAccountCommand({ sub, rest, values, pool: database.db.pool, out });
     if (command === 'billing' && COMMERCE_SUBCOMMANDS.includes(sub ?? ''))
       return await runCommerceCommand({ sub: sub!, rest, values, pool: database.db.pool, out });
     if (command === 'billing') return await runBillingCommand({ sub, values, pool: database.db.pool, out });
@@ -383,6 +387,7 @@ export async function runOperatorCommand({
     if (
       error instanceof UsageError ||
       error instanceof CredentialUsageError ||
+      error instanceof SmppAccountUsageError ||
       error instanceof BillingUsageError
     ) {
       console.error(error.message);

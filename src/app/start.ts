@@ -15,6 +15,7 @@ import { startWorker } from '../modules/dispatch/worker.ts';
 import { setUpDemoSending } from '../modules/compliance/templates/demo.ts';
 import { embeddedSimulatorProfile, embeddedSimulatorStateDir } from '../modules/simulator/simulator.cli.ts';
 import { startSimulator } from '../modules/simulator/simulator.ts';
+import { startCustomerSmppServer } from '../modules/smpp-server/smpp-server.start.ts';
 import type { Config } from './config.ts';
 import { createContext } from './context.ts';
 import { openDatabase } from './database.ts';
@@ -31,7 +32,7 @@ export class StartError extends Error {
   }
 }
 
-type StartPhase = 'database' | 'simulator' | 'http' | 'setup';
+type StartPhase = 'database' | 'simulator' | 'http' | 'smpp' | 'setup';
 
 /** What a failed listen means and which setting moves it. */
 export function describeStartFailure({
@@ -41,17 +42,20 @@ export function describeStartFailure({
 }: {
   error: unknown;
   phase: StartPhase;
-  config: Pick<Config, 'httpHost' | 'httpPort' | 'simulatorHost' | 'simulatorPort'>;
+  config: Pick<Config, 'httpHost' | 'httpPort' | 'simulatorHost' | 'simulatorPort'> &
+    Partial<Pick<Config, 'smppHost' | 'smppPort'>>;
 }): Error {
   const code = (error as NodeJS.ErrnoException).code;
-  const listening = phase === 'simulator' || phase === 'http';
+  const listening = phase === 'simulator' || phase === 'http' || phase === 'smpp';
   if (!listening || !['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL'].includes(code ?? '')) {
     return error instanceof Error ? error : new Error(String(error));
   }
   const [what, host, port, env] =
     phase === 'simulator'
       ? ['the carrier simulator (SMPP)', config.simulatorHost, config.simulatorPort, 'HONGYAN_SIMULATOR_PORT']
-      : ['the HTTP API', config.httpHost, config.httpPort, 'HONGYAN_HTTP_PORT'];
+      : phase === 'smpp'
+        ? ['the customer SMPP server', config.smppHost, config.smppPort, 'HONGYAN_SMPP_PORT']
+        : ['the HTTP API', config.httpHost, config.httpPort, 'HONGYAN_HTTP_PORT'];
   const why =
     code === 'EADDRINUSE'
       ? `port ${port} is taken (by another program, perhaps another Hongyan)`
@@ -74,6 +78,8 @@ export function describeStartFailure({
 export interface RunningHongyan {
   httpUrl: string | null;
   simulatorPort: number | null;
+  /** The customer SMPP server's plain TCP port (api role, HONGYAN_SMPP_SERVER on). */
+  smppPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -162,6 +168,14 @@ export async function startHongyan({
       stops.unshift(closeHttp);
     }
 
+    phase = 'smpp';
+    let smppPort: number | null = null;
+    if (roles.includes('api') && config.smppServer) {
+      const smpp = await startCustomerSmppServer({ ctx, nodeId, logger });
+      smppPort = smpp.port;
+      stops.unshift(() => smpp.stop());
+    }
+
     phase = 'setup';
     const firstStart = await bootstrapInstall({ repository: ctx.accounts });
     // The demo tenant of a fresh install starts with 10,000 parts to try sending with.
@@ -216,8 +230,8 @@ export async function startHongyan({
       stops.splice(closeHttp ? stops.indexOf(closeHttp) + 1 : 0, 0, () => worker.stop());
     }
 
-    logger.info({ roles, nodeId, httpUrl, simulatorPort }, 'hongyan started');
-    return { httpUrl, simulatorPort, stop };
+    logger.info({ roles, nodeId, httpUrl, simulatorPort, smppPort }, 'hongyan started');
+    return { httpUrl, simulatorPort, smppPort, stop };
   } catch (error) {
     await stop();
     throw describeStartFailure({ error, phase, config });

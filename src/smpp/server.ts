@@ -3,6 +3,7 @@
 
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import tls from 'node:tls';
 import { SmppSession } from './session-core.ts';
 import { isBound } from './session-rules.ts';
 import type { BindHandler, RequestHandler, SessionOptions, SmppLogger } from './session-types.ts';
@@ -17,6 +18,8 @@ export interface SmppServerOptions {
   onSession?: (session: SmppSession) => void;
   sessionOptions?: Omit<SessionOptions, 'role' | 'handlers' | 'logger'>;
   logger?: SmppLogger;
+  /** Listen with TLS (key and cert at least); sessions start once the handshake is done. */
+  tls?: tls.TlsOptions;
 }
 
 export interface SmppServer {
@@ -34,7 +37,7 @@ export function createSmppServer(options: SmppServerOptions): SmppServer {
   const log = options.logger ?? noopLogger;
   const sessions = new Set<SmppSession>();
   const handlers = { onBind: options.onBind, ...(options.onRequest ? { onRequest: options.onRequest } : {}) };
-  const server = net.createServer((socket) => {
+  const onSocket = (socket: net.Socket) => {
     const session = new SmppSession(socket, {
       ...options.sessionOptions,
       role: 'smsc',
@@ -45,7 +48,10 @@ export function createSmppServer(options: SmppServerOptions): SmppServer {
     session.once('close', () => sessions.delete(session));
     log.debug({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'SMPP connection accepted');
     options.onSession?.(session);
-  });
+  };
+  const server = options.tls ? tls.createServer(options.tls, onSocket) : net.createServer(onSocket);
+  // A failed TLS handshake is that client's problem: logged, never the server's error.
+  server.on('tlsClientError', (error) => log.debug({ err: error }, 'SMPP TLS handshake failed'));
   server.on('error', (error) => log.error({ err: error }, 'SMPP server error'));
 
   return {

@@ -1,0 +1,1 @@
+export async function runSmppServerBench(_: { messages?: number | undefined }): Promise<void> {}
