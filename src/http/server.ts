@@ -4,7 +4,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { AppContext } from '../app/context.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { registerCredentialRoutes } from '../modules/credentials/credentials.routes.ts';
-import { registerSmppAccountRoutes } from '../modules/smpp-server/smpp-accounts.routes.ts';
 import { registerListRoutes } from '../modules/compliance/protection/lists.routes.ts';
 import { registerProtectionOperatorRoutes } from '../modules/compliance/protection/operator.routes.ts';
 import { registerBillingRoutes } from '../modules/billing/billing.routes.ts';
@@ -33,6 +32,7 @@ import { registerVerificationRoutes } from '../modules/verifications/verificatio
 import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
 import { registerContactRoutes } from '../modules/contacts/contacts.routes.ts';
 import { registerContactGroupRoutes } from '../modules/contacts/groups.routes.ts';
+import { registerContactImportRoutes } from '../modules/contacts/imports.routes.ts';
 import { enforcePermissions } from './auth.ts';
 import { capConnectionsPerAddress, createClientErrorHandler } from './connections.ts';
 import { errorHandler } from './error-handler.ts';
@@ -174,7 +174,6 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerOperatorRoutes(app, ctx);
   await registerStaffRoutes(app, ctx);
   await registerCredentialRoutes(app, ctx);
-  await registerSmppAccountRoutes(app, ctx);
   await registerTenantRoutes(app, ctx);
   await registerReviewRoutes(app, ctx);
   await registerListRoutes(app, ctx);
@@ -191,6 +190,7 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerBillingOperatorRoutes(app, ctx);
   await registerContactRoutes(app, ctx);
   await registerContactGroupRoutes(app, ctx);
+  await registerContactImportRoutes(app, ctx);
   return app;
   await registerVerificationRoutes(app, ctx);
 }

@@ -25,6 +25,7 @@ import { startDispatcher } from './dispatcher.ts';
 import { createNodeLiveness, deleteLongGoneNodes, listLiveNodes } from './nodes.ts';
 import { createRecorder } from './recorder.ts';
 import { startWebhookSender } from '../webhooks/webhooks.start.ts';
+import { startContactJobs } from '../contacts/contacts.start.ts';
 import { startCampaignJobs } from '../campaigns/campaigns.start.ts';
 
 /** What a connector is built from: a change to any of it rebinds the channel. */
@@ -285,6 +286,7 @@ export async function startWorker({
     ),
     every(60_000, () => ingest.logCounts(), onError('receipt counters')),
     startWebhookSender({ ctx, logger: log, every, onError: onError('webhook delivery') }),
+    startContactJobs({ ctx, nodeId, logger: log, every, onError }),
     startCampaignJobs({ ctx, logger: log, every, onError }),
   ];
 
