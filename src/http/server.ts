@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { AppContext } from '../app/context.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { registerCredentialRoutes } from '../modules/credentials/credentials.routes.ts';
+import { registerSmppAccountRoutes } from '../modules/smpp-server/smpp-accounts.routes.ts';
 import { registerListRoutes } from '../modules/compliance/protection/lists.routes.ts';
 import { registerProtectionOperatorRoutes } from '../modules/compliance/protection/operator.routes.ts';
 import { registerBillingRoutes } from '../modules/billing/billing.routes.ts';
@@ -174,6 +175,7 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerOperatorRoutes(app, ctx);
   await registerStaffRoutes(app, ctx);
   await registerCredentialRoutes(app, ctx);
+  await registerSmppAccountRoutes(app, ctx);
   await registerTenantRoutes(app, ctx);
   await registerReviewRoutes(app, ctx);
   await registerListRoutes(app, ctx);
