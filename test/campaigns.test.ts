@@ -18,6 +18,9 @@ import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { campaignDeps, campaignJobs } from '../src/modules/campaigns/campaigns.start.ts';
 import { claimDueRun } from '../src/modules/campaigns/campaign-runs.ts';
 import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
+import { runDailyStatsPass } from '../src/modules/campaigns/daily-stats.ts';
+import { operatorAdmin } from '../src/modules/compliance/protection/protection.testkit.ts';
+import { buildTestApp } from './helpers/app.ts';
 import { createTestDatabase } from './helpers/db.ts';
 
 const SHORT_BASE = 'https://t.hy.example/s';
@@ -222,7 +225,7 @@ describe('campaigns end to end', { timeout: 120_000 }, () => {
     expect(row!.split(',').slice(2, 9)).toEqual(['21', '1', '20', '1', '20', '18', '2']);
     const xlsx = await api('GET', `/v1/campaigns/${id}/report/export?format=xlsx`);
     const book = new ExcelJS.Workbook();
-    await book.xlsx.load(xlsx.body as Buffer);
+    await book.xlsx.load(xlsx.body as unknown as ArrayBuffer);
     expect(book.getWorksheet('runs')!.getRow(2).getCell(8).value).toBe(18);
     expect(book.getWorksheet('carriers')!.getRow(2).values).toEqual([undefined, 'cmcc', 20, 20, 18, 2]);
   });
@@ -358,6 +361,28 @@ describe('campaigns end to end', { timeout: 120_000 }, () => {
     ]);
     const report = await api('GET', `/v1/campaigns/${id}/report`);
     expect(report.body.total).toMatchObject({ accepted: 3, delivered: 3, clicked: 1, clicks: 1 });
+
+    // A phishing report: the operator disables the link (through another node's API, whose
+    // redirect then answers 410; this process's cache follows within LINK_CACHE_TTL_MS).
+    const other = await buildTestApp(db);
+    try {
+      const staff = await operatorAdmin(other.app, db);
+      const disabled = await other.app.inject({
+        method: 'POST',
+        url: `/v1/operator/short-links/${codes[1]}/disable`,
+        headers: staff,
+        payload: { reason: 'phishing report' },
+      });
+      expect(disabled.json()).toMatchObject({ code: codes[1], disabled: true, clicks: 1, campaign_id: id });
+      const gone = await other.app.inject({ method: 'GET', url: `/s/${codes[1]}` });
+      expect([gone.statusCode, gone.json().error.code]).toEqual([410, 'shortlinks.disabled']);
+      const stillOn = await other.app.inject({ method: 'GET', url: `/s/${codes[0]}` });
+      expect(stillOn.statusCode).toBe(302);
+      const tenantTries = await api('POST', `/v1/operator/short-links/${codes[0]}/disable`, {});
+      expect(tenantTries.status).toBe(403);
+    } finally {
+      await other.app.close();
+    }
   });
 
   it('splits an A/B test, picks the winner by click rate and sends it to the rest', async () => {
@@ -421,6 +446,53 @@ describe('campaigns end to end', { timeout: 120_000 }, () => {
       expect.objectContaining({ name: 'A', recipients: 10, clicked: 1 }),
       expect.objectContaining({ name: 'B', recipients: 10, clicked: 10 }),
     ]);
+  });
+
+  it('keeps the daily statistics from cursors, equal to the messages, clicks and opt-outs', async () => {
+    // A pass whose clock is past the settling lag counts everything final so far, once.
+    const now = new Date(Date.now() + 5 * 60_000);
+    await waitFor('every message final', async () => {
+      const { rows } = await db.pool.query<{ n: number }>(
+        `select count(*)::int as n from messages where tenant_id = $1 and not (status = any($2::text[]))`,
+        [tenantId, FINAL],
+      );
+      return rows[0]!.n === 0 || undefined;
+    });
+    await runDailyStatsPass({ pool: db.pool, now });
+    await runDailyStatsPass({ pool: db.pool, now });
+    const { rows } = await db.pool.query<{
+      messages: number;
+      delivered: number;
+      failed: number;
+      clicks: number;
+      opt_outs: number;
+    }>(
+      `select count(*)::int as messages, count(*) filter (where status = 'delivered')::int as delivered,
+              count(*) filter (where status = 'undelivered')::int as failed,
+              (select count(*)::int from short_link_clicks where tenant_id = $1) as clicks,
+              (select count(*)::int from opt_out_events where tenant_id = $1 and action = 'out') as opt_outs
+         from messages where tenant_id = $1`,
+      [tenantId],
+    );
+    const day = (d: Date) => new Date(d.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+    const stats = await api(
+      'GET',
+      `/v1/stats/daily?from=${day(new Date(Date.now() - 86_400_000))}&to=${day(now)}`,
+    );
+    expect(stats.status).toBe(200);
+    const sum = (f: string) => stats.body.data.reduce((s: number, d: Record<string, number>) => s + d[f]!, 0);
+    expect({
+      messages: sum('messages'),
+      delivered: sum('delivered'),
+      failed: sum('failed'),
+      clicks: sum('clicks'),
+      opt_outs: sum('opt_outs'),
+    }).toEqual(rows[0]);
+    // 1 click in the short-link test (and 1 on the other node's redirect), 11 in the A/B test.
+    expect(rows[0]!.clicks).toBe(13);
+    expect((await api('GET', '/v1/stats/daily?from=yesterday&to=today')).body.error.code).toBe(
+      'request.invalid',
+    );
   });
 
   it('refuses bad input with stable codes and writes nothing', async () => {
