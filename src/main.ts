@@ -176,7 +176,7 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const { startHongyan } = await import('./app/start.ts');
       const roles = (values.roles ?? 'api,worker,simulator').split(',').map((r) => r.trim());
-      await startHongyan({ config, roles, json: values.json });
+      await startHongyan({ config, roles, json: values.json, serveConsole: config.console });
       return -1; // keeps running until a signal
     }
     case 'simulator': {

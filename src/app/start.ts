@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import pino from 'pino';
 import { buildHttpServer } from '../http/server.ts';
+import { ensureConsoleBuilt } from '../modules/console/console.build.ts';
 import { bootstrapInstall } from '../modules/accounts/accounts.usecases.ts';
 import { DEMO_CREDIT_PARTS, defaultExpiry, creditTenant } from '../modules/billing/ledger.usecases.ts';
 import { createChannelsRepository } from '../modules/channels/channels.repository.ts';
@@ -88,11 +89,14 @@ export async function startHongyan({
   roles,
   json = false,
   installSignalHandlers = true,
+  serveConsole = false,
 }: {
   config: Config;
   roles: string[];
   json?: boolean;
   installSignalHandlers?: boolean;
+  /** Build (when stale) and serve the web console at /; `hongyan start` passes config.console. */
+  serveConsole?: boolean;
 }): Promise<RunningHongyan> {
   for (const role of roles) {
     if (!(ROLES as readonly string[]).includes(role))
@@ -159,7 +163,10 @@ export async function startHongyan({
     if (roles.includes('api')) {
       // Listening comes before the first-start bootstrap, so that a port already taken cannot
       // swallow the secrets printed once below.
-      const app = await buildHttpServer(ctx);
+      const consoleBundle = serveConsole
+        ? await ensureConsoleBuilt({ dataDir: config.dataDir, log: (msg) => logger.info(msg) })
+        : null;
+      const app = await buildHttpServer(ctx, { consoleDir: consoleBundle?.dir });
       closeHttp = () => app.close();
       await app.listen({ host: config.httpHost, port: config.httpPort });
       const address = app.server.address();

@@ -31,6 +31,7 @@ import { registerShortLinkRoutes } from '../modules/shortlinks/shortlinks.routes
 import { registerRulesRoutes } from '../modules/compliance/rules/rules.routes.ts';
 import { registerVerificationRoutes } from '../modules/verifications/verifications.routes.ts';
 import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
+import { registerConsoleRoutes } from '../modules/console/console.routes.ts';
 import { registerContactRoutes } from '../modules/contacts/contacts.routes.ts';
 import { registerContactGroupRoutes } from '../modules/contacts/groups.routes.ts';
 import { registerContactImportRoutes } from '../modules/contacts/imports.routes.ts';
@@ -42,7 +43,10 @@ import { buildValidatorByHttpPart, checkQueryText, registerJsonBodyParser } from
 
 export const API_VERSION = '0.1.0';
 
-export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance> {
+export async function buildHttpServer(
+  ctx: AppContext,
+  { consoleDir }: { consoleDir?: string } = {},
+): Promise<FastifyInstance> {
   const log = ctx.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger;
   const { config } = ctx;
   // Node refuses a headers timeout longer than the request timeout; it checks both only every
@@ -193,6 +197,8 @@ export async function buildHttpServer(ctx: AppContext): Promise<FastifyInstance>
   await registerContactRoutes(app, ctx);
   await registerContactGroupRoutes(app, ctx);
   await registerContactImportRoutes(app, ctx);
+  // Last: the console's page answers only GETs no route above claims.
+  if (consoleDir) await registerConsoleRoutes(app, { dir: consoleDir });
   return app;
   await registerVerificationRoutes(app, ctx);
 }

@@ -1,0 +1,68 @@
+// The one way the console talks to Hongyan: same-origin fetch with the session cookie, the CSRF
+// token echoed on changes, and the API's error shape turned into an ApiError with its stable code.
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function csrfToken(): string {
+  const match = /(?:^|;\s*)hy_csrf=([^;]*)/.exec(document.cookie);
+  return match ? decodeURIComponent(match[1]!) : '';
+}
+
+export type Query = Record<string, string | number | boolean | undefined | null>;
+
+export function withQuery(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query))
+    if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+  const s = params.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return text;
+  }
+}
+
+export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken();
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  const parsed = parseBody(text);
+  if (!res.ok) {
+    const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(res.status, error?.code ?? `http.${res.status}`, error?.message ?? res.statusText);
+  }
+  return parsed as T;
+}
+
+export const get = <T = unknown>(path: string, query?: Query) => api<T>('GET', withQuery(path, query));
+export const post = <T = unknown>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
+
+/** A cursor page as the list routes answer it. */
+export interface Page<T> {
+  data: T[];
+  next_cursor?: string | null;
+}
+
+/** An error as a person reads it: the stable code and the API's message. */
+export function errorText(error: unknown): string {
+  return error instanceof ApiError ? `${error.code}: ${error.message}` : String(error);
+}

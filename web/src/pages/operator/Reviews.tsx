@@ -1,0 +1,165 @@
+// Review queues: tenants, signatures, templates and marketing batches, each with its age against
+// the target and one-click approve / reject with a reason.
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Alert, Button, Input, Modal, Space, Tabs, Tag } from 'antd';
+import { useState } from 'react';
+import { post } from '../../api.ts';
+import { PageTitle } from '../../components/Section.tsx';
+import { errorText } from '../../components/states.tsx';
+import { type Column, ListTable, type Row } from '../../components/tables.tsx';
+import { useI18n } from '../../i18n/i18n.tsx';
+
+interface Queue {
+  key: string;
+  path: string;
+  decide: (id: string, action: 'approve' | 'reject') => string;
+  idKey: string;
+  columns: Column[];
+}
+
+const age: Column = {
+  key: 'age_minutes',
+  render: (v, row) => (
+    <Tag color={row.overdue ? 'red' : 'default'}>
+      {String(v ?? Math.round(Number(row.age_seconds ?? 0) / 60))}′
+    </Tag>
+  ),
+};
+
+const QUEUES: Queue[] = [
+  {
+    key: 'templates',
+    path: '/v1/operator/templates',
+    decide: (id, a) => `/v1/operator/templates/${id}/${a}`,
+    idKey: 'id',
+    columns: [
+      { key: 'id' },
+      { key: 'tenant_name' },
+      { key: 'name' },
+      { key: 'type' },
+      { key: 'content' },
+      { key: 'findings', render: (v) => (Array.isArray(v) ? v.length : 0) },
+      age,
+    ],
+  },
+  {
+    key: 'signatures',
+    path: '/v1/operator/signatures',
+    decide: (id, a) => `/v1/operator/signatures/${id}/${a}`,
+    idKey: 'id',
+    columns: [
+      { key: 'id' },
+      { key: 'tenant_name' },
+      { key: 'name' },
+      { key: 'source' },
+      { key: 'source_detail' },
+      age,
+    ],
+  },
+  {
+    key: 'tenants',
+    path: '/v1/operator/reviews/tenants',
+    decide: (id, a) => `/v1/operator/tenants/${id}/${a}`,
+    idKey: 'id',
+    columns: [{ key: 'id' }, { key: 'name' }, { key: 'status' }, { key: 'submitted_at' }],
+  },
+  {
+    key: 'marketing',
+    path: '/v1/operator/marketing-reviews',
+    decide: (id, a) => `/v1/operator/marketing-reviews/${id}/${a}`,
+    idKey: 'batch_id',
+    columns: [
+      { key: 'batch_id' },
+      { key: 'tenant_name' },
+      { key: 'content' },
+      { key: 'total' },
+      { key: 'expected_by' },
+      age,
+    ],
+  },
+];
+
+function QueueTable({ queue }: { queue: Queue }) {
+  const { t } = useI18n();
+  const client = useQueryClient();
+  const [rejecting, setRejecting] = useState<string | null>(null);
+  const [reason, setReason] = useState('');
+  const decide = useMutation({
+    mutationFn: ({ id, action }: { id: string; action: 'approve' | 'reject' }) =>
+      post(queue.decide(id, action), action === 'reject' ? { reason } : undefined),
+    onSuccess: () => {
+      setRejecting(null);
+      setReason('');
+      return client.invalidateQueries({ queryKey: ['queue', queue.key] });
+    },
+  });
+  const actions: Column = {
+    key: 'actions',
+    render: (_v, row: Row) => {
+      const id = String(row[queue.idKey]);
+      return (
+        <Space>
+          <Button
+            size="small"
+            type="primary"
+            data-testid={`approve-${id}`}
+            onClick={() => decide.mutate({ id, action: 'approve' })}
+          >
+            {t('action.approve')}
+          </Button>
+          <Button size="small" danger onClick={() => setRejecting(id)}>
+            {t('action.reject')}
+          </Button>
+        </Space>
+      );
+    },
+  };
+  return (
+    <>
+      {decide.error && (
+        <Alert type="error" showIcon message={errorText(decide.error)} style={{ marginBottom: 12 }} />
+      )}
+      <ListTable
+        queryKey={['queue', queue.key]}
+        path={queue.path}
+        columns={queue.columns}
+        rowKey={queue.idKey}
+        actions={actions}
+        refetchInterval={15_000}
+      />
+      <Modal
+        open={rejecting !== null}
+        title={t('reviews.rejectTitle')}
+        okText={t('action.reject')}
+        okButtonProps={{ danger: true, disabled: reason.trim() === '' }}
+        cancelText={t('action.cancel')}
+        onCancel={() => setRejecting(null)}
+        onOk={() => rejecting && decide.mutate({ id: rejecting, action: 'reject' })}
+      >
+        <Input.TextArea
+          rows={3}
+          maxLength={500}
+          placeholder={t('reviews.reason')}
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+        />
+      </Modal>
+    </>
+  );
+}
+
+export default function Reviews() {
+  const { t, tr } = useI18n();
+  return (
+    <>
+      <PageTitle>{t('nav.reviews')}</PageTitle>
+      <Tabs
+        items={QUEUES.map((q) => ({
+          key: q.key,
+          label: tr(`reviews.${q.key}`),
+          children: <QueueTable queue={q} />,
+        }))}
+      />
+    </>
+  );
+}

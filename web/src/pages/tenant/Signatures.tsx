@@ -1,0 +1,70 @@
+// Signatures: apply, see the review state and the reason of a rejection.
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Alert, Button, Form, Input, Select } from 'antd';
+import { post } from '../../api.ts';
+import { ReviewState } from '../../components/ReviewState.tsx';
+import { PageTitle, Section } from '../../components/Section.tsx';
+import { errorText } from '../../components/states.tsx';
+import { ListTable } from '../../components/tables.tsx';
+import { useI18n } from '../../i18n/i18n.tsx';
+
+const SOURCES = ['company', 'trademark', 'app', 'website', 'public_account', 'other'];
+
+export default function Signatures() {
+  const { t, tr } = useI18n();
+  const client = useQueryClient();
+  const apply = useMutation({
+    mutationFn: (v: { name: string; source: string; source_detail?: string }) => post('/v1/signatures', v),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['signatures'] }),
+  });
+  return (
+    <>
+      <PageTitle>{t('nav.signatures')}</PageTitle>
+      <Section title={t('signatures.apply')}>
+        <Form
+          layout="inline"
+          onFinish={(v: { name: string; source: string; source_detail?: string }) => apply.mutate(v)}
+          style={{ rowGap: 8 }}
+        >
+          <Form.Item
+            name="name"
+            label={t('field.name')}
+            rules={[{ required: true, message: t('form.required') }]}
+          >
+            <Input maxLength={64} />
+          </Form.Item>
+          <Form.Item
+            name="source"
+            label={t('field.source')}
+            rules={[{ required: true, message: t('form.required') }]}
+          >
+            <Select
+              style={{ width: 160 }}
+              options={SOURCES.map((s) => ({ value: s, label: tr(`source.${s}`) }))}
+            />
+          </Form.Item>
+          <Form.Item name="source_detail" label={t('field.source_detail')}>
+            <Input maxLength={200} />
+          </Form.Item>
+          <Button type="primary" htmlType="submit" loading={apply.isPending}>
+            {t('action.submit')}
+          </Button>
+        </Form>
+        {apply.error && (
+          <Alert type="error" showIcon style={{ marginTop: 12 }} message={errorText(apply.error)} />
+        )}
+      </Section>
+      <ListTable
+        queryKey={['signatures']}
+        path="/v1/signatures"
+        columns={[
+          { key: 'name', render: (v) => `【${String(v)}】` },
+          { key: 'source', render: (v) => tr(`source.${String(v)}`) },
+          { key: 'status', render: (_v, row) => <ReviewState row={row} /> },
+          { key: 'is_default' },
+          { key: 'submitted_at' },
+        ]}
+      />
+    </>
+  );
+}
