@@ -26,6 +26,7 @@ import { registerReviewRoutes } from '../modules/tenants/review.routes.ts';
 import { registerChannelRoutes } from '../modules/channels/channels.routes.ts';
 import { registerRoutingRoutes } from '../modules/routing/routing.routes.ts';
 import { registerWebhookRoutes } from '../modules/webhooks/webhooks.routes.ts';
+import { registerCompatRoutes } from '../modules/compat/compat.routes.ts';
 import { registerCampaignRoutes } from '../modules/campaigns/campaigns.routes.ts';
 import { registerShortLinkRoutes } from '../modules/shortlinks/shortlinks.routes.ts';
 import { registerRulesRoutes } from '../modules/compliance/rules/rules.routes.ts';
@@ -197,6 +198,8 @@ export async function buildHttpServer(
   await registerContactRoutes(app, ctx);
   await registerContactGroupRoutes(app, ctx);
   await registerContactImportRoutes(app, ctx);
+  // Aliyun, Tencent Cloud and Twilio SDK-compatible APIs, outside /v1 (docs/compatible-apis.md).
+  await registerCompatRoutes(app, ctx);
   // Last: the console's page answers only GETs no route above claims.
   if (consoleDir) await registerConsoleRoutes(app, { dir: consoleDir });
   return app;

@@ -84,7 +84,7 @@ export async function runCredentialCommand({
           : await rotateCredential({ tenantId, id: id(), repository, keyRing });
       out(
         { credential, app_secret: appSecret },
-        `credential ${credential.id} "${credential.name}"${credential.rotated_from ? ` replaces ${credential.rotated_from} (revoke it once clients moved)` : ''}\nAppKey:    ${credential.app_key}\nAppSecret: ${appSecret} (shown once)`,
+        `credential ${credential.id} "${credential.name}"${credential.rotated_from ? ` replaces ${credential.rotated_from} (revoke it once clients moved)` : ''}\nAppKey:    ${credential.app_key}\nAppSecret: ${appSecret} (shown once)\nTwilio:    AccountSid ${credential.twilio_account_sid}, auth token: the AppSecret`,
       );
       return 0;
     }

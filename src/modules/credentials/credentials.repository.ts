@@ -16,6 +16,8 @@ export interface CredentialRow {
   last_used_at: Date | null;
   last_used_address: string | null;
   revoked_at: Date | null;
+  /** The credential's Twilio form (migration 0024): "AC" + 32 hex; the AppSecret is its auth token. */
+  twilio_account_sid: string;
 }
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -63,6 +65,18 @@ export function createCredentialsRepository(pool: Queryable) {
            from api_credentials c join tenants t on t.id = c.tenant_id
           where c.app_key = $1`,
         [appKey],
+      );
+      return rows[0] ?? null;
+    },
+    /** The Twilio-compatible API's look-up (src/modules/compat/twilio/): by the AccountSid form. */
+    async findCredentialByTwilioSid(
+      accountSid: string,
+    ): Promise<(CredentialRow & { tenant_status: string }) | null> {
+      const { rows } = await pool.query<CredentialRow & { tenant_status: string }>(
+        `select c.*, t.status as tenant_status
+           from api_credentials c join tenants t on t.id = c.tenant_id
+          where c.twilio_account_sid = $1`,
+        [accountSid],
       );
       return rows[0] ?? null;
     },

@@ -19,6 +19,11 @@ const credentialView = {
     id: { type: 'integer' },
     name: { type: 'string' },
     app_key: { type: 'string' },
+    twilio_account_sid: {
+      type: 'string',
+      description:
+        'The Twilio SDK form of the AppKey (docs/compatible-apis.md); the AppSecret is its auth token.',
+    },
     scopes: { type: 'array', items: { type: 'string' } },
     allow: { type: 'array', items: { type: 'string' } },
     rate_limit: { type: ['integer', 'null'] },

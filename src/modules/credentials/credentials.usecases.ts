@@ -10,6 +10,8 @@ export function toCredentialView(c: CredentialRow) {
     id: c.id,
     name: c.name,
     app_key: c.app_key,
+    /** The Twilio SDK's AccountSid for this credential; its auth token is the AppSecret. */
+    twilio_account_sid: c.twilio_account_sid,
     scopes: c.scopes,
     allow: c.allow_cidrs,
     rate_limit: c.rate_limit,

@@ -30,6 +30,7 @@ function fakeRepository() {
     last_used_at: null,
     last_used_address: null,
     revoked_at: revokedAt,
+    twilio_account_sid: `AC${'0'.repeat(32)}`,
     tenant_status: 'active',
   });
   const repository = {
