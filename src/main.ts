@@ -68,6 +68,7 @@ ${COMMERCE_HELP}
   hongyan bench --compliance                     the content rules engine: matcher MB/s, 10,000 messages
   hongyan bench --signed                         signed (HMAC) against bearer single sends (DATABASE_URL)
   hongyan bench --protection                     blacklists of 1,000,000 and caps on a 10,000-recipient batch
+  hongyan bench --contacts-import [--messages N] a contact import of N CSV rows (default 1,000,000): rows/s, peak RSS
   hongyan bench --smpp-server [--messages N]     submits/s into Hongyan's SMPP server with the npm smpp client
 
 Options: --json (machine-readable output), --config FILE (JSON config file).
@@ -146,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
       carrier: { type: 'boolean', default: false },
       compliance: { type: 'boolean', default: false },
       protection: { type: 'boolean', default: false },
+      'contacts-import': { type: 'boolean', default: false },
       signed: { type: 'boolean', default: false },
       'smpp-server': { type: 'boolean', default: false },
       tps: { type: 'string' }, // hongyan smpp-account create --tps
@@ -201,6 +203,11 @@ async function main(argv: string[]): Promise<number> {
       if (values.signed) {
         const { runSignedBench } = await import('../bench/signed.ts');
         await runSignedBench();
+        return 0;
+      }
+      if (values['contacts-import']) {
+        const { runContactsImportBench } = await import('../bench/contacts-import.ts');
+        await runContactsImportBench(values.messages === undefined ? {} : { rows: Number(values.messages) });
         return 0;
       }
       if (values.protection) {
