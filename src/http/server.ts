@@ -31,6 +31,7 @@ import { registerCampaignRoutes } from '../modules/campaigns/campaigns.routes.ts
 import { registerShortLinkRoutes } from '../modules/shortlinks/shortlinks.routes.ts';
 import { registerRulesRoutes } from '../modules/compliance/rules/rules.routes.ts';
 import { registerVerificationRoutes } from '../modules/verifications/verifications.routes.ts';
+import { registerMetrics } from '../modules/metrics/metrics.routes.ts';
 import { registerTenantRoutes } from '../modules/tenants/tenants.routes.ts';
 import { registerConsoleRoutes } from '../modules/console/console.routes.ts';
 import { registerContactRoutes } from '../modules/contacts/contacts.routes.ts';
@@ -94,6 +95,7 @@ export async function buildHttpServer(
       .send({ error: { code: e.code, message: e.message } });
   });
   app.setErrorHandler(errorHandler);
+  await registerMetrics(app, ctx); // the HTTP latency hook, before every route
   const routes = routeMethods(app);
   app.setNotFoundHandler((request, reply) => {
     const allowed = routes.allowedMethods(request.url);

@@ -13,6 +13,7 @@ import '../modules/compliance/rules/rules.errors.ts';
 import '../modules/compliance/signatures/signatures.errors.ts';
 import '../modules/compliance/templates/templates.errors.ts';
 import '../modules/messages/messages.errors.ts';
+import '../modules/metrics/metrics.errors.ts';
 import '../modules/smpp-server/smpp-accounts.errors.ts';
 import '../modules/routing/routing.errors.ts';
 import '../modules/shortlinks/shortlinks.errors.ts';

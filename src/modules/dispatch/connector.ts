@@ -15,6 +15,7 @@ import type { ClaimedMessage } from './dispatch.sql.ts';
 import type { Recorder } from './recorder.ts';
 import { type PartOutcome, type PartToSubmit, submitPart } from './submit-part.ts';
 import { composeSourceAddress } from '../compliance/signatures/signatures.models.ts';
+import { metricsSubmitTimer } from '../metrics/metrics.registry.ts';
 
 export interface ConnectorDeps {
   channel: Channel;
@@ -311,7 +312,8 @@ export class ChannelConnector {
 
   private submitPart(tx: SmppSession, part: PartToSubmit): Promise<PartOutcome> {
     const sentAt = this.now();
-    return submitPart(tx, part, (throttled) => this.answered(sentAt, throttled));
+    const metricsTimer = metricsSubmitTimer(this.channelId, this.deps.channel.name);
+    return submitPart(tx, part, (throttled) => this.answered(sentAt, throttled)).then(metricsTimer);
   }
 
   /** Feeds the send rate, and summarises throttling in the log every few seconds while it lasts. */

@@ -13,6 +13,7 @@ import { createIdConventionBook } from './id-conventions.ts';
 import { applyReceipts, type KnownPart, type ReceiptInput, retryParkedReceipts } from './receipt-matching.ts';
 import { finalStateOf, partRowsOf, receiptErrorCode } from './receipts.models.ts';
 import { readReceiptCounts } from './receipts.sql.ts';
+import { metricsReceiptArrived } from '../metrics/metrics.registry.ts';
 
 /** Slots of receipt_counters that concurrent batches spread their counts over. */
 const COUNTER_SLOTS = 8;
@@ -184,6 +185,7 @@ export function createReceiptIngest({
         return Promise.resolve();
       }
       if (state === null) return Promise.resolve(); // an intermediate state (ENROUTE, ACCEPTD)
+      metricsReceiptArrived(channelId, receipt.messageId);
       receipts.push({
         channelId,
         carrierId: receipt.messageId,
