@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CommandStatus } from '../../smpp/constants.ts';
+import { CommandStatus, statusName } from '../../smpp/constants.ts';
 import { buildPdu } from '../../smpp/pdu.ts';
 import { encodeGsm7 } from '../../smpp/gsm7.ts';
 import { encodeUcs2 } from '../../smpp/ucs2.ts';
 import {
   commandStatusOfError,
+  documentedStatusCodes,
   partOf,
   receiptErrOf,
   receiptStateOf,
@@ -94,5 +96,14 @@ describe('submit models', () => {
     expect(receiptErrOf('smpp.ESME_RINVDSTADR')).toBe('000');
     expect(receiptErrOf('UNDELIV:001')).toBe('001');
     expect(receiptErrOf('gsm.34')).toBe('034');
+  });
+
+  it('docs/smpp-server.md lists each mapped error code with its command_status', () => {
+    const doc = readFileSync(new URL('../../../docs/smpp-server.md', import.meta.url), 'utf8');
+    for (const [code, status] of Object.entries(documentedStatusCodes)) {
+      const row = doc.split('\n').find((line) => line.startsWith('|') && line.includes(`\`${code}\``));
+      expect(row, code).toBeDefined();
+      expect(row).toContain(statusName(status));
+    }
   });
 });
