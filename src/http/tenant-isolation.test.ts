@@ -221,6 +221,61 @@ const session: Fixture = async (b) => {
   );
 };
 
+/** A contact of B's, one of B's groups holding it, a segment and an import of B's. */
+let bContactId = '';
+const contact: Fixture = async (b) => {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/contacts/bulk',
+    headers: b.bearer,
+    payload: { contacts: [{ phone: '13700138000', name: 'isolation' }] },
+  });
+  bContactId = await created(res, (j: { results: { id: string }[] }) => j.results[0]!.id);
+  return bContactId;
+};
+let contactGroupSeq = 0;
+const contactGroup: Fixture = async (b) => {
+  await contact(b);
+  return created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/contacts/groups',
+      headers: b.bearer,
+      payload: { name: `isolation ${++contactGroupSeq}` },
+    }),
+    (j: { id: string }) => j.id,
+  );
+};
+let contactSegmentSeq = 0;
+const contactSegment: Fixture = async (b) =>
+  created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/contacts/segments',
+      headers: b.bearer,
+      payload: {
+        name: `isolation ${++contactSegmentSeq}`,
+        filter: { match: 'all', conditions: [{ type: 'tag', op: 'has', value: 'vip' }] },
+      },
+    }),
+    (j: { id: string }) => j.id,
+  );
+const contactImport: Fixture = async (b) => {
+  const boundary = 'isolationboundary';
+  const payload = Buffer.from(
+    `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="a.csv"\r\n\r\nphone\n13700138001\n\r\n--${boundary}--\r\n`,
+  );
+  return created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/contacts/imports',
+      headers: { ...b.bearer, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload,
+    }),
+    (j: { id: string }) => j.id,
+  );
+};
+
 /** How to make tenant B's resource for each path parameter of each route pattern. */
 const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/messages/:id': { id: message },
@@ -244,6 +299,13 @@ const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/webhooks/deliveries/:id': { id: webhookDelivery },
   '/v1/webhooks/deliveries/:id/replay': { id: webhookDelivery },
   '/v1/verifications/:id': { id: verification },
+  '/v1/contacts/:id': { id: contact },
+  '/v1/contacts/groups/:id': { id: contactGroup },
+  '/v1/contacts/groups/:id/members/add': { id: contactGroup },
+  '/v1/contacts/groups/:id/members/remove': { id: contactGroup },
+  '/v1/contacts/segments/:id': { id: contactSegment },
+  '/v1/contacts/imports/:id': { id: contactImport },
+  '/v1/contacts/imports/:id/errors': { id: contactImport },
 };
 
 /** Bodies that pass a route's schema, so that the request reaches the tenant check. */
@@ -252,6 +314,13 @@ const validBodies: Record<string, unknown> = {
   // A new time for B's scheduled send (its fixture is a day away, so at least an hour away).
   'PATCH /v1/messages/:id': { send_at: new Date(Date.now() + 2 * 86_400_000).toISOString() },
   'PATCH /v1/batches/:id': { send_at: new Date(Date.now() + 2 * 86_400_000).toISOString() },
+  // Read when the request is made, after the group fixture made B's contact.
+  get 'POST /v1/contacts/groups/:id/members/add'() {
+    return { contact_ids: [bContactId] };
+  },
+  get 'POST /v1/contacts/groups/:id/members/remove'() {
+    return { contact_ids: [bContactId] };
+  },
 };
 
 /**
