@@ -70,6 +70,7 @@ ${COMMERCE_HELP}
   hongyan bench --protection                     blacklists of 1,000,000 and caps on a 10,000-recipient batch
   hongyan bench --contacts-import [--messages N] a contact import of N CSV rows (default 1,000,000): rows/s, peak RSS
   hongyan bench --smpp-server [--messages N]     submits/s into Hongyan's SMPP server with the npm smpp client
+  hongyan bench --shortlinks                     short-link redirects/s (GET /s/:code) and their latency (DATABASE_URL)
 
 Options: --json (machine-readable output), --config FILE (JSON config file).
 Settings come from the environment (DATABASE_URL, HONGYAN_DATA_DIR, HONGYAN_HTTP_PORT, ...);
@@ -150,6 +151,7 @@ async function main(argv: string[]): Promise<number> {
       'contacts-import': { type: 'boolean', default: false },
       signed: { type: 'boolean', default: false },
       'smpp-server': { type: 'boolean', default: false },
+      shortlinks: { type: 'boolean', default: false },
       tps: { type: 'string' }, // hongyan smpp-account create --tps
       help: { type: 'boolean', short: 'h' },
     },
@@ -193,6 +195,11 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'bench': {
+      if (values.shortlinks) {
+        const { runShortLinksBench } = await import('../bench/shortlinks.ts');
+        await runShortLinksBench();
+        return 0;
+      }
       if (values['smpp-server']) {
         const { runSmppServerBench } = await import('../bench/smpp-server.ts');
         await runSmppServerBench({

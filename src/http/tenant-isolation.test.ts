@@ -15,6 +15,8 @@ import { loginAs, newMember, withSession } from '../modules/accounts/accounts.te
 import { type Actor, allows, type Permission } from '../modules/accounts/permissions.models.ts';
 import { canonicalString, SCOPES, sha256Hex, sign } from '../modules/credentials/credentials.models.ts';
 import { insertPackage } from '../modules/billing/commerce/commerce.repository.ts';
+import { claimDueRun } from '../modules/campaigns/campaign-runs.ts';
+import { campaignDeps } from '../modules/campaigns/campaigns.start.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let app: FastifyInstance;
@@ -108,6 +110,11 @@ const credential: Fixture = async (b) =>
       payload: { name: 'target', scopes: ['read'] },
     }),
     (j: { credential: { id: number } }) => j.credential.id,
+  );
+const smppAccount: Fixture = async (b) =>
+  created(
+    await app.inject({ method: 'POST', url: '/v1/smpp-accounts', headers: b.bearer, payload: {} }),
+    (j: { account: { id: number } }) => j.account.id,
   );
 const document: Fixture = async (b) =>
   created(
@@ -211,6 +218,49 @@ const verification: Fixture = async (b) =>
     (j: { id: string }) => j.id,
   );
 
+/** A campaign of B's (recurring, not due for hours): a draft, or active, or paused. */
+const campaignIn =
+  (state: 'draft' | 'active' | 'paused', ab = false): Fixture =>
+  async (b) => {
+    const id = await created(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/campaigns',
+        headers: b.bearer,
+        payload: {
+          name: 'isolation',
+          audience: { numbers: '13700139000\n13700139001' },
+          content: '隔离测试',
+          draft: state === 'draft',
+          ...(ab
+            ? {
+                ab: {
+                  variants: [{ name: 'A' }, { name: 'B', content: '隔离测试B' }],
+                  test_share: 1,
+                  decide_after_minutes: 60,
+                  metric: 'delivery_rate',
+                },
+              }
+            : { schedule: { kind: 'recurring', rule: { kind: 'daily', time: '09:00' } } }),
+        },
+      }),
+      (j: { id: string }) => j.id,
+    );
+    if (state === 'paused')
+      await t.db.pool.query(`update campaigns set state = 'paused' where id = $1`, [id]);
+    return id;
+  };
+/** The A/B test run of the campaign the `id` fixture just made, waiting for its winner. */
+const campaignRun: Fixture = async (b) => {
+  const { rows } = await t.db.pool.query<{ id: string }>(
+    'select id::text from campaigns where tenant_id = $1 order by id desc limit 1',
+    [b.tenantId],
+  );
+  const runId = await claimDueRun(campaignDeps(ctx), Number(rows[0]!.id));
+  await t.db.pool.query(`update campaign_runs set state = 'choosing' where id = $1`, [runId]);
+  return String(runId);
+};
+
 /** A second console session of B's owner, so that ending it leaves the owner's own session alive. */
 const session: Fixture = async (b) => {
   const { browser } = await loginAs(app, b.login.email, b.login.password);
@@ -287,6 +337,7 @@ const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/members/:id/reset-code': { id: member },
   '/v1/credentials/:id/rotate': { id: credential },
   '/v1/credentials/:id/revoke': { id: credential },
+  '/v1/smpp-accounts/:id/disable': { id: smppAccount },
   '/v1/tenant/documents/:docId': { docId: document },
   '/v1/auth/sessions/:id': { id: session },
   '/v1/signatures/:id': { id: signatureIn('rejected') },
@@ -306,6 +357,16 @@ const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/contacts/segments/:id': { id: contactSegment },
   '/v1/contacts/imports/:id': { id: contactImport },
   '/v1/contacts/imports/:id/errors': { id: contactImport },
+  '/v1/campaigns/:id': { id: campaignIn('draft') },
+  '/v1/campaigns/:id/runs': { id: campaignIn('draft') },
+  '/v1/campaigns/:id/preview': { id: campaignIn('draft') },
+  '/v1/campaigns/:id/start': { id: campaignIn('draft') },
+  '/v1/campaigns/:id/pause': { id: campaignIn('active') },
+  '/v1/campaigns/:id/resume': { id: campaignIn('paused') },
+  '/v1/campaigns/:id/cancel': { id: campaignIn('draft') },
+  '/v1/campaigns/:id/report': { id: campaignIn('active') },
+  '/v1/campaigns/:id/report/export': { id: campaignIn('active') },
+  '/v1/campaigns/:id/runs/:runId/choose': { id: campaignIn('active', true), runId: campaignRun },
 };
 
 /** Bodies that pass a route's schema, so that the request reaches the tenant check. */
@@ -321,6 +382,7 @@ const validBodies: Record<string, unknown> = {
   get 'POST /v1/contacts/groups/:id/members/remove'() {
     return { contact_ids: [bContactId] };
   },
+  'POST /v1/campaigns/:id/runs/:runId/choose': { variant: 'B' },
 };
 
 /**

@@ -207,7 +207,23 @@ const validBodies: Record<string, unknown> = {
   'POST /v1/credentials': { name: 'n', scopes: ['read'] },
   'POST /v1/webhooks/endpoints': { url: 'https://93.184.216.34/hooks', events: ['message.status'] },
   'POST /v1/verifications': { to: '13800138000' },
+  'POST /v1/contacts': { phone: '13800138000' },
+  'POST /v1/contacts/bulk': { contacts: [{ phone: '13800138000' }] },
+  'POST /v1/contacts/groups': { name: 'g' },
+  'POST /v1/contacts/groups/:id/members/add': { contact_ids: ['1'] },
+  'POST /v1/contacts/groups/:id/members/remove': { contact_ids: ['1'] },
+  'POST /v1/contacts/segments': { name: 's', filter: { match: 'all', conditions: [{ type: 'engaged', days: 1 }] } },
+  // Multipart only: a JSON body reaches the handler (past the scope check) and is refused there (400).
+  'POST /v1/contacts/imports': {},
   'POST /v1/verifications/check': { to: '13800138000', code: '123456' },
+  'POST /v1/campaigns': {
+    name: 'c',
+    audience: { numbers: '13800138000' },
+    content: 'scope check',
+    draft: true,
+  },
+  'POST /v1/campaigns/preview': { name: 'c', audience: { numbers: '13800138000' }, content: 'scope check' },
+  'POST /v1/campaigns/:id/runs/:runId/choose': { variant: 'A' },
   'PATCH /v1/tenant': { contact_name: 'n' },
   'POST /v1/auth/password': { current_password: 'p', new_password: 'a-new-password-1' },
   'POST /v1/auth/two-factor/confirm': { code: '000000' },
@@ -232,6 +248,7 @@ const validQueries: Record<string, string> = {
   'POST /v1/tenant/documents': '?kind=business_licence',
   'GET /v1/billing/statements': '?from=2026-03-01&to=2026-03-01',
   'GET /v1/billing/statements/export': '?from=2026-03-01&to=2026-03-01',
+  'GET /v1/stats/daily': '?from=2026-03-01&to=2026-03-01',
 };
 
 async function signedInject(

@@ -24,7 +24,7 @@ const codeParam = {
   type: 'object',
   required: ['code'],
   additionalProperties: false,
-  properties: { code: { type: 'string', pattern: '^[0-9A-Za-z]{4,16}$' } },
+  properties: { code: { type: 'string', pattern: '^[0-9A-Za-z]{1,16}$' } },
 } as const;
 
 const linkView = {
