@@ -87,17 +87,36 @@ describe('Twilio Messages through the twilio SDK', () => {
     expect(toOne.map((m) => m.sid)).toEqual([created[1]!.sid]);
   }, 120_000);
 
-  it("posts the message's status to its StatusCallback", async () => {
+  it("posts the message's status to its StatusCallback in Twilio's format, signed as twilio.validateRequest checks", async () => {
     const m = await client().messages.create({
       to: '+8613800138211',
       from: 'Hongyan',
       body: 'callback please',
-      statusCallback: `${receiverUrl}/status`,
+      statusCallback: `${receiverUrl}/status?ref=7`,
     });
     const id = String(Number.parseInt(m.sid.slice(2), 16));
     const [final] = (await waitUntilFinal(h, [id])).values();
-    await waitFor(() => callbacks.some((c) => c.path === '/status' && c.body.includes(final!.status)));
-    expect(callbacks.every((c) => c.path === '/status')).toBe(true);
+    const expected = twilioStatus(final!.status);
+    const form = (c: (typeof callbacks)[number]) => Object.fromEntries(new URLSearchParams(c.body));
+    await waitFor(() => callbacks.some((c) => form(c).MessageStatus === expected));
+    for (const c of callbacks) {
+      expect(c.path).toBe('/status?ref=7');
+      expect(c.contentType).toBe('application/x-www-form-urlencoded');
+      const params = form(c);
+      expect(params).toMatchObject({
+        MessageSid: m.sid,
+        SmsSid: m.sid,
+        AccountSid: h.twilioSid,
+        To: '+8613800138211',
+      });
+      const signature = String(c.headers['x-twilio-signature']);
+      expect(twilio.validateRequest(h.appSecret, signature, `${receiverUrl}/status?ref=7`, params)).toBe(
+        true,
+      );
+      expect(twilio.validateRequest('another-token', signature, `${receiverUrl}/status?ref=7`, params)).toBe(
+        false,
+      );
+    }
   }, 120_000);
 
   it('refuses bad input with Twilio codes and writes nothing', async () => {

@@ -16,3 +16,11 @@ create table compat_status_pulls (
   tenant_id bigint not null,
   pulled_at timestamptz not null default now()
 );
+
+-- Messages created through the Twilio-compatible API with a StatusCallback: their callback_url
+-- deliveries (webhooks outbox) are posted in Twilio's form-encoded format, signed with
+-- X-Twilio-Signature under the auth token of the credential that created them.
+create table compat_twilio_callbacks (
+  message_id bigint primary key references messages (id) on delete cascade,
+  credential_id bigint not null references api_credentials (id)
+);

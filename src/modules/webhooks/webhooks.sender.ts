@@ -126,7 +126,8 @@ export async function postWebhook({
       method: 'POST',
       agent: isHttps ? agents.https : agents.http,
       lookup: guardedLookup(policy, resolve),
-      headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      // JSON unless the caller names another type (a vendor's form-encoded callback).
+      headers: { 'content-type': 'application/json', ...headers, 'content-length': Buffer.byteLength(body) },
     });
     const responseTimer = setTimeout(() => {
       request.destroy(new Error(`no response within ${limits.responseTimeoutMs} ms`));

@@ -1,6 +1,7 @@
 // The webhook sender inside the worker role, built from the settings (src/app/config.ts).
 import type { Logger } from 'pino';
 import type { AppContext } from '../../app/context.ts';
+import { createTwilioCallbackFormatter } from '../compat/twilio/twilio.callbacks.ts';
 import { addressPolicyOf } from './ssrf.models.ts';
 import { createWebhookSender, type DeliverySettings } from './webhooks.worker.ts';
 
@@ -41,6 +42,7 @@ export function startWebhookSender({
     now: () => ctx.clock.now(),
     settings: deliverySettingsOf(ctx.config),
     logger: logger.child({ component: 'webhooks' }),
+    formatCallback: createTwilioCallbackFormatter({ db: ctx.db.pool, keyRing: ctx.keyRing }),
   });
   return every(ctx.config.webhookIntervalMs, () => sender.runUntilIdle(), onError);
 }

@@ -38,6 +38,7 @@ export function createWebhookSender({
   settings,
   logger,
   post = postWebhook,
+  formatCallback,
 }: {
   pool: pg.Pool;
   keyRing: KeyRingSource;
@@ -45,6 +46,13 @@ export function createWebhookSender({
   settings: DeliverySettings;
   logger: Logger;
   post?: Post;
+  /**
+   * A vendor's own format for a message's callback_url (the Twilio-compatible API's
+   * StatusCallback, src/modules/compat/twilio/twilio.callbacks.ts); null keeps Hongyan's.
+   */
+  formatCallback?: (
+    group: ClaimedDelivery[],
+  ) => Promise<{ body: string; headers: Record<string, string> } | null>;
 }) {
   const opened = new Map<string, string>();
   const openSecret = (sealed: string) => {
@@ -106,16 +114,19 @@ export function createWebhookSender({
     const first = group[0]!;
     let outcome: SendOutcome;
     try {
+      const vendor = first.endpoint_id === null && formatCallback ? await formatCallback(group) : null;
       const secret =
-        first.secret_sealed === null
-          ? await callbackSecret(first.tenant_id)
-          : openSecret(first.secret_sealed);
-      const body = JSON.stringify({ events: group.map((d) => d.payload) });
+        vendor !== null
+          ? ''
+          : first.secret_sealed === null
+            ? await callbackSecret(first.tenant_id)
+            : openSecret(first.secret_sealed);
+      const body = vendor?.body ?? JSON.stringify({ events: group.map((d) => d.payload) });
       const timestamp = Math.floor(now().getTime() / 1000);
       outcome = await post({
         url: first.url,
         body,
-        headers: {
+        headers: vendor?.headers ?? {
           'x-hy-signature': signatureHeader(secret, timestamp, body),
           'user-agent': 'Hongyan-Webhooks/1',
         },

@@ -13,6 +13,7 @@ import { sendOne } from '../compat.messages.ts';
 import { messageIdOfTwilioSid, twilioCodeOf, twilioMessageSid } from '../compat.models.ts';
 import { findMessage, listTenantMessages } from '../compat.repository.ts';
 import { authenticateTwilio } from './twilio.auth.ts';
+import { rememberTwilioCallback } from './twilio.callbacks.ts';
 import { twilioMessageView } from './twilio.views.ts';
 
 const BASE = '/2010-04-01/Accounts/:AccountSid';
@@ -73,6 +74,11 @@ export function registerTwilioRoutes(app: FastifyInstance, ctx: AppContext, auth
           `${sent.refusal.message} (${sent.refusal.code})`,
         );
       }
+      if (callback)
+        await rememberTwilioCallback(ctx.db.pool, {
+          messageId: Number(sent.value.id),
+          credentialId: principal.credentialId,
+        });
       const row = await findMessage(ctx.db.pool, principal.tenantId, Number(sent.value.id));
       return reply.status(201).send(twilioMessageView(row!, principal.twilioAccountSid, form.get('From')));
     },
