@@ -121,6 +121,28 @@ afterAll(async () => {
 });
 
 describe.skipIf(!haveChromium)('the web console in Chromium', () => {
+  it('serves the console at / and its routes, never in place of an API, docs or health path', async () => {
+    const base = hongyan.httpUrl!;
+    for (const route of ['/', '/records', '/operator/channels']) {
+      const res = await fetch(`${base}${route}`);
+      expect([route, res.status, res.headers.get('content-type')]).toEqual([
+        route,
+        200,
+        'text/html; charset=utf-8',
+      ]);
+      expect(await res.text()).toContain('<div id="root"></div>');
+    }
+    const unknownApi = await fetch(`${base}/v1/no-such-route`);
+    expect([unknownApi.status, ((await unknownApi.json()) as any).error.code]).toEqual([
+      404,
+      'request.not_found',
+    ]);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/docs/json`)).headers.get('content-type')).toContain('application/json');
+    // A missing script is a 404, not the page (which the browser would fail to run as a script).
+    expect((await fetch(`${base}/assets/missing-file.js`)).status).toBe(404);
+  });
+
   it('logs a member in with password and two-factor code; the login page loads under 300 KB of gzipped JS', async () => {
     const scripts: Promise<number>[] = [];
     tenant.on('response', (res) => {

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export const WEB_ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../web');
 const HASH_FILE = '.sources-hash';
-// What decides the bundle: the sources, the page, the build config and the installed versions.
+// What decides the bundle: the sources, the page, the build config, the installed versions (the
+// lockfile) and this builder.
 const SOURCE_ENTRIES = ['src', 'index.html', 'vite.config.ts', 'public'];
 
 export interface ConsoleBundle {
@@ -31,7 +32,9 @@ export async function hashConsoleSources(webRoot = WEB_ROOT): Promise<string> {
       .update('\0');
   }
   const lock = await readFile(path.join(webRoot, '../package-lock.json')).catch(() => Buffer.alloc(0));
-  return hash.update(lock).digest('hex').slice(0, 32);
+  // This file too: how the bundle is built (its Vite options) is part of what it is.
+  const builder = await readFile(fileURLToPath(import.meta.url));
+  return hash.update(lock).update(builder).digest('hex').slice(0, 32);
 }
 
 async function collectFiles(target: string, out: string[]) {

@@ -38,7 +38,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, { dir }: { dir
   const page = (reply: FastifyReply) => reply.header('cache-control', 'no-cache').sendFile('index.html');
   app.get('/', { schema: { hide: true } }, (_request, reply) => page(reply));
   app.get('/*', { schema: { hide: true } }, (request, reply) => {
-    if (isServerPath(request.url)) return reply.callNotFound();
+    if (isServerPath(request.url) || request.url.startsWith('/assets/')) return reply.callNotFound();
     return page(reply);
   });
 }

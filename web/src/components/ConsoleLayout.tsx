@@ -91,10 +91,13 @@ export default function ConsoleLayout() {
         <Layout.Header
           style={{
             background: '#fff',
-            padding: '0 16px',
+            height: 'auto',
+            minHeight: 64,
+            lineHeight: 'normal',
+            padding: '12px 16px',
             display: 'flex',
+            alignItems: 'center',
             justifyContent: 'flex-end',
-            gap: 12,
           }}
         >
           <Space wrap>

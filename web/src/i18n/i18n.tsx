@@ -18,6 +18,11 @@ interface I18n {
   tr(key: string): string;
 }
 
+/** A field the dictionaries do not name yet reads as words ("field.bind_mode" → "bind mode"). */
+function fallbackLabel(key: string): string {
+  return key.replace(/^[a-z]+\./, '').replace(/_/g, ' ');
+}
+
 const I18nContext = createContext<I18n | null>(null);
 
 function initialLang(): Lang {
@@ -39,7 +44,7 @@ export function I18nProvider({ children }: { children: ReactNode }) {
         setLangState(next);
       },
       t,
-      tr: (key) => (key in dict ? dict[key as MessageKey] : key),
+      tr: (key) => (key in dict ? dict[key as MessageKey] : fallbackLabel(key)),
     };
   }, [lang]);
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
