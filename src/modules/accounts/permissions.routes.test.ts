@@ -212,7 +212,10 @@ const validBodies: Record<string, unknown> = {
   'POST /v1/contacts/groups': { name: 'g' },
   'POST /v1/contacts/groups/:id/members/add': { contact_ids: ['1'] },
   'POST /v1/contacts/groups/:id/members/remove': { contact_ids: ['1'] },
-  'POST /v1/contacts/segments': { name: 's', filter: { match: 'all', conditions: [{ type: 'engaged', days: 1 }] } },
+  'POST /v1/contacts/segments': {
+    name: 's',
+    filter: { match: 'all', conditions: [{ type: 'engaged', days: 1 }] },
+  },
   // Multipart only: a JSON body reaches the handler (past the scope check) and is refused there (400).
   'POST /v1/contacts/imports': {},
   'POST /v1/verifications/check': { to: '13800138000', code: '123456' },
