@@ -404,14 +404,14 @@ describe('customer SMPP server (npm smpp client)', { timeout: 180_000 }, () => {
     const { account, password } = await createAccount({ system_id: 'acme-01', allow: ['127.0.0.1/32'] });
     expect(account.system_id).toBe('acme-01');
     expect((await api('POST', '/v1/smpp-accounts', { system_id: 'acme-01' })).body.error.code).toBe(
-      'smpp_accounts.system_id_taken',
+      'smpp.system_id_taken',
     );
     const bad = await api('POST', '/v1/smpp-accounts', {
       system_id: 'much-too-long-system-id',
       allow: ['nope'],
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.code).toBe('smpp_accounts.invalid');
+    expect(bad.body.error.code).toBe('smpp.account_invalid');
     const list = await api('GET', '/v1/smpp-accounts');
     expect(list.body.data.map((a: { system_id: string }) => a.system_id)).toContain('acme-01');
     expect(JSON.stringify(list.body)).not.toContain(password);

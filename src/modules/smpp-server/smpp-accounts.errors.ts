@@ -1,17 +1,17 @@
 import { createError } from '../../shared/errors.ts';
 
 export const smppAccountNotFound = createError({
-  code: 'smpp_accounts.not_found',
+  code: 'smpp.account_not_found',
   statusCode: 404,
   message: 'No such SMPP account for this tenant.',
 });
 export const invalidSmppAccount = createError({
-  code: 'smpp_accounts.invalid',
+  code: 'smpp.account_invalid',
   statusCode: 400,
   message: 'Invalid SMPP account settings; details lists each problem.',
 });
 export const smppSystemIdTaken = createError({
-  code: 'smpp_accounts.system_id_taken',
+  code: 'smpp.system_id_taken',
   statusCode: 409,
   message: 'That system_id is already used by another SMPP account.',
 });
