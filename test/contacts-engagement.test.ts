@@ -1,7 +1,8 @@
 // last_engaged_at kept from deliveries and replies by the engagement walk (no trigger on the hot
 // paths), read back through GET /v1/contacts and a "not engaged in 30 days" segment. Messages go in
 // through POST /v1/messages; their delivery and the reply are written as the receipt and MO paths
-// write them (status, done_at; an attributed inbound row).
+// write them (status, done_at; an attributed inbound row); a click goes through GET /s/:code on a
+// short link a campaign would have made.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncEngagement } from '../src/modules/contacts/engagement.ts';
@@ -100,5 +101,37 @@ describe('engagement', () => {
     });
     const dormant = await call('GET', `/v1/contacts?segment_id=${segment.json().id}`);
     expect(dormant.json().data.map((c: { phone: string }) => c.phone)).toEqual(['+8613800000004']);
+  });
+  it("a click on a short link (not a bot's) raises last_engaged_at", async () => {
+    await call('POST', '/v1/contacts/bulk', {
+      contacts: [{ phone: '13800000005' }, { phone: '13800000006' }],
+    });
+    await t.db.pool.query(
+      `insert into short_links (code, tenant_id, phone, target, created_at)
+       values ('engage01', $1, '+8613800000005', 'https://example.cn/a', $2),
+              ('engage02', $1, '+8613800000006', 'https://example.cn/b', $2)`,
+      [a.tenantId, now],
+    );
+    const mobile =
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148';
+    const bot = 'Googlebot/2.1 (+http://www.google.com/bot.html)';
+    expect(
+      (await app.inject({ method: 'GET', url: '/s/engage01', headers: { 'user-agent': mobile } })).statusCode,
+    ).toBe(302);
+    expect(
+      (await app.inject({ method: 'GET', url: '/s/engage02', headers: { 'user-agent': bot } })).statusCode,
+    ).toBe(302);
+    // The redirect writes its click a moment later (batched): wait for both rows.
+    for (let i = 0; i < 300; i++) {
+      const { rows } = await t.db.pool.query<{ n: number }>(
+        'select count(*)::int as n from short_link_clicks',
+      );
+      if (rows[0]!.n >= 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const result = await syncEngagement(t.db.pool, now, 'CN');
+    expect(result.clicks).toBe(2);
+    expect(await engagedAt('13800000005')).toBe(now.toISOString());
+    expect(await engagedAt('13800000006')).toBeNull();
   });
 });

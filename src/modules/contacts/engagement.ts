@@ -1,7 +1,8 @@
 // Keeps contacts.last_engaged_at up to date from deliveries and replies without touching their hot
 // paths (no trigger on messages or inbound_messages): a periodic job walks each source by id from
 // a cursor (contact_engagement_cursors) and raises last_engaged_at of the matching contacts.
-// Clicks are recorded by the short-link module through recordEngagement (contacts.repository.ts).
+// Clicks: the short-link module's clicks (short_link_clicks, joined to their link's phone), bots
+// left out.
 //
 // Messages: a message's outcome arrives after its row was written, so the walk stops before the
 // oldest message still on its way (queued or sending; sent within the last hour and awaiting its
@@ -108,12 +109,43 @@ export async function syncReplies(pool: pg.Pool, now: Date, region: CountryCode)
   });
 }
 
+/** Applies short-link clicks since the cursor (not a bot's); answers how many were read. */
+export async function syncClicks(pool: pg.Pool, now: Date): Promise<number> {
+  return withTransaction(pool, async (tx) => {
+    const start = await readCursor(tx, 'clicks');
+    const { rows } = await tx.query<{
+      id: number;
+      tenant_id: number;
+      phone: string | null;
+      at: Date;
+      device: string;
+    }>(
+      `select k.id, k.tenant_id, l.phone, k.at, k.device
+         from short_link_clicks k join short_links l on l.id = k.link_id
+        where k.id > $1 order by k.id limit $2`,
+      [start, REPLY_BATCH],
+    );
+    if (rows.length === 0) return 0;
+    const events = rows
+      .filter((r) => r.phone !== null && r.device !== 'bot')
+      .map((r) => ({ tenantId: r.tenant_id, phone: r.phone!, at: r.at }));
+    await recordEngagement(tx, events);
+    await writeCursor(tx, 'clicks', rows[rows.length - 1]!.id, now);
+    return rows.length;
+  });
+}
+
 export async function syncEngagement(pool: pg.Pool, now: Date, region: CountryCode) {
   const deliveries = await syncDeliveries(pool, now);
+  let clicks = 0;
+  for (let n = await syncClicks(pool, now); n > 0; n = await syncClicks(pool, now)) {
+    clicks += n;
+    if (n < REPLY_BATCH) break;
+  }
   let replies = 0;
   for (let n = await syncReplies(pool, now, region); n > 0; n = await syncReplies(pool, now, region)) {
     replies += n;
     if (n < REPLY_BATCH) break;
   }
-  return { deliveries, replies };
+  return { deliveries, replies, clicks };
 }
