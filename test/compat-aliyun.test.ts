@@ -4,7 +4,9 @@ import DysmsapiModule, * as $Dysmsapi from '@alicloud/dysmsapi20170525';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import RPCClient from '@alicloud/pop-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
 import {
+  addTenant,
   type CompatHongyan,
   hongyanMessage,
   startCompatHongyan,
@@ -317,5 +319,77 @@ describe('Aliyun SMS through @alicloud/pop-core (RPC HMAC-SHA1)', () => {
     const again = await recorder.replay(original);
     expect(again.status).toBe(400);
     expect(JSON.parse(again.body)).toMatchObject({ Code: 'SignatureNonceUsed' });
+  });
+
+  it('a SignatureNonce outside the clock window is refused with InvalidTimeStamp.Expired', async () => {
+    // Built by hand as pop-core builds it (the SDKs always sign the current time).
+    const params: Record<string, string> = {
+      AccessKeyId: h.appKey,
+      Action: 'QuerySmsSign',
+      Format: 'JSON',
+      SignName: '鸿雁',
+      SignatureMethod: 'HMAC-SHA1',
+      SignatureNonce: 'old-nonce-1',
+      SignatureVersion: '1.0',
+      Timestamp: new Date(Date.now() - 20 * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      Version: '2017-05-25',
+    };
+    const enc = (t: string) =>
+      encodeURIComponent(t).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    const canonical = Object.keys(params)
+      .sort()
+      .map((k) => `${enc(k)}=${enc(params[k]!)}`)
+      .join('&');
+    const signature = createHmac('sha1', `${h.appSecret}&`)
+      .update(`GET&%2F&${enc(canonical)}`)
+      .digest('base64');
+    const res = await fetch(`${h.httpUrl}/compat/aliyun/?${canonical}&Signature=${enc(signature)}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ Code: 'InvalidTimeStamp.Expired' });
+  });
+});
+
+describe('Aliyun SMS: credentials and quota', () => {
+  it('refuses a revoked AccessKeyId, a scope the credential lacks, and a tenant without credit (isv.AMOUNT_NOT_ENOUGH)', async () => {
+    const broke = await addTenant(h, { name: 'broke', credit: false, scopes: ['send', 'read', 'templates'] });
+    const before = await h.db.pool.query('select count(*)::int as n from messages where tenant_id = $1', [
+      broke.tenantId,
+    ]);
+    const noCredit = await acs3Client(h.hostPort, broke.appSecret, broke.appKey).sendSms(
+      new $Dysmsapi.SendSmsRequest({
+        phoneNumbers: '13800138041',
+        signName: '鸿雁',
+        templateCode: `SMS_${broke.templateId}`,
+        templateParam: '{"code":"1234"}',
+      }),
+    );
+    expect(noCredit.body?.code).toBe('isv.AMOUNT_NOT_ENOUGH');
+    const after = await h.db.pool.query('select count(*)::int as n from messages where tenant_id = $1', [
+      broke.tenantId,
+    ]);
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+
+    const readOnly = await addTenant(h, { name: 'reader', credit: true, scopes: ['read'] });
+    await expect(
+      acs3Client(h.hostPort, readOnly.appSecret, readOnly.appKey).sendSms(
+        new $Dysmsapi.SendSmsRequest({
+          phoneNumbers: '13800138042',
+          signName: '鸿雁',
+          templateCode: `SMS_${readOnly.templateId}`,
+          templateParam: '{"code":"1234"}',
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'Forbidden.RAM', statusCode: 403 });
+
+    await h.db.pool.query('update api_credentials set revoked_at = now() where id = $1', [
+      readOnly.credentialId,
+    ]);
+    await expect(
+      rpcClient(h.httpUrl, readOnly.appSecret, readOnly.appKey).request(
+        'QuerySmsSign',
+        { SignName: '鸿雁' },
+        { method: 'POST' },
+      ),
+    ).rejects.toMatchObject({ code: 'InvalidAccessKeyId.Inactive' });
   });
 });

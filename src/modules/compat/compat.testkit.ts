@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { loadConfig } from '../../app/config.ts';
 import { type RunningHongyan, startHongyan } from '../../app/start.ts';
 import { createDb, type Db } from '../../db/pool.ts';
-import { lazyKeyRing, loadKeyRing } from '../../shared/secrets.ts';
+import { type KeyRingSource, lazyKeyRing, loadKeyRing } from '../../shared/secrets.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
 import { createAccountsRepository } from '../accounts/accounts.repository.ts';
 import { createTenant } from '../accounts/accounts.usecases.ts';
@@ -28,6 +28,7 @@ export interface CompatHongyan {
   appSecret: string;
   twilioSid: string;
   templateId: number;
+  keyRing: KeyRingSource;
   stop(): Promise<void>;
 }
 
@@ -87,6 +88,7 @@ export async function startCompatHongyan(name: string): Promise<CompatHongyan> {
     appSecret,
     twilioSid: credential.twilio_account_sid,
     templateId: Number(template.id),
+    keyRing,
     async stop() {
       await hongyan.stop();
       await db.close();
@@ -181,5 +183,43 @@ export async function startRecorder(targetUrl: string) {
     /** Sends a recorded request again, unchanged. */
     replay: send,
     close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/**
+ * Another tenant of the same Hongyan, with the approved signature 鸿雁 and a template, and a
+ * credential of the given scopes; with no credit unless asked.
+ */
+export async function addTenant(
+  h: CompatHongyan,
+  { name, credit, scopes }: { name: string; credit: boolean; scopes: string[] },
+) {
+  const created = await createTenant({ name, repository: createAccountsRepository(h.db.kysely) });
+  const tenantId = created.tenant.id;
+  if (credit) await creditForTests(h.db.pool, tenantId);
+  await grantSending({ db: h.db.pool, tenantId, signatures: ['鸿雁'], freeText: true });
+  const template = await createApprovedTemplate({
+    db: h.db.pool,
+    tenantId,
+    input: {
+      name: 'Code',
+      type: 'verification',
+      content: '验证码{code}',
+      variables: [{ name: 'code', kind: 'code' }],
+    },
+  });
+  const { credential, appSecret } = await createCredential({
+    tenantId,
+    name: 'sdk',
+    scopes,
+    repository: createCredentialsRepository(h.db.pool),
+    keyRing: h.keyRing,
+  });
+  return {
+    tenantId,
+    appKey: credential.app_key,
+    appSecret,
+    credentialId: credential.id,
+    templateId: Number(template.id),
   };
 }
