@@ -116,6 +116,7 @@ beforeAll(async () => {
       HONGYAN_SIMULATOR_PORT: '0',
       HONGYAN_LOG_LEVEL: 'silent',
       HONGYAN_DATA_DIR: dataDir,
+      HONGYAN_SMPP_PORT: '0',
       HONGYAN_SIMULATOR_PROFILE: profile,
       HONGYAN_SHORT_LINK_BASE_URL: SHORT_BASE,
       HONGYAN_CAMPAIGN_INTERVAL_MS: '100',
@@ -446,6 +447,79 @@ describe('campaigns end to end', { timeout: 120_000 }, () => {
       expect.objectContaining({ name: 'A', recipients: 10, clicked: 1 }),
       expect.objectContaining({ name: 'B', recipients: 10, clicked: 10 }),
     ]);
+  });
+
+  it("sends to a contact group's members with their fields, each number once with the pasted ones", async () => {
+    const group = await api('POST', '/v1/contacts/groups', { name: '会员' });
+    expect(group.status).toBe(201);
+    const contacts = Array.from({ length: 5 }, (_, i) => ({
+      phone: phone(700 + i),
+      name: `会员${i}`,
+      fields: { level: `L${i}` },
+    }));
+    const bulk = await api('POST', '/v1/contacts/bulk', { contacts, group_id: group.body.id });
+    expect(bulk.body.created).toBe(5);
+    const created = await api('POST', '/v1/campaigns', {
+      name: 'group',
+      // One pasted number is also in the group: it gets one message, with its pasted values.
+      audience: {
+        numbers: `${phone(700)},老朋友,VIP`,
+        columns: ['name', 'level'],
+        group_ids: [Number(group.body.id)],
+      },
+      content: '{name}您的等级{level}',
+    });
+    expect(created.status).toBe(201);
+    const [run] = await runsDone(created.body.id, 1);
+    expect(run).toMatchObject({ progress: { audience: 5, duplicates: 1, accepted: 5 } });
+    const messages = await allFinal(created.body.id, 5);
+    expect(messages.map((m) => [m.recipient, m.content]).sort()).toEqual([
+      [phone(700), '【鸿雁】老朋友您的等级VIP'],
+      ...[1, 2, 3, 4].map((i) => [phone(700 + i), `【鸿雁】会员${i}您的等级L${i}`]),
+    ]);
+    const { rows } = await db.pool.query<{ n: number }>(
+      `select count(*)::int as n from campaign_run_recipients r join campaign_runs u on u.id = r.run_id
+        where u.campaign_id = $1 and r.contact_id is not null`,
+      [created.body.id],
+    );
+    expect(rows[0]!.n).toBe(4);
+  });
+
+  it('throttles a run: each minute takes at most throttle_per_minute recipients', async () => {
+    const created = await api('POST', '/v1/campaigns', {
+      name: 'throttled',
+      audience: { numbers: Array.from({ length: 5 }, (_, i) => phone(800 + i)).join('\n') },
+      content: '分批发送',
+      throttle_per_minute: 2,
+    });
+    const [run] = await runsDone(created.body.id, 1);
+    const start = (
+      await db.pool.query<{ phase_at: Date }>('select phase_at from campaign_runs where id = $1', [
+        (run as unknown as { id: string }).id,
+      ])
+    ).rows[0]!.phase_at;
+    const { rows } = await db.pool.query<{ recipient: string; send_at: Date | null; status: string }>(
+      `select m.recipient, m.send_at, m.status from messages m join campaign_run_batches b on b.batch_id = m.batch_id
+        join campaign_runs r on r.id = b.run_id where r.campaign_id = $1 order by m.recipient`,
+      [created.body.id],
+    );
+    expect(rows.map((r) => [r.recipient, r.send_at?.getTime() ?? null])).toEqual([
+      [phone(800), null],
+      [phone(801), null],
+      [phone(802), start.getTime() + 60_000],
+      [phone(803), start.getTime() + 60_000],
+      [phone(804), start.getTime() + 120_000],
+    ]);
+    expect(rows.slice(2).every((r) => r.status === 'held')).toBe(true);
+    // The run's batch is an ordinary batch: canceling it withdraws the minutes still waiting.
+    const batchId = (run as unknown as { batches: { batch_id: string }[] }).batches[0]!.batch_id;
+    const canceled = await api('POST', `/v1/batches/${batchId}/cancel`);
+    expect(canceled.status).toBe(200);
+    const after = await db.pool.query<{ status: string; n: number }>(
+      `select status, count(*)::int as n from messages where batch_id = $1 and status = 'canceled' group by status`,
+      [batchId],
+    );
+    expect(after.rows).toEqual([{ status: 'canceled', n: 3 }]);
   });
 
   it('keeps the daily statistics from cursors, equal to the messages, clicks and opt-outs', async () => {
