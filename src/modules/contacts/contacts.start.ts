@@ -55,8 +55,14 @@ export function startContactJobs({
     ),
   ];
   return async () => {
-    // A job in progress is left as a crash would leave it: its lease runs out and a node resumes it.
+    // The chunk in flight is rolled back; the job's lease is then given up, so that another node
+    // resumes it at once instead of after the lease (a crash leaves the lease to run out).
     imports.kill();
     await Promise.all(stops.map((stop) => stop()));
+    await ctx.db.pool
+      .query(`update contact_imports set leased_until = null where claimed_by = $1 and state = 'running'`, [
+        nodeId,
+      ])
+      .catch((error: unknown) => log.warn({ err: error }, 'could not give up contact import leases'));
   };
 }
