@@ -255,7 +255,8 @@ describe.skipIf(!haveChromium)('the web console in Chromium', () => {
     if (SCREENSHOTS) {
       await tenant.setViewportSize({ width: 390, height: 844 });
       await tenant.goto('/records');
-      await tenant.getByText('发送记录').first().waitFor();
+      await tenant.getByRole('heading', { name: '发送记录' }).waitFor();
+      await tenant.getByText('已送达').first().waitFor();
       await shoot(tenant, 'records-phone');
       await tenant.setViewportSize({ width: 1280, height: 800 });
     }

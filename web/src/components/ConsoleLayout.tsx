@@ -94,13 +94,14 @@ export default function ConsoleLayout() {
             height: 'auto',
             minHeight: 64,
             lineHeight: 'normal',
-            padding: '12px 16px',
+            // Room on the left for the menu's trigger on a phone, where the menu folds away.
+            padding: '12px 16px 12px 56px',
             display: 'flex',
             alignItems: 'center',
             justifyContent: 'flex-end',
           }}
         >
-          <Space wrap>
+          <Space wrap style={{ justifyContent: 'flex-end' }}>
             <LanguageSwitch />
             <Typography.Text data-testid="account">{me.data.login}</Typography.Text>
             <Button onClick={() => void logout()}>{t('action.logout')}</Button>

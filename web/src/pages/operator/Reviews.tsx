@@ -17,6 +17,11 @@ interface Queue {
   columns: Column[];
 }
 
+function TypeLabel({ value }: { value: unknown }) {
+  const { tr } = useI18n();
+  return <>{tr(`type.${String(value)}`)}</>;
+}
+
 const age: Column = {
   key: 'age_minutes',
   render: (v, row) => (
@@ -36,7 +41,7 @@ const QUEUES: Queue[] = [
       { key: 'id' },
       { key: 'tenant_name' },
       { key: 'name' },
-      { key: 'type' },
+      { key: 'type', render: (v) => <TypeLabel value={v} /> },
       { key: 'content' },
       { key: 'findings', render: (v) => (Array.isArray(v) ? v.length : 0) },
       age,
