@@ -66,6 +66,8 @@ describe('hongyan credential', () => {
       rate_limit: 50,
     });
     expect(c.app_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The Twilio SDK's form of the credential (docs/compatible-apis.md): its auth token is the AppSecret.
+    expect(c.credential.twilio_account_sid).toMatch(/^AC[0-9a-f]{32}$/);
     const sealed = (
       await t.db.pool.query('select secret_sealed from api_credentials where id = $1', [c.credential.id])
     ).rows[0].secret_sealed;

@@ -233,6 +233,13 @@ describe('signed requests', () => {
     expect(json.credential).toMatchObject({ name: 'rotating', scopes: ['send'], rotated_from: old.id });
     const fresh: Pair = { id: json.credential.id, appKey: json.credential.app_key, secret: json.app_secret };
     expect(fresh.appKey).not.toBe(old.appKey);
+    // A rotated credential has a Twilio form of its own, shown in the API (migration 0024).
+    expect(json.credential.twilio_account_sid).toMatch(/^AC[0-9a-f]{32}$/);
+    const listed = (
+      await app.inject({ method: 'GET', url: '/v1/credentials', headers: tenantA.auth })
+    ).json();
+    const twilioSids = listed.data ?? listed;
+    expect(JSON.stringify(twilioSids)).toContain(json.credential.twilio_account_sid);
     expect((await signedSend(old)).statusCode).toBe(202);
     expect((await signedSend(fresh)).statusCode).toBe(202);
 
