@@ -13,7 +13,8 @@
 // The clients share this process's CPU with the server, so the figure is a lower bound of what
 // the server alone does. Printed: redirects/s (after a 1 s warm-up that also fills the LRU),
 // latency p50/p99, non-302 answers, and the clicks stored once the recorder has flushed (they
-// must equal the redirects answered).
+// must equal the redirects answered), and the CPU each redirect cost this process (server and
+// clients together): on a busy machine that, not the wall-clock rate, says what one core does.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -115,8 +116,13 @@ export async function runShortLinksBench({
     const warm = await drive(1000, null);
     const latencies: number[] = [];
     const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
     const measured = await drive(seconds * 1000, latencies);
+    const cpu = process.cpuUsage(cpu0);
     const elapsed = (Date.now() - t0) / 1000;
+    // CPU per redirect (server and clients together, this one process): on a busy machine the
+    // wall-clock rate says little, while this bounds what one core does.
+    const cpuUsPerRedirect = (cpu.user + cpu.system) / Math.max(1, measured.ok);
     await app.close(); // flushes the click recorder
     agent.destroy();
     const stored = await db.pool.query<{ n: number }>('select count(*)::int as n from short_link_clicks');
@@ -135,6 +141,8 @@ export async function runShortLinksBench({
             p50: Number(percentile(latencies, 0.5).toFixed(2)),
             p99: Number(percentile(latencies, 0.99).toFixed(2)),
           },
+          cpu_us_per_redirect: Math.round(cpuUsPerRedirect),
+          redirects_per_cpu_second: Math.round(1e6 / cpuUsPerRedirect),
           non_302: measured.other + warm.other,
           clicks_stored: stored.rows[0]!.n,
           clicks_expected: measured.ok + warm.ok,
