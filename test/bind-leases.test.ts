@@ -37,7 +37,7 @@ function startNode(): Promise<{ child: ChildProcess; nodeId: string }> {
   });
   return new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`hongyan did not start:\n${buffer}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`hongyan did not start:\n${buffer}`)), 120_000);
     child.once('exit', (code) => reject(new Error(`hongyan exited with ${code}:\n${buffer}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
@@ -84,8 +84,8 @@ beforeAll(async () => {
      values ('sim', '127.0.0.1', $1, 'hongyan', 'x', 50, 100000, true, 2)`,
     [simulator.port],
   );
-  for (let i = 0; i < 3; i++) nodes.push(await startNode());
-}, 180_000);
+  nodes.push(await startNode());
+}, 240_000);
 
 afterAll(async () => {
   clearInterval(sampler);
@@ -102,7 +102,24 @@ afterAll(async () => {
   await t?.drop();
 });
 
+const leaseRows = async () =>
+  (
+    await t.db.pool.query<{ slot: number; node_id: string }>(
+      'select slot, node_id from channel_bind_leases order by slot',
+    )
+  ).rows;
+
 describe('three nodes, a channel of 2 binds', () => {
+  it('one node alone opens both binds; when more nodes start it gives one up, closed before the other node binds it', async () => {
+    await waitFor(async () => simulator.stats().sessions === 2);
+    expect((await leaseRows()).map((l) => l.node_id)).toEqual([nodes[0]!.nodeId, nodes[0]!.nodeId]);
+    for (let i = 0; i < 2; i++) nodes.push(await startNode());
+    await waitFor(async () => new Set((await leaseRows()).map((l) => l.node_id)).size === 2, 60_000);
+    await waitFor(async () => simulator.stats().sessions === 2);
+    console.log(`leases after the second and third node started: ${JSON.stringify(await leaseRows())}`);
+    expect(maxSessions).toBe(2);
+  }, 300_000);
+
   it('never has more than 2 binds at the carrier; a killed node’s bind is back within 15 s; nothing is sent twice but what was in flight, marked', async () => {
     await waitFor(async () => simulator.stats().sessions === 2);
     const leases = async () =>

@@ -96,8 +96,29 @@ export function startDispatcher({
    * goes back to the queue for a moment. Returns how many went to a channel.
    */
   function routeByRules(messages: ClaimedMessage[], all: ChannelConnector[]): number {
-    const byChannel = new Map(all.map((c) => [c.channelId, c]));
-    const health = new Map(all.map((c) => [c.channelId, healthOf(c)]));
+    // A channel may have several binds here (one connector each): it is bound while any is, and
+    // its messages go to the bind with the most room.
+    const byChannel = new Map<number, ChannelConnector[]>();
+    for (const c of all) byChannel.set(c.channelId, [...(byChannel.get(c.channelId) ?? []), c]);
+    const health = new Map(
+      [...byChannel].map(([id, binds]) => [id, healthOf(binds.find((c) => c.isReady) ?? binds[0]!)]),
+    );
+    const planned = new Map<ChannelConnector, number>();
+    const bindFor = (channelId: number): ChannelConnector | undefined => {
+      const binds = byChannel.get(channelId);
+      if (!binds) return undefined;
+      let best = binds[0]!;
+      let room = -Infinity;
+      for (const c of binds) {
+        const r = (c.isReady ? c.demand : -1e9) - (planned.get(c) ?? 0);
+        if (r > room) {
+          room = r;
+          best = c;
+        }
+      }
+      planned.set(best, (planned.get(best) ?? 0) + 1);
+      return best;
+    };
     const batches = new Map<ChannelConnector, ClaimedMessage[]>();
     let routed = 0;
     const handBack = (m: ClaimedMessage, why: string) =>
@@ -118,7 +139,7 @@ export function startDispatcher({
         handBack(m, 'routing failed');
         continue;
       }
-      const connector = decision.kind === 'channel' ? byChannel.get(decision.channel.id) : undefined;
+      const connector = decision.kind === 'channel' ? bindFor(decision.channel.id) : undefined;
       if (connector) {
         const batch = batches.get(connector);
         if (batch) batch.push(m);

@@ -39,6 +39,7 @@ function bindKeyOf(c: Channel): string {
     c.bind_mode,
     c.window_size,
     c.max_tps,
+    c.binds,
     c.source_addr,
     c.accepts_extension,
     c.id_convention,
@@ -136,8 +137,9 @@ export async function startWorker({
     onRecorded: (sent) => ingest.sentRecorded(sent),
   });
   const channelsRepo = createChannelsRepository(db.kysely, ctx.keyRing);
+  // One connector per bind this node holds: keyed by channel id and slot.
   const connectors = new Map<
-    number,
+    string,
     { connector: ChannelConnector; updatedAt: number; bindKey: string; isDefault: boolean }
   >();
 
@@ -159,11 +161,14 @@ export async function startWorker({
     await health.refresh(everyChannel);
     // Only the channels this node holds a bind lease of: the nodes together never open more
     // binds than a channel's `binds` (routing/leases/bind-leases.ts).
-    const channels = await leases.hold(everyChannel.filter((c) => c.enabled));
-    const seen = new Set<number>();
-    for (const channel of channels) {
-      seen.add(channel.id);
-      const existing = connectors.get(channel.id);
+    const held = await leases.hold(everyChannel.filter((c) => c.enabled));
+    const seen = new Set<string>();
+    for (const { channel, slot } of held.flatMap((h) =>
+      h.slots.map((s) => ({ channel: h.channel, slot: s })),
+    )) {
+      const key = `${channel.id}:${slot}`;
+      seen.add(key);
+      const existing = connectors.get(key);
       if (existing && existing.updatedAt === channel.updated_at.getTime()) {
         existing.isDefault = channel.is_default;
         continue;
@@ -178,14 +183,15 @@ export async function startWorker({
       }
       if (existing) await existing.connector.stop();
       const connector = new ChannelConnector({
-        channel,
+        // The account's TPS is shared by its binds, wherever they are open.
+        channel: { ...channel, max_tps: channel.max_tps / Math.max(1, channel.binds) },
         recorder,
         logger: log,
         onDeliver: (channelId, pdu) => ingest.deliver(channelId, pdu),
         onReady: () => dispatcher?.wake(),
         reroute: (messageId, channelId, errorCode) => health.shouldReroute(messageId, channelId, errorCode),
       });
-      connectors.set(channel.id, {
+      connectors.set(key, {
         connector,
         updatedAt: channel.updated_at.getTime(),
         bindKey,
@@ -199,6 +205,7 @@ export async function startWorker({
         await entry.connector.stop();
       }
     }
+    await leases.releaseGivenUp();
   };
   await syncChannels();
 
@@ -206,6 +213,12 @@ export async function startWorker({
     [...connectors.values()]
       .sort((a, b) => Number(b.isDefault) - Number(a.isDefault))
       .map((e) => e.connector);
+  // Each channel once, bound while any of its binds here is (what the health monitor watches).
+  const boundChannels = () => {
+    const bound = new Map<number, boolean>();
+    for (const c of ordered()) bound.set(c.channelId, (bound.get(c.channelId) ?? false) || c.isReady);
+    return [...bound].map(([channelId, isReady]) => ({ channelId, isReady }));
+  };
   dispatcher = startDispatcher({
     pool,
     nodeId,
@@ -224,7 +237,7 @@ export async function startWorker({
   const stops = [
     every(config.heartbeatIntervalMs, () => liveness.beat(), onError('heartbeat')),
     every(config.channelSyncIntervalMs, syncChannels, onError('channel sync')),
-    every(HEALTH_INTERVAL_MS, () => health.tick(ordered()), onError('routing health')),
+    every(HEALTH_INTERVAL_MS, () => health.tick(boundChannels()), onError('routing health')),
     every(config.recoveryIntervalMs, recoverAbandoned, onError('crash recovery')),
     every(
       config.deadlineSweepIntervalMs,
