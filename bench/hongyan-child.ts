@@ -52,7 +52,14 @@ export async function startHongyanChild({
     ['--max-semi-space-size=64', path.join(ROOT, 'bin/hongyan.js'), 'start', '--json', '--roles', roles],
     {
       cwd: ROOT,
-      env: { ...process.env, HONGYAN_HTTP_PORT: String(httpPort), HONGYAN_LOG_LEVEL: 'warn', ...env },
+      // No web console: a bench measures the API, and building the console would only delay it.
+      env: {
+        ...process.env,
+        HONGYAN_HTTP_PORT: String(httpPort),
+        HONGYAN_LOG_LEVEL: 'warn',
+        HONGYAN_CONSOLE: 'off',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', stderr],
     },
   );
