@@ -149,4 +149,19 @@ describe('customer SMPP server on two nodes, and over TLS', { timeout: 180_000 }
     // Node A has no receiver of this account: nothing came to the transmitter.
     expect(tx.delivered).toHaveLength(0);
   });
+
+  it('starts a node whose SMPP port is taken without the SMPP server, its HTTP API up', async () => {
+    const nodeC = await startHongyan({
+      config: settings({ HONGYAN_SMPP_PORT: String(nodeB.smppPort) }),
+      roles: ['api'],
+      installSignalHandlers: false,
+      json: true,
+    });
+    try {
+      expect(nodeC.smppPort).toBeNull();
+      expect((await fetch(`${nodeC.httpUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await nodeC.stop();
+    }
+  });
 });

@@ -178,9 +178,17 @@ export async function startHongyan({
     phase = 'smpp';
     let smppPort: number | null = null;
     if (roles.includes('api') && config.smppServer) {
-      const smpp = await startCustomerSmppServer({ ctx, nodeId, logger });
-      smppPort = smpp.port;
-      stops.unshift(() => smpp.stop());
+      try {
+        const smpp = await startCustomerSmppServer({ ctx, nodeId, logger });
+        smppPort = smpp.port;
+        stops.unshift(() => smpp.stop());
+      } catch (error) {
+        // A taken SMPP port leaves this node without the customer SMPP server rather than without
+        // its HTTP API (several nodes on one host, tests in parallel); said loudly, not silently.
+        const why = describeStartFailure({ error, phase, config });
+        if (!(why instanceof StartError)) throw error;
+        logger.error({ err: error }, `${why.message} Starting without the customer SMPP server.`);
+      }
     }
 
     phase = 'setup';

@@ -50,11 +50,17 @@ export async function startCustomerSmppServer({
     },
     ...(tls ? { tls } : {}),
   });
-  const address = await server.listen({
-    host: config.smppHost,
-    port: config.smppPort,
-    ...(tls ? { tlsPort: config.smppTlsPort } : {}),
-  });
+  let address: Awaited<ReturnType<typeof server.listen>>;
+  try {
+    address = await server.listen({
+      host: config.smppHost,
+      port: config.smppPort,
+      ...(tls ? { tlsPort: config.smppTlsPort } : {}),
+    });
+  } catch (error) {
+    await server.close().catch(() => {}); // its outbox loop and LISTEN connection
+    throw error;
+  }
   log.info(address, 'customer SMPP server listening');
   return { ...address, stop: () => server.close() };
 }
