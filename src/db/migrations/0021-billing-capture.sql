@@ -11,79 +11,92 @@
 -- counts (about a millisecond, once per statement, not per row).
 --
 -- Rule for every trigger that reads a transition table with a join: run that query with EXECUTE.
+--
+-- Second (issue 9's cost of billing): capture, refund and release no longer lock the tenant's
+-- balance row or its lots. Admission holds that row for the whole insert of a batch (10,000 rows),
+-- and every recorder and receipt statement of the tenant used to queue behind it and behind each
+-- other. The trigger now appends one delta row per (tenant, lot) and statement; admission, credit
+-- adjustments and the expiry sweep fold a tenant's deltas into its balance and lots under the lock
+-- they take anyway (lockBalances), and the worker folds what is left every few seconds. Readers
+-- and `hongyan billing reconcile` add the deltas not folded yet.
+--
+-- Every delta only moves a balance towards where it already is in truth: `reserved` deltas are
+-- never positive (each returns a reservation already on the row), `available` ones never negative
+-- (refunds and releases), so the row never goes below zero before, during or after a fold, and
+-- admission never admits against parts it does not have (an unfolded refund is simply not
+-- spendable until folded, at most a few seconds).
 
-create or replace function billing_follow_messages() returns trigger language plpgsql as $$
-declare
-  ids bigint[];
-  tenant_ids bigint[];
-  batch_ids bigint[];
-  lot_ids bigint[];
-  unit_counts bigint[];
-  kinds text[];
-  was_captured boolean[];
-  touched bigint;
-begin
-  execute $q$
-    select array_agg(e.id), array_agg(e.tenant_id), array_agg(e.batch_id), array_agg(e.lot_id),
-           array_agg(e.units), array_agg(e.kind), array_agg(e.captured)
-      from (
-        select c.id, r.tenant_id, r.batch_id, r.lot_id, r.units, k.captured,
-               case
-                 when c.status in ('sent', 'delivered', 'unknown') then
-                   case when k.captured then null else 'capture' end
-                 when c.status = 'canceled'
-                   or (not k.captured and (c.error_code like 'compliance.%' or c.error_code like 'routing.%'))
-                   then 'release'
-                 when c.status in ('undelivered', 'rejected', 'failed', 'expired') then 'refund'
-               end as kind
-          from (select n.id, n.status, n.error_code
-                  from new_rows n join old_rows o on o.id = n.id
-                 where billing_charge_class(n.status) in ('captured', 'returned')
-                   and billing_charge_class(n.status) is distinct from billing_charge_class(o.status)) c
-          join billing_ledger r on r.message_id = c.id and r.kind = 'reserve'
-          cross join lateral (
-            select coalesce(bool_or(l.kind = 'capture'), false) as captured,
-                   coalesce(bool_or(l.kind in ('refund', 'release')), false) as returned
-              from billing_ledger l where l.message_id = c.id and l.kind in ('capture', 'refund', 'release')) k
-         where not k.returned
-      ) e
-     where e.kind is not null
-  $q$ into ids, tenant_ids, batch_ids, lot_ids, unit_counts, kinds, was_captured;
-  if ids is null then
-    return null;
-  end if;
-  -- Balances are locked in tenant order, the order admission uses, so two statements never
-  -- deadlock on them.
-  perform 1 from billing_balances where tenant_id = any (tenant_ids) order by tenant_id for update;
-  with ev as (
-    select * from unnest(ids, tenant_ids, batch_ids, lot_ids, unit_counts, kinds, was_captured)
-      as ev(id, tenant_id, batch_id, lot_id, units, kind, captured)
-  ),
-  ins as (
-    insert into billing_ledger (tenant_id, kind, available_delta, reserved_delta, units, message_id, batch_id, lot_id)
-    select ev.tenant_id, ev.kind,
-           case when ev.kind = 'capture' then 0 else ev.units end,
-           case when ev.captured then 0 else -ev.units end,
-           ev.units, ev.id, ev.batch_id, ev.lot_id
-      from ev
-    on conflict do nothing
+-- Deltas of balances and lots not folded yet: rows are deleted as they are folded (the ledger,
+-- which they summarise, stays append-only).
+create table billing_balance_deltas (
+  id bigint generated always as identity primary key,
+  tenant_id bigint not null,
+  lot_id bigint,
+  available_delta bigint not null check (available_delta >= 0),
+  reserved_delta bigint not null check (reserved_delta <= 0)
+);
+create index billing_balance_deltas_tenant on billing_balance_deltas (tenant_id);
+
+-- Folds these tenants' deltas into their lots and balances. Each delta row is deleted (and so
+-- applied) by exactly one fold, whichever runs first; concurrent folds are safe.
+create function billing_fold_deltas(tenant_ids bigint[]) returns void language sql as $$
+  with d as (
+    delete from billing_balance_deltas where tenant_id = any (tenant_ids)
     returning tenant_id, lot_id, available_delta, reserved_delta
   ),
   lots as (
-    update billing_lots l set parts_left = l.parts_left + d.n
-      from (select lot_id, sum(available_delta) as n from ins
-             where lot_id is not null and available_delta <> 0 group by lot_id) d
-     where l.id = d.lot_id
-    returning 1
-  ),
-  balances as (
-    update billing_balances b
-       set available = b.available + d.a, reserved = b.reserved + d.r, updated_at = now()
-      from (select tenant_id, sum(available_delta) as a, sum(reserved_delta) as r from ins group by tenant_id) d
-     where b.tenant_id = d.tenant_id
-    returning 1
+    update billing_lots l set parts_left = l.parts_left + x.n
+      from (select lot_id, sum(available_delta) as n from d where lot_id is not null group by lot_id) x
+     where l.id = x.lot_id and x.n <> 0
   )
-  select (select count(*) from lots) + (select count(*) from balances) into touched;
+  update billing_balances b
+     set available = b.available + x.a, reserved = b.reserved + x.r, updated_at = now()
+    from (select tenant_id, sum(available_delta) as a, sum(reserved_delta) as r from d group by tenant_id) x
+   where b.tenant_id = x.tenant_id;
+$$;
+
+
+create or replace function billing_follow_messages() returns trigger language plpgsql as $$
+begin
+  -- The messages whose charge class changed (class billing_charge_class, 0013), each with what
+  -- its ledger says so far; a message already returned is left alone.
+  execute $q$
+    with e as (
+      select c.id, r.tenant_id, r.batch_id, r.lot_id, r.units, k.captured,
+             case
+               when c.status in ('sent', 'delivered', 'unknown') then
+                 case when k.captured then null else 'capture' end
+               when c.status = 'canceled'
+                 or (not k.captured and (c.error_code like 'compliance.%' or c.error_code like 'routing.%'))
+                 then 'release'
+               when c.status in ('undelivered', 'rejected', 'failed', 'expired') then 'refund'
+             end as kind
+        from (select n.id, n.status, n.error_code
+                from new_rows n join old_rows o on o.id = n.id
+               where billing_charge_class(n.status) in ('captured', 'returned')
+                 and billing_charge_class(n.status) is distinct from billing_charge_class(o.status)) c
+        join billing_ledger r on r.message_id = c.id and r.kind = 'reserve'
+        cross join lateral (
+          select coalesce(bool_or(l.kind = 'capture'), false) as captured,
+                 coalesce(bool_or(l.kind in ('refund', 'release')), false) as returned
+            from billing_ledger l where l.message_id = c.id and l.kind in ('capture', 'refund', 'release')) k
+       where not k.returned
+    ),
+    ins as (
+      insert into billing_ledger (tenant_id, kind, available_delta, reserved_delta, units, message_id, batch_id, lot_id)
+      select e.tenant_id, e.kind,
+             case when e.kind = 'capture' then 0 else e.units end,
+             case when e.captured then 0 else -e.units end,
+             e.units, e.id, e.batch_id, e.lot_id
+        from e
+       where e.kind is not null
+      on conflict do nothing
+      returning tenant_id, lot_id, available_delta, reserved_delta
+    )
+    insert into billing_balance_deltas (tenant_id, lot_id, available_delta, reserved_delta)
+    select tenant_id, lot_id, sum(available_delta), sum(reserved_delta)
+      from ins group by tenant_id, lot_id
+  $q$;
   return null;
 end $$;
 

@@ -61,22 +61,46 @@ export async function insertLotWithCredit(
 }
 
 /**
- * Locks the balance rows of these tenants, in tenant id order, for the rest of the transaction.
- * A tenant without a row has nothing available (and nothing to lock: a credit creates the row).
+ * Locks the balance rows of these tenants, in tenant id order, for the rest of the transaction,
+ * then folds their deltas (what the status trigger captured, refunded and released since: migration
+ * 0021) into the balances and lots, so that the caller sees and changes exact figures. A tenant
+ * without a row has nothing available (and nothing to lock: a credit creates the row).
  */
 export async function lockBalances(
   db: Queryable,
   tenantIds: readonly number[],
 ): Promise<Map<number, number>> {
-  const result = await db.query<{ tenant_id: number; available: number }>(
+  await db.query(
     prepared(
       'billing-lock-balances',
-      `select tenant_id, available from billing_balances where tenant_id = any($1::bigint[])
-        order by tenant_id for update`,
+      `select 1 from billing_balances where tenant_id = any($1::bigint[]) order by tenant_id for update`,
+      [tenantIds],
+    ),
+  );
+  await foldBalanceDeltas(db, tenantIds);
+  const result = await db.query<{ tenant_id: number; available: number }>(
+    prepared(
+      'billing-read-locked-balances',
+      'select tenant_id, available from billing_balances where tenant_id = any($1::bigint[])',
       [tenantIds],
     ),
   );
   return new Map(result.rows.map((r) => [r.tenant_id, r.available]));
+}
+
+/** Folds these tenants' balance deltas into their balances and lots (each delta exactly once). */
+export async function foldBalanceDeltas(db: Queryable, tenantIds: readonly number[]): Promise<void> {
+  if (tenantIds.length === 0) return;
+  await db.query(prepared('billing-fold-deltas', 'select billing_fold_deltas($1::bigint[])', [tenantIds]));
+}
+
+/** The tenants with deltas not folded yet (the worker's periodic fold), at most `limit`. */
+export async function tenantsWithDeltas(db: Queryable, limit: number): Promise<number[]> {
+  const result = await db.query<{ tenant_id: number }>(
+    'select distinct tenant_id from (select tenant_id from billing_balance_deltas limit $1) d',
+    [limit],
+  );
+  return result.rows.map((r) => Number(r.tenant_id)).sort((a, b) => a - b);
 }
 
 export interface Reservation {
@@ -214,11 +238,19 @@ export interface LotView {
 
 export async function readBalance(db: Queryable, tenantId: number) {
   const result = await db.query<BalanceRow & { lots: LotView[] | null }>(
-    `select coalesce(b.available, 0)::bigint as available, coalesce(b.reserved, 0)::bigint as reserved,
+    // With the deltas not folded yet (migration 0021): the figures as they stand.
+    `with d as (select lot_id, available_delta, reserved_delta from billing_balance_deltas where tenant_id = $1),
+     lots as (
+       select l.id, l.parts_left + coalesce((select sum(d.available_delta) from d where d.lot_id = l.id), 0)::bigint
+                as parts_left, l.parts_total, l.expires_at, l.source, l.order_id
+         from billing_lots l
+        where l.tenant_id = $1 and (l.parts_left > 0 or l.id in (select lot_id from d)))
+     select (coalesce(b.available, 0) + coalesce((select sum(available_delta) from d), 0))::bigint as available,
+            (coalesce(b.reserved, 0) + coalesce((select sum(reserved_delta) from d), 0))::bigint as reserved,
             (select json_agg(json_build_object('id', l.id, 'parts_left', l.parts_left, 'parts_total', l.parts_total,
                       'expires_at', l.expires_at, 'source', l.source, 'order_id', l.order_id)
                       order by l.expires_at, l.id)
-               from billing_lots l where l.tenant_id = $1 and l.parts_left > 0) as lots
+               from lots l where l.parts_left > 0) as lots
        from (select $1::bigint as tenant_id) t left join billing_balances b on b.tenant_id = t.tenant_id`,
     [tenantId],
   );

@@ -8,12 +8,14 @@ import { adjustmentBelowZero, invalidCredit } from './billing.errors.ts';
 import {
   type BalanceRow,
   expireDueLots,
+  foldBalanceDeltas,
   insertLotWithCredit,
   lockBalances,
   type LotSource,
   type Queryable,
   readBalance,
   takeFromLots,
+  tenantsWithDeltas,
   tenantsWithDueLots,
 } from './ledger.sql.ts';
 
@@ -169,7 +171,8 @@ export async function adjustBalance({
 
 /**
  * The expiry sweep: what is left in lots past their expiry leaves through expire ledger rows, a
- * few hundred tenants per transaction. Returns the lots expired.
+ * few hundred tenants per transaction. Returns the lots expired. It first folds every tenant's
+ * balance deltas (foldDeltas).
  */
 export async function expireLots({
   db,
@@ -180,6 +183,7 @@ export async function expireLots({
   now?: Date;
   tenantsPerRound?: number;
 }): Promise<number> {
+  await foldDeltas({ db, tenantsPerRound });
   let total = 0;
   for (;;) {
     const tenantIds = await tenantsWithDueLots(db, { now, limit: tenantsPerRound });
@@ -189,6 +193,22 @@ export async function expireLots({
       return expireDueLots(tx, { tenantIds, now });
     });
   }
+}
+
+/**
+ * Folds every tenant's balance deltas (migration 0021) into its balance and lots, each tenant in
+ * its own short statement. Admission folds its own tenants' whenever it locks them; this, run by
+ * the expiry sweep, keeps the deltas of tenants that stopped sending few. Returns the tenants.
+ */
+export async function foldDeltas({ db, tenantsPerRound = 200 }: { db: Queryable; tenantsPerRound?: number }) {
+  let total = 0;
+  for (let round = 0; round < 50; round++) {
+    const tenantIds = await tenantsWithDeltas(db, tenantsPerRound);
+    if (tenantIds.length === 0) break;
+    for (const tenantId of tenantIds) await foldBalanceDeltas(db, [tenantId]);
+    total += tenantIds.length;
+  }
+  return total;
 }
 
 /** What the demo tenant of a fresh install starts with. */

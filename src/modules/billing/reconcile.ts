@@ -43,12 +43,18 @@ async function balanceDifferences(db: Queryable) {
     ledger_reserved: number;
     lots_available: number;
   }>(
-    `select t.tenant_id, coalesce(b.available, 0)::bigint as available, coalesce(b.reserved, 0)::bigint as reserved,
+    // Balances and lots as they stand: with the deltas the status trigger wrote and no fold has
+    // applied yet (migration 0021).
+    `select t.tenant_id, (coalesce(b.available, 0) + coalesce(d.available, 0))::bigint as available,
+            (coalesce(b.reserved, 0) + coalesce(d.reserved, 0))::bigint as reserved,
             coalesce(l.available, 0)::bigint as ledger_available, coalesce(l.reserved, 0)::bigint as ledger_reserved,
-            coalesce(p.parts_left, 0)::bigint as lots_available
+            (coalesce(p.parts_left, 0) + coalesce(d.lots, 0))::bigint as lots_available
        from (select tenant_id from billing_balances union select tenant_id from billing_ledger
              union select tenant_id from billing_lots) t
        left join billing_balances b on b.tenant_id = t.tenant_id
+       left join (select tenant_id, sum(available_delta) as available, sum(reserved_delta) as reserved,
+                         sum(available_delta) filter (where lot_id is not null) as lots
+                    from billing_balance_deltas group by tenant_id) d on d.tenant_id = t.tenant_id
        left join (select tenant_id, sum(available_delta) as available, sum(reserved_delta) as reserved
                     from billing_ledger group by tenant_id) l on l.tenant_id = t.tenant_id
        left join (select tenant_id, sum(parts_left) as parts_left from billing_lots group by tenant_id) p

@@ -10,6 +10,8 @@ import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
 import { claimNextMessages, recordSentMessages } from '../dispatch/dispatch.sql.ts';
 import { applySinglePartReceipts } from '../receipts/receipts.sql.ts';
+import { TEST_CREDIT_PARTS } from './billing.testkit.ts';
+import { expireLots, getBalance } from './ledger.usecases.ts';
 import { reconcile } from './reconcile.ts';
 
 const COUNT = 3001;
@@ -126,4 +128,100 @@ describe('status triggers on messages', () => {
     expect(r.differences).toEqual([]);
     expect(r.consistent).toBe(true);
   }, 120_000);
+
+  it('capture and refund never wait for the balance row; their deltas count at once and fold exactly', async () => {
+    const tenant = await newTenant(ctx, 'unlocked captures');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers: { ...tenant.auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({
+        content: '【鸿雁】账单提醒',
+        type: 'notification',
+        recipients: Array.from({ length: 10 }, (_, i) => ({ to: `+86137${String(i).padStart(8, '0')}` })),
+      }),
+    });
+    expect(res.statusCode).toBe(202);
+    const now = new Date();
+    const claimed = await claimNextMessages(t.db.pool, {
+      nodeId: NODE,
+      limit: 10,
+      perTenant: 10,
+      now,
+      deadlines: LONG_DEADLINES,
+      maxAttempts: 5,
+    });
+    const ids = claimed.filter((m) => m.tenantId === tenant.tenantId).map((m) => m.id);
+    expect(ids).toHaveLength(10);
+
+    // Admission of another batch holds the tenant's balance row for its whole insert.
+    const admission = new pg.Client({ connectionString: t.url });
+    await admission.connect();
+    try {
+      await admission.query('begin');
+      await admission.query('select 1 from billing_balances where tenant_id = $1 for update', [
+        tenant.tenantId,
+      ]);
+      // Neither the recorder's capture nor a receipt's refund waits for it.
+      await recordSentMessages(t.db.pool, {
+        nodeId: NODE,
+        now,
+        results: ids.map((id) => ({
+          id,
+          channelId: 1,
+          sourceAddr: '106900',
+          carrierIds: [`u-${id}`],
+          duplicateRisk: false,
+        })),
+      });
+      await applySinglePartReceipts(t.db.pool, {
+        now,
+        rows: ids.map((id, i) => ({
+          messageId: id,
+          partNo: 0,
+          state: i < 2 ? ('undelivered' as const) : ('delivered' as const),
+          errorCode: i < 2 ? 'smpp.stat.UNDELIV' : null,
+          doneAt: now,
+        })),
+      });
+    } finally {
+      await admission.query('rollback');
+      await admission.end();
+    }
+
+    // The balance row still holds the reservations; what the tenant reads already does not.
+    const row = await t.db.pool.query(
+      'select available, reserved from billing_balances where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    expect(row.rows[0]).toEqual({ available: TEST_CREDIT_PARTS - 10, reserved: 10 });
+    // What GET /v1/billing/balance and `hongyan billing balance` read.
+    const balance = await getBalance({ db: t.db.pool, tenantId: tenant.tenantId });
+    expect(balance).toMatchObject({ available: TEST_CREDIT_PARTS - 8, reserved: 0 });
+    expect(balance.lots.reduce((sum, l) => sum + l.parts_left, 0)).toBe(TEST_CREDIT_PARTS - 8);
+    expect((await reconcile({ db: t.db.pool })).consistent).toBe(true);
+
+    // The sweep folds them: the row says the same, and no delta is left to fold twice.
+    await expireLots({ db: t.db.pool });
+    const folded = await t.db.pool.query(
+      'select available, reserved from billing_balances where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    expect(folded.rows[0]).toEqual({ available: TEST_CREDIT_PARTS - 8, reserved: 0 });
+    const left = await t.db.pool.query(
+      'select count(*)::int as n from billing_balance_deltas where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    expect(left.rows[0].n).toBe(0);
+    await expireLots({ db: t.db.pool });
+    expect(
+      (
+        await t.db.pool.query('select available from billing_balances where tenant_id = $1', [
+          tenant.tenantId,
+        ])
+      ).rows[0],
+    ).toEqual({ available: TEST_CREDIT_PARTS - 8 });
+    const r = await reconcile({ db: t.db.pool });
+    expect(r.differences).toEqual([]);
+  });
 });
