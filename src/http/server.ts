@@ -194,6 +194,7 @@ export async function buildHttpServer(
   await registerCampaignRoutes(app, ctx);
   // Public short-link redirects (GET /s/:code), outside /v1.
   await registerShortLinkRoutes(app, ctx);
+  await registerVerificationRoutes(app, ctx);
   await registerRulesRoutes(app, ctx);
   await registerBillingCommerceRoutes(app, ctx);
   await registerBillingOperatorRoutes(app, ctx);
@@ -205,7 +206,6 @@ export async function buildHttpServer(
   // Last: the console's page answers only GETs no route above claims.
   if (consoleDir) await registerConsoleRoutes(app, { dir: consoleDir });
   return app;
-  await registerVerificationRoutes(app, ctx);
 }
 
 /** Which methods each registered path answers, so a wrong method is a 405 and not a 404. */
