@@ -38,7 +38,9 @@ describe('mapping', () => {
       ok: true,
       value: { phone: 1, name: 0, tags: 4, fields: [['城市', 2]], addTags: [] },
     });
-    expect(readRow(['张三', ' 13800138000 ', '上海', 'x', 'a，b;a'], (r as { value: never }).value)).toEqual({
+    expect(
+      readRow(['张三', ' 13800138000 ', '上海', 'x', 'a，b;a'], (r as unknown as { value: never }).value),
+    ).toEqual({
       rawPhone: '13800138000',
       name: '张三',
       fields: { 城市: '上海' },
