@@ -18,10 +18,10 @@ import '../modules/smpp-server/smpp-accounts.errors.ts';
 import '../modules/routing/routing.errors.ts';
 import '../modules/shortlinks/shortlinks.errors.ts';
 import '../modules/tenants/tenants.errors.ts';
+import '../modules/verifications/verifications.errors.ts';
 import '../modules/webhooks/webhooks.errors.ts';
 import { registeredErrors } from './errors.ts';
 
-import '../modules/verifications/verifications.errors.ts';
 describe('error codes', () => {
   it('docs/errors.md lists exactly the codes that exist, with their HTTP status', () => {
     const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
