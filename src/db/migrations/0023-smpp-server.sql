@@ -87,15 +87,19 @@ begin
   if not exists (select 1 from smpp_accounts) then
     return null;
   end if;
-  insert into smpp_server_outbox (account_id, kind, message_id, payload)
-  select s.account_id, 'receipt', n.id, smpp_server_receipt_payload(n, s)
-    from new_rows n
-    join old_rows o on o.id = n.id
-    join smpp_server_messages s on s.message_id = n.id
-   where n.status is distinct from o.status
-     and n.status in ('delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled')
-     and smpp_server_wants_receipt(s.registered_delivery, n.status)
-   order by n.id;
+  -- EXECUTE: planned for each statement's own row count (a plan cached from a one-row first
+  -- call would join the transition tables by nested loop; see 0021-billing-capture.sql).
+  execute $q$
+    insert into smpp_server_outbox (account_id, kind, message_id, payload)
+    select s.account_id, 'receipt', n.id, smpp_server_receipt_payload(n, s)
+      from new_rows n
+      join old_rows o on o.id = n.id
+      join smpp_server_messages s on s.message_id = n.id
+     where n.status is distinct from o.status
+       and n.status in ('delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled')
+       and smpp_server_wants_receipt(s.registered_delivery, n.status)
+     order by n.id
+  $q$;
   return null;
 end $$;
 create trigger smpp_server_follow_messages after update on messages

@@ -20,7 +20,8 @@ begin
   if not exists (select 1 from webhook_endpoints where enabled and deleted_at is null and 'batch.completed' = any (events)) then
     return null;
   end if;
-  perform webhook_enqueue('batch.completed', coalesce(jsonb_agg(jsonb_build_object(
+  -- EXECUTE: planned for each statement's own row count (see 0021-billing-capture.sql).
+  execute $q$ select webhook_enqueue('batch.completed', coalesce(jsonb_agg(jsonb_build_object(
       'tenant_id', n.tenant_id, 'at', n.completed_at,
       'data', jsonb_build_object('batch_id', n.id::text, 'type', n.type, 'total', n.total,
         'accepted', n.accepted, 'rejected', n.rejected,
@@ -33,7 +34,7 @@ begin
    where o.completed_at is null and n.completed_at is not null
      and exists (
        select 1 from webhook_endpoints w
-        where w.tenant_id = n.tenant_id and w.enabled and w.deleted_at is null and 'batch.completed' = any (w.events));
+        where w.tenant_id = n.tenant_id and w.enabled and w.deleted_at is null and 'batch.completed' = any (w.events)) $q$;
   return null;
 end $$;
 create trigger webhooks_follow_batches after update on batches
