@@ -71,6 +71,8 @@ ${COMMERCE_HELP}
   hongyan bench --contacts-import [--messages N] a contact import of N CSV rows (default 1,000,000): rows/s, peak RSS
   hongyan bench --smpp-server [--messages N]     submits/s into Hongyan's SMPP server with the npm smpp client
   hongyan bench --shortlinks                     short-link redirects/s (GET /s/:code) and their latency (DATABASE_URL)
+  hongyan bench --billing [--messages N]         billing on against HONGYAN_BILLING=off, end to end, phases alternating
+  hongyan bench --webhooks [--messages N]        webhooks on for every message against off, end to end
 
 Options: --json (machine-readable output), --config FILE (JSON config file).
 Settings come from the environment (DATABASE_URL, HONGYAN_DATA_DIR, HONGYAN_HTTP_PORT, ...);
@@ -152,6 +154,8 @@ async function main(argv: string[]): Promise<number> {
       signed: { type: 'boolean', default: false },
       'smpp-server': { type: 'boolean', default: false },
       shortlinks: { type: 'boolean', default: false },
+      billing: { type: 'boolean', default: false },
+      webhooks: { type: 'boolean', default: false },
       tps: { type: 'string' }, // hongyan smpp-account create --tps
       help: { type: 'boolean', short: 'h' },
     },
@@ -195,6 +199,17 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'bench': {
+      const messages = values.messages === undefined ? undefined : Number(values.messages);
+      if (values.billing) {
+        const { runBillingBench } = await import('../bench/billing.ts');
+        await runBillingBench(messages === undefined ? {} : { messages });
+        return 0;
+      }
+      if (values.webhooks) {
+        const { runWebhooksBench } = await import('../bench/webhooks.ts');
+        await runWebhooksBench(messages === undefined ? {} : { messages });
+        return 0;
+      }
       if (values.shortlinks) {
         const { runShortLinksBench } = await import('../bench/shortlinks.ts');
         await runShortLinksBench();
