@@ -3,6 +3,7 @@
 // range); open states and queue lanes are counted on their partial indexes, each up to a cap;
 // channels come from the routing health statistics (their own bounded scan); the webhook backlog
 // from the due index of pending deliveries.
+import { STATUSES } from '../messages/messages.models.ts';
 import type pg from 'pg';
 import { channelStats } from '../routing/health/channel-stats.ts';
 import { gauges } from './metrics.registry.ts';
@@ -16,20 +17,7 @@ export interface CollectSettings {
 
 const LANES = ['verification', 'notification', 'marketing'] as const;
 const OPEN_STATES = ['held', 'queued', 'sending', 'sent'] as const;
-const STATES = [
-  'accepted',
-  'held',
-  'queued',
-  'sending',
-  'sent',
-  'delivered',
-  'undelivered',
-  'expired',
-  'rejected',
-  'failed',
-  'unknown',
-  'canceled',
-] as const;
+const STATES = STATUSES;
 
 async function recentMessages(db: Queryable, scan: number) {
   const r = await db.query<{ status: string; type: string; n: string }>(
