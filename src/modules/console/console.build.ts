@@ -96,16 +96,25 @@ export async function ensureConsoleBuilt({
   await rm(staging, { recursive: true, force: true });
   await mkdir(path.dirname(dir), { recursive: true });
   const { build } = await import('vite');
-  await build({
-    configFile: path.join(webRoot, 'vite.config.ts'),
-    root: webRoot,
-    logLevel: 'warn',
-    mode: 'production',
-    // Under a test runner NODE_ENV is "test", and Vite would then bundle React's development
-    // build (about 60 KB gzipped more): the served console is always the production one.
-    define: { 'process.env.NODE_ENV': JSON.stringify('production') },
-    build: { outDir: staging, emptyOutDir: true },
-  });
+  // Under a test runner NODE_ENV is "test". Vite takes NODE_ENV over `mode` for isProduction, and
+  // the React plugin then compiles JSX for React's development runtime (jsxDEV) while the bundle
+  // holds the production one, whose jsxDEV is undefined: a blank page. The served console is
+  // always the production build, so NODE_ENV is production for the build's duration.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({
+      configFile: path.join(webRoot, 'vite.config.ts'),
+      root: webRoot,
+      logLevel: 'warn',
+      mode: 'production',
+      define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+      build: { outDir: staging, emptyOutDir: true },
+    });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   await writeFile(path.join(staging, HASH_FILE), `${hash}\n`);
   await replaceDir(staging, dir, hash);
   return { dir, built: true, hash };
