@@ -111,6 +111,11 @@ export async function startHongyan({
   const stops: (() => Promise<void>)[] = [async () => database.close()];
   let stopping: Promise<void> | null = null;
   const stop = () => {
+    // Once stopping, a background loop may still reject on the pool or a socket being closed
+    // (work in flight as the process drains): logged, and not allowed to turn a clean stop into
+    // an exit with an error.
+    if (stopping === null && installSignalHandlers)
+      process.on('unhandledRejection', (err) => logger.warn({ err }, 'after shutdown began'));
     stopping ??= (async () => {
       for (const fn of [...stops]) {
         try {
