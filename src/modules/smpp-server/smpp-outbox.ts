@@ -117,27 +117,38 @@ export function startOutboxDeliverer({
     running.set(accountId, run);
   }
 
+  let releaseListener: (error?: Error | boolean) => void = () => {};
+
   async function listen(): Promise<void> {
     if (listener !== null || stopped) return;
     try {
       const client = await pool.connect();
       listener = client;
+      // Released once: the connection's 'error' may come after stop() gave it back (the server
+      // ends its connections when it shuts down), and a second release throws.
+      let released = false;
+      releaseListener = (error?: Error | boolean) => {
+        if (released) return;
+        released = true;
+        if (listener === client) listener = null;
+        client.release(error);
+      };
       client.on('notification', (msg) => {
         for (const id of (msg.payload ?? '').split(',')) {
           const accountId = Number(id);
           if (Number.isInteger(accountId) && receiversOf(accountId).length > 0) wake(accountId);
         }
       });
+      const releaseThis = releaseListener;
       client.on('error', (error) => {
+        if (stopped) return releaseThis(error);
         logger.warn({ err: error }, 'SMPP outbox: LISTEN connection lost; polling until it is back');
-        client.release(error);
-        if (listener === client) listener = null;
+        releaseThis(error);
       });
       await client.query('listen smpp_server_outbox');
     } catch (error) {
       logger.warn({ err: error }, 'SMPP outbox: LISTEN failed; polling');
-      listener?.release(true);
-      listener = null;
+      releaseListener(true);
     }
   }
 
@@ -163,8 +174,7 @@ export function startOutboxDeliverer({
       await Promise.allSettled([...running.values()]);
       if (listener) {
         await listener.query('unlisten smpp_server_outbox').catch(() => {});
-        listener.release();
-        listener = null;
+        releaseListener();
       }
     },
   };
