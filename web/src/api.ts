@@ -55,11 +55,29 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
 
 export const get = <T = unknown>(path: string, query?: Query) => api<T>('GET', withQuery(path, query));
 export const post = <T = unknown>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
+export const patch = <T = unknown>(path: string, body: unknown) => api<T>('PATCH', path, body);
+
+/** A multipart upload (a file and form fields), answered like any other call. */
+export async function upload<T = unknown>(path: string, form: FormData): Promise<T> {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'x-csrf-token': csrfToken() },
+    credentials: 'same-origin',
+    body: form,
+  });
+  const parsed = parseBody(await res.text());
+  if (!res.ok) {
+    const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(res.status, error?.code ?? `http.${res.status}`, error?.message ?? res.statusText);
+  }
+  return parsed as T;
+}
 
 /** A cursor page as the list routes answer it. */
 export interface Page<T> {
   data: T[];
   next_cursor?: string | null;
+  next_after?: string | null;
 }
 
 /** An error as a person reads it: the stable code and the API's message. */

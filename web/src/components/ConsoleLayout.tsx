@@ -23,6 +23,9 @@ const TENANT_MENU: [string, MessageKey][] = [
   ['/send', 'nav.send'],
   ['/records', 'nav.records'],
   ['/replies', 'nav.replies'],
+  ['/contacts', 'nav.contacts'],
+  ['/imports', 'nav.imports'],
+  ['/campaigns', 'nav.campaigns'],
   ['/signatures', 'nav.signatures'],
   ['/templates', 'nav.templates'],
   ['/billing', 'nav.billing'],
@@ -82,7 +85,9 @@ export default function ConsoleLayout() {
         </div>
         <Menu
           mode="inline"
-          selectedKeys={[location.pathname]}
+          selectedKeys={[
+            menu.find(([p]) => p !== '/' && location.pathname.startsWith(`${p}/`))?.[0] ?? location.pathname,
+          ]}
           items={menu.map(([path, key]) => ({ key: path, label: t(key) }))}
           onClick={({ key }) => navigate(key)}
         />

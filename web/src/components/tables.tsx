@@ -1,5 +1,5 @@
-// Tables on the API's lists: CursorTable pages on the server (next_cursor, or before_id for the
-// audit logs), ListTable shows a whole short list. Loading, empty and error states are built in.
+// Tables on the API's lists: CursorTable pages on the server (next_cursor; before_id for the
+// audit logs; after/next_after for contacts; before for campaigns), ListTable shows a whole short list. Loading, empty and error states are built in.
 import { useQuery } from '@tanstack/react-query';
 import { Button, Space, Table, Tag } from 'antd';
 import type { TableColumnsType } from 'antd';
@@ -103,9 +103,18 @@ export function ListTable({
   );
 }
 
+/** How a list route pages: the query parameter it reads, and where the next page's value comes from. */
+export type PageMode = 'cursor' | 'before_id' | 'after' | 'before';
+const PAGE_PARAM: Record<PageMode, string> = {
+  cursor: 'cursor',
+  before_id: 'before_id',
+  after: 'after',
+  before: 'before',
+};
+
 /**
  * Server-side pages: the cursor of each page seen is kept, so Previous goes back without the
- * server needing offsets. `beforeId` lists (audit) page on the last row's id instead.
+ * server needing offsets. `before_id` and `before` lists page on the last row's id instead.
  */
 export function CursorTable({
   queryKey,
@@ -116,15 +125,17 @@ export function CursorTable({
   mode = 'cursor',
   onRow,
   refetchInterval,
+  actions,
 }: {
   queryKey: unknown[];
   path: string;
   query?: Query;
   columns?: Column[];
   pageSize?: number;
-  mode?: 'cursor' | 'before_id';
+  mode?: PageMode;
   onRow?: (row: Row) => void;
   refetchInterval?: number;
+  actions?: Column;
 }) {
   const { t } = useI18n();
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
@@ -138,7 +149,7 @@ export function CursorTable({
   const pageQuery: Query = {
     ...query,
     limit: pageSize,
-    [mode === 'cursor' ? 'cursor' : 'before_id']: cursor,
+    [PAGE_PARAM[mode]]: cursor,
   };
   const q = useQuery({
     queryKey: [...queryKey, pageQuery],
@@ -146,14 +157,16 @@ export function CursorTable({
     refetchInterval,
   });
   const rows = q.data?.data ?? [];
-  const cols = useColumns(columns, rows);
+  const cols = useColumns(columns, rows, actions ? [actions] : []);
   if (q.error) return <ErrorState error={q.error} retry={() => void q.refetch()} />;
   const next =
     mode === 'cursor'
       ? (q.data?.next_cursor ?? null)
-      : rows.length === pageSize
-        ? String(rows.at(-1)?.id ?? '')
-        : null;
+      : mode === 'after'
+        ? (q.data?.next_after ?? null)
+        : rows.length === pageSize
+          ? String(rows.at(-1)?.id ?? '')
+          : null;
   return (
     <>
       <Table<Row>

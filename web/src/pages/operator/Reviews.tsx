@@ -1,12 +1,12 @@
 // Review queues: tenants, signatures, templates and marketing batches, each with its age against
 // the target and one-click approve / reject with a reason.
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Input, Modal, Space, Tabs, Tag } from 'antd';
+import { Alert, Button, Input, Modal, Space, Tabs, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { post } from '../../api.ts';
 import { PageTitle } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
-import { type Column, ListTable, type Row } from '../../components/tables.tsx';
+import { type Column, formatValue, ListTable, type Row } from '../../components/tables.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 
 interface Queue {
@@ -22,14 +22,36 @@ function TypeLabel({ value }: { value: unknown }) {
   return <>{tr(`type.${String(value)}`)}</>;
 }
 
-const age: Column = {
-  key: 'age_minutes',
-  render: (v, row) => (
-    <Tag color={row.overdue ? 'red' : 'default'}>
-      {String(v ?? Math.round(Number(row.age_seconds ?? 0) / 60))}′
-    </Tag>
-  ),
-};
+/** Minutes waited: the API's age when it gives one, else counted from when the item was submitted. */
+function ageMinutes(row: Row): number | null {
+  if (typeof row.age_minutes === 'number') return row.age_minutes;
+  if (typeof row.age_seconds === 'number') return Math.round(row.age_seconds / 60);
+  const since = row.submitted_at ?? row.created_at;
+  if (typeof since !== 'string') return null;
+  return Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 60_000));
+}
+
+function Age({ row }: { row: Row }) {
+  const { t } = useI18n();
+  const minutes = ageMinutes(row);
+  if (minutes === null) return <>—</>;
+  const label = minutes < 120 ? `${minutes}′` : `${Math.floor(minutes / 60)}h ${minutes % 60}′`;
+  return (
+    <Space size={4} wrap>
+      <Tag color={row.overdue ? 'red' : 'default'} data-testid="queue-age">
+        {label}
+      </Tag>
+      {row.overdue ? <Tag color="red">{t('reviews.overdue')}</Tag> : null}
+      {typeof row.due_at === 'string' ? (
+        <Typography.Text type="secondary">
+          {t('reviews.due', { at: String(formatValue(row.due_at)) })}
+        </Typography.Text>
+      ) : null}
+    </Space>
+  );
+}
+
+const age: Column = { key: 'age_minutes', render: (_v, row) => <Age row={row} /> };
 
 const QUEUES: Queue[] = [
   {
@@ -66,7 +88,7 @@ const QUEUES: Queue[] = [
     path: '/v1/operator/reviews/tenants',
     decide: (id, a) => `/v1/operator/tenants/${id}/${a}`,
     idKey: 'id',
-    columns: [{ key: 'id' }, { key: 'name' }, { key: 'status' }, { key: 'submitted_at' }],
+    columns: [{ key: 'id' }, { key: 'name' }, { key: 'status' }, { key: 'submitted_at' }, age],
   },
   {
     key: 'marketing',

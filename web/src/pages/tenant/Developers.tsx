@@ -1,5 +1,5 @@
-// Developers: signed API credentials (the secret shown once), webhook endpoints, and webhook
-// deliveries with replay; a link to the API documentation.
+// Developers: signed API credentials (the secret shown once, rotation, revocation), SMPP accounts,
+// webhook endpoints, and webhook deliveries with replay; a link to the API documentation.
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Checkbox, Form, Input, Typography } from 'antd';
 import { post } from '../../api.ts';
@@ -7,6 +7,7 @@ import { PageTitle, Section } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
 import { CursorTable, ListTable } from '../../components/tables.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
+import { CredentialList, SmppAccounts } from './DeveloperAccess.tsx';
 
 const SCOPES = ['send', 'read', 'templates', 'billing', 'webhooks'];
 
@@ -67,8 +68,9 @@ export default function Developers() {
         {create.error && (
           <Alert type="error" showIcon message={errorText(create.error)} style={{ marginBottom: 12 }} />
         )}
-        <ListTable queryKey={['credentials']} path="/v1/credentials" />
+        <CredentialList />
       </Section>
+      <SmppAccounts />
       <Section title={t('developers.webhooks')}>
         <ListTable queryKey={['webhook-endpoints']} path="/v1/webhooks/endpoints" />
       </Section>

@@ -1,18 +1,73 @@
-// Signatures: apply, see the review state and the reason of a rejection.
+// Signatures: apply, see the review state and the reason of a rejection, edit a rejected one and
+// send it back to review (PATCH /v1/signatures/{id}).
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Form, Input, Select } from 'antd';
-import { post } from '../../api.ts';
+import { Alert, Button, Form, Input, Modal, Select } from 'antd';
+import { useState } from 'react';
+import { patch, post } from '../../api.ts';
 import { ReviewState } from '../../components/ReviewState.tsx';
 import { PageTitle, Section } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
-import { ListTable } from '../../components/tables.tsx';
+import { ListTable, type Row } from '../../components/tables.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 
 const SOURCES = ['company', 'trademark', 'app', 'website', 'public_account', 'other'];
 
+interface SignatureDraft {
+  name: string;
+  source: string;
+  source_detail?: string;
+}
+
+function Resubmit({ row, onDone }: { row: Row; onDone: () => void }) {
+  const { t, tr } = useI18n();
+  const client = useQueryClient();
+  const save = useMutation({
+    mutationFn: (v: SignatureDraft) => patch(`/v1/signatures/${String(row.id)}`, v),
+    onSuccess: async () => {
+      await client.invalidateQueries({ queryKey: ['signatures'] });
+      onDone();
+    },
+  });
+  return (
+    <Form
+      layout="vertical"
+      initialValues={{ name: row.name, source: row.source, source_detail: row.source_detail ?? undefined }}
+      onFinish={(v: SignatureDraft) => save.mutate(v)}
+    >
+      {row.reason ? (
+        <Alert type="error" showIcon message={String(row.reason)} style={{ marginBottom: 12 }} />
+      ) : null}
+      <Form.Item
+        name="name"
+        label={t('field.name')}
+        rules={[{ required: true, message: t('form.required') }]}
+      >
+        <Input maxLength={64} />
+      </Form.Item>
+      <Form.Item
+        name="source"
+        label={t('field.source')}
+        rules={[{ required: true, message: t('form.required') }]}
+      >
+        <Select options={SOURCES.map((s) => ({ value: s, label: tr(`source.${s}`) }))} />
+      </Form.Item>
+      <Form.Item name="source_detail" label={t('field.source_detail')}>
+        <Input maxLength={200} />
+      </Form.Item>
+      {save.error && (
+        <Alert type="error" showIcon message={errorText(save.error)} style={{ marginBottom: 12 }} />
+      )}
+      <Button type="primary" htmlType="submit" loading={save.isPending}>
+        {t('action.resubmit')}
+      </Button>
+    </Form>
+  );
+}
+
 export default function Signatures() {
   const { t, tr } = useI18n();
   const client = useQueryClient();
+  const [editing, setEditing] = useState<Row | null>(null);
   const apply = useMutation({
     mutationFn: (v: { name: string; source: string; source_detail?: string }) => post('/v1/signatures', v),
     onSuccess: () => client.invalidateQueries({ queryKey: ['signatures'] }),
@@ -64,7 +119,25 @@ export default function Signatures() {
           { key: 'is_default' },
           { key: 'submitted_at' },
         ]}
+        actions={{
+          key: 'actions',
+          render: (_v, row) =>
+            row.status === 'rejected' ? (
+              <Button size="small" onClick={() => setEditing(row)}>
+                {t('action.resubmit')}
+              </Button>
+            ) : null,
+        }}
       />
+      <Modal
+        open={editing !== null}
+        title={t('signatures.resubmit')}
+        footer={null}
+        destroyOnHidden
+        onCancel={() => setEditing(null)}
+      >
+        {editing && <Resubmit row={editing} onDone={() => setEditing(null)} />}
+      </Modal>
     </>
   );
 }
