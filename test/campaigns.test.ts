@@ -32,6 +32,8 @@ let tenantId: number;
 let dataDir: string;
 let config: ReturnType<typeof loadConfig>;
 const extraDbs: Db[] = [];
+/** Redirects of a link this process answered after another node had disabled it (until its sync). */
+let redirectsBeforeSync = 0;
 
 const phone = (i: number) => `+86138${String(10_000_000 + i).slice(-8)}`;
 const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled'];
@@ -363,8 +365,38 @@ describe('campaigns end to end', { timeout: 120_000 }, () => {
     const report = await api('GET', `/v1/campaigns/${id}/report`);
     expect(report.body.total).toMatchObject({ accepted: 3, delivered: 3, clicked: 1, clicks: 1 });
 
-    // A phishing report: the operator disables the link (through another node's API, whose
-    // redirect then answers 410; this process's cache follows within LINK_CACHE_TTL_MS).
+    // A burst on the two other links, 20 at a time: every redirect answered is one click stored.
+    let answered = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, k) => {
+        for (let i = 0; i < 15; i++) {
+          const res = await fetch(`${hongyan.httpUrl}/s/${codes[(k + i) % 2 === 0 ? 0 : 2]}`, {
+            redirect: 'manual',
+          });
+          await res.arrayBuffer();
+          if (res.status === 302) answered++;
+        }
+      }),
+    );
+    expect(answered).toBe(300);
+    const stored = await waitFor('the burst of clicks stored', async () => {
+      const { rows } = await db.pool.query<{ code: string; n: number }>(
+        `select l.code, count(*)::int as n from short_link_clicks c join short_links l on l.id = c.link_id
+          where l.campaign_id = $1 group by l.code`,
+        [id],
+      );
+      const total = rows.reduce((sum, r) => sum + r.n, 0);
+      return total >= 1 + answered ? rows : undefined;
+    });
+    expect(Object.fromEntries(stored.map((r) => [r.code, r.n]))).toEqual({
+      [codes[0]!]: 150,
+      [codes[1]!]: 1,
+      [codes[2]!]: 150,
+    });
+
+    // A phishing report: the operator disables the link through another node's API, whose
+    // redirect then answers 410 at once; this process reads the change at its next sync of the
+    // links (LINK_SYNC_INTERVAL_MS, a second) and answers 410 too.
     const other = await buildTestApp(db);
     try {
       const staff = await operatorAdmin(other.app, db);
@@ -381,6 +413,31 @@ describe('campaigns end to end', { timeout: 120_000 }, () => {
       expect(stillOn.statusCode).toBe(302);
       const tenantTries = await api('POST', `/v1/operator/short-links/${codes[0]}/disable`, {});
       expect(tenantTries.status).toBe(403);
+      const here = await waitFor(
+        'the disable to reach this process',
+        async () => {
+          const res = await fetch(`${hongyan.httpUrl}/s/${codes[1]}`, { redirect: 'manual' });
+          const body = await res.text();
+          if (res.status !== 302) return { status: res.status, body: JSON.parse(body) };
+          redirectsBeforeSync++; // a click, answered before this process read the disable
+          return undefined;
+        },
+        30_000,
+      );
+      expect([here.status, here.body.error.code]).toEqual([410, 'shortlinks.disabled']);
+      expect((await fetch(`${hongyan.httpUrl}/s/${codes[0]}`, { redirect: 'manual' })).status).toBe(302);
+      // Enabled again: this process redirects again after its next sync.
+      await other.app.inject({
+        method: 'POST',
+        url: `/v1/operator/short-links/${codes[1]}/enable`,
+        headers: staff,
+        payload: {},
+      });
+      await waitFor(
+        'the enable to reach this process',
+        async () => (await fetch(`${hongyan.httpUrl}/s/${codes[1]}`, { redirect: 'manual' })).status === 302,
+        30_000,
+      );
     } finally {
       await other.app.close();
     }
@@ -562,8 +619,10 @@ describe('campaigns end to end', { timeout: 120_000 }, () => {
       clicks: sum('clicks'),
       opt_outs: sum('opt_outs'),
     }).toEqual(rows[0]);
-    // 1 click in the short-link test (and 1 on the other node's redirect), 11 in the A/B test.
-    expect(rows[0]!.clicks).toBe(13);
+    // The short-link test's clicks: 1, a burst of 300, 1 on the other node's redirect, those
+    // answered before this process read the disable, 1 on a link still enabled and 1 once enabled
+    // again; 11 in the A/B test.
+    expect(rows[0]!.clicks).toBe(315 + redirectsBeforeSync);
     expect((await api('GET', '/v1/stats/daily?from=yesterday&to=today')).body.error.code).toBe(
       'request.invalid',
     );

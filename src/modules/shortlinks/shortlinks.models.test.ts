@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  deviceClassOf,
-  findUrls,
-  LruCache,
-  newCode,
-  shortenUrls,
-  targetProblem,
-} from './shortlinks.models.ts';
+import { deviceClassOf, findUrls, newCode, shortenUrls, targetProblem } from './shortlinks.models.ts';
 
 describe('short link models', () => {
   it('replaces each URL by its own code, keeping the punctuation after it', () => {
@@ -39,15 +32,5 @@ describe('short link models', () => {
     expect(deviceClassOf('Mozilla/5.0 (Windows NT 10.0; Win64; x64)')).toBe('desktop');
     expect(deviceClassOf('Googlebot/2.1')).toBe('bot');
     expect(deviceClassOf(undefined)).toBe('other');
-  });
-
-  it('evicts the least recently used entry and expires old ones', () => {
-    const lru = new LruCache<number>(2, 1000);
-    lru.set('a', 1, 0);
-    lru.set('b', 2, 0);
-    lru.get('a', 1);
-    lru.set('c', 3, 2);
-    expect([lru.get('a', 3), lru.get('b', 3), lru.get('c', 3)]).toEqual([1, undefined, 3]);
-    expect(lru.get('a', 5000)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 // Short links, pure: finding URLs in a message, giving each its code, the coarse device class of a
-// user agent, and the small LRU the redirect route answers from.
+// user agent.
 import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -87,40 +87,4 @@ export function deviceClassOf(userAgent: string | undefined): DeviceClass {
     return 'mobile';
   if (/windows nt|macintosh|mac os x|x11|linux|cros/.test(ua)) return 'desktop';
   return 'other';
-}
-
-/** A least-recently-used map with a time to live, so another node's disable reaches this one. */
-export class LruCache<V> {
-  private readonly map = new Map<string, { value: V; at: number }>();
-  constructor(
-    private readonly max: number,
-    private readonly ttlMs: number,
-  ) {}
-
-  get(key: string, now: number): V | undefined {
-    const entry = this.map.get(key);
-    if (entry === undefined) return undefined;
-    if (now - entry.at > this.ttlMs) {
-      this.map.delete(key);
-      return undefined;
-    }
-    // Re-insert: a Map iterates in insertion order, so the first key is the least recent.
-    this.map.delete(key);
-    this.map.set(key, entry);
-    return entry.value;
-  }
-
-  set(key: string, value: V, now: number): void {
-    this.map.delete(key);
-    this.map.set(key, { value, at: now });
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
-  }
-
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
 }

@@ -1,13 +1,15 @@
 // The redirect (`GET /s/:code`, public, on Hongyan's HTTP server) and the operator's routes that
-// disable a link (phishing reports). The redirect answers from an in-memory LRU of code → target
-// and queues its click for the batched recorder, so a cached redirect costs no query.
-import type { FastifyInstance } from 'fastify';
+// disable a link (phishing reports). The redirect answers from memory (link-cache.ts: every
+// node follows new and changed links once a second) and queues its click for the batched
+// recorder (click-recorder.ts), so a redirect of a known link waits on no query.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
 import { errorResponses } from '../../http/schemas.ts';
 import { audit } from '../accounts/audit.ts';
 import { createClickRecorder } from './click-recorder.ts';
+import { createLinkCache } from './link-cache.ts';
 import { linkDisabled, linkNotFound } from './shortlinks.errors.ts';
-import { deviceClassOf, isCode, LruCache } from './shortlinks.models.ts';
+import { deviceClassOf, isCode } from './shortlinks.models.ts';
 import {
   findLinkByCode,
   getLinkRow,
@@ -16,9 +18,12 @@ import {
   setLinkDisabled,
 } from './shortlinks.sql.ts';
 
-/** How long a cached code is trusted: another node's disable takes effect here within this time. */
-export const LINK_CACHE_TTL_MS = 30_000;
-const LINK_CACHE_SIZE = 100_000;
+/** How often each node reads new and changed links: a disable reaches every node within about this. */
+export const LINK_SYNC_INTERVAL_MS = 1000;
+/** The longest a node serves a link from memory without a successful sync (PostgreSQL away). */
+export const LINK_TRUST_MS = 30_000;
+/** Links held in memory per node (about 150 bytes each). */
+const LINK_CACHE_SIZE = 200_000;
 
 const codeParam = {
   type: 'object',
@@ -47,47 +52,63 @@ function viewOf(row: LinkRow) {
   return { ...row, disabled: row.disabled_at !== null };
 }
 
+// The redirect's refusals, built once: answering them sends a constant body, without the stack
+// trace a thrown error would capture (a scan of random codes is mostly these).
+const NOT_FOUND = JSON.stringify({ error: { code: linkNotFound.code, message: linkNotFound().message } });
+const DISABLED = JSON.stringify({ error: { code: linkDisabled.code, message: linkDisabled().message } });
+
 export async function registerShortLinkRoutes(app: FastifyInstance, ctx: AppContext) {
   const pool = ctx.db.pool;
-  const cache = new LruCache<LinkTarget | null>(LINK_CACHE_SIZE, LINK_CACHE_TTL_MS);
+  const log = ctx.logger.child({ component: 'short-links' });
+  const cache = createLinkCache({
+    pool,
+    maxEntries: LINK_CACHE_SIZE,
+    syncIntervalMs: LINK_SYNC_INTERVAL_MS,
+    trustForMs: LINK_TRUST_MS,
+    onError: (err) => log.warn({ err }, 'short links: reading new and changed links failed'),
+  });
   const recorder = createClickRecorder({
     pool,
-    onError: (err) => ctx.logger.warn({ err }, 'short links: writing clicks failed'),
+    onError: (err, detail) => log.warn({ err, ...detail }, 'short links: writing clicks failed'),
   });
-  app.addHook('onClose', async () => recorder.close());
+  app.addHook('onReady', async () => cache.start());
+  app.addHook('onClose', async () => {
+    await cache.close();
+    await recorder.close();
+  });
   app.decorate('shortLinkClicks', recorder);
 
-  const lookup = async (code: string): Promise<LinkTarget | null> => {
-    const now = Date.now();
-    const cached = cache.get(code, now);
-    if (cached !== undefined) return cached;
-    const found = await findLinkByCode(pool, code);
-    cache.set(code, found, now);
-    return found;
+  const answer = (request: FastifyRequest, reply: FastifyReply, link: LinkTarget | null) => {
+    if (link === null || link.disabled) {
+      reply.code(link === null ? 404 : 410).header('content-type', 'application/json; charset=utf-8');
+      reply.send(link === null ? NOT_FOUND : DISABLED);
+      return;
+    }
+    const userAgent = request.headers['user-agent']?.slice(0, 512) ?? null;
+    recorder.record({
+      linkId: link.id,
+      tenantId: link.tenantId,
+      at: ctx.clock.now(),
+      userAgent,
+      device: deviceClassOf(userAgent ?? undefined),
+    });
+    reply.header('cache-control', 'no-store').redirect(link.target, 302);
   };
 
-  app.get<{ Params: { code: string } }>(
-    '/s/:code',
-    {
-      schema: { hide: true },
-      logLevel: 'warn',
-    },
-    async (request, reply) => {
+  // In a scope of its own: the redirect logs nothing per request, so it skips the per-request
+  // child logger (and the per-request log level a route option would rebuild it with).
+  await app.register(async (scope) => {
+    scope.setChildLoggerFactory((logger) => logger);
+    scope.get<{ Params: { code: string } }>('/s/:code', { schema: { hide: true } }, (request, reply) => {
       const code = request.params.code;
-      const link = isCode(code) ? await lookup(code) : null;
-      if (link === null) throw linkNotFound();
-      if (link.disabled) throw linkDisabled();
-      const userAgent = request.headers['user-agent']?.slice(0, 512) ?? null;
-      recorder.record({
-        linkId: link.id,
-        tenantId: link.tenantId,
-        at: ctx.clock.now(),
-        userAgent,
-        device: deviceClassOf(userAgent ?? undefined),
-      });
-      return reply.header('cache-control', 'no-store').redirect(link.target, 302);
-    },
-  );
+      if (!isCode(code)) return answer(request, reply, null);
+      const link = cache.get(code);
+      if (link !== undefined) return answer(request, reply, link);
+      // Not in memory (older than the cache holds, or not synced yet): one read with the other
+      // misses of the moment. PostgreSQL unreachable: 503 through the error handler.
+      return cache.load(code).then((l) => answer(request, reply, l));
+    });
+  });
 
   app.get<{ Params: { code: string } }>(
     '/v1/operator/short-links/:code',
@@ -136,7 +157,8 @@ export async function registerShortLinkRoutes(app: FastifyInstance, ctx: AppCont
           now: ctx.clock.now(),
         });
         if (row === null) throw linkNotFound();
-        cache.delete(code);
+        // This node at once; the others at their next sync (changed_at).
+        cache.set(code, await findLinkByCode(pool, code));
         await audit(
           pool,
           {

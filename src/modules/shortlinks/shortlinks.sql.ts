@@ -37,24 +37,96 @@ export async function insertShortLinks(db: Queryable, links: readonly NewShortLi
   );
 }
 
+/** What the redirect needs of a link, and what its click is attributed to. */
 export interface LinkTarget {
   id: number;
   tenantId: number;
+  campaignId: number | null;
+  messageId: number | null;
+  contactId: number | null;
   target: string;
   disabled: boolean;
 }
 
+interface LinkTargetRow {
+  id: string;
+  code: string;
+  tenant_id: string;
+  campaign_id: string | null;
+  message_id: string | null;
+  contact_id: string | null;
+  target: string;
+  disabled: boolean;
+}
+
+const TARGET_COLUMNS = `id, code, tenant_id, campaign_id, message_id, contact_id, target, disabled_at is not null as disabled`;
+
+const id = (v: string | null) => (v === null ? null : Number(v));
+
+function targetOf(row: LinkTargetRow): LinkTarget {
+  return {
+    id: Number(row.id),
+    tenantId: Number(row.tenant_id),
+    campaignId: id(row.campaign_id),
+    messageId: id(row.message_id),
+    contactId: id(row.contact_id),
+    target: row.target,
+    disabled: row.disabled,
+  };
+}
+
 export async function findLinkByCode(db: Queryable, code: string): Promise<LinkTarget | null> {
-  const { rows } = await db.query<{ id: string; tenant_id: string; target: string; disabled: boolean }>(
+  return (await findLinksByCodes(db, [code])).get(code) ?? null;
+}
+
+/** The links of these codes (one statement for the misses that arrived together). */
+export async function findLinksByCodes(
+  db: Queryable,
+  codes: readonly string[],
+): Promise<Map<string, LinkTarget>> {
+  const { rows } = await db.query<LinkTargetRow>(
     prepared(
-      'short-link-by-code',
-      'select id, tenant_id, target, disabled_at is not null as disabled from short_links where code = $1',
-      [code],
+      'short-links-by-codes',
+      `select ${TARGET_COLUMNS} from short_links where code = any($1::text[])`,
+      [codes],
     ),
   );
-  const row = rows[0];
-  if (row === undefined) return null;
-  return { id: Number(row.id), tenantId: Number(row.tenant_id), target: row.target, disabled: row.disabled };
+  return new Map(rows.map((r) => [r.code, targetOf(r)]));
+}
+
+/** Links created after `afterId`, oldest first: how each node's cache learns of new links. */
+export async function readLinksAfter(db: Queryable, afterId: number, limit: number) {
+  const { rows } = await db.query<LinkTargetRow>(
+    prepared(
+      'short-links-after',
+      `select ${TARGET_COLUMNS} from short_links where id > $1 order by id limit $2`,
+      [afterId, limit],
+    ),
+  );
+  return rows.map((r) => ({ code: r.code, link: targetOf(r) }));
+}
+
+export async function latestLinkId(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ id: string | null }>('select max(id)::text as id from short_links');
+  return Number(rows[0]?.id ?? 0);
+}
+
+/**
+ * Links an operator disabled or enabled at or after `since` (the database's clock), and the
+ * database's clock now, to ask from next time. `since` null: only the clock.
+ */
+export async function readLinksChangedSince(db: Queryable, since: Date | null) {
+  const { rows } = await db.query<(LinkTargetRow | { [K in keyof LinkTargetRow]: null }) & { db_now: Date }>(
+    prepared(
+      'short-links-changed-since',
+      `select l.*, n.db_now from (select now() as db_now) n
+         left join lateral (select ${TARGET_COLUMNS} from short_links where changed_at >= $1) l on true`,
+      [since],
+    ),
+  );
+  const changed: { code: string; link: LinkTarget }[] = [];
+  for (const r of rows) if (r.id !== null) changed.push({ code: r.code, link: targetOf(r) });
+  return { changed, dbNow: rows[0]!.db_now };
 }
 
 export interface Click {
@@ -86,7 +158,7 @@ export async function setLinkDisabled(
 ) {
   const { rows } = await db.query<LinkRow>(
     `update short_links set disabled_at = case when $2 then $3::timestamptz else null end,
-            disabled_reason = case when $2 then $4 else null end
+            disabled_reason = case when $2 then $4 else null end, changed_at = now()
       where code = $1 returning ${LINK_COLUMNS}`,
     [code, disabled, now, reason],
   );
