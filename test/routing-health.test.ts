@@ -112,8 +112,6 @@ beforeAll(async () => {
   const common = { host: '127.0.0.1', windowSize: 50, maxTps: 100_000 };
   channelIds.a = (await channels.addChannel({ ...common, name: 'a', port: A.port, systemId: 'a' })).id;
   channelIds.b = (await channels.addChannel({ ...common, name: 'b', port: B.port, systemId: 'b' })).id;
-  // Probes at 5 % instead of the default 2 %, so that recovery (100 probes) fits a short test.
-  await t.db.pool.query('update channels set probe_share = 0.05 where id = $1', [channelIds.b]);
   hongyan = await startHongyan({
     config: loadConfig({
       env: {
@@ -140,6 +138,15 @@ beforeAll(async () => {
   ({ app: operatorApi } = await buildTestApp(t.db));
   await newStaff(t.db, 'boss', 'admin');
   admin = (await loginAs(operatorApi, 'boss', 'staff password 1')).browser!;
+  // Probes at 5 % instead of the default 2 %, so that recovery (100 probes) fits a short test; set
+  // through the operator API while the worker runs (it reads it at its next channel sync).
+  const probes = await operatorApi.inject({
+    method: 'PATCH',
+    url: `/v1/operator/channels/${channelIds.b}/breaker`,
+    headers: withSession(admin),
+    payload: { probe_share: 0.05 },
+  });
+  expect(probes.statusCode, probes.body).toBe(200);
   await waitFor(async () => A.stats().sessions > 0 && B.stats().sessions > 0);
 }, 60_000);
 
@@ -232,18 +239,21 @@ describe('delivery-rate failover', () => {
       'smpp.0x00000045',
     );
     expect(set).toMatchObject({
-      name: 'b',
-      degrade_below: '0.800',
-      recover_above: '0.850',
+      channel: 'b',
+      degrade_below: 0.8,
+      recover_above: 0.85,
       channel_specific_codes: ['smpp.0x00000045'],
     });
-    await expect(
-      run(
-        process.execPath,
-        [BIN, 'route', 'breaker', 'b', '--degrade-below', '0.9', '--recover-above', '0.5'],
-        { env },
-      ),
-    ).rejects.toThrow(/recover-above/);
+    const refused = await run(
+      process.execPath,
+      [BIN, 'route', 'breaker', 'b', '--degrade-below', '0.9', '--recover-above', '0.5', '--json'],
+      { env },
+    ).catch((e: { code: number; stdout: string }) => e);
+    expect((refused as { code: number }).code).toBe(1);
+    expect(JSON.parse((refused as { stdout: string }).stdout).error).toMatchObject({
+      code: 'routing.invalid_breaker',
+      message: expect.stringMatching(/recover_above/),
+    });
     const health = await cli('health');
     expect(health.find((c: { name: string }) => c.name === 'b')).toMatchObject({
       breaker: 'healthy',

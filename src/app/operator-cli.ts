@@ -12,6 +12,7 @@ import { addMember } from '../modules/accounts/members.usecases.ts';
 import { TENANT_ROLES, type TenantRole } from '../modules/accounts/permissions.models.ts';
 import type { BindMode, IdConvention } from '../modules/channels/channels.models.ts';
 import { createChannelsRepository, toChannelView } from '../modules/channels/channels.repository.ts';
+import { addChannel, changeChannel, removeChannel } from '../modules/channels/channels.usecases.ts';
 import {
   CHANNEL_ROUTING_HELP,
   channelSetFlags,
@@ -45,6 +46,9 @@ import type { Config } from './config.ts';
 import { openDatabase } from './database.ts';
 
 type Values = Record<string, string | boolean | undefined>;
+
+/** Who the audit log names for a change made with the CLI. */
+const CLI_ACTOR = { actor: 'operator-cli' };
 
 /** Send-rate cap of a channel added without --max-tps (the channels table's default). */
 const DEFAULT_MAX_TPS = 1000;
@@ -235,7 +239,7 @@ export async function runOperatorCommand({
         return 0;
       }
       case 'channel add': {
-        const channel = await channels.addChannel({
+        const input = {
           name: required(values, 'name'),
           host: required(values, 'host'),
           port: intOption(values, 'port') ?? 2775,
@@ -249,7 +253,8 @@ export async function runOperatorCommand({
           isDefault: values.default === true ? true : undefined,
           idConvention: values['id-convention'] as IdConvention | undefined,
           ...routingFlags(values),
-        });
+        };
+        const channel = await addChannel({ db: database.db.kysely, keyRing, input, by: CLI_ACTOR });
         out(
           toChannelView(channel),
           `channel ${channel.id} "${channel.name}" added (${channel.host}:${channel.port})`,
@@ -275,7 +280,13 @@ export async function runOperatorCommand({
       case 'channel set': {
         const target = rest[0];
         if (!target) throw new UsageError('channel set needs a channel name or id');
-        const channel = await channels.updateChannel(target, channelSetFlags(values));
+        const channel = await changeChannel({
+          db: database.db.kysely,
+          keyRing,
+          nameOrId: target,
+          patch: channelSetFlags(values),
+          by: CLI_ACTOR,
+        });
         out(
           toChannelView(channel),
           `channel ${channel.id} "${channel.name}" changed (workers rebind it within seconds): ids ${channel.id_convention}\n\t${routingLine(channel)}`,
@@ -320,7 +331,12 @@ export async function runOperatorCommand({
       case 'channel remove': {
         const target = rest[0];
         if (!target) throw new UsageError('channel remove needs a channel name or id');
-        const removed = await channels.removeChannel(target);
+        const removed = await removeChannel({
+          db: database.db.kysely,
+          keyRing,
+          nameOrId: target,
+          by: CLI_ACTOR,
+        });
         out(toChannelView(removed), `channel ${removed.id} "${removed.name}" removed`);
         return 0;
       }

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { inTransaction } from '../../db/queryable.ts';
 import type { ChannelsTable, Database } from '../../db/schema.ts';
 import { isSealed, type KeyRingSource, openSealed, seal } from '../../shared/secrets.ts';
 import { channelNameTaken, channelNotFound, invalidChannel } from './channels.errors.ts';
@@ -30,7 +31,7 @@ export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRing
       const problems = validateChannel(input);
       if (problems.length > 0) throw invalidChannel({ message: problems.join('; '), details: problems });
       try {
-        return await db.transaction().execute(async (trx) => {
+        return await inTransaction(db, async (trx) => {
           const count = await trx
             .selectFrom('channels')
             .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -1,6 +1,6 @@
 // Operator API for carrier channels: list, read, add, change (workers rebind within seconds) and
-// remove, with what each covers, carries and costs (issue 10).
-import type { FastifyInstance } from 'fastify';
+// remove, with what each covers, carries and costs (issue 10). Every change is audited.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import {
@@ -11,6 +11,7 @@ import {
   type IdConvention,
 } from './channels.models.ts';
 import { createChannelsRepository, toChannelView } from './channels.repository.ts';
+import { addChannel, type ChangedBy, changeChannel, removeChannel } from './channels.usecases.ts';
 
 const channelView = {
   type: 'object',
@@ -107,6 +108,8 @@ const patchOf = (b: SettingsBody): ChannelPatch => ({
 export async function registerChannelRoutes(app: FastifyInstance, ctx: AppContext) {
   const channels = () => createChannelsRepository(ctx.db.kysely, ctx.keyRing);
   const one = { 200: channelView, ...errorResponses };
+  // Every change is audited with the staff account and address that made it.
+  const by = (request: FastifyRequest): ChangedBy => ({ actor: request.principal!.actor, ip: request.ip });
 
   app.get(
     '/v1/operator/channels',
@@ -156,13 +159,18 @@ export async function registerChannelRoutes(app: FastifyInstance, ctx: AppContex
     async (request, reply) => {
       const b = request.body;
       const patch = patchOf(b);
-      const channel = await channels().addChannel({
-        ...patch,
-        name: b.name,
-        host: b.host!,
-        port: b.port ?? 2775,
-        systemId: b.system_id!,
-        isDefault: b.is_default,
+      const channel = await addChannel({
+        db: ctx.db.kysely,
+        keyRing: ctx.keyRing,
+        input: {
+          ...patch,
+          name: b.name,
+          host: b.host!,
+          port: b.port ?? 2775,
+          systemId: b.system_id!,
+          isDefault: b.is_default,
+        },
+        by: by(request),
       });
       return reply.status(201).send(toChannelView(channel));
     },
@@ -181,7 +189,15 @@ export async function registerChannelRoutes(app: FastifyInstance, ctx: AppContex
       },
     },
     async (request) =>
-      toChannelView(await channels().updateChannel(request.params.id, patchOf(request.body))),
+      toChannelView(
+        await changeChannel({
+          db: ctx.db.kysely,
+          keyRing: ctx.keyRing,
+          nameOrId: request.params.id,
+          patch: patchOf(request.body),
+          by: by(request),
+        }),
+      ),
   );
 
   app.delete<{ Params: { id: string } }>(
@@ -195,6 +211,14 @@ export async function registerChannelRoutes(app: FastifyInstance, ctx: AppContex
         response: one,
       },
     },
-    async (request) => toChannelView(await channels().removeChannel(request.params.id)),
+    async (request) =>
+      toChannelView(
+        await removeChannel({
+          db: ctx.db.kysely,
+          keyRing: ctx.keyRing,
+          nameOrId: request.params.id,
+          by: by(request),
+        }),
+      ),
   );
 }

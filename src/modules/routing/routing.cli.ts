@@ -15,8 +15,12 @@ import {
   type RoutedMessageType,
 } from './routing.models.ts';
 import { createRoutingRepository, type RouteView, routingChannelOf } from './routing.repository.ts';
+import { addRoute, removeNumberCarrier, removeRoute, setNumberCarrier } from './routing.usecases.ts';
 
 type Values = Record<string, string | boolean | undefined>;
+
+/** Who the audit log names for a change made with the CLI. */
+const CLI_ACTOR = { actor: 'operator-cli' };
 
 export class RouteUsageError extends Error {}
 
@@ -108,7 +112,7 @@ async function routeCommand({
       const group = str(values, 'channels');
       if (!group) throw new RouteUsageError('route add needs --channels; see hongyan route --help');
       const tenant = str(values, 'tenant');
-      const route = await routes.addRoute({
+      const input = {
         position: int(values, 'position'),
         tenantId: tenant === undefined ? null : Number(tenant),
         messageType: str(values, 'type') ?? null,
@@ -117,14 +121,15 @@ async function routeCommand({
         signature: str(values, 'signature')?.replace(/^【|】$/g, '') ?? null,
         description: str(values, 'description'),
         channels: parseChannelGroup(group),
-      });
+      };
+      const route = await addRoute({ db: kysely, input, by: CLI_ACTOR });
       out(route, `route ${route.id} added\n${routeLine(route)}`);
       return 0;
     }
     case 'remove': {
       const id = rest[0];
       if (!id || !/^\d+$/.test(id)) throw new RouteUsageError('route remove needs a route id');
-      const removed = await routes.removeRoute(Number(id));
+      const removed = await removeRoute({ db: kysely, id: Number(id), by: CLI_ACTOR });
       out(removed, `route ${removed.id} removed`);
       return 0;
     }
@@ -186,14 +191,18 @@ async function routeCommand({
       const number = str(values, 'number');
       const carrier = str(values, 'network');
       if (!number || !carrier) throw new RouteUsageError('route port needs --number and --network');
-      const row = await routes.setOverride({ number, carrier, note: str(values, 'note') });
+      const row = await setNumberCarrier({
+        db: kysely,
+        override: { number, carrier, note: str(values, 'note') },
+        by: CLI_ACTOR,
+      });
       out(row, `${row.number} is served by ${row.carrier} (override)`);
       return 0;
     }
     case 'unport': {
       const number = str(values, 'number');
       if (!number) throw new RouteUsageError('route unport needs --number');
-      const row = await routes.removeOverride(number);
+      const row = await removeNumberCarrier({ db: kysely, number, by: CLI_ACTOR });
       out(row, `${row.number}: override removed; its segment decides again`);
       return 0;
     }
@@ -206,7 +215,7 @@ async function routeCommand({
     case 'events':
     case 'breaker':
       try {
-        return await runHealthCommand({ sub, rest, values, kysely, out });
+        return await runHealthCommand({ sub, rest, values, kysely, out, actor: CLI_ACTOR.actor });
       } catch (error) {
         if (error instanceof HealthUsageError) throw new RouteUsageError(error.message);
         throw error;

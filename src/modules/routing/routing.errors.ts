@@ -20,6 +20,11 @@ export const invalidOverride = createError({
   statusCode: 400,
   message: 'Invalid carrier override.',
 });
+export const invalidBreaker = createError({
+  code: 'routing.invalid_breaker',
+  statusCode: 400,
+  message: 'Invalid circuit-breaker settings.',
+});
 
 /** Outcome codes a message carries (not HTTP errors): see docs/errors.md, message error codes. */
 export const NO_ROUTE = 'routing.no_route';

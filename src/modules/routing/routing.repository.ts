@@ -1,6 +1,7 @@
 // Routes, their channel groups and the ported-number overrides, in PostgreSQL; and the snapshot
 // the dispatcher routes with (loadRouting), re-read at every channel sync.
 import type { Kysely } from 'kysely';
+import { inTransaction } from '../../db/queryable.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Channel } from '../channels/channels.repository.ts';
 import { channelNotFound } from '../channels/channels.errors.ts';
@@ -80,7 +81,7 @@ export function createRoutingRepository(db: Kysely<Database>) {
     async addRoute(input: RouteInput): Promise<RouteView> {
       const problems = validateRoute(input);
       if (problems.length > 0) throw invalidRoute({ message: problems.join('; '), details: problems });
-      const id = await db.transaction().execute(async (trx) => {
+      const id = await inTransaction(db, async (trx) => {
         const members = [];
         for (const m of input.channels) {
           const byId = /^\d+$/.test(m.channel);

@@ -191,3 +191,138 @@ describe('operator channels and routes', () => {
     expect(bad.json().error.code).toBe('routing.invalid_override');
   });
 });
+
+describe('circuit-breaker settings and the audit of routing changes', () => {
+  const audit = async () =>
+    (await call('GET', '/v1/operator/audit?limit=500', admin)).json().data as {
+      actor: string;
+      action: string;
+      target: string | null;
+      before: Record<string, unknown> | null;
+      after: Record<string, unknown> | null;
+      ip: string | null;
+    }[];
+
+  it('reads and changes a channel’s breaker; bad values are refused with routing.invalid_breaker; support reads but cannot change', async () => {
+    const channel = (await call('GET', '/v1/operator/channels', admin))
+      .json()
+      .data.find((c: { name: string }) => c.name === 'all-b') as { id: number };
+    const url = `/v1/operator/channels/${channel.id}/breaker`;
+    const read = await call('GET', url, support);
+    expect(read.statusCode, read.body).toBe(200);
+    expect(read.json()).toMatchObject({
+      channel_id: channel.id,
+      channel: 'all-b',
+      degrade_below: 0.9,
+      recover_above: 0.95,
+      probe_share: 0.02,
+      channel_specific_codes: [],
+    });
+    expect(read.json().window).toBeGreaterThan(0);
+
+    const set = await call('PATCH', url, admin, {
+      degrade_below: 0.85,
+      probe_share: 0.05,
+      channel_specific_codes: ['smpp.ESME_RSUBMITFAIL', ' smpp.0x00000045 '],
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    // What is left out keeps its value; codes trimmed.
+    expect(set.json()).toMatchObject({
+      degrade_below: 0.85,
+      recover_above: 0.95,
+      probe_share: 0.05,
+      channel_specific_codes: ['smpp.ESME_RSUBMITFAIL', 'smpp.0x00000045'],
+    });
+    // Stored where the workers read it at their next channel sync (no restart, no rebind).
+    const row = await t.db.pool.query(
+      'select degrade_below, probe_share, updated_at from channels where id = $1',
+      [channel.id],
+    );
+    expect(row.rows[0]).toMatchObject({ degrade_below: '0.850', probe_share: '0.050' });
+    expect((await call('GET', url, admin)).json().degrade_below).toBe(0.85);
+
+    for (const [body, problem] of [
+      [{ recover_above: 0.8 }, /recover_above: at least degrade_below/],
+      [{ degrade_below: 1.5 }, /degrade_below: a number from 0 to 1/],
+      [{ probe_share: 0.6 }, /probe_share: a number from 0 to 0.5/],
+      [{ degrade_below: 0.8755 }, /at most 3 decimals/],
+      [{ channel_specific_codes: ['has space'] }, /is not a code/],
+    ] as const) {
+      const bad = await call('PATCH', url, admin, body);
+      expect(bad.statusCode, bad.body).toBe(400);
+      expect(bad.json().error.code).toBe('routing.invalid_breaker');
+      expect(bad.json().error.message).toMatch(problem);
+    }
+    // Nothing of a refused change was stored.
+    expect((await call('GET', url, admin)).json()).toMatchObject({
+      degrade_below: 0.85,
+      recover_above: 0.95,
+    });
+    expect((await call('PATCH', url, admin, {})).statusCode).toBe(400);
+    expect((await call('PATCH', url, support, { probe_share: 0.1 })).statusCode).toBe(403);
+    expect((await call('GET', '/v1/operator/channels/999999/breaker', admin)).json().error.code).toBe(
+      'channels.not_found',
+    );
+    const docs = await app.inject({ method: 'GET', url: '/docs/json' });
+    const paths = docs.json().paths as Record<string, Record<string, unknown>>;
+    expect(Object.keys(paths['/v1/operator/channels/{id}/breaker'] ?? {})).toEqual(
+      expect.arrayContaining(['get', 'patch']),
+    );
+  });
+
+  it('every change of a channel, a route, a ported number and a breaker made through the API is in the audit log, with who, from where, before and after', async () => {
+    const me = (await call('GET', '/v1/operator/audit?limit=1', admin)).json().data;
+    const fromId: number = me[0]?.id ?? 0;
+    const c = await call('POST', '/v1/operator/channels', admin, {
+      name: 'audited',
+      host: '127.0.0.1',
+      system_id: 'x',
+      password: 'secret1',
+    });
+    expect(c.statusCode, c.body).toBe(201);
+    const id = c.json().id as number;
+    await call('PATCH', `/v1/operator/channels/${id}`, admin, { weight: 5 });
+    await call('PATCH', `/v1/operator/channels/${id}`, admin, { enabled: false });
+    await call('PATCH', `/v1/operator/channels/${id}`, admin, { enabled: true });
+    await call('PATCH', `/v1/operator/channels/${id}/breaker`, admin, { recover_above: 0.97 });
+    const route = await call('POST', '/v1/operator/routes', admin, {
+      carrier: 'cucc',
+      channels: [{ channel: 'audited' }],
+    });
+    await call('DELETE', `/v1/operator/routes/${route.json().id}`, admin);
+    await call('PUT', '/v1/operator/number-carriers', admin, { number: '+8613900000001', carrier: 'cucc' });
+    await call('DELETE', '/v1/operator/number-carriers/+8613900000001', admin);
+    // A refused change writes nothing.
+    await call('PATCH', `/v1/operator/channels/${id}`, admin, { binds: 0 });
+    await call('DELETE', `/v1/operator/channels/${id}`, admin);
+
+    const rows = (await audit()).filter((r) => (r as unknown as { id: number }).id > fromId).reverse();
+    expect(rows.map((r) => [r.action, r.target])).toEqual([
+      ['channel.created', `channel:${id}`],
+      ['channel.changed', `channel:${id}`],
+      ['channel.disabled', `channel:${id}`],
+      ['channel.enabled', `channel:${id}`],
+      ['channel.breaker_changed', `channel:${id}`],
+      ['route.created', `route:${route.json().id}`],
+      ['route.removed', `route:${route.json().id}`],
+      ['route.number_ported', 'number:+8613900000001'],
+      ['route.number_unported', 'number:+8613900000001'],
+      ['channel.removed', `channel:${id}`],
+    ]);
+    for (const r of rows) {
+      expect(r.actor).toMatch(/^staff:\d+$/);
+      expect(r.ip).toBeTruthy();
+    }
+    const [created, changed, disabled, , breaker, routeCreated] = rows;
+    // The password is never in the log, only that it was set.
+    expect(JSON.stringify(rows)).not.toContain('secret1');
+    expect(created!.after).toMatchObject({ name: 'audited', weight: 1, password_changed: true });
+    expect(changed!.before).toMatchObject({ weight: 1 });
+    expect(changed!.after).toMatchObject({ weight: 5 });
+    expect(disabled!.before).toMatchObject({ enabled: true });
+    expect(disabled!.after).toMatchObject({ enabled: false });
+    expect(breaker!.before).toMatchObject({ recover_above: 0.95 });
+    expect(breaker!.after).toMatchObject({ recover_above: 0.97, degrade_below: 0.9 });
+    expect(routeCreated!.after).toMatchObject({ carrier: 'cucc', channels: [{ channel: 'audited' }] });
+  });
+});

@@ -1,9 +1,11 @@
 // Operator API for routing: the route table, the decision for one message, and the carrier
-// overrides of ported numbers (携号转网). Workers pick up changes at their next channel sync.
-import type { FastifyInstance } from 'fastify';
+// overrides of ported numbers (携号转网). Workers pick up changes at their next channel sync;
+// every change is audited.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import { createChannelsRepository } from '../channels/channels.repository.ts';
+import type { ChangedBy } from '../channels/channels.usecases.ts';
 import { normalizePhone } from '../messages/phone.models.ts';
 import { registerRoutingHealthRoutes } from './health/health.routes.ts';
 import { invalidRoute } from './routing.errors.ts';
@@ -16,6 +18,7 @@ import {
   type RoutedMessageType,
 } from './routing.models.ts';
 import { createRoutingRepository, routingChannelOf } from './routing.repository.ts';
+import { addRoute, removeNumberCarrier, removeRoute, setNumberCarrier } from './routing.usecases.ts';
 
 const routeView = {
   type: 'object',
@@ -67,6 +70,8 @@ interface RouteBody {
 
 export async function registerRoutingRoutes(app: FastifyInstance, ctx: AppContext) {
   const routes = createRoutingRepository(ctx.db.kysely);
+  // Every change is audited with the staff account and address that made it.
+  const by = (request: FastifyRequest): ChangedBy => ({ actor: request.principal!.actor, ip: request.ip });
 
   app.get(
     '/v1/operator/routes',
@@ -128,15 +133,19 @@ export async function registerRoutingRoutes(app: FastifyInstance, ctx: AppContex
     },
     async (request, reply) => {
       const b = request.body;
-      const route = await routes.addRoute({
-        position: b.position,
-        tenantId: b.tenant_id ?? null,
-        messageType: b.message_type ?? null,
-        carrier: b.carrier ?? null,
-        countryPrefix: b.country_prefix ?? null,
-        signature: b.signature ?? null,
-        description: b.description,
-        channels: b.channels.map((c) => ({ channel: String(c.channel), tier: c.tier, weight: c.weight })),
+      const route = await addRoute({
+        db: ctx.db.kysely,
+        input: {
+          position: b.position,
+          tenantId: b.tenant_id ?? null,
+          messageType: b.message_type ?? null,
+          carrier: b.carrier ?? null,
+          countryPrefix: b.country_prefix ?? null,
+          signature: b.signature ?? null,
+          description: b.description,
+          channels: b.channels.map((c) => ({ channel: String(c.channel), tier: c.tier, weight: c.weight })),
+        },
+        by: by(request),
       });
       return reply.status(201).send(route);
     },
@@ -153,7 +162,7 @@ export async function registerRoutingRoutes(app: FastifyInstance, ctx: AppContex
         response: { 200: routeView, ...errorResponses },
       },
     },
-    async (request) => routes.removeRoute(Number(request.params.id)),
+    async (request) => removeRoute({ db: ctx.db.kysely, id: Number(request.params.id), by: by(request) }),
   );
 
   app.post<{ Body: { to: string; type?: RoutedMessageType; tenant_id?: number; content?: string } }>(
@@ -258,7 +267,7 @@ export async function registerRoutingRoutes(app: FastifyInstance, ctx: AppContex
         response: { 200: overrideView, ...errorResponses },
       },
     },
-    async (request) => routes.setOverride(request.body),
+    async (request) => setNumberCarrier({ db: ctx.db.kysely, override: request.body, by: by(request) }),
   );
 
   app.delete<{ Params: { number: string } }>(
@@ -277,7 +286,8 @@ export async function registerRoutingRoutes(app: FastifyInstance, ctx: AppContex
         response: { 200: overrideView, ...errorResponses },
       },
     },
-    async (request) => routes.removeOverride(request.params.number),
+    async (request) =>
+      removeNumberCarrier({ db: ctx.db.kysely, number: request.params.number, by: by(request) }),
   );
 
   // Part B: switch events and per-channel health (health/health.routes.ts).

@@ -1,8 +1,9 @@
 // `hongyan route health|events|breaker`: each channel's live figures, its switch events, and its
 // circuit-breaker settings (thresholds, probe share, channel-specific carrier codes).
-import { CompiledQuery, type Kysely } from 'kysely';
-import type pg from 'pg';
+import type { Kysely } from 'kysely';
+import { queryableOf } from '../../../db/queryable.ts';
 import type { Database } from '../../../db/schema.ts';
+import { type BreakerPatch, changeBreaker, readBreaker } from './breaker.usecases.ts';
 import { type ChannelStats, channelStats } from './channel-stats.ts';
 import { listChannelEvents } from './health.sql.ts';
 
@@ -20,18 +21,9 @@ export const HEALTH_HELP = `  hongyan route health [--json]
   hongyan route breaker CHANNEL [--degrade-below R] [--recover-above R] [--probe-share R]
         [--specific-codes C1,C2]
       a channel's circuit breaker: degraded below R (default 0.90), back at R or more (0.95),
-      the share of traffic probing it while degraded (0.02); carrier codes (as in a message's
-      error code, e.g. smpp.ESME_RSUBMITFAIL) that mean this channel cannot carry the message`;
-
-/** pg's `query(text, params)` over Kysely, so the statements of health.sql run from the CLI. */
-function queryable(kysely: Kysely<Database>): Pick<pg.Pool, 'query'> {
-  return {
-    query: async (text: string, params: unknown[] = []) => {
-      const r = await kysely.executeQuery(CompiledQuery.raw(text, params));
-      return { rows: r.rows, rowCount: Number(r.numAffectedRows ?? r.rows.length) };
-    },
-  } as unknown as Pick<pg.Pool, 'query'>;
-}
+      the share of traffic probing it while degraded (0.02, at most 0.5); carrier codes (as in a
+      message's error code, e.g. smpp.ESME_RSUBMITFAIL) that mean this channel cannot carry the
+      message. With no option it prints the settings. Changes are audited (channel.breaker_changed)`;
 
 const pct = (r: number | null) => (r === null ? '-' : `${(r * 100).toFixed(1)}%`);
 
@@ -53,13 +45,12 @@ export function statsSummary(s: ChannelStats): string {
   return `health: ${s.breaker}, binds ${s.binds.length}/${s.bindLimit} (${binds}), submitted ${s.submitted} (${s.submittedLastMinute}/min), delivered ${s.delivered}, undelivered ${s.undelivered}, unknown ${s.unknown}, rate ${pct(s.deliveryRate)}, receipts p50/p95 ${s.receiptLatencyP50Ms ?? '-'}/${s.receiptLatencyP95Ms ?? '-'} ms, cost ${s.cost} ${s.currency}`;
 }
 
+/** A number as typed; its range is the use case's to check (routing.invalid_breaker). */
 function rate(values: Values, name: string): number | undefined {
   const v = values[name];
   if (typeof v !== 'string') return undefined;
-  const n = Number(v);
-  if (!/^\d*\.?\d+$/.test(v) || n < 0 || n > 1)
-    throw new HealthUsageError(`--${name} must be a number from 0 to 1`);
-  return n;
+  if (!/^\d*\.?\d+$/.test(v)) throw new HealthUsageError(`--${name} must be a number such as 0.9`);
+  return Number(v);
 }
 
 export async function runHealthCommand({
@@ -68,14 +59,17 @@ export async function runHealthCommand({
   values,
   kysely,
   out,
+  actor = 'operator-cli',
 }: {
   sub: 'health' | 'events' | 'breaker';
   rest: string[];
   values: Values;
   kysely: Kysely<Database>;
+  /** Who the audit log names for a change. */
+  actor?: string;
   out: (value: unknown, human: string) => void;
 }): Promise<number> {
-  const db = queryable(kysely);
+  const db = queryableOf(kysely);
   const channelNamed = async (name: string | undefined) => {
     if (!name) throw new HealthUsageError(`hongyan route ${sub} needs a channel name`);
     const row = await kysely.selectFrom('channels').selectAll().where('name', '=', name).executeTakeFirst();
@@ -107,35 +101,22 @@ export async function runHealthCommand({
     }
     case 'breaker': {
       const channel = await channelNamed(rest[0]);
-      const degradeBelow = rate(values, 'degrade-below') ?? Number(channel.degrade_below);
-      const recoverAbove = rate(values, 'recover-above') ?? Number(channel.recover_above);
-      const probeShare = rate(values, 'probe-share') ?? Number(channel.probe_share);
-      if (recoverAbove < degradeBelow)
-        throw new HealthUsageError('--recover-above must be at least --degrade-below (the hysteresis)');
       const codesText = values['specific-codes'];
-      const codes =
-        typeof codesText === 'string'
-          ? codesText
-              .split(',')
-              .map((c) => c.trim())
-              .filter((c) => c !== '')
-          : channel.channel_specific_codes;
-      // Read at the workers' next channel sync; no rebind (the bind settings did not change).
-      const row = await kysely
-        .updateTable('channels')
-        .set({
-          degrade_below: degradeBelow,
-          recover_above: recoverAbove,
-          probe_share: probeShare,
-          channel_specific_codes: codes,
-        })
-        .where('id', '=', channel.id)
-        .returning(['name', 'degrade_below', 'recover_above', 'probe_share', 'channel_specific_codes'])
-        .executeTakeFirstOrThrow();
+      const patch: BreakerPatch = {
+        degradeBelow: rate(values, 'degrade-below'),
+        recoverAbove: rate(values, 'recover-above'),
+        probeShare: rate(values, 'probe-share'),
+        channelSpecificCodes: typeof codesText === 'string' ? codesText.split(',') : undefined,
+      };
+      // With no option it shows the settings; otherwise checked, audited, and read at the
+      // workers' next channel sync.
+      const view = Object.values(patch).every((v) => v === undefined)
+        ? await readBreaker({ db: kysely, nameOrId: String(channel.id) })
+        : await changeBreaker({ db: kysely, nameOrId: String(channel.id), patch, by: { actor } });
       out(
-        row,
-        `${row.name}: degraded below ${pct(Number(row.degrade_below))}, back at ${pct(Number(row.recover_above))}, ` +
-          `probes ${pct(Number(row.probe_share))}, channel-specific codes: ${row.channel_specific_codes.join(', ') || 'none'}`,
+        view,
+        `${view.channel}: degraded below ${pct(view.degrade_below)}, back at ${pct(view.recover_above)}, ` +
+          `probes ${pct(view.probe_share)}, channel-specific codes: ${view.channel_specific_codes.join(', ') || 'none'}`,
       );
       return 0;
     }

@@ -1,8 +1,10 @@
 // Operator API of routing health: every switch of every channel with its reason (degraded,
-// recovered, all degraded, bind lost and back, leases), and each channel's live figures.
-import type { FastifyInstance } from 'fastify';
+// recovered, all degraded, bind lost and back, leases), each channel's live figures, and each
+// channel's circuit-breaker settings (read and changed; changes audited, no restart).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../../app/context.ts';
-import { errorResponses } from '../../../http/schemas.ts';
+import { errorResponses, idParam } from '../../../http/schemas.ts';
+import { type BreakerPatch, changeBreaker, readBreaker } from './breaker.usecases.ts';
 import { channelStats } from './channel-stats.ts';
 import { listChannelEvents } from './health.sql.ts';
 
@@ -64,8 +66,96 @@ const statsView = {
   },
 } as const;
 
+const breakerView = {
+  type: 'object',
+  properties: {
+    channel_id: { type: 'integer' },
+    channel: { type: 'string' },
+    degrade_below: { type: 'number', description: 'Degraded when the delivery rate falls below this.' },
+    recover_above: {
+      type: 'number',
+      description: 'Back when the rate of what it carried since the switch reaches this.',
+    },
+    probe_share: { type: 'number', description: 'Share of the traffic probing it while degraded.' },
+    channel_specific_codes: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Carrier codes meaning this channel cannot carry the message: retried once elsewhere.',
+    },
+    window: { type: 'integer', description: 'Newest final outcomes judged (fixed).' },
+    min_receipts: { type: 'integer', description: 'Receipts needed before a rate can degrade it (fixed).' },
+    probe_window: { type: 'integer', description: 'Newest probes judged for recovery (fixed).' },
+    submit_errors_above: {
+      type: 'number',
+      description: 'Degraded when more than this share of submits is refused (fixed).',
+    },
+  },
+} as const;
+
+interface BreakerBody {
+  degrade_below?: number;
+  recover_above?: number;
+  probe_share?: number;
+  channel_specific_codes?: string[];
+}
+
 export async function registerRoutingHealthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const pool = ctx.db.pool;
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/operator/channels/:id/breaker',
+    {
+      config: { permission: 'operator.channels.read' },
+      schema: {
+        tags: ['operator'],
+        summary: "A channel's circuit breaker: thresholds, probe share, channel-specific codes",
+        params: idParam,
+        response: { 200: breakerView, ...errorResponses },
+      },
+    },
+    async (request) => readBreaker({ db: ctx.db.kysely, nameOrId: request.params.id }),
+  );
+
+  app.patch<{ Params: { id: string }; Body: BreakerBody }>(
+    '/v1/operator/channels/:id/breaker',
+    {
+      config: { permission: 'operator.channels.manage' },
+      schema: {
+        tags: ['operator'],
+        summary:
+          "Change a channel's circuit breaker (what is left out keeps its value); workers apply it at their next channel sync, no restart",
+        params: idParam,
+        // Types here; ranges and the hysteresis in the use case, under one code (routing.invalid_breaker).
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            degrade_below: { type: 'number' },
+            recover_above: { type: 'number' },
+            probe_share: { type: 'number' },
+            channel_specific_codes: { type: 'array', items: { type: 'string' }, maxItems: 1000 },
+          },
+        },
+        response: { 200: breakerView, ...errorResponses },
+      },
+    },
+    async (request: FastifyRequest<{ Params: { id: string }; Body: BreakerBody }>) => {
+      const b = request.body;
+      const patch: BreakerPatch = {
+        degradeBelow: b.degrade_below,
+        recoverAbove: b.recover_above,
+        probeShare: b.probe_share,
+        channelSpecificCodes: b.channel_specific_codes,
+      };
+      return changeBreaker({
+        db: ctx.db.kysely,
+        nameOrId: request.params.id,
+        patch,
+        by: { actor: request.principal!.actor, ip: request.ip },
+      });
+    },
+  );
 
   app.get<{ Querystring: { channel_id?: number; after_id?: number; limit?: number } }>(
     '/v1/operator/routing/events',
