@@ -7,6 +7,7 @@ import { registerCredentialRoutes } from '../modules/credentials/credentials.rou
 import { registerSmppAccountRoutes } from '../modules/smpp-server/smpp-accounts.routes.ts';
 import { registerListRoutes } from '../modules/compliance/protection/lists.routes.ts';
 import { registerProtectionOperatorRoutes } from '../modules/compliance/protection/operator.routes.ts';
+import { registerComplianceSettingsRoutes } from '../modules/compliance/settings/settings.routes.ts';
 import { registerBillingRoutes } from '../modules/billing/billing.routes.ts';
 import { registerBillingCommerceRoutes } from '../modules/billing/commerce/commerce.routes.ts';
 import { registerBillingOperatorRoutes } from '../modules/billing/commerce/commerce.operator.routes.ts';
@@ -187,6 +188,7 @@ export async function buildHttpServer(
   await registerReviewRoutes(app, ctx);
   await registerListRoutes(app, ctx);
   await registerProtectionOperatorRoutes(app, ctx);
+  await registerComplianceSettingsRoutes(app, ctx);
   await registerBillingRoutes(app, ctx);
   await registerChannelRoutes(app, ctx);
   await registerRoutingRoutes(app, ctx);

@@ -10,6 +10,7 @@ import '../modules/contacts/contacts.errors.ts';
 import '../modules/credentials/credentials.errors.ts';
 import '../modules/compliance/protection/protection.errors.ts';
 import '../modules/compliance/rules/rules.errors.ts';
+import '../modules/compliance/settings/settings.errors.ts';
 import '../modules/compliance/signatures/signatures.errors.ts';
 import '../modules/compliance/templates/templates.errors.ts';
 import '../modules/messages/messages.errors.ts';

@@ -14,6 +14,8 @@ import {
   type SettingsPatch,
   settingsProblem,
 } from './protection.models.ts';
+import { reviewTimingFor } from '../settings/settings.models.ts';
+import { readComplianceSettings } from '../settings/settings.sql.ts';
 import { cancelRejectedBatch, listPendingReviews, lockReview, releaseReviewedBatch } from './review.sql.ts';
 
 const capLimits = {
@@ -208,24 +210,31 @@ export async function registerProtectionOperatorRoutes(app: FastifyInstance, ctx
       config: { permission: 'operator.marketing_reviews.read' },
       schema: {
         tags: ['operator'],
-        summary: 'Marketing batches awaiting review, oldest first',
+        summary:
+          'Marketing batches awaiting review, oldest first, each with its age, working minutes waited, due time and overdue flag',
         response: errorResponses,
       },
     },
-    async () => ({
-      data: (await listPendingReviews(db, { limit: 200 })).map((r) => ({
-        batch_id: String(r.batch_id),
-        tenant_id: Number(r.tenant_id),
-        tenant_name: r.tenant_name,
-        content: r.content,
-        total: r.total,
-        accepted: r.accepted,
-        send_at: r.send_at?.toISOString() ?? null,
-        submitted_at: r.submitted_at.toISOString(),
-        expected_by: r.expected_by.toISOString(),
-        age_seconds: Math.max(0, Math.round((ctx.clock.now().getTime() - r.submitted_at.getTime()) / 1000)),
-      })),
-    }),
+    async () => {
+      const now = ctx.clock.now();
+      const settings = await readComplianceSettings(db);
+      return {
+        data: (await listPendingReviews(db, { limit: 200 })).map((r) => ({
+          batch_id: String(r.batch_id),
+          tenant_id: Number(r.tenant_id),
+          tenant_name: r.tenant_name,
+          content: r.content,
+          total: r.total,
+          accepted: r.accepted,
+          send_at: r.send_at?.toISOString() ?? null,
+          submitted_at: r.submitted_at.toISOString(),
+          // What the tenant was told at submission; due_at follows the settings as they are now.
+          expected_by: r.expected_by.toISOString(),
+          age_seconds: Math.max(0, Math.round((now.getTime() - r.submitted_at.getTime()) / 1000)),
+          ...reviewTimingFor(settings, 'marketing', r.submitted_at, now),
+        })),
+      };
+    },
   );
 
   app.post<{ Params: { batchId: string } }>(

@@ -28,7 +28,6 @@ import {
 } from './protection.sql.ts';
 import { nextOpening, zonesOf } from './quiet-hours.models.ts';
 import { holdForReview } from './review.sql.ts';
-import { DEFAULT_REVIEW_HOURS, type ReviewHours } from './quiet-hours.models.ts';
 
 const distinct = <T>(values: T[]) => [...new Set(values)];
 
@@ -147,7 +146,7 @@ export const frequencyCapStep: AdmissionStep = {
   },
 };
 
-export function marketingReviewStep(hours: ReviewHours = DEFAULT_REVIEW_HOURS): AdmissionStep {
+export function marketingReviewStep(): AdmissionStep {
   return {
     name: 'compliance.marketing_review',
     order: 300,
@@ -155,7 +154,7 @@ export function marketingReviewStep(hours: ReviewHours = DEFAULT_REVIEW_HOURS): 
       return rows.map(() => null);
     },
     async afterInsert(client, rows, inserted, context) {
-      const held = await holdForReview(client, { rows, inserted, now: context.now, hours });
+      const held = await holdForReview(client, { rows, inserted, now: context.now });
       // The answer tells the tenant its messages wait (held), not that they are queued.
       for (const i of held) inserted[i]!.status = 'held';
     },
@@ -163,6 +162,6 @@ export function marketingReviewStep(hours: ReviewHours = DEFAULT_REVIEW_HOURS): 
 }
 
 /** Every step of recipient protection, for app/context.ts to register. */
-export function protectionSteps(options: { reviewHours?: ReviewHours } = {}): AdmissionStep[] {
-  return [listsStep, quietHoursStep, frequencyCapStep, marketingReviewStep(options.reviewHours)];
+export function protectionSteps(): AdmissionStep[] {
+  return [listsStep, quietHoursStep, frequencyCapStep, marketingReviewStep()];
 }

@@ -9,7 +9,7 @@ import {
   settingsProblem,
   trippedWindow,
 } from './protection.models.ts';
-import { nextOpening, reviewExpectedBy, zonesOf } from './quiet-hours.models.ts';
+import { nextOpening, zonesOf } from './quiet-hours.models.ts';
 
 const day = { start: '08:00', end: '22:00' };
 
@@ -124,13 +124,5 @@ describe('quiet hours', () => {
     expect(nextOpening(new Date('2026-03-01T04:00:00Z'), cn, night)).toEqual(
       new Date('2026-03-01T14:00:00Z'),
     );
-  });
-});
-
-describe('marketing review hours (seed 002)', () => {
-  it('expects the review within 30 minutes from 9:00 to 20:00, else from 9:00 the next day', () => {
-    expect(reviewExpectedBy(new Date('2026-03-01T02:00:00Z'))).toEqual(new Date('2026-03-01T02:30:00Z')); // 10:00
-    expect(reviewExpectedBy(new Date('2026-03-01T12:30:00Z'))).toEqual(new Date('2026-03-02T01:30:00Z')); // 20:30
-    expect(reviewExpectedBy(new Date('2026-02-28T22:00:00Z'))).toEqual(new Date('2026-03-01T01:30:00Z')); // 06:00
   });
 });

@@ -1,6 +1,5 @@
-// Local time windows, pure: marketing only in the recipient's local daytime (quiet hours), and
-// when the operator's marketing review can be expected (seed 002: reviews 9:00–23:00, what
-// arrives after 20:00 is reviewed from 9:00 the next day).
+// Local time windows, pure: marketing only in the recipient's local daytime (quiet hours). When
+// the operator's marketing review can be expected is compliance/settings/review-hours.models.ts.
 //
 // A recipient's time zone comes from its country (libphonenumber-js). A country with several
 // zones is in daytime only when it is daytime in each of the zones listed for it (the window is
@@ -105,29 +104,4 @@ export function nextOpening(at: Date, zones: readonly string[], window: DailyWin
     if (!moved) return t;
   }
   return new Date(at.getTime() + secondsUntilOpen(at, zones[0]!, window) * 1000);
-}
-
-export interface ReviewHours {
-  zone: string;
-  /** Reviewers work from open to close (seed 002: 9:00–23:00)… */
-  open: string;
-  close: string;
-  /** …and what arrives from this time on is reviewed from the next opening (seed 002: 20:00). */
-  lastIntake: string;
-  /** How long a review takes inside the hours (seed 002: "一般是半小时内"). */
-  withinMinutes: number;
-}
-
-export const DEFAULT_REVIEW_HOURS: ReviewHours = {
-  zone: PLATFORM_TIME_ZONE,
-  open: '09:00',
-  close: '23:00',
-  lastIntake: '20:00',
-  withinMinutes: 30,
-};
-
-/** When a marketing batch submitted at `at` can expect its review to be done. */
-export function reviewExpectedBy(at: Date, hours: ReviewHours = DEFAULT_REVIEW_HOURS): Date {
-  const start = nextOpening(at, [hours.zone], { start: hours.open, end: hours.lastIntake });
-  return new Date(start.getTime() + hours.withinMinutes * 60_000);
 }

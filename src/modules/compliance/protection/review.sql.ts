@@ -5,7 +5,9 @@
 import type pg from 'pg';
 import type { InsertedMessage, NewMessageRow } from '../../messages/messages.repository.ts';
 import { readSettings } from './protection.sql.ts';
-import { nextOpening, type ReviewHours, reviewExpectedBy, zonesOf } from './quiet-hours.models.ts';
+import { reviewDueFor } from '../settings/settings.models.ts';
+import { readComplianceSettings } from '../settings/settings.sql.ts';
+import { nextOpening, zonesOf } from './quiet-hours.models.ts';
 
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
@@ -22,8 +24,7 @@ export async function holdForReview(
     rows,
     inserted,
     now,
-    hours,
-  }: { rows: readonly NewMessageRow[]; inserted: readonly InsertedMessage[]; now: Date; hours: ReviewHours },
+  }: { rows: readonly NewMessageRow[]; inserted: readonly InsertedMessage[]; now: Date },
 ): Promise<number[]> {
   const marketing = rows.flatMap((r, i) => (r.type === 'marketing' && r.batchId !== null ? [i] : []));
   if (marketing.length === 0) return [];
@@ -38,11 +39,13 @@ export async function holdForReview(
   );
   const batches = new Map<number, number>();
   for (const i of held) batches.set(rows[i]!.batchId!, rows[i]!.tenantId);
+  // The marketing desk's hours as the operator set them (compliance settings).
+  const expectedBy = reviewDueFor(await readComplianceSettings(db), 'marketing', now);
   await db.query(
     `insert into marketing_reviews (batch_id, tenant_id, status, submitted_at, expected_by)
      select b, t, 'pending', $3, $4 from unnest($1::bigint[], $2::bigint[]) as u(b, t)
      on conflict (batch_id) do nothing`,
-    [[...batches.keys()], [...batches.values()], now, reviewExpectedBy(now, hours)],
+    [[...batches.keys()], [...batches.values()], now, expectedBy],
   );
   return held;
 }

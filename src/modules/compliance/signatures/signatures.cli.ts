@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import { listAllTemplates } from '../templates/templates.repository.ts';
 import { reviewTemplate, templateQueueItemView } from '../templates/templates.usecases.ts';
+import { readComplianceSettings } from '../settings/settings.sql.ts';
 import { listAllSignatures } from './signatures.repository.ts';
 import { queueItemView, reviewSignature } from './signatures.usecases.ts';
 
@@ -33,12 +34,13 @@ export async function runReviewCommand({
 }): Promise<number> {
   const status = typeof values.status === 'string' ? values.status : undefined;
   if (sub === 'list') {
+    const settings = await readComplianceSettings(pool);
     if (status !== undefined && !['pending', 'approved', 'rejected'].includes(status)) {
       console.error('--status is pending, approved or rejected');
       return 2;
     }
     if (command === 'signature') {
-      const rows = (await listAllSignatures(pool, { status })).map((r) => queueItemView(r, now));
+      const rows = (await listAllSignatures(pool, { status })).map((r) => queueItemView(r, now, settings));
       out(
         rows,
         rows
@@ -51,7 +53,7 @@ export async function runReviewCommand({
       );
     } else {
       const rows = (await listAllTemplates(pool, { status, limit: 10_000 })).map((r) =>
-        templateQueueItemView(r, now),
+        templateQueueItemView(r, now, settings),
       );
       out(
         rows,

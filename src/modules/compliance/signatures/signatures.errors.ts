@@ -8,7 +8,27 @@ export const signatureNotFound = createError({
 export const invalidSignatureName = createError({
   code: 'signatures.invalid_name',
   statusCode: 400,
-  message: 'A signature holds letters and digits only, within the length the operator allows.',
+  message: 'A signature holds letters and digits only: no brackets, spaces or symbols.',
+});
+export const signatureNameLength = createError({
+  code: 'signatures.name_length',
+  statusCode: 400,
+  message: 'A signature name is outside the length the operator allows.',
+});
+export const signatureDocumentType = createError({
+  code: 'signatures.document_type',
+  statusCode: 415,
+  message: 'A proof document must be a PDF, JPEG or PNG file (checked by its content).',
+});
+export const signatureDocumentNotFound = createError({
+  code: 'signatures.document_not_found',
+  statusCode: 404,
+  message: 'No such document of this signature.',
+});
+export const signatureDocumentsFull = createError({
+  code: 'signatures.too_many_documents',
+  statusCode: 409,
+  message: 'A signature holds at most 10 proof documents.',
 });
 export const signatureExists = createError({
   code: 'signatures.name_taken',
@@ -18,7 +38,8 @@ export const signatureExists = createError({
 export const signatureNotEditable = createError({
   code: 'signatures.not_editable',
   statusCode: 409,
-  message: 'Only a rejected signature can be edited and resubmitted.',
+  message:
+    'Only a rejected signature can be edited and resubmitted; proof documents are added while it is pending or rejected.',
 });
 export const signatureNotPending = createError({
   code: 'signatures.not_pending',

@@ -3,8 +3,6 @@ import {
   checkSignatureName,
   composeSourceAddress,
   nextExtensionCode,
-  reviewDueAt,
-  reviewMinutesBetween,
   signatureBook,
   signContent,
 } from './signatures.models.ts';
@@ -95,22 +93,5 @@ describe('signing a text', () => {
         code: 'compliance.double_signature',
       });
     }
-  });
-});
-
-describe('review hours (9:00–20:00 China time, target 2 hours)', () => {
-  const at = (iso: string) => new Date(iso);
-  it('counts only open hours, from the next opening when submitted after closing', () => {
-    // 10:00 in Beijing is 02:00 UTC: due at 12:00 Beijing.
-    expect(reviewDueAt(at('2026-03-02T02:00:00Z')).toISOString()).toBe('2026-03-02T04:00:00.000Z');
-    // 19:30 Beijing: 30 minutes today, 90 tomorrow from 9:00 → 10:30 Beijing.
-    expect(reviewDueAt(at('2026-03-02T11:30:00Z')).toISOString()).toBe('2026-03-03T02:30:00.000Z');
-    // 23:00 Beijing: from 9:00 the next day → 11:00.
-    expect(reviewDueAt(at('2026-03-02T15:00:00Z')).toISOString()).toBe('2026-03-03T03:00:00.000Z');
-  });
-
-  it('measures the review minutes an item has waited', () => {
-    expect(reviewMinutesBetween(at('2026-03-02T11:30:00Z'), at('2026-03-03T01:30:00Z'))).toBe(60);
-    expect(reviewMinutesBetween(at('2026-03-02T13:00:00Z'), at('2026-03-03T00:30:00Z'))).toBe(0);
   });
 });

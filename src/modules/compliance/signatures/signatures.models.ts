@@ -1,5 +1,5 @@
 // Pure rules of signatures (签名): what a name may be, extension codes, where a signature sits in
-// a message, and when a pending application can expect a decision (seed 002).
+// a message. When a pending application can expect a decision is settings/review-hours.models.ts.
 
 export const SIGNATURE_SOURCES = [
   'company',
@@ -16,7 +16,7 @@ export interface NameLimits {
   max: number;
 }
 
-/** The clouds allow 2–12 characters; seed 002's platform 8. The operator sets it (config). */
+/** The clouds allow 2–12 characters; seed 002's platform 8. The operator sets it (compliance settings). */
 export const DEFAULT_NAME_LIMITS: NameLimits = { min: 2, max: 12 };
 
 // Letters and digits of any script: no brackets, punctuation, symbols, spaces or emoji
@@ -26,16 +26,23 @@ const NAME = /^[\p{L}\p{N}]+$/u;
 export function checkSignatureName(
   name: string,
   limits: NameLimits = DEFAULT_NAME_LIMITS,
-): { ok: true } | { ok: false; reason: string } {
+): { ok: true } | { ok: false; rule: 'length' | 'characters'; reason: string; length: number } {
   const length = [...name].length;
   if (length < limits.min || length > limits.max) {
     return {
       ok: false,
+      rule: 'length',
       reason: `a signature has ${limits.min}–${limits.max} characters; this one has ${length}`,
+      length,
     };
   }
   if (!NAME.test(name)) {
-    return { ok: false, reason: 'a signature holds letters and digits only: no brackets, spaces or symbols' };
+    return {
+      ok: false,
+      rule: 'characters',
+      reason: 'a signature holds letters and digits only: no brackets, spaces or symbols',
+      length,
+    };
   }
   return { ok: true };
 }
@@ -162,79 +169,5 @@ function notApproved(name: string): SignedContent {
     code: 'compliance.signature_not_approved',
     message: `【${name}】 is not an approved signature of this tenant`,
     signatureName: name,
-  };
-}
-
-export interface ReviewHours {
-  /** Minutes east of UTC of the review desk's clock (China: +480, no daylight saving). */
-  utcOffsetMinutes: number;
-  openHour: number;
-  closeHour: number;
-  /** The target, in minutes of open review hours (seed 002: 2 working hours). */
-  targetMinutes: number;
-}
-
-export const DEFAULT_REVIEW_HOURS: ReviewHours = {
-  utcOffsetMinutes: 480,
-  openHour: 9,
-  closeHour: 20,
-  targetMinutes: 120,
-};
-
-/**
- * When an item submitted at `submittedAt` should be decided: `targetMinutes` of review hours
- * after it (what arrives after closing counts from the next opening). Every day is a review day:
- * the seed's holidays ("节假日1天内") are not modelled.
- */
-export function reviewDueAt(submittedAt: Date, hours: ReviewHours = DEFAULT_REVIEW_HOURS): Date {
-  return addReviewMinutes(submittedAt, hours.targetMinutes, hours);
-}
-
-/** Minutes of open review hours between two instants. */
-export function reviewMinutesBetween(
-  from: Date,
-  to: Date,
-  hours: ReviewHours = DEFAULT_REVIEW_HOURS,
-): number {
-  let total = 0;
-  let t = from.getTime();
-  const end = to.getTime();
-  while (t < end) {
-    const { open, close } = dayWindow(t, hours);
-    if (t < open) t = open;
-    if (t >= close) {
-      t = open + 86_400_000;
-      continue;
-    }
-    const stop = Math.min(close, end);
-    if (stop > t) total += stop - t;
-    t = close;
-  }
-  return Math.floor(total / 60_000);
-}
-
-function addReviewMinutes(at: Date, minutes: number, hours: ReviewHours): Date {
-  let t = at.getTime();
-  let left = minutes * 60_000;
-  for (;;) {
-    const { open, close } = dayWindow(t, hours);
-    if (t < open) t = open;
-    if (t >= close) {
-      t = open + 86_400_000;
-      continue;
-    }
-    if (t + left <= close) return new Date(t + left);
-    left -= close - t;
-    t = open + 86_400_000;
-  }
-}
-
-/** Opening and closing instants of the review day (desk time) that contains instant `t`. */
-function dayWindow(t: number, hours: ReviewHours): { open: number; close: number } {
-  const offset = hours.utcOffsetMinutes * 60_000;
-  const localMidnight = Math.floor((t + offset) / 86_400_000) * 86_400_000 - offset;
-  return {
-    open: localMidnight + hours.openHour * 3_600_000,
-    close: localMidnight + hours.closeHour * 3_600_000,
   };
 }

@@ -1,8 +1,13 @@
-// Signatures (签名): the tenant applies, edits a rejected one, picks its default; the operator's
-// review queue (with each item's age against the 2-review-hour target) approves or rejects.
+// Signatures (签名): the tenant applies, edits a rejected one, adds proof documents, picks its
+// default; the operator's review queue (each item's age, due time in working hours and overdue
+// flag, under the compliance settings) approves or rejects.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../../app/context.ts';
 import { errorResponses, idParam } from '../../../http/schemas.ts';
+import { createFileDocumentStore, type DocumentStore } from '../../tenants/document-store.ts';
+import { readComplianceSettings } from '../settings/settings.sql.ts';
+import { documentView, documentViewSchema, listSignatureDocuments } from './signature-documents.ts';
+import { registerSignatureDocumentRoutes } from './signature-documents.routes.ts';
 import { signatureNotFound } from './signatures.errors.ts';
 import { SIGNATURE_SOURCES, type SignatureSource } from './signatures.models.ts';
 import {
@@ -36,9 +41,11 @@ const view = {
     reviewed_at: nullableString,
     decision_expected_by: {
       ...nullableString,
-      description: 'Pending: when a decision is due (2 review hours; reviews 9:00–20:00 China time).',
+      description:
+        'Pending: when a decision is due, in the review desk’s working hours (GET /v1/operator/compliance/settings; by default 2 working hours, Monday–Friday 9:00–20:00 China time).',
     },
     age_minutes: { type: ['integer', 'null'] },
+    documents: { type: 'array', items: documentViewSchema, description: 'Proof documents, oldest first.' },
     created_at: { type: 'string' },
   },
 } as const;
@@ -48,8 +55,10 @@ const queueItem = {
     ...view.properties,
     tenant_id: { type: 'string' },
     tenant_name: { type: 'string' },
-    review_minutes: { type: 'integer', description: 'Minutes of review hours since submission.' },
+    age_minutes: { type: 'integer', description: 'Wall-clock minutes since submission.' },
+    review_minutes: { type: 'integer', description: 'Working minutes waited since the desk took it in.' },
     target_review_minutes: { type: 'integer' },
+    due_at: { type: 'string', description: 'When a decision is due, in working hours.' },
     overdue: { type: 'boolean' },
   },
 } as const;
@@ -75,8 +84,20 @@ interface SignatureBody {
   source_detail?: string;
 }
 
-export async function registerSignatureRoutes(app: FastifyInstance, ctx: AppContext) {
+export async function registerSignatureRoutes(
+  app: FastifyInstance,
+  ctx: AppContext,
+  store: DocumentStore = createFileDocumentStore(ctx.config.dataDir),
+) {
   const db = ctx.db.pool;
+  /** The view of one signature, its documents and the current settings read for it. */
+  const viewOf = async (row: Parameters<typeof signatureView>[0]) =>
+    signatureView(
+      row,
+      ctx.clock.now(),
+      await readComplianceSettings(db),
+      await listSignatureDocuments(db, [row.id]),
+    );
 
   app.get(
     '/v1/signatures',
@@ -93,7 +114,13 @@ export async function registerSignatureRoutes(app: FastifyInstance, ctx: AppCont
     },
     async (request) => {
       const now = ctx.clock.now();
-      return { data: (await listSignatures(db, request.tenantId)).map((r) => signatureView(r, now)) };
+      const rows = await listSignatures(db, request.tenantId);
+      const settings = await readComplianceSettings(db);
+      const documents = await listSignatureDocuments(
+        db,
+        rows.map((r) => r.id),
+      );
+      return { data: rows.map((r) => signatureView(r, now, settings, documents)) };
     },
   );
 
@@ -138,7 +165,7 @@ export async function registerSignatureRoutes(app: FastifyInstance, ctx: AppCont
     async (request) => {
       const row = await findSignature(db, { tenantId: request.tenantId, id: Number(request.params.id) });
       if (row === null) throw signatureNotFound();
-      return signatureView(row, ctx.clock.now());
+      return viewOf(row);
     },
   );
 
@@ -154,14 +181,16 @@ export async function registerSignatureRoutes(app: FastifyInstance, ctx: AppCont
         response: { 200: view, ...errorResponses },
       },
     },
-    async (request) =>
-      resubmit({
+    async (request) => {
+      const view = await resubmit({
         db,
         tenantId: request.tenantId,
         id: Number(request.params.id),
         input: request.body,
         now: ctx.clock.now(),
-      }),
+      });
+      return { ...view, documents: (await listSignatureDocuments(db, [view.id])).map(documentView) };
+    },
   );
 
   app.post<{ Params: { id: string } }>(
@@ -181,7 +210,7 @@ export async function registerSignatureRoutes(app: FastifyInstance, ctx: AppCont
         tenantId: request.tenantId,
         id: Number(request.params.id),
       });
-      return signatureView(row, ctx.clock.now());
+      return viewOf(row);
     },
   );
 
@@ -222,7 +251,13 @@ export async function registerSignatureRoutes(app: FastifyInstance, ctx: AppCont
     },
     async () => {
       const now = ctx.clock.now();
-      return { data: (await listPendingSignatures(db, { limit: 500 })).map((r) => queueItemView(r, now)) };
+      const rows = await listPendingSignatures(db, { limit: 500 });
+      const settings = await readComplianceSettings(db);
+      const documents = await listSignatureDocuments(
+        db,
+        rows.map((r) => r.id),
+      );
+      return { data: rows.map((r) => queueItemView(r, now, settings, documents)) };
     },
   );
 
@@ -240,15 +275,19 @@ export async function registerSignatureRoutes(app: FastifyInstance, ctx: AppCont
           response: { 200: view, ...errorResponses },
         },
       },
-      async (request) =>
-        reviewSignature({
+      async (request) => {
+        const view = await reviewSignature({
           db,
           id: Number(request.params.id),
           approve: action === 'approve',
           reason: request.body?.reason ?? null,
           by: request.principal!.actor,
           now: ctx.clock.now(),
-        }),
+        });
+        return { ...view, documents: (await listSignatureDocuments(db, [view.id])).map(documentView) };
+      },
     );
   }
+
+  await registerSignatureDocumentRoutes(app, ctx, store);
 }

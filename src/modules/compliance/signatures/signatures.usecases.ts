@@ -3,6 +3,7 @@ import {
   invalidSignatureName,
   signatureExists,
   signatureExtensionsExhausted,
+  signatureNameLength,
   signatureNotEditable,
   signatureNotFound,
   signatureNotPending,
@@ -11,10 +12,7 @@ import {
 import {
   checkSignatureName,
   DEFAULT_NAME_LIMITS,
-  DEFAULT_REVIEW_HOURS,
   type NameLimits,
-  reviewDueAt,
-  reviewMinutesBetween,
   type SignatureSource,
 } from './signatures.models.ts';
 import {
@@ -26,9 +24,26 @@ import {
   setFreeText,
   type SignatureRow,
 } from './signatures.repository.ts';
+import type { SignatureDocumentRow } from './signature-documents.ts';
+import { documentView } from './signature-documents.ts';
+import {
+  type ComplianceSettings,
+  DEFAULT_COMPLIANCE_SETTINGS,
+  reviewDueFor,
+  reviewTimingFor,
+} from '../settings/settings.models.ts';
+import { readComplianceSettings } from '../settings/settings.sql.ts';
 
-/** What tenant and operator see of a signature; a pending one says when to expect a decision. */
-export function signatureView(row: SignatureRow, now: Date) {
+/**
+ * What tenant and operator see of a signature; a pending one says when to expect a decision
+ * (the review desk's working hours, in the compliance settings).
+ */
+export function signatureView(
+  row: SignatureRow,
+  now: Date,
+  settings: ComplianceSettings = DEFAULT_COMPLIANCE_SETTINGS,
+  documents: readonly SignatureDocumentRow[] = [],
+) {
   const pending = row.status === 'pending';
   return {
     id: String(row.id),
@@ -41,37 +56,39 @@ export function signatureView(row: SignatureRow, now: Date) {
     is_default: row.is_default,
     submitted_at: row.submitted_at.toISOString(),
     reviewed_at: row.reviewed_at?.toISOString() ?? null,
-    decision_expected_by: pending ? reviewDueAt(row.submitted_at).toISOString() : null,
+    decision_expected_by: pending
+      ? reviewDueFor(settings, 'signature', row.submitted_at).toISOString()
+      : null,
     age_minutes: pending ? Math.floor((now.getTime() - row.submitted_at.getTime()) / 60_000) : null,
+    documents: documents.filter((d) => Number(d.signature_id) === Number(row.id)).map(documentView),
     created_at: row.created_at.toISOString(),
   };
 }
 
-/** A queue item: its age in wall time and in review hours, against the target (seed 002). */
-export function queueItemView(row: SignatureRow & { tenant_name: string }, now: Date) {
+/** A queue item: its age in wall time and in working minutes, its due time, whether overdue. */
+export function queueItemView(
+  row: SignatureRow & { tenant_name: string },
+  now: Date,
+  settings: ComplianceSettings,
+  documents: readonly SignatureDocumentRow[] = [],
+) {
+  const timing = reviewTimingFor(settings, 'signature', row.submitted_at, now);
   return {
-    ...signatureView(row, now),
+    ...signatureView(row, now, settings, documents),
     tenant_id: String(row.tenant_id),
     tenant_name: row.tenant_name,
-    ...ageOf(row.submitted_at, now),
-  };
-}
-
-export function ageOf(submittedAt: Date, now: Date) {
-  const due = reviewDueAt(submittedAt);
-  return {
-    age_minutes: Math.floor((now.getTime() - submittedAt.getTime()) / 60_000),
-    review_minutes: reviewMinutesBetween(submittedAt, now),
-    target_review_minutes: DEFAULT_REVIEW_HOURS.targetMinutes,
-    decision_expected_by: due.toISOString(),
-    overdue: now.getTime() > due.getTime(),
+    ...timing,
+    decision_expected_by: timing.due_at,
   };
 }
 
 function checkName(name: string, limits: NameLimits) {
   const check = checkSignatureName(name, limits);
-  if (!check.ok)
-    throw invalidSignatureName({ message: check.reason, details: { min: limits.min, max: limits.max } });
+  if (check.ok) return;
+  const details = { min: limits.min, max: limits.max, length: check.length };
+  throw check.rule === 'length'
+    ? signatureNameLength({ message: check.reason, details })
+    : invalidSignatureName({ message: check.reason, details });
 }
 
 export async function applyForSignature({
@@ -79,15 +96,17 @@ export async function applyForSignature({
   tenantId,
   input,
   now,
-  limits = DEFAULT_NAME_LIMITS,
+  settings,
 }: {
   db: Pick<pg.Pool, 'query'>;
   tenantId: number;
   input: { name: string; source: SignatureSource; source_detail?: string };
   now: Date;
-  limits?: NameLimits;
+  /** The platform's compliance settings (read from the database when not given). */
+  settings?: ComplianceSettings;
 }) {
-  checkName(input.name, limits);
+  const current = settings ?? (await readComplianceSettings(db));
+  checkName(input.name, current.signature_name);
   const outcome = await insertSignature(db, {
     tenantId,
     name: input.name,
@@ -97,7 +116,7 @@ export async function applyForSignature({
     now,
   });
   if (!outcome.ok) throw outcome.reason === 'name_taken' ? signatureExists() : signatureExtensionsExhausted();
-  return signatureView(outcome.row, now);
+  return signatureView(outcome.row, now, current);
 }
 
 export async function resubmit({
@@ -106,20 +125,21 @@ export async function resubmit({
   id,
   input,
   now,
-  limits = DEFAULT_NAME_LIMITS,
+  settings,
 }: {
   db: Pick<pg.Pool, 'query'>;
   tenantId: number;
   id: number;
   input: { name?: string; source?: SignatureSource; source_detail?: string };
   now: Date;
-  limits?: NameLimits;
+  settings?: ComplianceSettings;
 }) {
+  const platform = settings ?? (await readComplianceSettings(db));
   const current = await findSignature(db, { tenantId, id });
   if (current === null) throw signatureNotFound();
   if (current.status !== 'rejected') throw signatureNotEditable({ details: { status: current.status } });
   const name = input.name ?? current.name;
-  checkName(name, limits);
+  checkName(name, platform.signature_name);
   const row = await resubmitSignature(db, {
     tenantId,
     id,
@@ -130,7 +150,7 @@ export async function resubmit({
   });
   if (row === 'name_taken') throw signatureExists();
   if (row === null) throw signatureNotEditable();
-  return signatureView(row, now);
+  return signatureView(row, now, platform);
 }
 
 export async function reviewSignature({

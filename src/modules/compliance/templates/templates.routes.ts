@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../../app/context.ts';
 import { errorResponses, idParam } from '../../../http/schemas.ts';
 import { tenantNotFound } from '../../accounts/accounts.errors.ts';
+import { readComplianceSettings } from '../settings/settings.sql.ts';
 import { templateRules } from './rules-adapter.ts';
 import { templateNotFound } from './templates.errors.ts';
 import { TEMPLATE_TYPES, VARIABLE_KINDS } from './templates.models.ts';
@@ -44,7 +45,10 @@ const view = {
     findings: { type: 'array', items: { type: 'object', additionalProperties: true } },
     submitted_at: { type: 'string' },
     reviewed_at: nullableString,
-    decision_expected_by: nullableString,
+    decision_expected_by: {
+      ...nullableString,
+      description: 'Pending: when a decision is due, in the review desk’s working hours.',
+    },
     created_at: { type: 'string' },
   },
 } as const;
@@ -55,8 +59,9 @@ const queueItem = {
     tenant_id: { type: 'string' },
     tenant_name: { type: 'string' },
     age_minutes: { type: 'integer' },
-    review_minutes: { type: 'integer' },
+    review_minutes: { type: 'integer', description: 'Working minutes waited since the desk took it in.' },
     target_review_minutes: { type: 'integer' },
+    due_at: { type: 'string', description: 'When a decision is due, in working hours.' },
     overdue: { type: 'boolean' },
   },
 } as const;
@@ -93,7 +98,8 @@ export async function registerTemplateRoutes(app: FastifyInstance, ctx: AppConte
     },
     async (request) => {
       const now = ctx.clock.now();
-      return { data: (await listTemplates(db, request.tenantId)).map((r) => templateView(r, now)) };
+      const settings = await readComplianceSettings(db);
+      return { data: (await listTemplates(db, request.tenantId)).map((r) => templateView(r, now, settings)) };
     },
   );
 
@@ -140,7 +146,7 @@ export async function registerTemplateRoutes(app: FastifyInstance, ctx: AppConte
     async (request) => {
       const row = await findTemplate(db, { tenantId: request.tenantId, id: Number(request.params.id) });
       if (row === null) throw templateNotFound();
-      return templateView(row, ctx.clock.now());
+      return templateView(row, ctx.clock.now(), await readComplianceSettings(db));
     },
   );
 
@@ -205,7 +211,8 @@ export async function registerTemplateRoutes(app: FastifyInstance, ctx: AppConte
     async () => {
       const now = ctx.clock.now();
       const rows = await listAllTemplates(db, { status: 'pending', limit: 500 });
-      return { data: rows.map((r) => templateQueueItemView(r, now)) };
+      const settings = await readComplianceSettings(db);
+      return { data: rows.map((r) => templateQueueItemView(r, now, settings)) };
     },
   );
 

@@ -1,5 +1,11 @@
 import type pg from 'pg';
-import { ageOf } from '../signatures/signatures.usecases.ts';
+import {
+  type ComplianceSettings,
+  DEFAULT_COMPLIANCE_SETTINGS,
+  reviewDueFor,
+  reviewTimingFor,
+} from '../settings/settings.models.ts';
+import { readComplianceSettings } from '../settings/settings.sql.ts';
 import {
   invalidTemplate,
   templateNotEditable,
@@ -38,7 +44,11 @@ export interface TemplateInput {
   allow_phones?: boolean;
 }
 
-export function templateView(row: TemplateRow, now: Date) {
+export function templateView(
+  row: TemplateRow,
+  _now: Date,
+  settings: ComplianceSettings = DEFAULT_COMPLIANCE_SETTINGS,
+) {
   const pending = row.status === 'pending';
   return {
     id: String(row.id),
@@ -53,17 +63,24 @@ export function templateView(row: TemplateRow, now: Date) {
     findings: row.findings,
     submitted_at: row.submitted_at.toISOString(),
     reviewed_at: row.reviewed_at?.toISOString() ?? null,
-    decision_expected_by: pending ? ageOf(row.submitted_at, now).decision_expected_by : null,
+    decision_expected_by: pending ? reviewDueFor(settings, 'template', row.submitted_at).toISOString() : null,
     created_at: row.created_at.toISOString(),
   };
 }
 
-export function templateQueueItemView(row: TemplateRow & { tenant_name: string }, now: Date) {
+/** A queue item: its age in wall time and in working minutes, its due time, whether overdue. */
+export function templateQueueItemView(
+  row: TemplateRow & { tenant_name: string },
+  now: Date,
+  settings: ComplianceSettings,
+) {
+  const timing = reviewTimingFor(settings, 'template', row.submitted_at, now);
   return {
-    ...templateView(row, now),
+    ...templateView(row, now, settings),
     tenant_id: String(row.tenant_id),
     tenant_name: row.tenant_name,
-    ...ageOf(row.submitted_at, now),
+    ...timing,
+    decision_expected_by: timing.due_at,
   };
 }
 
@@ -120,7 +137,7 @@ export async function submitTemplate({
     reviewedBy: status === 'rejected' ? 'rules' : null,
     now,
   });
-  return templateView(row, now);
+  return templateView(row, now, await readComplianceSettings(db));
 }
 
 export async function resubmit({
@@ -152,7 +169,7 @@ export async function resubmit({
   const { fields, status, reason } = prepare(merged, evaluate);
   const row = await resubmitTemplate(db, { ...fields, tenantId, id, now, status, reason });
   if (row === null) throw templateNotEditable();
-  return templateView(row, now);
+  return templateView(row, now, await readComplianceSettings(db));
 }
 
 export async function reviewTemplate({
