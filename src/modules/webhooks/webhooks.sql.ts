@@ -21,16 +21,25 @@ export interface ClaimedDelivery {
 /**
  * Leases up to `limit` due deliveries (committed before any network I/O: a node that dies holding
  * them loses the lease, and another sends them again, at least once). SKIP LOCKED lets several
- * nodes claim at once without taking the same rows. In order per message and destination: a row is
- * claimed only when no earlier pending row of the same message and destination is outside this
- * claim (leased by another node, waiting for its retry, or locked): the earlier one goes first.
+ * nodes (and several claims of one node) run at once without taking the same rows. In order per
+ * message and destination: a row is claimed only when every earlier pending row of the same
+ * message and destination is in this claim too (not leased by another claim, waiting for its
+ * retry, or locked): the earlier one goes first.
+ *
+ * That check counts instead of searching: the earlier pending rows (one index probe each) against
+ * the earlier rows of the same message and destination in this claim (a window over the claim),
+ * which are all among them; a row is blocked when there are more of the first. The former
+ * `not in (select id from cand)` inside a per-row subquery was estimated at 110,000 (a hash of the
+ * claim charged once per row), over PostgreSQL's jit_above_cost: on a server with JIT on (the
+ * default), every claim compiled itself first (measured 180 ms of a 950 ms claim of 2,000 rows);
+ * this form is estimated at 30,000 and runs in about a fifth of the time.
  */
 export async function claimDueDeliveries(
   db: Queryable,
   { now, limit, leaseMs }: { now: Date; limit: number; leaseMs: number },
 ): Promise<ClaimedDelivery[]> {
   const { rows } = await db.query<ClaimedDelivery>(
-    `with cand as (
+    `with cand as materialized (
        select d.id, d.message_id, d.endpoint_id
          from webhook_deliveries d
         where d.state = 'pending' and d.next_attempt_at <= $1
@@ -39,17 +48,18 @@ export async function claimDueDeliveries(
         limit $2
         for update skip locked
      ),
-     ok as (
-       select c.id from cand c
-        where c.message_id is null or not exists (
-          select 1 from webhook_deliveries e
-           where e.message_id = c.message_id and e.state = 'pending' and e.id < c.id
-             and e.endpoint_id is not distinct from c.endpoint_id
-             and e.id not in (select id from cand))
+     blocked as (
+       select r.id
+         from (select c.id, c.message_id, c.endpoint_id,
+                      row_number() over (partition by c.message_id, c.endpoint_id order by c.id) - 1 as earlier
+                 from cand c where c.message_id is not null) r
+        where r.earlier < (select count(*) from webhook_deliveries e
+                            where e.message_id = r.message_id and e.state = 'pending' and e.id < r.id
+                              and e.endpoint_id is not distinct from r.endpoint_id)
      )
      update webhook_deliveries d set leased_until = $1::timestamptz + make_interval(secs => $3::float8 / 1000)
-       from ok
-      where d.id = ok.id
+       from cand c
+      where d.id = c.id and c.id not in (select id from blocked)
      returning d.id, d.tenant_id, d.endpoint_id,
        coalesce((select w.url from webhook_endpoints w where w.id = d.endpoint_id), d.callback_url) as url,
        (select w.secret_sealed from webhook_endpoints w where w.id = d.endpoint_id) as secret_sealed,

@@ -31,6 +31,17 @@ export interface DeliverySettings {
 
 type Post = typeof postWebhook;
 
+/**
+ * Claims one sender works at once, each claim → POSTs → record in turn. With one, the outbox was
+ * worked in series: under a backlog on a busy 2-core machine a claim of 2,000 took 0.3–2.4 s, its
+ * POSTs (50 ms receiver) 0.2–1.7 s and their record 0.1–0.7 s, about 1,300 events/s, below the
+ * two events per message of a 1,000 messages/s run (bench/webhooks.ts: the last event reached the
+ * receiver 29 s after the last message of 60,000 was final). Two claims are disjoint (SKIP LOCKED)
+ * and keep each message's order as two nodes do (a row waits while an earlier one of its message
+ * is leased by the other claim).
+ */
+const CLAIMS_IN_FLIGHT = 2;
+
 export function createWebhookSender({
   pool,
   keyRing,
@@ -165,14 +176,8 @@ export function createWebhookSender({
     };
   }
 
-  /** One claim and its POSTs; answers how many deliveries it claimed. */
-  async function runOnce(): Promise<number> {
-    const claimed = await claimDueDeliveries(pool, {
-      now: now(),
-      limit: settings.claimMax,
-      leaseMs: settings.limits.connectTimeoutMs + settings.limits.responseTimeoutMs + 30_000,
-    });
-    if (claimed.length === 0) return 0;
+  /** Sends one claim's POSTs and records their outcomes. */
+  async function sendClaimed(claimed: ClaimedDelivery[]): Promise<void> {
     const posts = postsOf(claimed);
     const records: AttemptRecord[] = [];
     let next = 0;
@@ -187,16 +192,51 @@ export function createWebhookSender({
         { posts: failed.length, first: { url: failed[0]!.url, error: failed[0]!.error } },
         'webhook POSTs failed; their events will be retried',
       );
+  }
+
+  const claim = () =>
+    claimDueDeliveries(pool, {
+      now: now(),
+      limit: settings.claimMax,
+      leaseMs: settings.limits.connectTimeoutMs + settings.limits.responseTimeoutMs + 30_000,
+    });
+
+  /** One claim and its POSTs; answers how many deliveries it claimed. */
+  async function runOnce(): Promise<number> {
+    const claimed = await claim();
+    if (claimed.length > 0) await sendClaimed(claimed);
     return claimed.length;
   }
 
   return {
     runOnce,
-    /** Claims again while claims come back full (a backlog), then returns. */
+    /**
+     * Claims again while claims come back full (a backlog), then returns. Under a backlog the next
+     * claim is made as soon as the previous one is leased, while its POSTs are in flight, up to
+     * CLAIMS_IN_FLIGHT claims being sent at once; claims themselves run one after another, so a
+     * shallow outbox is claimed and batched exactly as by one claim at a time.
+     */
     async runUntilIdle(): Promise<void> {
-      while ((await runOnce()) >= settings.claimMax) {
-        /* keep going */
+      const inFlight = new Set<Promise<void>>();
+      let failure: { error: unknown } | null = null;
+      try {
+        while (failure === null) {
+          const claimed = await claim();
+          if (claimed.length === 0) break;
+          // Caught at once (no unhandled rejection while another claim is awaited), thrown below.
+          const sending: Promise<void> = sendClaimed(claimed)
+            .catch((error: unknown) => {
+              failure ??= { error };
+            })
+            .finally(() => inFlight.delete(sending));
+          inFlight.add(sending);
+          if (claimed.length < settings.claimMax) break;
+          while (inFlight.size >= CLAIMS_IN_FLIGHT) await Promise.race(inFlight);
+        }
+      } finally {
+        await Promise.all(inFlight);
       }
+      if (failure !== null) throw (failure as { error: unknown }).error;
     },
   };
 }
