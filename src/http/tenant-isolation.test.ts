@@ -164,6 +164,22 @@ const signatureIn =
     await t.db.pool.query('update signatures set status = $2 where id = $1', [id, status]);
     return id;
   };
+/** A proof document of the signature the `id` fixture just made (B's newest). */
+const signatureDocument: Fixture = async (b) => {
+  const { rows } = await t.db.pool.query<{ id: string }>(
+    'select id::text from signatures where tenant_id = $1 order by id desc limit 1',
+    [b.tenantId],
+  );
+  return created(
+    await app.inject({
+      method: 'POST',
+      url: `/v1/signatures/${rows[0]!.id}/documents`,
+      headers: { ...b.owner, 'content-type': 'application/pdf' },
+      payload: Buffer.from('%PDF-1.7\nisolation\n'),
+    }),
+    (j: { id: string }) => j.id,
+  );
+};
 const template: Fixture = async (b) => {
   const id = await created(
     await app.inject({
@@ -342,6 +358,8 @@ const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/auth/sessions/:id': { id: session },
   '/v1/signatures/:id': { id: signatureIn('rejected') },
   '/v1/signatures/:id/default': { id: signatureIn('approved') },
+  '/v1/signatures/:id/documents': { id: signatureIn('rejected') },
+  '/v1/signatures/:id/documents/:docId': { id: signatureIn('rejected'), docId: signatureDocument },
   '/v1/templates/:id': { id: template },
   '/v1/billing/orders/:id': { id: order },
   '/v1/billing/orders/:id/cancel': { id: order },
@@ -383,6 +401,11 @@ const validBodies: Record<string, unknown> = {
     return { contact_ids: [bContactId] };
   },
   'POST /v1/campaigns/:id/runs/:runId/choose': { variant: 'B' },
+};
+
+/** Routes whose body is a raw file rather than JSON: what they are sent instead. */
+const rawBodies: Record<string, { contentType: string; payload: string }> = {
+  'POST /v1/signatures/:id/documents': { contentType: 'application/pdf', payload: '%PDF-1.7\nisolation\n' },
 };
 
 /**
@@ -433,14 +456,16 @@ describe('tenant isolation over the route table', () => {
       const route = `${r.method} ${r.url}`;
       let url = r.url;
       for (const p of paramsOf(r.url)) url = url.replace(`:${p}`, await fixtures[r.url]![p]!(b));
-      const body = r.method === 'GET' ? '' : JSON.stringify(validBodies[route] ?? {});
+      const raw = rawBodies[route];
+      const body = raw?.payload ?? (r.method === 'GET' ? '' : JSON.stringify(validBodies[route] ?? {}));
+      const contentType = { 'content-type': raw?.contentType ?? 'application/json' };
       for (const [who, actor, headers] of principals) {
         const res = await app.inject({
           method: r.method as 'GET',
           url,
           headers: {
             ...headers(r.method, url, body),
-            ...(body ? { 'content-type': 'application/json' } : {}),
+            ...(body ? contentType : {}),
           },
           ...(body ? { payload: body } : {}),
         });
@@ -457,7 +482,7 @@ describe('tenant isolation over the route table', () => {
       const own = await app.inject({
         method: r.method as 'GET',
         url,
-        headers: { ...b.owner, ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: { ...b.owner, ...(body ? contentType : {}) },
         ...(body ? { payload: body } : {}),
       });
       expect({ route, who: "B's owner", status: own.statusCode < 300, body: own.body }).toMatchObject({
