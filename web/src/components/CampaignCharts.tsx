@@ -53,8 +53,8 @@ export function BreakdownChart({
 }) {
   const ref = useChart({
     tooltip: { trigger: 'axis' },
-    legend: { type: 'scroll' },
-    grid: { left: 40, right: 16, bottom: 24, top: 40 },
+    legend: { type: 'scroll', top: 0 },
+    grid: { left: 40, right: 16, bottom: 32, top: 40 },
     xAxis: { type: 'category', data: keys },
     yAxis: { type: 'value', minInterval: 1 },
     series: series.map((s) => ({ ...s, type: 'bar' })),

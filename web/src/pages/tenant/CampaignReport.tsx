@@ -300,7 +300,13 @@ export default function CampaignReport() {
               </Col>
               <Col xs={24} lg={12}>
                 <Section title={t('campaigns.byHour')}>
-                  <BreakdownChart {...breakdownSeries(report.data.by_hour, t)} />
+                  <BreakdownChart
+                    {...breakdownSeries(
+                      // "2026-11-30T22:00" in the campaign's time zone, shown as "11-30 22:00".
+                      report.data.by_hour.map((b) => ({ ...b, key: b.key.slice(5).replace('T', ' ') })),
+                      t,
+                    )}
+                  />
                 </Section>
               </Col>
             </Row>

@@ -2,7 +2,7 @@
 // the job (GET /v1/contacts/imports/{id}) until it completes; its error file and the template.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Descriptions, Form, Progress, Select, Space, Typography, Upload } from 'antd';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { get, upload } from '../../api.ts';
 import { PageTitle, Section } from '../../components/Section.tsx';
 import { ErrorState, errorText } from '../../components/states.tsx';
@@ -39,11 +39,19 @@ async function csvHeader(file: File): Promise<string[]> {
 
 function ImportProgress({ id }: { id: string }) {
   const { t } = useI18n();
+  const client = useQueryClient();
   const q = useQuery({
     queryKey: ['import', id],
     queryFn: () => get<ImportJob>(`/v1/contacts/imports/${id}`),
     refetchInterval: (query) => (query.state.data?.state === 'running' || !query.state.data ? 1000 : false),
   });
+  const finished = q.data !== undefined && q.data.state !== 'running';
+  // The list of recent imports and the groups' member counts change once the job is done.
+  useEffect(() => {
+    if (!finished) return;
+    void client.invalidateQueries({ queryKey: ['imports'] });
+    void client.invalidateQueries({ queryKey: ['contact-groups'] });
+  }, [finished, client]);
   if (q.error) return <ErrorState error={q.error} retry={() => void q.refetch()} />;
   const job = q.data;
   return (
@@ -193,11 +201,10 @@ export default function Imports() {
         <ListTable
           queryKey={['imports']}
           path="/v1/contacts/imports"
-          refetchInterval={jobId ? 5000 : undefined}
           columns={[
             { key: 'id' },
             { key: 'file_name' },
-            { key: 'state' },
+            { key: 'state', render: (v) => <StatusTag value={v} /> },
             { key: 'percent', render: (v) => `${String(v)}%` },
             { key: 'accepted' },
             { key: 'invalid' },
