@@ -47,9 +47,22 @@ export async function startHongyanChild({
   welcome?: boolean;
   httpPort?: number;
 }): Promise<HongyanChild> {
+  // BENCH_CPU_PROF=<dir>: the child writes a V8 CPU profile there when it exits (read it with
+  // bench/cpu-profile.ts), to see where a bench's CPU goes.
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`]
+    : [];
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=64', path.join(ROOT, 'bin/hongyan.js'), 'start', '--json', '--roles', roles],
+    [
+      '--max-semi-space-size=64',
+      ...profile,
+      path.join(ROOT, 'bin/hongyan.js'),
+      'start',
+      '--json',
+      '--roles',
+      roles,
+    ],
     {
       cwd: ROOT,
       // No web console: a bench measures the API, and building the console would only delay it.

@@ -12,7 +12,8 @@
 // DATABASE_URL names a server where a bench database may be created (dropped at the end).
 // BENCH_PHASE_MS (default 4000), BENCH_CLIENTS (default 50), BENCH_ROUNDS (rounds of both
 // modes, default 4), BENCH_WARMUPS (uncounted phases of each mode first, default 2),
-// BENCH_ONLY=bearer|signed (one mode alone).
+// BENCH_ONLY=bearer|signed (one mode alone), BENCH_CPU_PROF=<dir> (a CPU profile of the Hongyan
+// child and the counted phases' times in <dir>/phases.json: bench/cpu-profile.ts reads both).
 //
 // Printed per mode: requests/s of each phase and their median; Hongyan's CPU (user + system of
 // the child, /proc/<pid>/stat) per request; and PostgreSQL's CPU per request, summed over the
@@ -20,7 +21,7 @@
 // so it is indicative).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +34,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 type Mode = 'bearer' | 'signed';
 interface PhaseResult {
+  mode: Mode;
+  /** When the phase ran, on the monotonic clock V8's CPU profiles use (µs). */
+  fromUs: number;
+  toUs: number;
+  requests: number;
   rate: number;
   hongyanCpuUs: number;
   dbCpuUs: number;
@@ -197,6 +203,7 @@ export async function runSignedBench({
     async function phase(mode: Mode): Promise<PhaseResult> {
       const dbBefore = await dbCpu();
       const cpuBefore = cpuOf(hongyan!.child.pid!) ?? 0;
+      const fromUs = Number(process.hrtime.bigint() / 1000n);
       const started = Date.now();
       const until = started + phaseMs;
       let ok = 0;
@@ -209,10 +216,19 @@ export async function runSignedBench({
         }),
       );
       const elapsed = Date.now() - started;
+      const toUs = Number(process.hrtime.bigint() / 1000n);
       const hongyanCpu = (cpuOf(hongyan!.child.pid!) ?? 0) - cpuBefore;
       let dbUsed = 0;
       for (const [pid, cpu] of await dbCpu()) dbUsed += cpu - (dbBefore.get(pid) ?? 0);
-      return { rate: (ok / elapsed) * 1000, hongyanCpuUs: hongyanCpu / ok, dbCpuUs: dbUsed / ok };
+      return {
+        mode,
+        fromUs,
+        toUs,
+        requests: ok,
+        rate: (ok / elapsed) * 1000,
+        hongyanCpuUs: hongyanCpu / ok,
+        dbCpuUs: dbUsed / ok,
+      };
     }
 
     const modes = (['bearer', 'signed'] as const).filter((m) => (process.env.BENCH_ONLY ?? m) === m);
@@ -253,6 +269,17 @@ export async function runSignedBench({
       ),
     };
     console.log(JSON.stringify(result));
+    if (process.env.BENCH_CPU_PROF) {
+      // The counted phases, for bench/cpu-profile.ts --phases: the child's profile and this
+      // process's hrtime share the monotonic clock, so each mode's samples can be told apart.
+      const phases = [...runs.bearer, ...runs.signed].map(({ mode, fromUs, toUs, requests }) => ({
+        mode,
+        fromUs,
+        toUs,
+        requests,
+      }));
+      writeFileSync(path.join(process.env.BENCH_CPU_PROF, 'phases.json'), JSON.stringify(phases));
+    }
     return result;
   } finally {
     agent.destroy();
