@@ -628,6 +628,132 @@ describe('campaigns end to end', { timeout: 120_000 }, () => {
     );
   });
 
+  it('sends to an uploaded CSV or XLSX audience: its variables, row-level errors, each number once', async () => {
+    const upload = async (name: string, data: Buffer | string, mapping?: unknown) => {
+      const form = new FormData();
+      form.append('file', new Blob([typeof data === 'string' ? data : new Uint8Array(data)]), name);
+      if (mapping !== undefined) form.append('mapping', JSON.stringify(mapping));
+      const res = await fetch(`${hongyan.httpUrl}/v1/campaigns/audience-files`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+        body: form,
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const raw = (i: number) => phone(i).slice(3); // 138…, as a tenant's spreadsheet holds it
+    // Row 1 the header; row 3 an invalid number; row 5 the number of row 2 again.
+    const csv = [
+      '手机号,姓名,city',
+      `${raw(900)},张三,北京`,
+      '12345,无效,上海',
+      `${raw(901)},李四,上海`,
+      `${raw(900)},重复,广州`,
+      `+86 ${raw(902).slice(0, 3)} ${raw(902).slice(3, 7)} ${raw(902).slice(7)},王五,深圳`,
+    ].join('\r\n');
+    const file = await upload('audience.csv', `\uFEFF${csv}\r\n`);
+    expect(file.status, JSON.stringify(file.body)).toBe(201);
+    expect(file.body).toMatchObject({
+      format: 'csv',
+      variables: ['name', 'city'],
+      rows_read: 5,
+      recipients: 3,
+      invalid: 1,
+      duplicates: 1,
+      errors: [
+        { row: 3, value: '12345', reason: expect.stringMatching(/^phone\./) },
+        { row: 5, value: raw(900), reason: 'duplicate', first_row: 2 },
+      ],
+    });
+    const errorsCsv = await api('GET', `/v1/campaigns/audience-files/${file.body.id}/errors`);
+    expect(errorsCsv.status).toBe(200);
+    expect(
+      (errorsCsv.body as Buffer)
+        .toString('utf8')
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split('\r\n'),
+    ).toEqual([
+      'row,value,reason,first_row',
+      `3,12345,${file.body.errors[0].reason},`,
+      `5,${raw(900)},duplicate,2`,
+    ]);
+
+    // The same people in an XLSX, the phone column named by the mapping and numbers as numbers.
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet('list');
+    sheet.addRow(['客户', 'mobile', 'city']);
+    sheet.addRow(['赵六', Number(raw(903)), '成都']);
+    sheet.addRow(['钱七', 'not a phone', '武汉']);
+    const xlsx = await upload('audience.xlsx', Buffer.from(await book.xlsx.writeBuffer()), {
+      phone: 'mobile',
+      fields: { name: '客户', city: 'city' },
+    });
+    expect(xlsx.status, JSON.stringify(xlsx.body)).toBe(201);
+    expect(xlsx.body).toMatchObject({ format: 'xlsx', recipients: 1, invalid: 1, duplicates: 0 });
+
+    // A campaign with the CSV's recipients after two pasted ones, one of them also in the file.
+    const body = {
+      name: 'from a file',
+      audience: {
+        file_id: file.body.id,
+        numbers: [`${phone(904)},孙八,杭州`, `${phone(901)},李四,上海`].join('\n'),
+        columns: ['name', 'city'],
+      },
+      content: '{name}您好,{city}门店本周上新',
+    };
+    const preview = await api('POST', '/v1/campaigns/preview', body);
+    expect(preview.body.recipients, JSON.stringify(preview.body)).toMatchObject({
+      audience: 5,
+      duplicates: 1,
+      unique: 4,
+      eligible: 4,
+    });
+    const created = await api('POST', '/v1/campaigns', body);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.audience.file).toEqual({
+      id: file.body.id,
+      file_name: 'audience.csv',
+      recipients: 3,
+      variables: ['name', 'city'],
+    });
+    const fromXlsx = await api('POST', '/v1/campaigns', {
+      name: 'from the xlsx',
+      audience: { file_id: xlsx.body.id },
+      content: body.content,
+    });
+    expect(fromXlsx.status, JSON.stringify(fromXlsx.body)).toBe(201);
+    const sent = (rows: { recipient: string; content: string }[]) =>
+      rows.map((m) => [m.recipient, m.content]).sort(([a], [b]) => a!.localeCompare(b!));
+    expect(sent(await allFinal(created.body.id, 4))).toEqual([
+      [phone(900), '【鸿雁】张三您好,北京门店本周上新'],
+      [phone(901), '【鸿雁】李四您好,上海门店本周上新'],
+      [phone(902), '【鸿雁】王五您好,深圳门店本周上新'],
+      [phone(904), '【鸿雁】孙八您好,杭州门店本周上新'],
+    ]);
+    expect(sent(await allFinal(fromXlsx.body.id, 1))).toEqual([
+      [phone(903), '【鸿雁】赵六您好,成都门店本周上新'],
+    ]);
+
+    // Refused with stable codes, nothing stored: no phone column, not CSV/XLSX, no valid row,
+    // another tenant's (or no such) file.
+    const noPhone = await upload('a.csv', 'name,city\r\n张三,北京\r\n');
+    expect([noPhone.status, noPhone.body.error.code]).toEqual([400, 'campaigns.invalid_audience_file']);
+    const binary = await upload('a.xls', Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0, 0, 0, 0]));
+    expect([binary.status, binary.body.error.code]).toEqual([400, 'campaigns.invalid_audience_file']);
+    const noneValid = await upload('a.csv', 'phone\r\n123\r\n');
+    expect([noneValid.status, noneValid.body.error.code]).toEqual([422, 'campaigns.audience_empty']);
+    expect(noneValid.body.error.details.errors).toEqual([
+      { row: 2, value: '123', reason: expect.any(String) },
+    ]);
+    const missing = await api('POST', '/v1/campaigns', { ...body, audience: { file_id: '999999' } });
+    expect([missing.status, missing.body.error.code]).toEqual([404, 'campaigns.audience_file_not_found']);
+    const { rows } = await db.pool.query<{ n: number }>(
+      'select count(*)::int as n from campaign_audience_files where tenant_id = $1',
+      [tenantId],
+    );
+    expect(rows[0]!.n).toBe(2);
+  });
+
   it('refuses bad input with stable codes and writes nothing', async () => {
     const before = (await db.pool.query<{ n: number }>('select count(*)::int as n from campaigns')).rows[0]!
       .n;

@@ -342,6 +342,22 @@ const contactImport: Fixture = async (b) => {
   );
 };
 
+const campaignAudienceFile: Fixture = async (b) => {
+  const boundary = 'isolationboundary';
+  const payload = Buffer.from(
+    `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="a.csv"\r\n\r\nphone\n13700138001\n1\n\r\n--${boundary}--\r\n`,
+  );
+  return created(
+    await app.inject({
+      method: 'POST',
+      url: '/v1/campaigns/audience-files',
+      headers: { ...b.bearer, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload,
+    }),
+    (j: { id: string }) => j.id,
+  );
+};
+
 /** How to make tenant B's resource for each path parameter of each route pattern. */
 const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/messages/:id': { id: message },
@@ -375,6 +391,8 @@ const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/contacts/segments/:id': { id: contactSegment },
   '/v1/contacts/imports/:id': { id: contactImport },
   '/v1/contacts/imports/:id/errors': { id: contactImport },
+  '/v1/campaigns/audience-files/:id': { id: campaignAudienceFile },
+  '/v1/campaigns/audience-files/:id/errors': { id: campaignAudienceFile },
   '/v1/campaigns/:id': { id: campaignIn('draft') },
   '/v1/campaigns/:id/runs': { id: campaignIn('draft') },
   '/v1/campaigns/:id/preview': { id: campaignIn('draft') },

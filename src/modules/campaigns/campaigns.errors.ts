@@ -46,3 +46,18 @@ export const noChoice = createError({
   statusCode: 409,
   message: 'This run does not wait for an A/B winner, or the variant is not one of its variants.',
 });
+export const invalidAudienceFile = createError({
+  code: 'campaigns.invalid_audience_file',
+  statusCode: 400,
+  message: 'The audience file cannot be read.',
+});
+export const audienceFileTooLarge = createError({
+  code: 'campaigns.audience_file_too_large',
+  statusCode: 413,
+  message: 'The audience file is larger than 32 MiB; import larger lists as contacts.',
+});
+export const audienceFileNotFound = createError({
+  code: 'campaigns.audience_file_not_found',
+  statusCode: 404,
+  message: 'No such audience file for this tenant.',
+});

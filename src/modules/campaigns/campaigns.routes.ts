@@ -28,12 +28,15 @@ import { reportCsv, reportXlsx } from './campaign-exports.ts';
 import { startRest } from './campaign-runs.ts';
 import { readDailyStats } from './daily-stats.ts';
 import { DEFAULT_TIME_ZONE } from './campaigns.models.ts';
+import { registerAudienceFileRoutes } from './audience-files.routes.ts';
 
 export async function registerCampaignRoutes(app: FastifyInstance, ctx: AppContext) {
   const auth = requireTenant(ctx);
   const deps = campaignDeps(ctx);
   const send = { preHandler: auth, config: { permission: 'messages.send' as const } };
   const read = { preHandler: auth, config: { permission: 'messages.read' as const } };
+
+  await registerAudienceFileRoutes(app, ctx);
 
   const owned = async (tenantId: number, id: string) => {
     const c = await getCampaign(ctx.db.pool, { tenantId, id: Number(id) });

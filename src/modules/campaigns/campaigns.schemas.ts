@@ -102,6 +102,12 @@ export const campaignBody = {
           maxItems: 20,
           items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,31}$' },
         },
+        file_id: {
+          type: 'string',
+          pattern: '^[1-9][0-9]{0,15}$',
+          description:
+            'An uploaded audience file (POST /v1/campaigns/audience-files): its recipients, with their variables, after the pasted ones.',
+        },
         group_ids: { type: 'array', maxItems: 100, items: { type: 'integer', minimum: 1 } },
         segment_ids: { type: 'array', maxItems: 100, items: { type: 'integer', minimum: 1 } },
       },

@@ -15,6 +15,8 @@ export interface CampaignContent {
 export interface CampaignAudience {
   numbers: number;
   columns: string[];
+  /** An uploaded audience file whose recipients the campaign copied (after the pasted ones). */
+  file?: { id: string; file_name: string; recipients: number; variables: string[] };
   group_ids: number[];
   segment_ids: number[];
 }
@@ -70,12 +72,15 @@ export async function insertCampaignRecipients(
   campaignId: number,
   recipients: readonly AudienceRecipient[],
 ) {
-  if (recipients.length === 0) return;
-  await db.query(
-    `insert into campaign_recipients (campaign_id, idx, phone, fields)
-     select $1, i - 1, p, f from unnest($2::text[], $3::jsonb[]) with ordinality as u(p, f, i)`,
-    [campaignId, recipients.map((r) => r.phone), recipients.map((r) => JSON.stringify(r.fields))],
-  );
+  // In slices: an uploaded file brings up to 200,000 recipients.
+  for (let from = 0; from < recipients.length; from += 20_000) {
+    const slice = recipients.slice(from, from + 20_000);
+    await db.query(
+      `insert into campaign_recipients (campaign_id, idx, phone, fields)
+       select $1, $2 + i - 1, p, f from unnest($3::text[], $4::jsonb[]) with ordinality as u(p, f, i)`,
+      [campaignId, from, slice.map((r) => r.phone), slice.map((r) => JSON.stringify(r.fields))],
+    );
+  }
 }
 
 export async function getCampaign(

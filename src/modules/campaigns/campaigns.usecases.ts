@@ -12,6 +12,7 @@ import { checkContent } from '../messages/messages.models.ts';
 import type { NewMessageRow } from '../messages/messages.repository.ts';
 import { shortenUrls, findUrls, newCode, targetProblem } from '../shortlinks/shortlinks.models.ts';
 import { maskPhone } from '../../shared/phone-mask.ts';
+import { audienceFileRecipients } from './audience-files.ts';
 import type { RunDeps } from './campaign-runs.ts';
 import { composersOf } from './campaign-runs.ts';
 import {
@@ -46,7 +47,13 @@ import {
 
 export interface CampaignInput {
   name: string;
-  audience: { numbers?: string; columns?: string[]; group_ids?: number[]; segment_ids?: number[] };
+  audience: {
+    numbers?: string;
+    columns?: string[];
+    file_id?: string;
+    group_ids?: number[];
+    segment_ids?: number[];
+  };
   content?: string;
   template_id?: string | number;
   sign_name?: string;
@@ -79,6 +86,13 @@ export async function validateInput(
   const lineCount = text === '' ? 0 : text.split(/\r\n|\r|\n/).filter((l) => l.trim() !== '').length;
   if (lineCount > MAX_PASTED) throw audienceTooLarge({ details: { lines: lineCount, max: MAX_PASTED } });
   const pasted = parsePasted(text, input.audience.columns ?? [], deps.defaultRegion);
+  const pastedCount = pasted.recipients.length;
+  // An uploaded file's recipients follow the pasted ones; the campaign keeps its own copy.
+  const file =
+    input.audience.file_id === undefined
+      ? null
+      : await audienceFileRecipients(deps.pool, tenantId, Number(input.audience.file_id));
+  if (file !== null) pasted.recipients.push(...file.recipients);
   const groupIds = input.audience.group_ids ?? [];
   const segmentIds = input.audience.segment_ids ?? [];
   if (pasted.recipients.length === 0 && groupIds.length === 0 && segmentIds.length === 0)
@@ -98,8 +112,18 @@ export async function validateInput(
     name: input.name,
     state: 'draft',
     audience: {
-      numbers: pasted.recipients.length,
+      numbers: pastedCount,
       columns: input.audience.columns ?? [],
+      ...(file === null
+        ? {}
+        : {
+            file: {
+              id: file.file.id,
+              file_name: file.file.file_name,
+              recipients: file.recipients.length,
+              variables: file.file.variables,
+            },
+          }),
       group_ids: groupIds,
       segment_ids: segmentIds,
     },
