@@ -137,6 +137,7 @@ function Limits({ tenant, onDone }: { tenant: Row; onDone: () => void }) {
             value={retention}
             onChange={setRetention}
             placeholder={t('tenants.default')}
+            style={{ width: 160 }}
           />
         </Space>
       </Space>
