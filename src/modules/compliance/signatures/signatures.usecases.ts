@@ -24,8 +24,7 @@ import {
   setFreeText,
   type SignatureRow,
 } from './signatures.repository.ts';
-import type { SignatureDocumentRow } from './signature-documents.ts';
-import { documentView } from './signature-documents.ts';
+import { documentView, type SignatureDocumentRow } from './signature-documents.ts';
 import {
   type ComplianceSettings,
   DEFAULT_COMPLIANCE_SETTINGS,
