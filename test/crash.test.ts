@@ -110,9 +110,14 @@ describe('kill -9 mid-stream', () => {
       }
     };
     const flooders = [flood(), flood(), flood()];
-    // Kill while messages are queued, being sent, and awaiting receipts.
-    await new Promise((r) => setTimeout(r, 2500));
-    const before = await t.db.pool.query(`select status, count(*)::int as n from messages group by 1`);
+    // Kill while messages are queued, being sent, and awaiting receipts: wait (however slow the
+    // machine) until more than 1,000 are accepted and they are in several states, then kill.
+    let before = await t.db.pool.query(`select status, count(*)::int as n from messages group by 1`);
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 250));
+      before = await t.db.pool.query(`select status, count(*)::int as n from messages group by 1`);
+      if (accepted.length > 1000 && before.rows.length > 1) break;
+    }
     hongyan.child.kill('SIGKILL');
     stop = true;
     await Promise.all(flooders);
@@ -164,5 +169,5 @@ describe('kill -9 mid-stream', () => {
     // Every message reached the carrier at least once.
     for (const r of all.rows)
       expect(reachedCarrier.has(r.content), `${r.content} never reached the carrier`).toBe(true);
-  }, 120_000);
+  }, 300_000);
 });
