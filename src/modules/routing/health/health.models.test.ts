@@ -10,8 +10,10 @@ import {
   type ProbeCredit,
   probeFor,
   probeHealth,
+  quickFall,
   ratesOf,
   stepBreaker,
+  wilsonUpper,
 } from './health.models.ts';
 
 /** n outcomes sent at `sentAtMs`, `delivered` of them delivered, the rest undelivered. */
@@ -34,11 +36,39 @@ describe('rates', () => {
 
 describe('circuit breaker', () => {
   it('degrades a channel whose rate falls below 90 % once it has enough receipts', () => {
-    expect(stepBreaker(INITIAL_BREAKER, outcomes(49, 30), DEFAULT_BREAKER, 1000).switched).toBeNull();
+    expect(stepBreaker(INITIAL_BREAKER, outcomes(39, 20), DEFAULT_BREAKER, 1000).switched).toBeNull();
     const step = stepBreaker(INITIAL_BREAKER, outcomes(100, 70), DEFAULT_BREAKER, 1000);
     expect(step.switched?.kind).toBe('degraded');
     expect(step.switched?.reason).toContain('70.0%');
     expect(step.state).toMatchObject({ degraded: true, sinceMs: 1000, rate: 0.7 });
+  });
+
+  it('sees a sudden fall on the newest receipts alone, while the window still reads above 90 %', () => {
+    // 160 older receipts at 100 %, then 40 at 70 %: 94 % over the window of 200.
+    const fall = [...outcomes(160, 160, 0), ...outcomes(40, 28, 10)];
+    expect(ratesOf(fall).deliveryRate).toBeGreaterThan(0.9);
+    const step = stepBreaker(INITIAL_BREAKER, fall, DEFAULT_BREAKER, 1000);
+    expect(step.switched?.kind).toBe('degraded');
+    expect(step.switched?.reason).toContain('over the newest 40 receipts');
+    expect(step.state).toMatchObject({ degraded: true, rate: 0.7, samples: 40 });
+    // 32 of the newest 40 (80 %) is not sure enough to act on alone; the newest 80 at 75 % are.
+    expect(quickFall([...outcomes(160, 160, 0), ...outcomes(40, 32, 10)], DEFAULT_BREAKER)).toBeNull();
+    expect(quickFall([...outcomes(120, 120, 0), ...outcomes(80, 60, 10)], DEFAULT_BREAKER)).toMatchObject({
+      receipts: 80,
+      rate: 0.75,
+    });
+    expect(wilsonUpper(28, 40, 3.09)).toBeLessThan(0.9);
+    expect(wilsonUpper(32, 40, 3.09)).toBeGreaterThan(0.9);
+  });
+
+  it('does not act on the newest receipts of a channel at 93 %, failures spread or bunched as chance does', () => {
+    // One failure in 14 (92.9 %), and bursts of 4 failures in a row at the same rate: the quick
+    // rule needs 10 failures in 40 or 17 in 80.
+    const spread = Array.from({ length: 3000 }, (_, i) => ({ sentAtMs: i, delivered: i % 14 !== 13 }));
+    const bunched = Array.from({ length: 3000 }, (_, i) => ({ sentAtMs: i, delivered: i % 56 >= 4 }));
+    for (const stream of [spread, bunched])
+      for (let end = 40; end <= stream.length; end += 7)
+        expect(quickFall(stream.slice(Math.max(0, end - 200), end), DEFAULT_BREAKER)).toBeNull();
   });
 
   it('keeps a channel at exactly the threshold healthy', () => {

@@ -89,6 +89,15 @@ const breakerView = {
       type: 'number',
       description: 'Degraded when more than this share of submits is refused (fixed).',
     },
+    quick_receipts: {
+      type: 'array',
+      items: { type: 'integer' },
+      description: 'A sudden fall: each of these newest-receipt counts judged alone (fixed).',
+    },
+    quick_confidence: {
+      type: 'number',
+      description: 'The quick rule acts when the rate is below the threshold at this confidence (fixed).',
+    },
   },
 } as const;
 
