@@ -126,7 +126,7 @@ describe('kill -9 mid-stream', () => {
 
     hongyan = await startHongyan();
     try {
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + 150_000;
       for (;;) {
         const open = await t.db.pool.query(
           `select count(*)::int as n from messages where status <> all($1::text[])`,
