@@ -827,4 +827,51 @@ describe('campaigns end to end', { timeout: 120_000 }, () => {
     const after = (await db.pool.query<{ n: number }>('select count(*)::int as n from campaigns')).rows[0]!.n;
     expect(after).toBe(before);
   });
+  it("writes a tenant's links with its own short domain once the operator set it; the redirect answers on any host", async () => {
+    const other = await buildTestApp(db);
+    try {
+      const staff = await operatorAdmin(other.app, db);
+      const url = `/v1/operator/tenants/${tenantId}/short-domain`;
+      const set = (payload: { base_url: string }) =>
+        other.app.inject({ method: 'PUT', url, headers: staff, payload });
+      const bad = await set({ base_url: 'ftp://go.shop.example/s' });
+      expect([bad.statusCode, bad.json().error.code]).toEqual([400, 'shortlinks.invalid_domain']);
+      expect((await api('PUT', url, { base_url: 'https://go.shop.example/s' })).status).toBe(403);
+      const ok = await set({ base_url: 'https://go.shop.example/s/' });
+      expect(ok.json()).toMatchObject({ base_url: 'https://go.shop.example/s', own: true });
+
+      const created = await api('POST', '/v1/campaigns', {
+        name: 'own domain',
+        audience: { numbers: phone(950) },
+        content: '新品 https://shop.example.com/new 拒收请回复R',
+        shorten_links: true,
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const [message] = await allFinal(created.body.id as string, 1);
+      const code = /^【鸿雁】新品 https:\/\/go\.shop\.example\/s\/([0-9A-Za-z]{8}) 拒收请回复R$/.exec(
+        message!.content,
+      )?.[1];
+      expect(code, message!.content).toBeDefined();
+      const res = await fetch(`${hongyan.httpUrl}/s/${code}`, {
+        redirect: 'manual',
+        headers: { host: 'go.shop.example' },
+      });
+      expect([res.status, res.headers.get('location')]).toEqual([302, 'https://shop.example.com/new']);
+
+      // Removed: the platform's domain again, for new links.
+      const cleared = await other.app.inject({ method: 'DELETE', url, headers: staff });
+      // That node's platform domain (its own configuration), no longer the tenant's.
+      expect(cleared.json()).toMatchObject({ own: false, set_by: null });
+      expect(cleared.json().base_url).not.toBe('https://go.shop.example/s');
+      const preview = await api('POST', '/v1/campaigns/preview', {
+        name: 'platform domain',
+        audience: { numbers: phone(951) },
+        content: '新品 https://shop.example.com/new 拒收请回复R',
+        shorten_links: true,
+      });
+      expect(preview.body.samples[0].text).toContain(`${SHORT_BASE}/`);
+    } finally {
+      await other.app.close();
+    }
+  });
 });

@@ -30,3 +30,13 @@ create table campaign_audience_file_rows (
   fields jsonb not null default '{}',
   primary key (file_id, idx)
 );
+
+-- A tenant's own short domain for its campaigns' links, set by the operator (who checks that the
+-- domain is the tenant's and reaches Hongyan's GET /s/:code); without a row, the platform's
+-- shortLinkBaseUrl.
+create table tenant_short_domains (
+  tenant_id bigint primary key references tenants (id),
+  base_url text not null check (base_url ~ '^https?://'),
+  set_by text not null,
+  set_at timestamptz not null
+);

@@ -183,6 +183,7 @@ const validBodies: Record<string, unknown> = {
   'POST /v1/operator/routes/test': { to: '13800138000' },
   'PUT /v1/operator/number-carriers': { number: '+8613800138000', carrier: 'ctcc' },
   'PATCH /v1/operator/tenants/:id': { require_two_factor: true },
+  'PUT /v1/operator/tenants/:id/short-domain': { base_url: 'https://t.example.cn/s' },
   'PUT /v1/operator/security': { staff_require_two_factor: true },
   'POST /v1/operator/staff': { username: 'scope-check', role: 'support' },
   'PATCH /v1/operator/staff/:id': { role: 'support' },
@@ -218,6 +219,8 @@ const validBodies: Record<string, unknown> = {
   },
   // Multipart only: a JSON body reaches the handler (past the scope check) and is refused there (400).
   'POST /v1/contacts/imports': {},
+  // Not multipart: refused after the permission check (a 400, not a 403), as the import above.
+  'POST /v1/campaigns/audience-files': {},
   'POST /v1/verifications/check': { to: '13800138000', code: '123456' },
   'POST /v1/campaigns': {
     name: 'c',

@@ -22,6 +22,7 @@ import { type ContentRules, type SendComposer } from '../compliance/templates/se
 import { prepareSendComposer } from '../compliance/templates/send-content.ts';
 import { insertShortLinks, type NewShortLink } from '../shortlinks/shortlinks.sql.ts';
 import { shortenUrls } from '../shortlinks/shortlinks.models.ts';
+import { shortLinkBaseFor } from '../shortlinks/short-domains.ts';
 import {
   type AbVariant,
   type AudienceRecipient,
@@ -278,13 +279,15 @@ export async function expandRunChunk(deps: RunDeps, runId: number): Promise<bool
       limit: CHUNK,
     });
     const now = deps.now();
+    // The tenant's own short domain when the operator set one, else the platform's.
+    const base = c.shorten_links ? await shortLinkBaseFor(client, c.tenant_id, deps.shortLinkBase) : '';
     const built: Built[] = pending.map((r) => {
       // The rest of an A/B test goes with the winner's content, in its own batch.
       const label = c.ab ? (r.variant ?? 'rest') : 'main';
       const composerLabel = label === 'rest' ? run.winner! : label;
       const variant = c.ab?.variants.find((v) => v.name === composerLabel);
       const one = buildRow(
-        deps,
+        { ...deps, shortLinkBase: base },
         c,
         run,
         composers.get(composerLabel)!,

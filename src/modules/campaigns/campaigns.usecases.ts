@@ -13,6 +13,7 @@ import type { NewMessageRow } from '../messages/messages.repository.ts';
 import { shortenUrls, findUrls, newCode, targetProblem } from '../shortlinks/shortlinks.models.ts';
 import { maskPhone } from '../../shared/phone-mask.ts';
 import { audienceFileRecipients } from './audience-files.ts';
+import { shortLinkBaseFor } from '../shortlinks/short-domains.ts';
 import type { RunDeps } from './campaign-runs.ts';
 import { composersOf } from './campaign-runs.ts';
 import {
@@ -240,6 +241,7 @@ export async function previewCampaign(
   const samples: { to: string; text: string; parts: number; encoding: string }[] = [];
   const refused = new Map<string, number>();
   const refuse = (code: string) => refused.set(code, (refused.get(code) ?? 0) + 1);
+  const base = c.shorten_links ? await shortLinkBaseFor(deps.pool, tenantId, deps.shortLinkBase) : '';
   for (const r of unique) {
     const composed = composer.compose({ ...c.content.params, ...r.fields }, true);
     if (!composed.ok) {
@@ -247,9 +249,7 @@ export async function previewCampaign(
       continue;
     }
     // Real-length codes stand in for the links a run would make.
-    const text = c.shorten_links
-      ? shortenUrls(composed.text, deps.shortLinkBase, newCode).text
-      : composed.text;
+    const text = c.shorten_links ? shortenUrls(composed.text, base, newCode).text : composed.text;
     const check = checkContent(text, deps.maxParts);
     if (!check.ok) {
       refuse(check.code);

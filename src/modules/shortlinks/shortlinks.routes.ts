@@ -8,6 +8,7 @@ import { errorResponses } from '../../http/schemas.ts';
 import { audit } from '../accounts/audit.ts';
 import { createClickRecorder } from './click-recorder.ts';
 import { createLinkCache } from './link-cache.ts';
+import { registerShortDomainRoutes } from './short-domains.routes.ts';
 import { linkDisabled, linkNotFound } from './shortlinks.errors.ts';
 import { deviceClassOf, isCode } from './shortlinks.models.ts';
 import {
@@ -109,6 +110,8 @@ export async function registerShortLinkRoutes(app: FastifyInstance, ctx: AppCont
       return cache.load(code).then((l) => answer(request, reply, l));
     });
   });
+
+  registerShortDomainRoutes(app, ctx);
 
   app.get<{ Params: { code: string } }>(
     '/v1/operator/short-links/:code',
