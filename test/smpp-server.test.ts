@@ -34,6 +34,9 @@ const ESME_RINVSYSID = 0x0f;
 const ESME_RBINDFAIL = 0x0d;
 const ESME_RINVDSTADR = 0x0b;
 const ESME_RTHROTTLED = 0x58;
+const ESME_RINVCMDID = 0x03;
+const ESME_RCANCELFAIL = 0x11;
+const ESME_RQUERYFAIL = 0x67;
 const GENERIC_NACK = 0x80000000;
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -314,6 +317,77 @@ describe('customer SMPP server (npm smpp client)', { timeout: 180_000 }, () => {
         receiptsFor(esme, multi.message_id!).length === 1 && receiptsFor(esme, data.message_id!).length === 1,
       'both receipts',
     );
+  });
+
+  it("answers query_sm and cancel_sm for its tenant's messages only, and cancels only what is not sent yet", async () => {
+    const { account, password } = await createAccount();
+    const esme = await bound('transceiver', account.system_id, password);
+    const sent = await esme.submit({
+      source_addr: '10690001',
+      destination_addr: '13800000070',
+      short_message: Buffer.from('【鸿雁】query me'),
+    });
+    expect(sent.command_status).toBe(ESME_ROK);
+    const sentId = sent.message_id!;
+    // A scheduled message of the same tenant (through the API): held until tomorrow.
+    const later = await api('POST', '/v1/messages', {
+      to: '+8613800000071',
+      content: '【鸿雁】tomorrow',
+      send_at: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    expect(later.status, JSON.stringify(later.body)).toBe(202);
+    const heldId = String(later.body.id);
+    // A message of another tenant.
+    const other = await createTenant({
+      name: 'other smpp tenant',
+      repository: createAccountsRepository(db.kysely),
+    });
+    const { rows } = await db.pool.query<{ id: string }>(
+      `insert into messages (tenant_id, type, priority, recipient, content, encoding, parts, status)
+       values ($1, 'notification', 1, '+8613800000072', 'not yours', 'gsm7', 1, 'held') returning id::text`,
+      [other.tenant.id],
+    );
+    const foreignId = rows[0]!.id;
+
+    const query = (id: string) => esme.request('query_sm', { message_id: id, source_addr: '10690001' });
+    const cancel = (id: string) =>
+      esme.request('cancel_sm', { message_id: id, source_addr: '10690001', destination_addr: '13800000071' });
+
+    // Once final: DELIVERED, with its final date; not cancelable any more.
+    await waitFor(
+      async () => (await api('GET', `/v1/messages/${sentId}`)).body.status === 'delivered',
+      'delivered',
+    );
+    const done = await query(sentId);
+    expect(done.command_status).toBe(ESME_ROK);
+    expect(done.message_id).toBe(sentId);
+    expect(done.message_state).toBe(2); // DELIVERED
+    // Read back by the npm package as a Date (our absolute time, in UTC): when it became final.
+    expect(done.final_date).toBeInstanceOf(Date);
+    expect(Math.abs((done.final_date as Date).getTime() - Date.now())).toBeLessThan(600_000);
+    expect(done.error_code).toBe(0);
+    expect((await cancel(sentId)).command_status).toBe(ESME_RCANCELFAIL);
+
+    // Held: ENROUTE without a final date; canceled by cancel_sm, then DELETED, and canceled over the API.
+    const held = await query(heldId);
+    expect([held.command_status, held.message_state, held.final_date]).toEqual([ESME_ROK, 1, '']);
+    expect((await cancel(heldId)).command_status).toBe(ESME_ROK);
+    const canceled = await query(heldId);
+    expect([canceled.command_status, canceled.message_state]).toEqual([ESME_ROK, 4]);
+    expect(Math.abs((canceled.final_date as Date).getTime() - Date.now())).toBeLessThan(600_000);
+    expect((await api('GET', `/v1/messages/${heldId}`)).body.status).toBe('canceled');
+    expect((await cancel(heldId)).command_status).toBe(ESME_RCANCELFAIL);
+
+    // Another tenant's message, an id that was never given, and one that is not an id: not found.
+    for (const id of [foreignId, '999999999', 'abc', '']) {
+      expect((await query(id)).command_status).toBe(ESME_RQUERYFAIL);
+      expect((await cancel(id)).command_status).toBe(ESME_RCANCELFAIL);
+    }
+    const { rows: foreign } = await db.pool.query('select status from messages where id = $1', [foreignId]);
+    expect(foreign[0]!.status).toBe('held');
+    // replace_sm stays unsupported.
+    const replace = await esme.request('replace_sm', { message_id: heldId, short_message: Buffer.from('x') });
+    expect(replace.command_status).toBe(ESME_RINVCMDID);
   });
 
   it('throttles above the account TPS with ESME_RTHROTTLED', async () => {

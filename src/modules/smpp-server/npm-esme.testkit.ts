@@ -19,6 +19,9 @@ export interface NpmPdu {
   short_message?: { message: string | Buffer; udh?: Buffer[] } | Buffer;
   receipted_message_id?: string;
   message_state?: number;
+  /** The npm package reads an absolute time as a Date; an empty one stays the empty string. */
+  final_date?: string | Date;
+  error_code?: number;
   unsuccess_sme?: unknown[];
   response(options?: Record<string, unknown>): NpmPdu;
 }

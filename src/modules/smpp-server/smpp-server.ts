@@ -1,5 +1,6 @@
 // The SMPP server customers bind to as an ESME (issue 11): binds checked against the tenant's SMPP
 // accounts, submit_sm / submit_multi / data_sm through the same intake as POST /v1/messages,
+// query_sm and cancel_sm on the tenant's messages (message-queries.ts),
 // concatenated parts reassembled, window and TPS per account, and the outbox of receipts and
 // replies delivered on receiver binds. Built on src/smpp (createSmppServer); the session answers
 // bad PDUs itself (generic_nack or the request's response with the error) and one session's
@@ -15,6 +16,7 @@ import type { SmppSession } from '../../smpp/session.ts';
 import type { BindDecision, HandlerResult, IncomingRequest, SmppLogger } from '../../smpp/session-types.ts';
 import { createAllowlist, createTokenBucket } from '../credentials/credentials.models.ts';
 import { createReassembler, type PartOutcome, type Reassembler } from './concat.ts';
+import { answerCancelSm, answerQuerySm } from './message-queries.ts';
 import type { SmppOrigin, SubmitToHongyan } from './smpp-intake.ts';
 import type { BindableAccount, SmppAccountsRepository } from './smpp-accounts.repository.ts';
 import { type OutboxSettings, startOutboxDeliverer } from './smpp-outbox.ts';
@@ -239,8 +241,16 @@ export function createCustomerSmppServer(options: CustomerSmppServerOptions): Cu
         return onSubmit(runtime, pdu);
       case 'submit_multi':
         return onSubmitMulti(runtime, pdu);
+      case 'query_sm':
+        return answerQuerySm(options.pool, { tenantId: Number(runtime.account.tenant_id), pdu });
+      case 'cancel_sm':
+        return answerCancelSm(options.pool, {
+          tenantId: Number(runtime.account.tenant_id),
+          pdu,
+          now: new Date(now()),
+        });
       default:
-        // query_sm, cancel_sm, replace_sm: not offered (GET /v1/messages/{id} answers status).
+        // replace_sm: not offered (a message is canceled and submitted again).
         return CommandStatus.ESME_RINVCMDID;
     }
   }
