@@ -73,6 +73,8 @@ ${COMMERCE_HELP}
   hongyan bench --shortlinks                     short-link redirects/s (GET /s/:code) and their latency (DATABASE_URL)
   hongyan bench --billing [--messages N]         billing on against HONGYAN_BILLING=off, end to end, phases alternating
   hongyan bench --webhooks [--messages N]        webhooks on for every message against off, end to end
+  hongyan bench --routing [--messages N]         a route table of several rules over 2 channels against
+                                                 none (1 channel), end to end, phases alternating
 
 Options: --json (machine-readable output), --config FILE (JSON config file).
 Settings come from the environment (DATABASE_URL, HONGYAN_DATA_DIR, HONGYAN_HTTP_PORT, ...);
@@ -155,6 +157,7 @@ async function main(argv: string[]): Promise<number> {
       'smpp-server': { type: 'boolean', default: false },
       shortlinks: { type: 'boolean', default: false },
       billing: { type: 'boolean', default: false },
+      routing: { type: 'boolean', default: false },
       webhooks: { type: 'boolean', default: false },
       tps: { type: 'string' }, // hongyan smpp-account create --tps
       help: { type: 'boolean', short: 'h' },
@@ -203,6 +206,11 @@ async function main(argv: string[]): Promise<number> {
       if (values.billing) {
         const { runBillingBench } = await import('../bench/billing.ts');
         await runBillingBench(messages === undefined ? {} : { messages });
+        return 0;
+      }
+      if (values.routing) {
+        const { runRoutingBench } = await import('../bench/routing.ts');
+        await runRoutingBench(messages === undefined ? {} : { messages });
         return 0;
       }
       if (values.webhooks) {
