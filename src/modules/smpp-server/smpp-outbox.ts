@@ -119,10 +119,25 @@ export function startOutboxDeliverer({
 
   let releaseListener: (error?: Error | boolean) => void = () => {};
 
-  async function listen(): Promise<void> {
-    if (listener !== null || stopped) return;
+  /** The connect-and-listen in progress, which stop() waits for: a connection it hands over after
+   * stop() began would otherwise stay checked out, and the pool's end would wait for it forever. */
+  let listening: Promise<void> | null = null;
+
+  function listen(): Promise<void> {
+    if (listener !== null || stopped || listening !== null) return listening ?? Promise.resolve();
+    listening = connectAndListen().finally(() => {
+      listening = null;
+    });
+    return listening;
+  }
+
+  async function connectAndListen(): Promise<void> {
     try {
       const client = await pool.connect();
+      if (stopped) {
+        client.release();
+        return;
+      }
       listener = client;
       // Released once: the connection's 'error' may come after stop() gave it back (the server
       // ends its connections when it shuts down), and a second release throws.
@@ -172,6 +187,7 @@ export function startOutboxDeliverer({
       stopped = true;
       clearInterval(poll);
       await Promise.allSettled([...running.values()]);
+      await listening;
       if (listener) {
         await listener.query('unlisten smpp_server_outbox').catch(() => {});
         releaseListener();
