@@ -27,12 +27,11 @@ export function createIntake({
   maxBatch = 1000,
   // One group at a time. A group is a transaction of ~13 statements (lists, caps, quota, nonces:
   // admission.ts) whose cost hardly grows with its size, and two groups of one tenant queue on its
-  // balance row lock anyway. bench/signed.ts on the shared 2-core machine, runs alternating: with 2
+  // balance row lock anyway. bench/signed.ts on the busy 2-core machine, runs alternating: with 2
   // in flight, groups of 17–21 sends and 0.66–0.92 statements a request; with 1, groups of 27–29
-  // and 0.51. Medians of three runs each at load 5–9, bearer / signed, CPU a request: Hongyan
-  // 473 / 516 µs → 361 / 345, PostgreSQL 501 / 467 µs → 328 / 299 (at load 16–20 the same way:
-  // PostgreSQL 571–609 → 370–407). Requests/s moved too much with the load to compare. A request
-  // that arrives during a write waits for it: a few ms when the server is idle.
+  // and 0.51. CPU a request, bearer / signed: Hongyan 859–942 / 1304–1817 µs → 773–857 / 691–908,
+  // PostgreSQL 571–573 / 595–609 µs → 370–407 / 375–404; requests/s 311–354 / 151–268 → 356–453 /
+  // 373–439. A request that arrives during a write waits for it: a few ms when the server is idle.
   maxInFlight = 1,
   onInserted = () => {},
   isRowError = isRowDataError,
