@@ -25,14 +25,7 @@ export function createIntake({
   pool,
   now = () => new Date(),
   maxBatch = 1000,
-  // One group at a time. A group is a transaction of ~13 statements (lists, caps, quota, nonces:
-  // admission.ts) whose cost hardly grows with its size, and two groups of one tenant queue on its
-  // balance row lock anyway. bench/signed.ts on the busy 2-core machine, runs alternating: with 2
-  // in flight, groups of 17–21 sends and 0.66–0.92 statements a request; with 1, groups of 27–29
-  // and 0.51. CPU a request, bearer / signed: Hongyan 859–942 / 1304–1817 µs → 773–857 / 691–908,
-  // PostgreSQL 571–573 / 595–609 µs → 370–407 / 375–404; requests/s 311–354 / 151–268 → 356–453 /
-  // 373–439. A request that arrives during a write waits for it: a few ms when the server is idle.
-  maxInFlight = 1,
+  maxInFlight = 2,
   onInserted = () => {},
   isRowError = isRowDataError,
   admission,
