@@ -179,6 +179,7 @@ const validBodies: Record<string, unknown> = {
   'POST /v1/operator/tenants': { name: 'n' },
   'POST /v1/operator/channels': { name: 'c', host: 'h', system_id: 's' },
   'PATCH /v1/operator/channels/:id': { weight: 2 },
+  'PATCH /v1/operator/channels/:id/breaker': { probe_share: 0.05 },
   'POST /v1/operator/routes': { channels: [{ channel: 'c' }] },
   'POST /v1/operator/routes/test': { to: '13800138000' },
   'PUT /v1/operator/number-carriers': { number: '+8613800138000', carrier: 'ctcc' },
