@@ -457,6 +457,8 @@ export interface WebhookEndpointsTable {
   description: ColumnType<string, string | undefined, string>;
   secret_sealed: string;
   enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  /** hongyan, aliyun or tencent (migration 0030). */
+  format: ColumnType<string, string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: NullableTimestamp;

@@ -27,3 +27,9 @@ export const replayRefused = createError({
   statusCode: 409,
   message: 'This delivery cannot be replayed: it is still pending, or its endpoint was deleted.',
 });
+export const formatEvents = createError({
+  code: 'webhooks.format_events',
+  statusCode: 400,
+  message:
+    'An endpoint in a vendor\'s format (aliyun, tencent) receives status reports only: its events must be ["message.status"].',
+});

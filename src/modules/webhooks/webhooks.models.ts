@@ -14,6 +14,18 @@ export const WEBHOOK_EVENTS = [
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
+/**
+ * The body an endpoint receives: Hongyan's events envelope, or a cloud vendor's status report push
+ * (webhooks.formats.ts), for tenants whose receivers were written for that vendor.
+ */
+export const WEBHOOK_FORMATS = ['hongyan', 'aliyun', 'tencent'] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** A vendor's push carries status reports only: such an endpoint subscribes to message.status alone. */
+export function formatAllowsEvents(format: WebhookFormat, events: readonly string[]): boolean {
+  return format === 'hongyan' || events.every((e) => e === 'message.status');
+}
+
 export const SIGNATURE_HEADER = 'X-Hy-Signature';
 
 export function generateWebhookSecret(): string {

@@ -11,6 +11,7 @@ export interface EndpointRow {
   description: string;
   secret_sealed: string;
   enabled: boolean;
+  format: string;
   created_at: Date;
   updated_at: Date;
 }
@@ -44,7 +45,8 @@ export interface AttemptRow {
   delivery_ids: number[];
 }
 
-const ENDPOINT = 'id, tenant_id, url, events, description, secret_sealed, enabled, created_at, updated_at';
+const ENDPOINT =
+  'id, tenant_id, url, events, description, secret_sealed, enabled, format, created_at, updated_at';
 
 export function createWebhooksRepository(pool: pg.Pool) {
   return {
@@ -53,13 +55,14 @@ export function createWebhooksRepository(pool: pg.Pool) {
       url: string;
       events: string[];
       description: string;
+      format: string;
       secretSealed: string;
       now: Date;
     }): Promise<EndpointRow> {
       const { rows } = await pool.query<EndpointRow>(
-        `insert into webhook_endpoints (tenant_id, url, events, description, secret_sealed, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $6) returning ${ENDPOINT}`,
-        [e.tenantId, e.url, e.events, e.description, e.secretSealed, e.now],
+        `insert into webhook_endpoints (tenant_id, url, events, description, format, secret_sealed, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $7) returning ${ENDPOINT}`,
+        [e.tenantId, e.url, e.events, e.description, e.format, e.secretSealed, e.now],
       );
       return rows[0]!;
     },
@@ -85,6 +88,7 @@ export function createWebhooksRepository(pool: pg.Pool) {
         events?: string[];
         description?: string;
         enabled?: boolean;
+        format?: string;
         secretSealed?: string;
       },
       now: Date,
@@ -92,7 +96,7 @@ export function createWebhooksRepository(pool: pg.Pool) {
       const { rows } = await pool.query<EndpointRow>(
         `update webhook_endpoints set url = coalesce($3, url), events = coalesce($4, events),
            description = coalesce($5, description), enabled = coalesce($6, enabled),
-           secret_sealed = coalesce($7, secret_sealed), updated_at = $8
+           secret_sealed = coalesce($7, secret_sealed), format = coalesce($9, format), updated_at = $8
          where tenant_id = $1 and id = $2 and deleted_at is null returning ${ENDPOINT}`,
         [
           tenantId,
@@ -103,6 +107,7 @@ export function createWebhooksRepository(pool: pg.Pool) {
           change.enabled ?? null,
           change.secretSealed ?? null,
           now,
+          change.format ?? null,
         ],
       );
       return rows[0];

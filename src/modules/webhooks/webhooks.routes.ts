@@ -5,7 +5,7 @@ import type { AppContext } from '../../app/context.ts';
 import { requireTenant } from '../../http/auth.ts';
 import { errorResponse, errorResponses, idParam } from '../../http/schemas.ts';
 import { addressPolicyOf } from './ssrf.models.ts';
-import { WEBHOOK_EVENTS } from './webhooks.models.ts';
+import { WEBHOOK_EVENTS, WEBHOOK_FORMATS, type WebhookFormat } from './webhooks.models.ts';
 import { createWebhooksRepository } from './webhooks.repository.ts';
 import {
   createEndpoint,
@@ -31,6 +31,7 @@ const endpointView = {
     url: { type: 'string' },
     events: { type: 'array', items: { type: 'string' } },
     description: { type: 'string' },
+    format: { type: 'string', enum: [...WEBHOOK_FORMATS] },
     enabled: { type: 'boolean' },
     created_at: { type: 'string' },
     updated_at: { type: 'string' },
@@ -90,11 +91,18 @@ const events = {
   items: { type: 'string', enum: [...WEBHOOK_EVENTS] },
 } as const;
 const description = { type: 'string', maxLength: 200 } as const;
+const format = {
+  type: 'string',
+  enum: [...WEBHOOK_FORMATS],
+  description:
+    "The body of each POST: hongyan (the events envelope, the default), or a cloud vendor's status report push, aliyun (SmsReport) or tencent (status callback), for message.status only (docs/webhooks.md).",
+} as const;
 
 interface EndpointBody {
   url: string;
   events: string[];
   description?: string;
+  format?: WebhookFormat;
 }
 type EndpointPatch = Partial<EndpointBody> & { enabled?: boolean };
 interface DeliveriesQuery {
@@ -142,12 +150,12 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
       bodyLimit: 64 * 1024,
       schema: {
         tags,
-        summary: 'Register an endpoint: URL, events; answers its signing secret, once',
+        summary: 'Register an endpoint: URL, events, format; answers its signing secret, once',
         body: {
           type: 'object',
           additionalProperties: false,
           required: ['url', 'events'],
-          properties: { url, events, description },
+          properties: { url, events, description, format },
         },
         response: { 201: withSecret, ...responses },
       },
@@ -177,12 +185,12 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
       bodyLimit: 64 * 1024,
       schema: {
         tags,
-        summary: 'Change an endpoint: URL, events, description, enabled',
+        summary: 'Change an endpoint: URL, events, description, format, enabled',
         params: idParam,
         body: {
           type: 'object',
           additionalProperties: false,
-          properties: { url, events, description, enabled: { type: 'boolean' } },
+          properties: { url, events, description, format, enabled: { type: 'boolean' } },
         },
         response: { 200: endpointView, ...responses },
       },

@@ -12,6 +12,8 @@ export interface ClaimedDelivery {
   url: string;
   /** The endpoint's sealed secret; null for a callback_url (the tenant's callback secret signs). */
   secret_sealed: string | null;
+  /** The endpoint's body format (hongyan, aliyun, tencent); null for a callback_url. */
+  format: string | null;
   message_id: number | null;
   payload: unknown;
   attempts: number;
@@ -58,11 +60,9 @@ export async function claimDueDeliveries(
                               and e.endpoint_id is not distinct from r.endpoint_id)
      )
      update webhook_deliveries d set leased_until = $1::timestamptz + make_interval(secs => $3::float8 / 1000)
-       from cand c
+       from cand c left join webhook_endpoints w on w.id = c.endpoint_id
       where d.id = c.id and c.id not in (select id from blocked)
-     returning d.id, d.tenant_id, d.endpoint_id,
-       coalesce((select w.url from webhook_endpoints w where w.id = d.endpoint_id), d.callback_url) as url,
-       (select w.secret_sealed from webhook_endpoints w where w.id = d.endpoint_id) as secret_sealed,
+     returning d.id, d.tenant_id, d.endpoint_id, coalesce(w.url, d.callback_url) as url, w.secret_sealed, w.format,
        d.message_id, d.payload, d.attempts, d.created_at`,
     [now, limit, leaseMs],
   );

@@ -2,12 +2,18 @@ import { type KeyRingSource, seal } from '../../shared/secrets.ts';
 import {
   deliveryNotFound,
   endpointNotFound,
+  formatEvents,
   invalidUrl,
   replayRefused,
   urlRefused,
 } from './webhooks.errors.ts';
 import type { AddressPolicy } from './ssrf.models.ts';
-import { generateWebhookSecret, urlProblem } from './webhooks.models.ts';
+import {
+  formatAllowsEvents,
+  generateWebhookSecret,
+  urlProblem,
+  type WebhookFormat,
+} from './webhooks.models.ts';
 import type { AttemptRow, DeliveryRow, EndpointRow, WebhooksRepository } from './webhooks.repository.ts';
 import { checkUrlTarget } from './webhooks.sender.ts';
 
@@ -26,6 +32,7 @@ export function toEndpointView(e: EndpointRow) {
     url: e.url,
     events: e.events,
     description: e.description,
+    format: e.format,
     enabled: e.enabled,
     created_at: e.created_at.toISOString(),
     updated_at: e.updated_at.toISOString(),
@@ -76,9 +83,11 @@ export async function createEndpoint({
   deps,
 }: {
   tenantId: number;
-  input: { url: string; events: string[]; description?: string };
+  input: { url: string; events: string[]; description?: string; format?: WebhookFormat };
   deps: WebhookDeps;
 }) {
+  const format = input.format ?? 'hongyan';
+  if (!formatAllowsEvents(format, input.events)) throw formatEvents();
   await checkWebhookUrl(input.url, deps);
   const secret = generateWebhookSecret();
   const row = await deps.repository.insertEndpoint({
@@ -86,6 +95,7 @@ export async function createEndpoint({
     url: input.url,
     events: [...new Set(input.events)],
     description: input.description ?? '',
+    format,
     secretSealed: seal(deps.keyRing(), secret),
     now: deps.now(),
   });
@@ -100,16 +110,25 @@ export async function updateEndpoint({
 }: {
   tenantId: number;
   id: number;
-  input: { url?: string; events?: string[]; description?: string; enabled?: boolean };
+  input: { url?: string; events?: string[]; description?: string; enabled?: boolean; format?: WebhookFormat };
   deps: WebhookDeps;
 }) {
   if (input.url !== undefined) await checkWebhookUrl(input.url, deps);
-  const row = await deps.repository.updateEndpoint(
-    tenantId,
-    id,
-    { ...input, ...(input.events ? { events: [...new Set(input.events)] } : {}) },
-    deps.now(),
-  );
+  // The format and the events may come from the request or the stored endpoint: the table's
+  // constraint judges the result (two changes at once cannot pass it either).
+  const row = await deps.repository
+    .updateEndpoint(
+      tenantId,
+      id,
+      { ...input, ...(input.events ? { events: [...new Set(input.events)] } : {}) },
+      deps.now(),
+    )
+    .catch((error: unknown) => {
+      const e = error as { code?: string; constraint?: string };
+      if (e.code === '23514' && e.constraint === 'webhook_endpoints_vendor_events')
+        throw formatEvents({ cause: error });
+      throw error;
+    });
   if (!row) throw endpointNotFound();
   return toEndpointView(row);
 }

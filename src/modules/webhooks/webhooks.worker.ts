@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import { openSealed, type KeyRingSource, seal } from '../../shared/secrets.ts';
 import type { AddressPolicy } from './ssrf.models.ts';
+import { isFinalStatusEvent, type StatusEvent, vendorReportBody } from './webhooks.formats.ts';
 import {
   generateWebhookSecret,
   nextAttemptAt,
@@ -121,7 +122,36 @@ export function createWebhookSender({
     return posts;
   }
 
-  async function send(group: ClaimedDelivery[]): Promise<AttemptRecord> {
+  /**
+   * A POST's records: for an endpoint in a vendor's format, its events that are no report in that
+   * format (`sent`; other types only if the endpoint's format changed after they were written) are
+   * recorded delivered without being sent, and the final statuses are POSTed as the vendor's array.
+   */
+  async function send(group: ClaimedDelivery[]): Promise<AttemptRecord[]> {
+    const first = group[0]!;
+    const format = first.format;
+    if (format !== 'aliyun' && format !== 'tencent') return [await sendPost(group, null)];
+    const reports = group.filter((d) => isFinalStatusEvent(d.payload));
+    const skipped = group.filter((d) => !isFinalStatusEvent(d.payload));
+    const records: AttemptRecord[] = [];
+    if (skipped.length > 0)
+      records.push(
+        recordOf(skipped, {
+          ok: true,
+          statusCode: null,
+          error: `not sent: no status report in the ${format} format`,
+          durationMs: 0,
+          refused: false,
+        }),
+      );
+    if (reports.length > 0) records.push(await sendPost(reports, format));
+    return records;
+  }
+
+  async function sendPost(
+    group: ClaimedDelivery[],
+    format: 'aliyun' | 'tencent' | null,
+  ): Promise<AttemptRecord> {
     const first = group[0]!;
     let outcome: SendOutcome;
     try {
@@ -132,7 +162,15 @@ export function createWebhookSender({
           : first.secret_sealed === null
             ? await callbackSecret(first.tenant_id)
             : openSecret(first.secret_sealed);
-      const body = vendor?.body ?? JSON.stringify({ events: group.map((d) => d.payload) });
+      const body =
+        vendor?.body ??
+        (format === null
+          ? JSON.stringify({ events: group.map((d) => d.payload) })
+          : await vendorReportBody(
+              pool,
+              format,
+              group.map((d) => d.payload as StatusEvent),
+            ));
       const timestamp = Math.floor(now().getTime() / 1000);
       outcome = await post({
         url: first.url,
@@ -153,6 +191,11 @@ export function createWebhookSender({
         refused: false,
       };
     }
+    return recordOf(group, outcome);
+  }
+
+  function recordOf(group: ClaimedDelivery[], outcome: SendOutcome): AttemptRecord {
+    const first = group[0]!;
     const at = now();
     return {
       tenantId: first.tenant_id,
@@ -182,7 +225,7 @@ export function createWebhookSender({
     const records: AttemptRecord[] = [];
     let next = 0;
     const lane = async () => {
-      while (next < posts.length) records.push(await send(posts[next++]!));
+      while (next < posts.length) records.push(...(await send(posts[next++]!)));
     };
     await Promise.all(Array.from({ length: Math.min(settings.concurrency, posts.length) }, lane));
     await recordAttempts(pool, records, now());
