@@ -17,6 +17,7 @@ import { createAccountsRepository } from '../src/modules/accounts/accounts.repos
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
 import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
+import { smppServerRefusals } from '../src/modules/metrics/metrics.registry.ts';
 import {
   type Delivered,
   NpmEsme,
@@ -151,12 +152,20 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The refusals /metrics counts for a command and status (hongyan_smpp_server_refusals_total). */
+async function refusals(command: string, status: number): Promise<number> {
+  const label = `0x${status.toString(16).padStart(8, '0')}`;
+  const { values } = await smppServerRefusals.get();
+  return values.find((v) => v.labels.command === command && v.labels.status === label)?.value ?? 0;
+}
+
 describe('customer SMPP server (npm smpp client)', { timeout: 180_000 }, () => {
   it('refuses wrong passwords, unknown system_ids, a second bind and a submit before bind', async () => {
     const { account, password } = await createAccount();
     expect(account.system_id.length).toBeLessThanOrEqual(15);
     expect(password).toMatch(/^[A-Za-z0-9]{8}$/);
 
+    const wrongBefore = await refusals('bind_transceiver', ESME_RINVPASWD);
     const wrong = await NpmEsme.connect(hongyan.smppPort!);
     esmes.push(wrong);
     expect((await wrong.bind('transceiver', account.system_id, 'nope1234')).command_status).toBe(
@@ -172,6 +181,8 @@ describe('customer SMPP server (npm smpp client)', { timeout: 180_000 }, () => {
     esmes.push(early);
     const before = await early.submit({ destination_addr: '13800138000', short_message: Buffer.from('hi') });
     expect(before.command_status).toBe(ESME_RINVBNDSTS);
+    // A refused bind is counted for /metrics by command and status.
+    expect(await refusals('bind_transceiver', ESME_RINVPASWD)).toBe(wrongBefore + 1);
     expect((await early.bind('transmitter', account.system_id, password)).command_status).toBe(ESME_ROK);
     expect((await early.bind('transmitter', account.system_id, password)).command_status).toBe(ESME_RALYBND);
   });
@@ -393,6 +404,7 @@ describe('customer SMPP server (npm smpp client)', { timeout: 180_000 }, () => {
   it('throttles above the account TPS with ESME_RTHROTTLED', async () => {
     const { account, password } = await createAccount({ tps: 2 });
     const esme = await bound('transmitter', account.system_id, password);
+    const throttledBefore = await refusals('submit_sm', ESME_RTHROTTLED);
     const responses = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         esme.submit({
@@ -408,6 +420,9 @@ describe('customer SMPP server (npm smpp client)', { timeout: 180_000 }, () => {
     // A bucket of 2 tokens refilling 2/s cannot take 12 submits sent at once.
     expect(statuses.filter((s) => s === ESME_RTHROTTLED).length).toBeGreaterThanOrEqual(6);
     expect(statuses.every((s) => s === ESME_ROK || s === ESME_RTHROTTLED)).toBe(true);
+    expect(await refusals('submit_sm', ESME_RTHROTTLED)).toBe(
+      throttledBefore + statuses.filter((s) => s === ESME_RTHROTTLED).length,
+    );
   });
 
   it('stores receipts while no receiver is bound and delivers them once one binds', async () => {

@@ -2,7 +2,7 @@
 // counters are observed in process (a few array increments, no I/O); gauges that describe the
 // platform (messages, queues, channels, webhooks) are read from PostgreSQL at scrape time
 // (metrics.collect.ts), so every node answers the same for them.
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'hongyan_' });
@@ -30,6 +30,13 @@ export const receiptLatency = new Histogram({
   name: 'hongyan_receipt_latency_seconds',
   help: "From a part's submit_sm_resp to its delivery receipt arriving, for parts this node submitted (receipts naming the id as the carrier answered it).",
   buckets: RECEIPT_BUCKETS,
+  registers: [registry],
+});
+
+export const smppServerRefusals = new Counter({
+  name: 'hongyan_smpp_server_refusals_total',
+  help: 'Binds and requests the customer SMPP server refused, by command and command_status (hex, e.g. 0x0000000e a wrong password, 0x00000058 throttled).',
+  labelNames: ['command', 'status'] as const,
   registers: [registry],
 });
 

@@ -15,6 +15,7 @@ import { createSmppServer, type SmppServer } from '../../smpp/server.ts';
 import type { SmppSession } from '../../smpp/session.ts';
 import type { BindDecision, HandlerResult, IncomingRequest, SmppLogger } from '../../smpp/session-types.ts';
 import { createAllowlist, createTokenBucket } from '../credentials/credentials.models.ts';
+import { smppServerRefusals } from '../metrics/metrics.registry.ts';
 import { createReassembler, type PartOutcome, type Reassembler } from './concat.ts';
 import { answerCancelSm, answerQuerySm } from './message-queries.ts';
 import type { SmppOrigin, SubmitToHongyan } from './smpp-intake.ts';
@@ -132,6 +133,7 @@ export function createCustomerSmppServer(options: CustomerSmppServerOptions): Cu
 
   function refuse(status: number, pdu: BindRequestPdu, address: string, why: string): BindDecision {
     log.warn({ systemId: pdu.systemId, address, why }, 'SMPP bind refused');
+    countRefusal(pdu.command, status);
     return { status };
   }
 
@@ -232,7 +234,24 @@ export function createCustomerSmppServer(options: CustomerSmppServerOptions): Cu
     };
   }
 
+  /** Counted for /metrics: every refusal of a bind or a request answered here. */
+  function countRefusal(command: string, status: number): void {
+    smppServerRefusals.inc({ command, status: `0x${status.toString(16).padStart(8, '0')}` });
+  }
+
   async function onRequest(session: SmppSession, pdu: IncomingRequest): Promise<HandlerResult> {
+    const result = await answerRequest(session, pdu);
+    const status =
+      typeof result === 'number'
+        ? result
+        : result !== undefined && 'commandStatus' in result
+          ? Number(result.commandStatus)
+          : CommandStatus.ESME_ROK;
+    if (status !== CommandStatus.ESME_ROK) countRefusal(pdu.command, status);
+    return result;
+  }
+
+  async function answerRequest(session: SmppSession, pdu: IncomingRequest): Promise<HandlerResult> {
     const runtime = runtimeOfSession.get(session);
     if (runtime === undefined) return CommandStatus.ESME_RINVBNDSTS;
     switch (pdu.command) {
