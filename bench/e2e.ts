@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FINAL = `('delivered','undelivered','expired','rejected','failed','unknown','canceled')`;
@@ -165,6 +166,19 @@ export async function creditBenchTenant(dataDir: string, env: NodeJS.ProcessEnv,
   });
 }
 
+/** A bench tenant that may send free text signed 【鸿雁】, as an operator would allow (issue 8). */
+export async function createSendingTenant(
+  db: pg.Pool,
+  base: string,
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+  name: string,
+) {
+  const tenant = await createTenant(base, dataDir, env, name);
+  await grantSending({ db, tenantId: tenant.id, signatures: ['鸿雁'], freeText: true });
+  return tenant;
+}
+
 export async function createTenant(base: string, dataDir: string, env: NodeJS.ProcessEnv, name: string) {
   const out = await new Promise<string>((resolve, reject) => {
     const c = spawn(
@@ -253,7 +267,7 @@ export async function runBench({ messages = 100_000 }: { messages?: number } = {
     const latencies: number[] = [];
     let next = 0;
     const s0 = Date.now();
-    const singleTenant = await createTenant(url, dataDir, env, 'bench singles');
+    const singleTenant = await createSendingTenant(db, url, dataDir, env, 'bench singles');
     const s1 = Date.now();
     await Promise.all(
       Array.from({ length: 50 }, async () => {
@@ -283,8 +297,8 @@ export async function runBench({ messages = 100_000 }: { messages?: number } = {
     console.log(results);
 
     // 3. Priority and fairness under a marketing backlog.
-    const marketer = await createTenant(url, dataDir, env, 'bench marketer');
-    const otp = await createTenant(url, dataDir, env, 'bench otp');
+    const marketer = await createSendingTenant(db, url, dataDir, env, 'bench marketer');
+    const otp = await createSendingTenant(db, url, dataDir, env, 'bench otp');
     // The backlog must be queued now, whatever the hour: the marketer's protection settings (the
     // row PATCH /v1/operator/tenants/:id/protection writes) turn off the operator's second review
     // and quiet hours, which would otherwise hold the batches.

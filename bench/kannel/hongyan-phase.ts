@@ -9,7 +9,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createTenant, phone, startHongyan, waitAllFinal } from '../e2e.ts';
+import { createSendingTenant, phone, startHongyan, waitAllFinal } from '../e2e.ts';
 import { type Cleanup, stopChild } from './cleanup.ts';
 import { content, percentile, perSecond, request, runClients } from './http-load.ts';
 import { type Smsc, SMSC_PASSWORD, SMSC_SYSTEM_ID, WINDOW } from './smsc.ts';
@@ -74,11 +74,11 @@ export async function measureHongyan({
   const single = (i: number) => ({ to: phone(i), content: content(i), type: 'verification' });
 
   // Warm-up: the worker picks up the new channel within its 5 s sync, and binds.
-  const warm = await createTenant(url, dataDir, env, 'bench warm-up');
+  const warm = await createSendingTenant(db, url, dataDir, env, 'bench warm-up');
   await post(warm.key, '/v1/messages', single(messages));
   await waitAllFinal(db, warm.id, 1, 60_000);
 
-  const singles = await createTenant(url, dataDir, env, 'bench singles');
+  const singles = await createSendingTenant(db, url, dataDir, env, 'bench singles');
   let before = await smsc.stats();
   const s0 = Date.now();
   const latencies = await runClients({
