@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { withTransaction } from '../../db/pool.ts';
 import { normalizePhone } from '../messages/phone.models.ts';
 import {
-  checkMapping,
+  checkMappingField,
   detectFormat,
   type ImportEncoding,
   type ImportFormat,
@@ -83,14 +83,7 @@ const view = (r: FileRow): AudienceFileView => ({
 });
 
 function parseMapping(raw: unknown): ImportMapping {
-  if (raw === undefined) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(String(raw));
-  } catch {
-    throw invalidAudienceFile({ message: 'mapping is not JSON' });
-  }
-  const checked = checkMapping(json);
+  const checked = checkMappingField(raw);
   if (!checked.ok) throw invalidAudienceFile({ message: checked.reason });
   const m = checked.value;
   if (m.tags !== undefined || m.add_tags !== undefined)

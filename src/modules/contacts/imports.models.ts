@@ -76,6 +76,20 @@ export function decoderLabel(encoding: ImportEncoding, head: Buffer): 'utf-8' | 
   return detectEncoding(head);
 }
 
+/** The mapping form field of an upload (JSON text), checked: absent is `{}`. */
+export function checkMappingField(
+  raw: unknown,
+): { ok: true; value: ImportMapping } | { ok: false; reason: string } {
+  if (raw === undefined) return { ok: true, value: {} };
+  let json: unknown;
+  try {
+    json = JSON.parse(String(raw));
+  } catch {
+    return { ok: false, reason: 'mapping is not JSON' };
+  }
+  return checkMapping(json);
+}
+
 /** The mapping as given in the request (a JSON object), or why it is not one. */
 export function checkMapping(
   input: unknown,

@@ -14,7 +14,7 @@ import {
 } from './contacts.errors.ts';
 import { assertGroupsOwned } from './contacts.repository.ts';
 import {
-  checkMapping,
+  checkMappingField,
   decoderLabel,
   detectFormat,
   type ImportEncoding,
@@ -137,14 +137,7 @@ function csvHeader(head: Buffer, encoding: ImportEncoding): string[] | null {
 }
 
 function parseMapping(raw: unknown): ImportMapping {
-  if (raw === undefined) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(String(raw));
-  } catch {
-    throw invalidImport({ message: 'mapping is not JSON' });
-  }
-  const checked = checkMapping(json);
+  const checked = checkMappingField(raw);
   if (!checked.ok) throw invalidImport({ message: checked.reason });
   return checked.value;
 }
