@@ -27,6 +27,7 @@ import { createRecorder } from './recorder.ts';
 import { startWebhookSender } from '../webhooks/webhooks.start.ts';
 import { startContactJobs } from '../contacts/contacts.start.ts';
 import { startCampaignJobs } from '../campaigns/campaigns.start.ts';
+import { analyzeGrownTables, STATISTICS_INTERVAL_MS } from '../../db/statistics.ts';
 
 /** What a connector is built from: a change to any of it rebinds the channel. */
 function bindKeyOf(c: Channel): string {
@@ -298,6 +299,14 @@ export async function startWorker({
       onError('batch completion'),
     ),
     every(60_000, () => ingest.logCounts(), onError('receipt counters')),
+    every(
+      STATISTICS_INTERVAL_MS,
+      async () => {
+        const tables = await analyzeGrownTables(pool);
+        if (tables.length > 0) log.debug({ tables }, 'planner statistics refreshed: the tables grew');
+      },
+      onError('planner statistics'),
+    ),
     startWebhookSender({ ctx, logger: log, every, onError: onError('webhook delivery') }),
     startContactJobs({ ctx, nodeId, logger: log, every, onError }),
     startCampaignJobs({ ctx, logger: log, every, onError }),
