@@ -91,6 +91,44 @@ function startHongyan(root: string, env: NodeJS.ProcessEnv): Promise<{ child: Ch
   });
 }
 
+type TableStats = Map<string, { seqScan: number; seqRead: number; idxScan: number; idxFetch: number }>;
+
+/** Per-table scan counters (pg_stat_user_tables), to find a query that reads too much. */
+async function tableStats(db: pg.Pool): Promise<TableStats> {
+  await db.query('select pg_stat_force_next_flush()').catch(() => undefined);
+  const { rows } = await db.query(
+    `select relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0) as idx_scan,
+            coalesce(idx_tup_fetch, 0) as idx_tup_fetch from pg_stat_user_tables`,
+  );
+  return new Map(
+    rows.map((r) => [
+      r.relname as string,
+      { seqScan: +r.seq_scan, seqRead: +r.seq_tup_read, idxScan: +r.idx_scan, idxFetch: +r.idx_tup_fetch },
+    ]),
+  );
+}
+
+/** BENCH_TABLE_STATS=1: the tables the measured phase scanned most, by rows read. */
+async function printTableStats(db: pg.Pool, before: TableStats) {
+  await new Promise((r) => setTimeout(r, 1000)); // backends flush their counters within a second
+  const after = await tableStats(db);
+  const rows = [...after].map(([name, a]) => {
+    const b = before.get(name) ?? { seqScan: 0, seqRead: 0, idxScan: 0, idxFetch: 0 };
+    return {
+      name,
+      seqScan: a.seqScan - b.seqScan,
+      seqRead: a.seqRead - b.seqRead,
+      idxScan: a.idxScan - b.idxScan,
+      idxFetch: a.idxFetch - b.idxFetch,
+    };
+  });
+  rows.sort((x, y) => y.seqRead + y.idxFetch - (x.seqRead + x.idxFetch));
+  for (const r of rows.slice(0, 15))
+    console.log(
+      `  ${r.name}: seq scans ${r.seqScan}, rows read by them ${r.seqRead}; index scans ${r.idxScan}, rows fetched ${r.idxFetch}`,
+    );
+}
+
 export async function runSinglesCpu({ messages, root }: { messages: number; root: string }) {
   const cleanup = createCleanup();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'hongyan-singles-cpu-'));
@@ -114,7 +152,18 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
       const parsed = JSON.parse(
         await run(
           root,
-          ['tenant', 'create', '--name', name, '--signature', '鸿雁', '--free-text', '--json'],
+          [
+            'tenant',
+            'create',
+            '--name',
+            name,
+            '--signature',
+            '鸿雁',
+            '--free-text',
+            '--credit',
+            '100000000',
+            '--json',
+          ],
           env,
         ),
       );
@@ -146,12 +195,24 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
     const backend = Number((await db.query('select pg_backend_pid() as pid')).rows[0].pid);
     const postmaster = procTicks(backend).ppid;
     const hongyanCpu = () => procTicks(child.pid!).own / CLOCK_TICKS;
+    const stats0 = process.env.BENCH_TABLE_STATS ? await tableStats(db) : new Map();
+    if (process.env.TMP_PGSS) {
+      await db.query('create extension if not exists pg_stat_statements');
+      await db.query('select pg_stat_statements_reset()');
+    }
     const [h0, p0, load] = [hongyanCpu(), postgresCpu(postmaster), os.loadavg()[0]!];
     const t0 = Date.now();
     const latencies = await runClients({ total: messages, send: (i) => post(measured.key, i) });
     const accepted = Date.now();
     const final = await waitAllFinal(db, measured.id, messages, 600_000);
     const [h1, p1] = [hongyanCpu(), postgresCpu(postmaster)];
+    if (process.env.BENCH_TABLE_STATS) await printTableStats(db, stats0);
+    if (process.env.TMP_PGSS) {
+      const { rows } = await db.query(
+        "select calls, round(total_exec_time) as ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 300) as q from pg_stat_statements order by total_exec_time desc limit 25",
+      );
+      for (const r of rows) console.log(`${r.calls}\t${r.ms}ms\t${r.rows}\t${r.q}`);
+    }
     const us = (seconds: number) => Math.round((seconds / messages) * 1e6);
     console.log(
       `singles ${messages}: accepted ${perSecond(messages, accepted - t0)}/s, end to end ` +
