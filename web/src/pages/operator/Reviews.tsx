@@ -1,5 +1,6 @@
 // Review queues: tenants, signatures, templates and marketing batches, each with its age against
-// the target and one-click approve / reject with a reason.
+// the target and one-click approve / reject with a reason; and the settings those targets come
+// from (the desks' hours, time zone, holidays; the signature name length).
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Input, Modal, Space, Tabs, Tag, Typography } from 'antd';
 import { useState } from 'react';
@@ -8,6 +9,7 @@ import { PageTitle } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
 import { type Column, formatValue, ListTable, type Row } from '../../components/tables.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
+import { ComplianceSettings } from './ComplianceSettings.tsx';
 
 interface Queue {
   key: string;
@@ -181,11 +183,14 @@ export default function Reviews() {
     <>
       <PageTitle>{t('nav.reviews')}</PageTitle>
       <Tabs
-        items={QUEUES.map((q) => ({
-          key: q.key,
-          label: tr(`reviews.${q.key}`),
-          children: <QueueTable queue={q} />,
-        }))}
+        items={[
+          ...QUEUES.map((q) => ({
+            key: q.key,
+            label: tr(`reviews.${q.key}`),
+            children: <QueueTable queue={q} />,
+          })),
+          { key: 'settings', label: t('reviews.settings'), children: <ComplianceSettings /> },
+        ]}
       />
     </>
   );

@@ -1,13 +1,14 @@
 // Developers: signed API credentials (the secret shown once, rotation, revocation), SMPP accounts,
-// webhook endpoints, and webhook deliveries with replay; a link to the API documentation.
+// webhook endpoints (Webhooks.tsx), and webhook deliveries with replay; a link to the API documentation.
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Checkbox, Form, Input, Typography } from 'antd';
 import { post } from '../../api.ts';
 import { PageTitle, Section } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
-import { CursorTable, ListTable } from '../../components/tables.tsx';
+import { CursorTable } from '../../components/tables.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import { CredentialList, SmppAccounts } from './DeveloperAccess.tsx';
+import { WebhookEndpoints } from './Webhooks.tsx';
 
 const SCOPES = ['send', 'read', 'templates', 'billing', 'webhooks'];
 
@@ -72,7 +73,7 @@ export default function Developers() {
       </Section>
       <SmppAccounts />
       <Section title={t('developers.webhooks')}>
-        <ListTable queryKey={['webhook-endpoints']} path="/v1/webhooks/endpoints" />
+        <WebhookEndpoints />
       </Section>
       <Section title={t('developers.deliveries')}>
         {replay.error && (
