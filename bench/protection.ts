@@ -17,7 +17,9 @@
 // BENCH_ROUNDS (default 5), BENCH_LIST (default 1,000,000), BENCH_WORDS (banned words, default
 // 20,000), BENCH_BATCH (recipients, default 10,000: smaller only for a smoke run), BENCH_TYPE
 // (notification, the default, or marketing: then each pair of rounds sends to fresh numbers, so
-// that the 3-a-day marketing cap does not refuse most of the batch).
+// that the 3-a-day marketing cap does not refuse most of the batch). BENCH_DEBUG=1 prints each
+// protection step's time and each statement it sends; BENCH_KEEP=1 keeps the bench database (its
+// name is printed) for EXPLAIN of those statements on the same data.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -29,7 +31,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createDb } from '../src/db/pool.ts';
 import { buildHttpServer } from '../src/http/server.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
-import { compileRules } from '../src/modules/compliance/rules/rules.models.ts';
+import { compileRules, evaluateContent } from '../src/modules/compliance/rules/rules.models.ts';
 import type { RulesProvider } from '../src/modules/compliance/rules/rules.provider.ts';
 import type { AdmissionStep } from '../src/modules/messages/admission.ts';
 
@@ -131,13 +133,27 @@ export async function runProtectionBench(): Promise<void> {
     const steps = ctx.admission.steps as AdmissionStep[];
     const protection = steps.filter((s) => s.order < 900);
     if (process.env.BENCH_DEBUG) {
+      // Each statement a step sends, with its wall time (the step's own code is the rest).
+      const timedClient = (client: pg.PoolClient): pg.PoolClient =>
+        new Proxy(client, {
+          get(target, property) {
+            if (property !== 'query') return Reflect.get(target, property);
+            return async (sql: string, params?: unknown[]) => {
+              const t = performance.now();
+              const result = await target.query(sql, params);
+              const head = sql.replace(/\s+/g, ' ').trim().slice(0, 70);
+              console.log(`  ${(performance.now() - t).toFixed(1)} ms  ${head}`);
+              return result;
+            };
+          },
+        });
       for (const s of protection) {
         const check = s.check.bind(s);
         const after = s.afterInsert?.bind(s);
-        s.check = async (...args) => {
+        s.check = async (client, ...rest) => {
           const t = performance.now();
           const c = process.cpuUsage();
-          const r = await check(...args);
+          const r = await check(timedClient(client), ...rest);
           const cpu = process.cpuUsage(c);
           console.log(
             `${s.name} check ${Math.round(performance.now() - t)} ms, Hongyan CPU ${Math.round((cpu.user + cpu.system) / 1000)} ms`,
@@ -215,6 +231,17 @@ export async function runProtectionBench(): Promise<void> {
         );
       return { ms, cpuMs, pgCpuMs, accepted: body.accepted, rejected: body.rejected };
     };
+    if (process.env.BENCH_DEBUG) {
+      // The content rules engine alone: what the batch's 10,000 rendered texts cost it.
+      const compiled = await rules.current();
+      const text = JSON.parse(payloadFor(0)).content as string;
+      for (let pass = 0; pass < 3; pass++) {
+        const t = performance.now();
+        for (let i = 0; i < batchSize; i++)
+          evaluateContent({ content: text, type, subject: 'message' }, compiled);
+        console.log(`rules engine, ${batchSize} texts: ${Math.round(performance.now() - t)} ms`);
+      }
+    }
     await once(true, 0);
     await once(false, 0);
     const withTimes: number[] = [];
@@ -272,7 +299,8 @@ export async function runProtectionBench(): Promise<void> {
     await app.close();
   } finally {
     await db.close();
-    await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
+    if (process.env.BENCH_KEEP) console.log(`kept database ${name} (BENCH_KEEP): drop it when done`);
+    else await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
     await admin.end();
   }
 }

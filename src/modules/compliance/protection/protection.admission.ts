@@ -15,13 +15,20 @@ import type { AdmissionContext, AdmissionStep } from '../../messages/admission.t
 import type { NewMessageRow } from '../../messages/messages.repository.ts';
 import type { AppError } from '../../../shared/errors.ts';
 import { blacklisted, optedOut, quietHours, recipientFrequency } from './protection.errors.ts';
-import { type CapWindow, LONGEST_WINDOW_MS, listVerdict, trippedWindow } from './protection.models.ts';
+import type { MessageType } from '../../messages/messages.models.ts';
 import {
+  type CapLimits,
+  type ListHit,
+  LONGEST_WINDOW_MS,
+  listVerdict,
+  trippedWindow,
+} from './protection.models.ts';
+import {
+  CapKeys,
   countRecentSends,
   findAllowlisted,
   findFirstIdSince,
   findListHits,
-  keyOf,
   lockRecipients,
   readSettings,
   readSettingsAndAllowlists,
@@ -30,6 +37,8 @@ import { nextOpening, zonesOf } from './quiet-hours.models.ts';
 import { holdForReview } from './review.sql.ts';
 
 const distinct = <T>(values: T[]) => [...new Set(values)];
+const PLATFORM_LISTED: ReadonlySet<ListHit> = new Set(['platform_blacklist']);
+const NOT_LISTED: ReadonlySet<ListHit> = new Set();
 
 /** With allOrNothing, one refusal refuses every row (with the first refusal's error). */
 function settle(verdicts: (AppError | null)[], context: AdmissionContext): (AppError | null)[] {
@@ -48,8 +57,11 @@ export const listsStep: AdmissionStep = {
     });
     if (hits.size === 0) return rows.map(() => null);
     const verdicts = rows.map((row) => {
-      const found = hits.get(keyOf(row.tenantId, row.recipient));
-      const verdict = found ? listVerdict(found, row.type) : null;
+      const found = hits.get(row.recipient);
+      if (!found) return null;
+      // The platform's blacklist comes first whatever the tenant's lists say (listVerdict).
+      const lists = found.platform ? PLATFORM_LISTED : (found.tenants.get(row.tenantId) ?? NOT_LISTED);
+      const verdict = listVerdict(lists, row.type);
       if (verdict === null) return null;
       if (verdict === 'opt_out') return optedOut();
       return blacklisted({
@@ -93,53 +105,56 @@ export const frequencyCapStep: AdmissionStep = {
       client,
       distinct(rows.map((r) => r.tenantId)),
     );
-    const capped = (row: NewMessageRow) => {
-      const limits = settings.get(row.tenantId)!.caps[row.type as 'marketing'];
-      return limits !== undefined && (limits.minute ?? limits.hour ?? limits.day) !== null;
+    const limitsOf = (row: NewMessageRow): CapLimits | undefined => {
+      const limits = settings.get(row.tenantId)!.caps[row.type as MessageType];
+      return limits !== undefined && (limits.minute ?? limits.hour ?? limits.day) !== null
+        ? limits
+        : undefined;
     };
-    let candidates = rows.filter(capped);
+    let candidates = rows.filter((row) => limitsOf(row) !== undefined);
     if (candidates.length === 0) return rows.map(() => null);
     if (withAllowlist.length > 0) {
       const allowed = await findAllowlisted(client, {
         phones: distinct(candidates.map((r) => r.recipient)),
         tenantIds: withAllowlist,
       });
-      candidates = candidates.filter((r) => !allowed.has(keyOf(r.tenantId, r.recipient)));
+      candidates = candidates.filter((r) => !allowed.get(r.tenantId)?.has(r.recipient));
       if (candidates.length === 0) return rows.map(() => null);
     }
-    await lockRecipients(client, distinct(candidates.map((r) => keyOf(r.tenantId, r.recipient))));
+    const keys = new CapKeys();
+    const keyOfRow = new Map<NewMessageRow, number>();
+    for (const row of candidates) keyOfRow.set(row, keys.add(row.tenantId, row.type, row.recipient));
+    await lockRecipients(client, keys.phonesByTenant());
     // Counted after the locks: under READ COMMITTED this statement sees every message a previous
     // holder of one of these buckets committed, so the group counts what was admitted before it.
-    const keys = new Map<string, { tenantId: number; phone: string; type: string }>();
-    for (const r of candidates)
-      keys.set(`${keyOf(r.tenantId, r.recipient)}|${r.type}`, {
-        tenantId: r.tenantId,
-        phone: r.recipient,
-        type: r.type,
-      });
     const counted = await countRecentSends(client, {
-      keys: [...keys.values()],
+      keys,
       now: context.now,
       firstId: await findFirstIdSince(client, new Date(context.now.getTime() - LONGEST_WINDOW_MS)),
     });
-    const counts = new Map<string, Record<CapWindow, number>>();
-    for (const c of counted)
-      counts.set(`${keyOf(c.tenantId, c.phone)}|${c.type}`, { minute: c.minute, hour: c.hour, day: c.day });
-    const check = new Set(candidates);
+    // Per key, its counts so far; rows of the same group to the same number count against each other.
+    const minute = new Int32Array(keys.size);
+    const hour = new Int32Array(keys.size);
+    const day = new Int32Array(keys.size);
+    counted.key.forEach((k, j) => {
+      minute[k] = counted.minute[j]!;
+      hour[k] = counted.hour[j]!;
+      day[k] = counted.day[j]!;
+    });
     const verdicts = rows.map((row) => {
-      if (!check.has(row)) return null;
-      const key = `${keyOf(row.tenantId, row.recipient)}|${row.type}`;
-      const current = counts.get(key) ?? { minute: 0, hour: 0, day: 0 };
-      const limits = settings.get(row.tenantId)!.caps[row.type as 'marketing'];
-      const tripped = trippedWindow(limits, current);
+      const k = keyOfRow.get(row);
+      if (k === undefined) return null;
+      const limits = limitsOf(row)!;
+      const tripped = trippedWindow(limits, { minute: minute[k]!, hour: hour[k]!, day: day[k]! });
       if (tripped) {
         return recipientFrequency({
           message: `The recipient's ${row.type} cap of ${tripped.limit} per ${tripped.window} is reached.`,
           details: { window: tripped.window, limit: tripped.limit, type: row.type },
         });
       }
-      // Rows of the same group to the same number count against each other.
-      counts.set(key, { minute: current.minute + 1, hour: current.hour + 1, day: current.day + 1 });
+      minute[k]!++;
+      hour[k]!++;
+      day[k]!++;
       return null;
     });
     return settle(verdicts, context);

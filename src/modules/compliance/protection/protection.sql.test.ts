@@ -1,0 +1,147 @@
+// The frequency caps' statements and their keys: lock buckets as every version of the process
+// computes them, the group's keys, and the counts per (tenant, recipient, type) key on a real
+// PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../../test/helpers/db.ts';
+import {
+  bucketOf,
+  CapKeys,
+  countRecentSends,
+  keyOf,
+  lockRecipients,
+  RECIPIENT_LOCK_BUCKETS,
+  UNCOUNTED_STATUSES,
+} from './protection.sql.ts';
+
+describe('recipient lock buckets', () => {
+  it('are the buckets of keyOf(tenant, phone), each once and ascending', async () => {
+    const phones = new Map<number, string[]>([
+      [1, Array.from({ length: 3000 }, (_, i) => `+86139${String(i).padStart(8, '0')}`)],
+      [42, ['+8613900000001', '+8613900000002', '+447700900123']],
+      [1234567, ['+8613900000001']],
+    ]);
+    const sent: unknown[][] = [];
+    await lockRecipients(
+      {
+        query: (async (_sql: string, params: unknown[]) => {
+          sent.push(params);
+          return { rows: [] };
+        }) as never,
+      },
+      phones,
+    );
+    const expected = new Set<number>();
+    for (const [tenantId, numbers] of phones)
+      for (const p of numbers) expected.add(bucketOf(keyOf(tenantId, p)));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]![0]).toEqual([...expected].sort((a, b) => a - b));
+    for (const b of sent[0]![0] as number[]) expect(b).toBeLessThan(RECIPIENT_LOCK_BUCKETS);
+  });
+
+  it('sends nothing for no recipient', async () => {
+    let calls = 0;
+    await lockRecipients({ query: (async () => ++calls) as never }, new Map());
+    expect(calls).toBe(0);
+  });
+});
+
+describe('cap keys', () => {
+  it('number each (tenant, type, recipient) once, in order of first appearance', () => {
+    const keys = new CapKeys();
+    expect(keys.add(7, 'marketing', '+8613900000001')).toBe(0);
+    expect(keys.add(7, 'notification', '+8613900000001')).toBe(1);
+    expect(keys.add(8, 'marketing', '+8613900000001')).toBe(2);
+    expect(keys.add(7, 'marketing', '+8613900000001')).toBe(0);
+    expect(keys.add(7, 'marketing', '+8613900000002')).toBe(3);
+    expect(keys.size).toBe(4);
+    expect(keys.find(7, 'notification', '+8613900000001')).toBe(1);
+    expect(keys.find(8, 'notification', '+8613900000001')).toBeUndefined();
+    expect(keys.tenants()).toEqual([7, 8]);
+    expect(keys.types()).toEqual(['marketing', 'notification']);
+    expect(keys.phones()).toEqual(['+8613900000001', '+8613900000002']);
+    expect(keys.phonesByTenant()).toEqual(
+      new Map([
+        [7, new Set(['+8613900000001', '+8613900000002'])],
+        [8, new Set(['+8613900000001'])],
+      ]),
+    );
+  });
+});
+
+describe('countRecentSends', () => {
+  let t: Awaited<ReturnType<typeof createTestDatabase>>;
+  const now = new Date('2026-03-02T04:00:00Z');
+  const ago = (ms: number) => new Date(now.getTime() - ms);
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    const rows: [number, string, string, string, Date][] = [
+      // Tenant 1, +8613900000001, marketing: one in the minute, one more in the hour, one more in the day.
+      [1, '+8613900000001', 'marketing', 'queued', ago(30_000)],
+      [1, '+8613900000001', 'marketing', 'delivered', ago(30 * 60_000)],
+      [1, '+8613900000001', 'marketing', 'failed', ago(20 * 3_600_000)],
+      // Outside the day, refused, canceled, in the future: none counts.
+      [1, '+8613900000001', 'marketing', 'delivered', ago(25 * 3_600_000)],
+      [1, '+8613900000001', 'marketing', UNCOUNTED_STATUSES[0], ago(10_000)],
+      [1, '+8613900000001', 'marketing', UNCOUNTED_STATUSES[1], ago(10_000)],
+      [1, '+8613900000001', 'marketing', 'queued', new Date(now.getTime() + 1000)],
+      // Same number, another type and another tenant: their own keys.
+      [1, '+8613900000001', 'notification', 'sent', ago(5 * 60_000)],
+      [2, '+8613900000001', 'marketing', 'sent', ago(2 * 3_600_000)],
+      [2, '+8613900000001', 'marketing', 'sent', ago(3 * 3_600_000)],
+    ];
+    for (const [tenantId, recipient, type, status, createdAt] of rows) {
+      await t.db.pool.query(
+        `insert into messages (tenant_id, type, priority, recipient, content, encoding, parts, status, created_at)
+         values ($1, $2, 5, $3, 'x', 'gsm7', 1, $4, $5)`,
+        [tenantId, type, recipient, status, createdAt],
+      );
+    }
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it('counts each key in each window, and leaves out keys with none', async () => {
+    const keys = new CapKeys();
+    keys.add(1, 'marketing', '+8613900000001');
+    keys.add(1, 'notification', '+8613900000001');
+    keys.add(2, 'marketing', '+8613900000001');
+    keys.add(2, 'notification', '+8613900000001');
+    keys.add(1, 'marketing', '+8613900000002');
+    const counted = await countRecentSends(t.db.pool, { keys, now, firstId: 0 });
+    const byKey = counted.key.map((k, j) => [k, counted.minute[j], counted.hour[j], counted.day[j]]);
+    expect(byKey.sort((a, b) => a[0]! - b[0]!)).toEqual([
+      [0, 1, 2, 3],
+      [1, 0, 1, 1],
+      [2, 0, 0, 2],
+    ]);
+  });
+
+  it('counts nothing below firstId', async () => {
+    const keys = new CapKeys();
+    keys.add(1, 'marketing', '+8613900000001');
+    const max = await t.db.pool.query<{ id: string }>('select max(id) as id from messages');
+    const counted = await countRecentSends(t.db.pool, { keys, now, firstId: Number(max.rows[0]!.id) + 1 });
+    expect(counted).toEqual({ key: [], minute: [], hour: [], day: [] });
+  });
+
+  it('turns sorts off for its statement alone: the transaction keeps its own setting', async () => {
+    const keys = new CapKeys();
+    keys.add(1, 'marketing', '+8613900000001');
+    const client = await t.db.pool.connect();
+    try {
+      for (const setting of ['on', 'off']) {
+        await client.query('begin');
+        await client.query(`set local enable_sort = ${setting}`);
+        const counted = await countRecentSends(client, { keys, now, firstId: 0 });
+        expect(counted.day).toEqual([3]);
+        const after = await client.query<{ v: string }>(`select current_setting('enable_sort') as v`);
+        expect(after.rows[0]!.v).toBe(setting);
+        await client.query('rollback');
+      }
+    } finally {
+      client.release();
+    }
+  });
+});
