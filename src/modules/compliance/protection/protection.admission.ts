@@ -20,6 +20,7 @@ import {
   type CapLimits,
   type ListHit,
   LONGEST_WINDOW_MS,
+  type QuietHours,
   listVerdict,
   trippedWindow,
 } from './protection.models.ts';
@@ -79,12 +80,24 @@ export const quietHoursStep: AdmissionStep = {
     const marketing = rows.filter((r) => r.type === 'marketing');
     if (marketing.length === 0) return rows.map(() => null);
     const settings = await readSettings(client, distinct(marketing.map((r) => r.tenantId)));
+    // A batch's rows share their time, their tenant's window and mostly their country: each
+    // opening is found once per (window, zones, time), not with a time-zone conversion per row.
+    const openings = new Map<QuietHours, Map<readonly string[], Map<number, Date>>>();
+    const openingOf = (due: Date, zones: readonly string[], quiet: QuietHours) => {
+      let byZones = openings.get(quiet);
+      if (!byZones) openings.set(quiet, (byZones = new Map()));
+      let byTime = byZones.get(zones);
+      if (!byTime) byZones.set(zones, (byTime = new Map()));
+      let opening = byTime.get(due.getTime());
+      if (!opening) byTime.set(due.getTime(), (opening = nextOpening(due, zones, quiet)));
+      return opening;
+    };
     const verdicts = rows.map((row) => {
       if (row.type !== 'marketing') return null;
       const quiet = settings.get(row.tenantId)!.quiet_hours;
       if (!quiet.enabled) return null;
       const due = row.sendAt ?? context.now;
-      const opening = nextOpening(due, zonesOf(row.recipient), quiet);
+      const opening = openingOf(due, zonesOf(row.recipient), quiet);
       if (opening.getTime() === due.getTime()) return null;
       if (quiet.action === 'reject')
         return quietHours({ details: { window: { start: quiet.start, end: quiet.end }, opens_at: opening } });

@@ -158,6 +158,42 @@ describe('quiet hours', () => {
   });
 });
 
+describe('quiet hours of a batch', () => {
+  it('holds each recipient until its own country’s window opens, and sends those in daytime now', async () => {
+    setTime('2026-03-02T15:00:00Z'); // 23:00 in Beijing, 10:00 in New York, 07:00 in Los Angeles
+    const a = await sendingTenant(ctx, t.db, 'quiet-batch');
+    const operator = await operatorAdmin(app, t.db);
+    const set = await call('PATCH', `/v1/operator/tenants/${a.tenantId}/protection`, operator, {
+      marketing_review: false,
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    const numbers = [
+      '13900000041',
+      '+12127364000',
+      '+447400123456',
+      '+819012345678',
+      '13900000042',
+      '+14155552671',
+    ];
+    const res = await call('POST', '/v1/batches', a.auth, {
+      content: marketing,
+      type: 'marketing',
+      recipients: numbers.map((to) => ({ to })),
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json().accepted).toBe(6);
+    const rows = await statuses(res.json().id);
+    expect(rows.map((r) => [r.status, r.send_at?.toISOString() ?? null])).toEqual([
+      ['held', '2026-03-03T00:00:00.000Z'], // 08:00 in Beijing
+      ['held', '2026-03-02T16:00:00.000Z'], // 08:00 in Los Angeles, the last of the US zones
+      ['queued', null], // 15:00 in London
+      ['held', '2026-03-02T23:00:00.000Z'], // 08:00 in Tokyo
+      ['held', '2026-03-03T00:00:00.000Z'],
+      ['held', '2026-03-02T16:00:00.000Z'],
+    ]);
+  });
+});
+
 describe('changing a scheduled send’s time', () => {
   it('moves a message or a batch while it is at least an hour away, and refuses after', async () => {
     setTime('2026-03-04T02:00:00Z');
