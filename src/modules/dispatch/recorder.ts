@@ -67,6 +67,7 @@ export function createRecorder({
   retryBaseMs = 500,
   writers = poolWriters(pool, nodeId),
   onRecorded = () => {},
+  onSubmitted = () => {},
 }: {
   pool: pg.Pool;
   nodeId: string;
@@ -81,6 +82,8 @@ export function createRecorder({
   writers?: RecorderWriters;
   /** Called after sent results are written (to retry parked receipts for them promptly). */
   onRecorded?: (sent: SentResult[]) => void;
+  /** Called when a sent result is taken, before it is written (receipts that overtake it wait). */
+  onSubmitted?: (sent: SentResult) => void;
 }): Recorder {
   const sent: SentResult[] = [];
   const retries: RetryResult[] = [];
@@ -176,6 +179,7 @@ export function createRecorder({
 
   return {
     sent(r) {
+      onSubmitted(r);
       sent.push(r);
       kick();
     },

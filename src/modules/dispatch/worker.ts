@@ -136,6 +136,7 @@ export async function startWorker({
     logger: log,
     now: () => clock.now(),
     onRecorded: (sent) => ingest.sentRecorded(sent),
+    onSubmitted: (sent) => ingest.submitted(sent),
   });
   const channelsRepo = createChannelsRepository(db.kysely, ctx.keyRing);
   // One connector per bind this node holds: keyed by channel id and slot.

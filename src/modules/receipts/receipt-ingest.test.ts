@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
 import { buildReceiptDeliverSm, type ReceiptState } from '../../smpp/receipt.ts';
 import { recordSentMessages } from '../dispatch/dispatch.sql.ts';
-import { createReceiptIngest } from './receipt-ingest.ts';
+import { createReceiptIngest, OVERTAKEN_WAIT_MS } from './receipt-ingest.ts';
 import { readReceiptCounts } from './receipts.sql.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -100,5 +100,47 @@ describe('receipt ingest', () => {
     expect(await message(m)).toMatchObject({ status: 'delivered' });
     const counts = (await readReceiptCounts(t.db.pool)).find((c) => c.channelId === channelId)!;
     expect(counts).toMatchObject({ parked: 1, waiting: 1 });
+  });
+
+  it('a receipt that overtakes its submit result waits for the write in memory, not in the park', async () => {
+    const ingest = createReceiptIngest({ pool: t.db.pool, logger, now: () => now });
+    const r = await t.db.pool.query<{ id: number }>(
+      `insert into messages (tenant_id, type, priority, recipient, content, encoding, parts, status, claimed_by)
+       values (1, 'notification', 1, '+8613800000002', 'hi', 'gsm7', 1, 'sending', 'n1') returning id`,
+    );
+    const m = r.rows[0]!.id;
+    const result = { id: m, channelId, sourceAddr: '106900', carrierIds: ['ov1'], duplicateRisk: false };
+    const parkedRows = async () =>
+      (await t.db.pool.query('select count(*)::int as n from pending_receipts')).rows[0].n as number;
+    const parkedBefore = await parkedRows();
+    // The recorder took the submit result; the receipt comes before the result is written.
+    ingest.submitted(result);
+    let answered = false;
+    const delivered = ingest.deliver(channelId, receipt('ov1', 'delivered')).then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(answered).toBe(false); // not acknowledged to the carrier: nothing is stored yet
+    expect(await parkedRows()).toBe(parkedBefore);
+    expect(await message(m)).toMatchObject({ status: 'sending' });
+    // The write commits: the receipt is matched from memory and only then acknowledged.
+    await recordSentMessages(t.db.pool, { nodeId: 'n1', now, results: [result] });
+    ingest.sentRecorded([result]);
+    await delivered;
+    expect(await message(m)).toMatchObject({ status: 'delivered' });
+    expect(await parkedRows()).toBe(parkedBefore);
+  });
+
+  it('a receipt whose submit result is never written goes the parking way after the wait', async () => {
+    const ingest = createReceiptIngest({ pool: t.db.pool, logger, now: () => now });
+    const parkedRows = async () =>
+      (
+        await t.db.pool.query(
+          `select count(*)::int as n from pending_receipts where carrier_message_id = 'ov2'`,
+        )
+      ).rows[0].n as number;
+    ingest.submitted({ channelId, carrierIds: ['ov2'] });
+    const started = Date.now();
+    await ingest.deliver(channelId, receipt('ov2', 'delivered'));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(OVERTAKEN_WAIT_MS - 50);
+    expect(await parkedRows()).toBe(1);
   });
 });
