@@ -124,23 +124,27 @@ export const frequencyCapStep: AdmissionStep = {
         ? limits
         : undefined;
     };
-    let candidates = rows.filter((row) => limitsOf(row) !== undefined);
-    if (candidates.length === 0) return rows.map(() => null);
-    if (withAllowlist.length > 0) {
-      const allowed = await findAllowlisted(client, {
-        phones: distinct(candidates.map((r) => r.recipient)),
-        tenantIds: withAllowlist,
-      });
-      candidates = candidates.filter((r) => !allowed.get(r.tenantId)?.has(r.recipient));
-      if (candidates.length === 0) return rows.map(() => null);
-    }
+    const capped = rows.map((row) => limitsOf(row) !== undefined);
+    if (!capped.includes(true)) return rows.map(() => null);
+    const allowed =
+      withAllowlist.length > 0
+        ? await findAllowlisted(client, {
+            phones: distinct(rows.flatMap((r, i) => (capped[i] ? [r.recipient] : []))),
+            tenantIds: withAllowlist,
+          })
+        : null;
+    // Per row, its key's number (-1: not counted).
     const keys = new CapKeys();
-    const keyOfRow = new Map<NewMessageRow, number>();
-    for (const row of candidates) keyOfRow.set(row, keys.add(row.tenantId, row.type, row.recipient));
+    const keyOfRow = new Int32Array(rows.length).fill(-1);
+    rows.forEach((row, i) => {
+      if (capped[i] && !allowed?.get(row.tenantId)?.has(row.recipient))
+        keyOfRow[i] = keys.add(row.tenantId, row.type, row.recipient);
+    });
+    if (keys.size === 0) return rows.map(() => null);
     await lockRecipients(client, keys.phonesByTenant());
     // Counted after the locks: under READ COMMITTED this statement sees every message a previous
     // holder of one of these buckets committed, so the group counts what was admitted before it.
-    const counted = await countRecentSends(client, {
+    const recent = await countRecentSends(client, {
       keys,
       now: context.now,
       firstId: await findFirstIdSince(client, new Date(context.now.getTime() - LONGEST_WINDOW_MS)),
@@ -149,14 +153,14 @@ export const frequencyCapStep: AdmissionStep = {
     const minute = new Int32Array(keys.size);
     const hour = new Int32Array(keys.size);
     const day = new Int32Array(keys.size);
-    counted.key.forEach((k, j) => {
-      minute[k] = counted.minute[j]!;
-      hour[k] = counted.hour[j]!;
-      day[k] = counted.day[j]!;
+    recent.key.forEach((k, j) => {
+      minute[k] = recent.minute[j]!;
+      hour[k] = recent.hour[j]!;
+      day[k] = recent.day[j]!;
     });
-    const verdicts = rows.map((row) => {
-      const k = keyOfRow.get(row);
-      if (k === undefined) return null;
+    const verdicts = rows.map((row, i) => {
+      const k = keyOfRow[i]!;
+      if (k < 0) return null;
       const limits = limitsOf(row)!;
       const tripped = trippedWindow(limits, { minute: minute[k]!, hour: hour[k]!, day: day[k]! });
       if (tripped) {

@@ -237,7 +237,7 @@ export interface KeyCounts {
  *   a 10,000-recipient batch over 50,000 messages; found by the bench).
  * - Tenants and types are filtered each as a set, so a group of several may count combinations it
  *   did not ask for (tenant A's type of tenant B): those are dropped here, by key.
- * - The window bounds are parameters, not `now - interval` per row; the answer is one row of arrays.
+ * - The window bounds are parameters, not `now - interval` per row; the answer is one JSON array.
  */
 export async function countRecentSends(
   db: Queryable,
@@ -247,20 +247,13 @@ export async function countRecentSends(
     `select current_setting('enable_sort') as was, set_config('enable_sort', 'off', true)`,
   );
   const since = (window: CapWindow) => new Date(now.getTime() - WINDOW_MS[window]);
-  const result = await db.query<{
-    tenant_id: string[] | null;
-    recipient: string[] | null;
-    type: string[] | null;
-    minute: number[] | null;
-    hour: number[] | null;
-    day: number[] | null;
-  }>(
-    `select array_agg(c.tenant_id) as tenant_id, array_agg(c.recipient) as recipient, array_agg(c.type) as type,
-            array_agg(c.minute) as minute, array_agg(c.hour) as hour, array_agg(c.day) as day
-       from (select m.tenant_id, m.recipient, m.type,
-                    count(*) filter (where m.created_at > $5::timestamptz)::int as minute,
-                    count(*) filter (where m.created_at > $6::timestamptz)::int as hour,
-                    count(*)::int as day
+  const types = keys.types();
+  const result = await db.query<{ counts: [string, number, number, number, number, number][] | null }>(
+    `select json_agg(json_build_array(c.recipient, c.tenant_id, c.type, c.minute, c.hour, c.day)) as counts
+       from (select m.tenant_id, m.recipient, array_position($3::text[], m.type) as type,
+                    count(*) filter (where m.created_at > $5::timestamptz) as minute,
+                    count(*) filter (where m.created_at > $6::timestamptz) as hour,
+                    count(*) as day
                from messages m
               where m.recipient = any((select $1::text[])::text[]) and m.id >= $8::bigint
                 and m.tenant_id + 0 = any((select $2::bigint[])::bigint[]) and m.type = any($3::text[])
@@ -270,7 +263,7 @@ export async function countRecentSends(
     [
       keys.phones(),
       keys.tenants(),
-      keys.types(),
+      types,
       now,
       since('minute'),
       since('hour'),
@@ -280,16 +273,16 @@ export async function countRecentSends(
     ],
   );
   await db.query(`select set_config('enable_sort', $1, true)`, [was.rows[0]!.was]);
-  const row = result.rows[0]!;
+  // One JSON array of [recipient, tenant, type's 1-based position in types, minute, hour, day]:
+  // one JSON.parse instead of six arrays of 10,000 for postgres-array (20–40 ms on the busy machine).
   const counts: KeyCounts = { key: [], minute: [], hour: [], day: [] };
-  const recipients = row.recipient ?? [];
-  for (let j = 0; j < recipients.length; j++) {
-    const key = keys.find(Number(row.tenant_id![j]), row.type![j]!, recipients[j]!);
+  for (const [recipient, tenantId, type, minute, hour, day] of result.rows[0]?.counts ?? []) {
+    const key = keys.find(tenantId, types[type - 1]!, recipient);
     if (key === undefined) continue;
     counts.key.push(key);
-    counts.minute.push(row.minute![j]!);
-    counts.hour.push(row.hour![j]!);
-    counts.day.push(row.day![j]!);
+    counts.minute.push(minute);
+    counts.hour.push(hour);
+    counts.day.push(day);
   }
   return counts;
 }
@@ -301,6 +294,10 @@ export async function countRecentSends(
  */
 export class CapKeys {
   private readonly index = new Map<number, Map<string, Map<string, number>>>();
+  /** Per tenant its recipients, and all of them, kept as keys are added. */
+  private readonly tenantPhones = new Map<number, Set<string>>();
+  private readonly allPhones = new Set<string>();
+  private readonly allTypes = new Set<string>();
   private count = 0;
 
   get size(): number {
@@ -310,11 +307,21 @@ export class CapKeys {
   /** The key's number, new or not. */
   add(tenantId: number, type: string, phone: string): number {
     let byType = this.index.get(tenantId);
-    if (!byType) this.index.set(tenantId, (byType = new Map()));
+    if (!byType) {
+      this.index.set(tenantId, (byType = new Map()));
+      this.tenantPhones.set(tenantId, new Set());
+    }
     let byPhone = byType.get(type);
-    if (!byPhone) byType.set(type, (byPhone = new Map()));
+    if (!byPhone) {
+      byType.set(type, (byPhone = new Map()));
+      this.allTypes.add(type);
+    }
     let key = byPhone.get(phone);
-    if (key === undefined) byPhone.set(phone, (key = this.count++));
+    if (key === undefined) {
+      byPhone.set(phone, (key = this.count++));
+      this.tenantPhones.get(tenantId)!.add(phone);
+      this.allPhones.add(phone);
+    }
     return key;
   }
 
@@ -327,27 +334,16 @@ export class CapKeys {
   }
 
   types(): string[] {
-    const types = new Set<string>();
-    for (const byType of this.index.values()) for (const type of byType.keys()) types.add(type);
-    return [...types];
+    return [...this.allTypes];
   }
 
   /** Every recipient, once. */
   phones(): string[] {
-    const phones = new Set<string>();
-    for (const byType of this.index.values())
-      for (const byPhone of byType.values()) for (const phone of byPhone.keys()) phones.add(phone);
-    return [...phones];
+    return [...this.allPhones];
   }
 
   /** Each tenant's recipients (over every type), once each, for the locks. */
-  phonesByTenant(): Map<number, Set<string>> {
-    const out = new Map<number, Set<string>>();
-    for (const [tenantId, byType] of this.index) {
-      const phones = new Set<string>();
-      for (const byPhone of byType.values()) for (const phone of byPhone.keys()) phones.add(phone);
-      out.set(tenantId, phones);
-    }
-    return out;
+  phonesByTenant(): ReadonlyMap<number, ReadonlySet<string>> {
+    return this.tenantPhones;
   }
 }
