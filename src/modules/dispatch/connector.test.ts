@@ -179,4 +179,29 @@ describe('ChannelConnector', () => {
     ]);
     expect(connector.holding).toBe(0);
   });
+
+  it('hands back what it holds unsubmitted when its channel is degraded, and finishes what it submitted', async () => {
+    const sim = await startTestSimulator({ profiles: [fastProfile('narrow')] });
+    const fake = fakeRecorder();
+    const connector = new ChannelConnector({
+      channel: channel(sim.port, 'narrow', { window_size: 5 }),
+      recorder: fake.recorder,
+      logger: silentLogger,
+      onDeliver: async () => {},
+      onReady: () => {},
+    });
+    cleanups.push(() => connector.stop(100));
+    connector.start();
+    await until(() => connector.isReady);
+    connector.enqueue(messages(300));
+    // A window of 5: the rest waits in the connector's queue until the carrier answers.
+    const returned = connector.returnUnsubmitted('the channel was degraded; routed again');
+    await until(() => connector.holding === 0);
+    expect(returned).toBeGreaterThanOrEqual(290);
+    expect(fake.retries).toHaveLength(returned);
+    expect(fake.retries.every((r) => r.notAttempted && !r.duplicateRisk && r.delayMs === 0)).toBe(true);
+    // Every message either went out here or came back, never both, never neither.
+    const ids = [...fake.sent.map((r) => r.id), ...fake.retries.map((r) => r.id)].sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  });
 });

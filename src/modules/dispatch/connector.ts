@@ -372,12 +372,23 @@ export class ChannelConnector {
   }
 
   /** Messages claimed but not yet submitted go back to the queue, due now, with no duplicate risk. */
-  private returnQueued(reason: string): void {
+  private returnQueued(reason: string): number {
+    let n = 0;
     for (;;) {
       const m = this.next();
       if (!m) break;
       this.handBack(m, reason);
+      n++;
     }
+    return n;
+  }
+
+  /**
+   * Hands back the messages routed here and not yet submitted (the channel was degraded: routing
+   * should choose again for them); those being submitted finish here. Returns how many.
+   */
+  returnUnsubmitted(reason: string): number {
+    return this.returnQueued(reason);
   }
 
   /** Stops taking work, lets submissions in flight finish (up to `graceMs`), then unbinds. */

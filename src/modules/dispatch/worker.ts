@@ -149,7 +149,22 @@ export async function startWorker({
   // re-read with the channels: an edit takes effect at the next sync, without a restart.
   const routing = createLiveRouting({ db: db.kysely });
   // Delivery-rate circuit breakers (part B): degraded channels get only a probe trickle.
-  const health = createHealthMonitor({ pool, db: db.kysely, nodeId, logger: log });
+  const health = createHealthMonitor({
+    pool,
+    db: db.kysely,
+    nodeId,
+    logger: log,
+    // Messages routed to a channel whose delivery rate just fell, still in its queue, are routed
+    // again: up to two windows of them would otherwise go to the degraded channel after the switch.
+    onDegraded: (channelId) => {
+      let returned = 0;
+      for (const { connector } of connectors.values())
+        if (connector.channelId === channelId)
+          returned += connector.returnUnsubmitted('the channel was degraded; routed again');
+      if (returned > 0)
+        log.info({ channel: channelId, messages: returned }, 'unsubmitted messages routed again');
+    },
+  });
   const leases = createBindLeases({
     pool,
     nodeId,

@@ -79,6 +79,7 @@ export function createHealthMonitor({
   now = () => Date.now(),
   scanIds = HEALTH_SCAN_IDS,
   window = HEALTH_WINDOW,
+  onDegraded = () => {},
 }: {
   pool: pg.Pool;
   db: Kysely<Database>;
@@ -87,6 +88,11 @@ export function createHealthMonitor({
   now?: () => number;
   scanIds?: number;
   window?: number;
+  /**
+   * A channel's breaker opened on this node: the messages already routed to it and not yet
+   * submitted should be routed again (the worker hands its connectors' queues back).
+   */
+  onDegraded?: (channelId: number) => void;
 }): HealthMonitor {
   const log = logger.child({ component: 'routing-health' });
   const routes = createRoutingRepository(db);
@@ -144,6 +150,7 @@ export function createHealthMonitor({
         states.set(channelId, step.state);
         if (!step.switched) continue;
         const { kind, reason, rate, samples } = step.switched;
+        if (kind === 'degraded') onDegraded(channelId);
         const wrote = await recordBreakerSwitch(pool, { channelId, kind, reason, nodeId, rate, samples });
         const line = `channel ${name(channelId)} ${kind}: ${reason}`;
         if (kind === 'degraded') log.warn({ channel: channelId, rate, samples, recorded: wrote }, line);
