@@ -118,6 +118,14 @@ describe('countRecentSends', () => {
     ]);
   });
 
+  it('counts a batch’s keys (one tenant, one type) by recipient alone, the same', async () => {
+    const keys = new CapKeys();
+    keys.add(2, 'marketing', '+8613900000002');
+    keys.add(2, 'marketing', '+8613900000001');
+    const counted = await countRecentSends(t.db.pool, { keys, now, firstId: 0 });
+    expect(counted).toEqual({ key: [1], minute: [0], hour: [0], day: [2] });
+  });
+
   it('counts nothing below firstId', async () => {
     const keys = new CapKeys();
     keys.add(1, 'marketing', '+8613900000001');

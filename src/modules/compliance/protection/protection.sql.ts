@@ -237,7 +237,7 @@ export interface KeyCounts {
  *   a 10,000-recipient batch over 50,000 messages; found by the bench).
  * - Tenants and types are filtered each as a set, so a group of several may count combinations it
  *   did not ask for (tenant A's type of tenant B): those are dropped here, by key.
- * - The window bounds are parameters, not `now - interval` per row; the answer is one JSON array.
+ * - The window bounds are parameters, not `now - interval` per row; the answer is one row of arrays.
  */
 export async function countRecentSends(
   db: Queryable,
@@ -247,10 +247,23 @@ export async function countRecentSends(
     `select current_setting('enable_sort') as was, set_config('enable_sort', 'off', true)`,
   );
   const since = (window: CapWindow) => new Date(now.getTime() - WINDOW_MS[window]);
+  const tenants = keys.tenants();
   const types = keys.types();
-  const result = await db.query<{ counts: [string, number, number, number, number, number][] | null }>(
-    `select json_agg(json_build_array(c.recipient, c.tenant_id, c.type, c.minute, c.hour, c.day)) as counts
-       from (select m.tenant_id, m.recipient, array_position($3::text[], m.type) as type,
+  // A batch is one tenant and one type: its rows are grouped by recipient alone (a third less
+  // time in the hash table than by three columns).
+  const one = tenants.length === 1 && types.length === 1;
+  const result = await db.query<{
+    recipient: string[] | null;
+    tenant: string | null;
+    type: string | null;
+    minute: string | null;
+    hour: string | null;
+    day: string | null;
+  }>(
+    `select to_json(array_agg(c.recipient)) as recipient,
+            ${one ? 'null' : 'array_agg(c.tenant_id)::text'} as tenant, ${one ? 'null' : 'array_agg(c.type)::text'} as type,
+            array_agg(c.minute)::text as minute, array_agg(c.hour)::text as hour, array_agg(c.day)::text as day
+       from (select m.recipient, ${one ? '' : 'm.tenant_id, array_position($3::text[], m.type) as type,'}
                     count(*) filter (where m.created_at > $5::timestamptz) as minute,
                     count(*) filter (where m.created_at > $6::timestamptz) as hour,
                     count(*) as day
@@ -259,10 +272,10 @@ export async function countRecentSends(
                 and m.tenant_id + 0 = any((select $2::bigint[])::bigint[]) and m.type = any($3::text[])
                 and m.status <> all ($9::text[])
                 and m.created_at > $7::timestamptz and m.created_at <= $4::timestamptz
-              group by m.tenant_id, m.recipient, m.type) c`,
+              group by m.recipient${one ? '' : ', m.tenant_id, m.type'}) c`,
     [
       keys.phones(),
-      keys.tenants(),
+      tenants,
       types,
       now,
       since('minute'),
@@ -273,16 +286,24 @@ export async function countRecentSends(
     ],
   );
   await db.query(`select set_config('enable_sort', $1, true)`, [was.rows[0]!.was]);
-  // One JSON array of [recipient, tenant, type's 1-based position in types, minute, hour, day]:
-  // one JSON.parse instead of six arrays of 10,000 for postgres-array (20–40 ms on the busy machine).
+  // Recipients as one JSON array (one JSON.parse), integers as PostgreSQL's array text split here:
+  // postgres-array parsing six arrays of 10,000 took 20–40 ms on the busy machine.
+  const row = result.rows[0]!;
+  const recipients = row.recipient ?? [];
+  const ints = (text: string | null) => (text === null ? [] : text.slice(1, -1).split(',').map(Number));
+  const tenant = one ? null : ints(row.tenant);
+  const type = one ? null : ints(row.type);
+  const [minute, hour, day] = [ints(row.minute), ints(row.hour), ints(row.day)];
   const counts: KeyCounts = { key: [], minute: [], hour: [], day: [] };
-  for (const [recipient, tenantId, type, minute, hour, day] of result.rows[0]?.counts ?? []) {
-    const key = keys.find(tenantId, types[type - 1]!, recipient);
+  for (let j = 0; j < recipients.length; j++) {
+    const key = one
+      ? keys.find(tenants[0]!, types[0]!, recipients[j]!)
+      : keys.find(tenant![j]!, types[type![j]! - 1]!, recipients[j]!);
     if (key === undefined) continue;
     counts.key.push(key);
-    counts.minute.push(minute);
-    counts.hour.push(hour);
-    counts.day.push(day);
+    counts.minute.push(minute[j]!);
+    counts.hour.push(hour[j]!);
+    counts.day.push(day[j]!);
   }
   return counts;
 }
