@@ -70,18 +70,12 @@ export async function lockBalances(
   db: Queryable,
   tenantIds: readonly number[],
 ): Promise<Map<number, number>> {
-  await db.query(
-    prepared(
-      'billing-lock-balances',
-      `select 1 from billing_balances where tenant_id = any($1::bigint[]) order by tenant_id for update`,
-      [tenantIds],
-    ),
-  );
-  await foldBalanceDeltas(db, tenantIds);
+  // One round trip (migration 0037): the row is held until commit, and every other group of the
+  // tenant waits for it, so each statement spared under the lock is spared for all of them.
   const result = await db.query<{ tenant_id: number; available: number }>(
     prepared(
-      'billing-read-locked-balances',
-      'select tenant_id, available from billing_balances where tenant_id = any($1::bigint[])',
+      'billing-lock-balances-folded',
+      'select tenant_id, available from billing_lock_balances($1::bigint[])',
       [tenantIds],
     ),
   );
