@@ -59,12 +59,29 @@ describe('cap keys', () => {
     expect(keys.tenants()).toEqual([7, 8]);
     expect(keys.types()).toEqual(['marketing', 'notification']);
     expect(keys.phones()).toEqual(['+8613900000001', '+8613900000002']);
-    expect(keys.phonesByTenant()).toEqual(
+    const byTenant = [...keys.phonesByTenant()].map(([tenantId, phones]) => [tenantId, new Set(phones)]);
+    expect(new Map(byTenant as [number, Set<string>][])).toEqual(
       new Map([
         [7, new Set(['+8613900000001', '+8613900000002'])],
         [8, new Set(['+8613900000001'])],
       ]),
     );
+  });
+});
+
+describe('cap keys of a batch (one tenant, one type)', () => {
+  it('list each recipient once, for the count and for the locks', () => {
+    const keys = new CapKeys();
+    for (const phone of ['+8613900000003', '+8613900000001', '+8613900000003', '+8613900000002'])
+      keys.add(9, 'notification', phone);
+    expect(keys.size).toBe(3);
+    expect(keys.phones()).toEqual(['+8613900000003', '+8613900000001', '+8613900000002']);
+    expect([...keys.phonesByTenant().get(9)!]).toEqual([
+      '+8613900000003',
+      '+8613900000001',
+      '+8613900000002',
+    ]);
+    expect(keys.find(9, 'notification', '+8613900000002')).toBe(2);
   });
 });
 

@@ -315,10 +315,8 @@ export async function countRecentSends(
  */
 export class CapKeys {
   private readonly index = new Map<number, Map<string, Map<string, number>>>();
-  /** Per tenant its recipients, and all of them, kept as keys are added. */
-  private readonly tenantPhones = new Map<number, Set<string>>();
-  private readonly allPhones = new Set<string>();
-  private readonly allTypes = new Set<string>();
+  /** The last (tenant, type) added and its map: a batch's rows all share it. */
+  private last: { tenantId: number; type: string; byPhone: Map<string, number> } | null = null;
   private count = 0;
 
   get size(): number {
@@ -327,22 +325,19 @@ export class CapKeys {
 
   /** The key's number, new or not. */
   add(tenantId: number, type: string, phone: string): number {
-    let byType = this.index.get(tenantId);
-    if (!byType) {
-      this.index.set(tenantId, (byType = new Map()));
-      this.tenantPhones.set(tenantId, new Set());
-    }
-    let byPhone = byType.get(type);
-    if (!byPhone) {
-      byType.set(type, (byPhone = new Map()));
-      this.allTypes.add(type);
+    let byPhone: Map<string, number>;
+    if (this.last !== null && this.last.tenantId === tenantId && this.last.type === type) {
+      byPhone = this.last.byPhone;
+    } else {
+      let byType = this.index.get(tenantId);
+      if (!byType) this.index.set(tenantId, (byType = new Map()));
+      let found = byType.get(type);
+      if (!found) byType.set(type, (found = new Map()));
+      byPhone = found;
+      this.last = { tenantId, type, byPhone };
     }
     let key = byPhone.get(phone);
-    if (key === undefined) {
-      byPhone.set(phone, (key = this.count++));
-      this.tenantPhones.get(tenantId)!.add(phone);
-      this.allPhones.add(phone);
-    }
+    if (key === undefined) byPhone.set(phone, (key = this.count++));
     return key;
   }
 
@@ -355,16 +350,31 @@ export class CapKeys {
   }
 
   types(): string[] {
-    return [...this.allTypes];
+    const types = new Set<string>();
+    for (const byType of this.index.values()) for (const type of byType.keys()) types.add(type);
+    return [...types];
   }
 
   /** Every recipient, once. */
   phones(): string[] {
-    return [...this.allPhones];
+    if (this.index.size === 1) return [...this.tenantPhones(this.index.values().next().value!)];
+    const phones = new Set<string>();
+    for (const byType of this.index.values())
+      for (const phone of this.tenantPhones(byType)) phones.add(phone);
+    return [...phones];
   }
 
   /** Each tenant's recipients (over every type), once each, for the locks. */
-  phonesByTenant(): ReadonlyMap<number, ReadonlySet<string>> {
-    return this.tenantPhones;
+  phonesByTenant(): Map<number, Iterable<string>> {
+    const out = new Map<number, Iterable<string>>();
+    for (const [tenantId, byType] of this.index) out.set(tenantId, this.tenantPhones(byType));
+    return out;
+  }
+
+  private tenantPhones(byType: Map<string, Map<string, number>>): Iterable<string> {
+    if (byType.size === 1) return byType.values().next().value!.keys();
+    const phones = new Set<string>();
+    for (const byPhone of byType.values()) for (const phone of byPhone.keys()) phones.add(phone);
+    return phones;
   }
 }
