@@ -54,9 +54,7 @@ const chargingPlans = (plans: string[]) => plans.filter((p) => /insert into bill
 
 /** The rows a plan actually read from the transition table new_rows. */
 function newRowsRead(plan: string): number {
-  const m = /Named Tuplestore Scan\s+\(cost=[^)]*\)\s+\(actual time=\S+ rows=([\d.]+)/.exec(
-    plan,
-  );
+  const m = /Named Tuplestore Scan\s+\(cost=[^)]*\)\s+\(actual time=\S+ rows=([\d.]+)/.exec(plan);
   return m ? Number(m[1]) : -1;
 }
 
