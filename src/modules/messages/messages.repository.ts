@@ -22,6 +22,11 @@ export interface NewMessageRow {
   /** The message's own status callback (webhooks); absent: none. */
   callbackUrl?: string | null;
   /**
+   * Written `held` for the marketing review (compliance/protection/review.sql.ts): no send_at, so
+   * the scheduler never releases it; the review's approval does.
+   */
+  heldForReview?: boolean;
+  /**
    * A signed request's nonce, spent in the transaction that admits this row (not a column:
    * credentials/nonce.admission.ts); absent for every other request.
    */
@@ -52,16 +57,16 @@ export async function insertMessages(
        send_at, status, held_at, queued_at, next_attempt_at, created_at, updated_at, signature_id, template_id,
        callback_url)
      select t.tenant_id, t.batch_id, t.type, t.priority, t.recipient, t.content, t.encoding, t.parts, t.client_ref,
-       t.send_at,
-       case when t.send_at is null then 'queued' else 'held' end,
-       case when t.send_at is null then null else $11::timestamptz end,
-       case when t.send_at is null then $11::timestamptz else null end,
-       coalesce(t.send_at, $11::timestamptz), $11::timestamptz, $11::timestamptz, t.signature_id, t.template_id,
-       t.callback_url
+       case when t.review then null else t.send_at end,
+       case when t.review or t.send_at is not null then 'held' else 'queued' end,
+       case when t.review or t.send_at is not null then $11::timestamptz else null end,
+       case when t.review or t.send_at is not null then null else $11::timestamptz end,
+       case when t.review then $11::timestamptz else coalesce(t.send_at, $11::timestamptz) end,
+       $11::timestamptz, $11::timestamptz, t.signature_id, t.template_id, t.callback_url
      from unnest($1::bigint[], $2::bigint[], $3::text[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::int2[],
-       $9::text[], $10::timestamptz[], $12::bigint[], $13::bigint[], $14::text[])
+       $9::text[], $10::timestamptz[], $12::bigint[], $13::bigint[], $14::text[], $15::boolean[])
        as t(tenant_id, batch_id, type, priority, recipient, content, encoding, parts, client_ref, send_at,
-         signature_id, template_id, callback_url)
+         signature_id, template_id, callback_url, review)
      returning id, status, created_at, recipient`,
     [
       rows.map((r) => r.tenantId),
@@ -78,6 +83,7 @@ export async function insertMessages(
       rows.map((r) => r.signatureId ?? null),
       rows.map((r) => r.templateId ?? null),
       rows.map((r) => r.callbackUrl ?? null),
+      rows.map((r) => r.heldForReview === true),
     ],
   );
   // INSERT ... SELECT FROM unnest returns rows in input order in PostgreSQL; verify rather than trust.

@@ -35,7 +35,7 @@ import {
   readSettingsAndAllowlists,
 } from './protection.sql.ts';
 import { nextOpening, zonesOf } from './quiet-hours.models.ts';
-import { holdForReview } from './review.sql.ts';
+import { markForReview, openReviews } from './review.sql.ts';
 
 const distinct = <T>(values: T[]) => [...new Set(values)];
 const PLATFORM_LISTED: ReadonlySet<ListHit> = new Set(['platform_blacklist']);
@@ -182,13 +182,13 @@ export function marketingReviewStep(): AdmissionStep {
   return {
     name: 'compliance.marketing_review',
     order: 300,
-    async check(_client, rows) {
+    async check(client, rows) {
+      // Marked here, written held by the insert; the answer tells the tenant they wait (held).
+      await markForReview(client, rows);
       return rows.map(() => null);
     },
-    async afterInsert(client, rows, inserted, context) {
-      const held = await holdForReview(client, { rows, inserted, now: context.now });
-      // The answer tells the tenant its messages wait (held), not that they are queued.
-      for (const i of held) inserted[i]!.status = 'held';
+    async afterInsert(client, rows, _inserted, context) {
+      await openReviews(client, { rows, now: context.now });
     },
   };
 }
