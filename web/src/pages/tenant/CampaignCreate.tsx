@@ -1,7 +1,8 @@
 // A new campaign: audience from groups, segments and pasted numbers; free text or an approved
 // template with its variables; signature; schedule now, at a time or recurring; throttle. The
 // preview (POST /v1/campaigns/preview) shows samples, parts, recipients after exclusions and the
-// cost against the balance before anything is written.
+// cost against the balance before anything is written. An optional A/B test (CampaignAbSection)
+// sends variants to a test share first and the winner to the rest.
 import { useMutation, useQuery } from '@tanstack/react-query';
 import {
   Alert,
@@ -28,6 +29,14 @@ import { PageTitle } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import { parseRecipients } from '../../parts.ts';
+import {
+  abBody,
+  type AbDraft,
+  abIssues,
+  CampaignAbSection,
+  hasIssues,
+  initialAb,
+} from './CampaignAbSection.tsx';
 import { useGroups, useSegments } from './Contacts.tsx';
 
 interface Signature {
@@ -127,6 +136,8 @@ export default function CampaignCreate() {
   const [weekDays, setWeekDays] = useState<number[]>([1]);
   const [monthDay, setMonthDay] = useState<number>(1);
   const [throttle, setThrottle] = useState<number | null>(null);
+  const [abOn, setAbOn] = useState(false);
+  const [ab, setAb] = useState<AbDraft>(initialAb);
   const signatures = useQuery({
     queryKey: ['signatures'],
     queryFn: () => get<{ data: Signature[] }>('/v1/signatures'),
@@ -164,18 +175,21 @@ export default function CampaignCreate() {
     ...(signName ? { sign_name: signName } : {}),
     schedule: schedule(),
     ...(throttle ? { throttle_per_minute: throttle } : {}),
+    ...(abOn ? { ab: abBody(ab) } : {}),
   });
   const preview = useMutation({ mutationFn: () => post<Preview>('/v1/campaigns/preview', body()) });
   const create = useMutation({
     mutationFn: () => post<{ id: string }>('/v1/campaigns', body()),
     onSuccess: (c) => navigate(`/campaigns/${c.id}`),
   });
+  const issues = abIssues(ab, scheduleKind === 'recurring');
   const hasAudience = groupIds.length + segmentIds.length + pasted.length > 0;
   const ready =
     name.trim() !== '' &&
     hasAudience &&
     (mode === 'text' ? content.trim() !== '' : !!template) &&
-    (scheduleKind !== 'at' || at !== null);
+    (scheduleKind !== 'at' || at !== null) &&
+    (!abOn || !hasIssues(issues));
 
   return (
     <>
@@ -275,6 +289,7 @@ export default function CampaignCreate() {
               value={signName}
               onChange={setSign}
               style={{ width: 200 }}
+              data-testid="campaign-signature"
               options={approvedSigns.map((s) => ({ value: s.name, label: `【${s.name}】` }))}
             />
           </Form.Item>
@@ -335,6 +350,20 @@ export default function CampaignCreate() {
               style={{ width: 200 }}
             />
           </Form.Item>
+          <Form.Item help={t('campaigns.abEnableHelp')}>
+            <Checkbox checked={abOn} onChange={(e) => setAbOn(e.target.checked)} data-testid="ab-enable">
+              {t('campaigns.abEnable')}
+            </Checkbox>
+          </Form.Item>
+          {abOn && (
+            <CampaignAbSection
+              value={ab}
+              onChange={setAb}
+              issues={issues}
+              templates={approvedTemplates}
+              signatures={approvedSigns.map((s) => s.name)}
+            />
+          )}
           {preview.error && (
             <Alert type="error" showIcon message={errorText(preview.error)} style={{ marginBottom: 12 }} />
           )}
