@@ -88,7 +88,10 @@ async function sendThrough(channel: string, count: number, prefix: string) {
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ content: `wiring ${channel}`, recipients }),
     });
-    const batchId = Number(((await res.json()) as { id: string }).id);
+    const body = (await res.json()) as { id: string };
+    if (res.status !== 202)
+      throw new Error(`POST /v1/batches answered ${res.status}: ${JSON.stringify(body)}`);
+    const batchId = Number(body.id);
     const deadline = Date.now() + 60_000;
     for (;;) {
       const open = await t.db.pool.query<{ n: number }>(
