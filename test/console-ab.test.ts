@@ -6,20 +6,19 @@
 // range, a reserved name, a recurring schedule) and keeps Create disabled; and a refusal only the
 // API can know (a variant's signature deleted while the form was open) is shown with the API's
 // code and message, and nothing is created.
-import { existsSync } from 'node:fs';
 import type { APIRequestContext, Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/app/config.ts';
-import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
+import type { RunningHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { newMember } from '../src/modules/accounts/accounts.testkit.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
 import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
+import { haveChromium, launchChromium, startConsoleHongyan, warnIfNoChromium } from './helpers/console.ts';
 import { createTestDatabase } from './helpers/db.ts';
 
-const CHROMIUM = process.env.HONGYAN_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
+warnIfNoChromium('console A/B browser tests');
+
 const WAIT = 60_000;
 const NUMBERS = ['13800138301', '13800138302', '13800138303', '13800138304'];
 
@@ -92,22 +91,7 @@ const validAb = { variants: twoVariants, test_share: 0.5, decide_after_minutes: 
 beforeAll(async () => {
   if (!haveChromium) return;
   t = await createTestDatabase();
-  const config = loadConfig({
-    env: {
-      DATABASE_URL: t.url,
-      HONGYAN_HTTP_PORT: '0',
-      HONGYAN_SIMULATOR_PORT: '0',
-      HONGYAN_SMPP_PORT: '0',
-      HONGYAN_LOG_LEVEL: 'silent',
-    },
-    configFile: null,
-  });
-  hongyan = await startHongyan({
-    config,
-    roles: ['api', 'worker', 'simulator'],
-    installSignalHandlers: false,
-    serveConsole: true,
-  });
+  hongyan = await startConsoleHongyan(t.url);
   const created = await createTenant({ name: 'ab', repository: createAccountsRepository(t.db.kysely) });
   await creditForTests(t.db.pool, created.tenant.id);
   await grantSending({
@@ -117,17 +101,7 @@ beforeAll(async () => {
     freeText: true,
   });
   await newMember(t.db, created.tenant.id, member.email, 'owner', member.password);
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({
     baseURL: hongyan.httpUrl!,
     viewport: { width: 1280, height: 1000 },

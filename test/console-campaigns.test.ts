@@ -5,21 +5,20 @@
 // its report page until its messages are delivered. The console is in English here (the other
 // browser test uses 简体中文), so both dictionaries are driven. HONGYAN_SCREENSHOTS=1 also writes
 // docs/screenshots/.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/app/config.ts';
-import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
+import type { RunningHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { newMember } from '../src/modules/accounts/accounts.testkit.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
 import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
+import { haveChromium, launchChromium, startConsoleHongyan, warnIfNoChromium } from './helpers/console.ts';
 import { createTestDatabase } from './helpers/db.ts';
 
-const CHROMIUM = process.env.HONGYAN_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
+warnIfNoChromium('console campaign browser tests');
+
 const SCREENSHOTS = process.env.HONGYAN_SCREENSHOTS === '1';
 const SHOTS_DIR = path.resolve(import.meta.dirname, '../docs/screenshots');
 const WAIT = 60_000;
@@ -45,22 +44,7 @@ async function pick(testId: string, option: string) {
 beforeAll(async () => {
   if (!haveChromium) return;
   t = await createTestDatabase();
-  const config = loadConfig({
-    env: {
-      DATABASE_URL: t.url,
-      HONGYAN_HTTP_PORT: '0',
-      HONGYAN_SIMULATOR_PORT: '0',
-      HONGYAN_SMPP_PORT: '0',
-      HONGYAN_LOG_LEVEL: 'silent',
-    },
-    configFile: null,
-  });
-  hongyan = await startHongyan({
-    config,
-    roles: ['api', 'worker', 'simulator'],
-    installSignalHandlers: false,
-    serveConsole: true,
-  });
+  hongyan = await startConsoleHongyan(t.url);
   const created = await createTenant({
     name: 'campaigns',
     repository: createAccountsRepository(t.db.kysely),
@@ -68,17 +52,7 @@ beforeAll(async () => {
   await creditForTests(t.db.pool, created.tenant.id);
   await grantSending({ db: t.db.pool, tenantId: created.tenant.id, signatures: ['鸿雁'], freeText: true });
   await newMember(t.db, created.tenant.id, member.email, 'owner', member.password);
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({
     baseURL: hongyan.httpUrl!,
     viewport: { width: 1280, height: 800 },

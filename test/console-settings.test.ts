@@ -5,25 +5,18 @@
 // and a webhook endpoint's format (Developers), whose vendor formats take message.status only.
 // A refused change shows the API's code and stores nothing. The operator works in 简体中文, the
 // tenant in English, so both dictionaries are driven.
-import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/app/config.ts';
-import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
+import type { RunningHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { newMember, newStaff } from '../src/modules/accounts/accounts.testkit.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import { haveChromium, launchChromium, startConsoleHongyan, warnIfNoChromium } from './helpers/console.ts';
 import { createTestDatabase } from './helpers/db.ts';
 
-const CHROMIUM = process.env.HONGYAN_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 const WAIT = 60_000;
 
-if (!haveChromium) {
-  console.warn(
-    `console settings browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set HONGYAN_CHROMIUM)`,
-  );
-}
+warnIfNoChromium('console settings browser tests');
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let hongyan: RunningHongyan;
@@ -60,38 +53,14 @@ async function apiGet<T>(page: Page, path: string): Promise<T> {
 beforeAll(async () => {
   if (!haveChromium) return;
   t = await createTestDatabase();
-  const config = loadConfig({
-    env: {
-      DATABASE_URL: t.url,
-      HONGYAN_HTTP_PORT: '0',
-      HONGYAN_SIMULATOR_PORT: '0',
-      HONGYAN_SMPP_PORT: '0',
-      HONGYAN_LOG_LEVEL: 'silent',
-      // The endpoints registered below point at this machine; nothing is delivered to them.
-      HONGYAN_WEBHOOK_ALLOW_RANGES: '127.0.0.1/32',
-    },
-    configFile: null,
-  });
-  hongyan = await startHongyan({
-    config,
-    roles: ['api', 'worker', 'simulator'],
-    installSignalHandlers: false,
-    serveConsole: true,
+  hongyan = await startConsoleHongyan(t.url, {
+    // The endpoints registered below point at this machine; nothing is delivered to them.
+    HONGYAN_WEBHOOK_ALLOW_RANGES: '127.0.0.1/32',
   });
   const created = await createTenant({ name: 'settings', repository: createAccountsRepository(t.db.kysely) });
   await newMember(t.db, created.tenant.id, member.email, 'owner', member.password);
   await newStaff(t.db, staff.username, 'admin', staff.password);
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   opsContext = await browser.newContext({
     baseURL: hongyan.httpUrl!,
     viewport: { width: 1280, height: 800 },

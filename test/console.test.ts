@@ -2,32 +2,25 @@
 // running Hongyan with the simulator, the console built and served as `hongyan start` does:
 // two-factor login, a send watched until delivered, a template approved by an operator and used
 // by the tenant, the language switch. HONGYAN_SCREENSHOTS=1 also writes docs/screenshots/.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/app/config.ts';
-import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
+import type { RunningHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { newMember, newStaff } from '../src/modules/accounts/accounts.testkit.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
 import { base32Decode, totp } from '../src/modules/accounts/totp.models.ts';
 import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
+import { haveChromium, launchChromium, startConsoleHongyan, warnIfNoChromium } from './helpers/console.ts';
 import { createTestDatabase } from './helpers/db.ts';
 
-const CHROMIUM = process.env.HONGYAN_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 const SCREENSHOTS = process.env.HONGYAN_SCREENSHOTS === '1';
 const SHOTS_DIR = path.resolve(import.meta.dirname, '../docs/screenshots');
 const WAIT = 60_000;
 
-if (!haveChromium) {
-  console.warn(
-    `console browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set HONGYAN_CHROMIUM)`,
-  );
-}
+warnIfNoChromium('console browser tests');
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let hongyan: RunningHongyan;
@@ -71,41 +64,15 @@ async function enrolTwoFactor(baseUrl: string) {
 beforeAll(async () => {
   if (!haveChromium) return;
   t = await createTestDatabase();
-  const config = loadConfig({
-    env: {
-      DATABASE_URL: t.url,
-      HONGYAN_HTTP_PORT: '0',
-      HONGYAN_SIMULATOR_PORT: '0',
-      HONGYAN_SMPP_PORT: '0',
-      HONGYAN_LOG_LEVEL: 'silent',
-    },
-    configFile: null,
-  });
   // As `hongyan start`: the console is built when its sources changed (cached by hash) and served at /.
-  hongyan = await startHongyan({
-    config,
-    roles: ['api', 'worker', 'simulator'],
-    installSignalHandlers: false,
-    serveConsole: true,
-  });
+  hongyan = await startConsoleHongyan(t.url);
   const created = await createTenant({ name: 'console', repository: createAccountsRepository(t.db.kysely) });
   await creditForTests(t.db.pool, created.tenant.id);
   await grantSending({ db: t.db.pool, tenantId: created.tenant.id, signatures: ['鸿雁'], freeText: true });
   await newMember(t.db, created.tenant.id, member.email, 'owner', member.password);
   await newStaff(t.db, staff.username, 'admin', staff.password);
   await enrolTwoFactor(hongyan.httpUrl!);
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   tenantContext = await browser.newContext({
     baseURL: hongyan.httpUrl!,
     viewport: { width: 1280, height: 800 },
