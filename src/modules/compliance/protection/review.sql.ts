@@ -18,15 +18,12 @@ export const REVIEW_REJECTED_CODE = 'compliance.marketing_review_rejected';
  * Before the insert: marks the marketing batch rows of tenants under review, so that the insert
  * writes them `held` for it with no send_at (insertMessages, `heldForReview`) instead of writing
  * them queued and updating every one of them after (160–210 ms for 10,000 rows, issue 8's figure).
- * Answers the indexes (into `rows`) of the rows marked.
  */
-export async function markForReview(db: Queryable, rows: readonly NewMessageRow[]): Promise<number[]> {
-  const marketing = rows.flatMap((r, i) => (r.type === 'marketing' && r.batchId !== null ? [i] : []));
-  if (marketing.length === 0) return [];
-  const settings = await readSettings(db, [...new Set(marketing.map((i) => rows[i]!.tenantId))]);
-  const held = marketing.filter((i) => settings.get(rows[i]!.tenantId)!.marketing_review);
-  for (const i of held) rows[i]!.heldForReview = true;
-  return held;
+export async function markForReview(db: Queryable, rows: readonly NewMessageRow[]): Promise<void> {
+  const marketing = rows.filter((r) => r.type === 'marketing' && r.batchId !== null);
+  if (marketing.length === 0) return;
+  const settings = await readSettings(db, [...new Set(marketing.map((r) => r.tenantId))]);
+  for (const r of marketing) if (settings.get(r.tenantId)!.marketing_review) r.heldForReview = true;
 }
 
 /** After the insert: each batch with rows held for review (markForReview) gets its review row. */
