@@ -13,6 +13,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
 import { createTenant, phone, startHongyan, waitAllFinal } from './e2e.ts';
+import { settle } from './settle.ts';
 
 type Mode = 'off' | 'on';
 
@@ -67,6 +68,7 @@ async function benchTenant(h: Instance, name: string) {
 
 /** N messages in batches of 10,000, two in flight: messages final per second. */
 async function batchesPhase(h: Instance, tenant: { id: number; key: string }, n: number, base: number) {
+  await settle({ label: `billing ${h.mode} batches` });
   const t0 = Date.now();
   const inflight: Promise<void>[] = [];
   for (let offset = 0; offset < n; offset += 10_000) {
@@ -91,6 +93,7 @@ async function batchesPhase(h: Instance, tenant: { id: number; key: string }, n:
 
 /** N single sends from 50 clients: messages final per second. */
 async function singlesPhase(h: Instance, tenant: { id: number; key: string }, n: number, base: number) {
+  await settle({ label: `billing ${h.mode} singles` });
   const t0 = Date.now();
   let next = 0;
   await Promise.all(

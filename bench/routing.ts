@@ -27,6 +27,7 @@ import { createDb } from '../src/db/pool.ts';
 import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
 import { createRoutingRepository } from '../src/modules/routing/routing.repository.ts';
 import { createTenant, phone, startHongyan, waitAllFinal } from './e2e.ts';
+import { settle } from './settle.ts';
 import {
   type ChannelHealth,
   chooseChannel,
@@ -186,6 +187,7 @@ async function addRouting(connectionString: string, pool: pg.Pool) {
 async function batchesPhase(h: Instance, name: string, n: number, base: number) {
   const tenant = await createTenant(h.url, h.dataDir, h.env, name);
   await grantSending({ db: h.db, tenantId: tenant.id, signatures: ['鸿雁'], freeText: true });
+  await settle({ label: name });
   const t0 = Date.now();
   const inflight: Promise<void>[] = [];
   for (let offset = 0; offset < n; offset += 10_000) {

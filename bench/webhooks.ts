@@ -17,6 +17,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
 import { createTenant, phone, startHongyan, waitAllFinal } from './e2e.ts';
+import { settle } from './settle.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -87,6 +88,7 @@ export async function runWebhooksBench({ messages = 20_000, rounds = 2 } = {}) {
           if (ep.status !== 201)
             throw new Error(`endpoint answered ${ep.status}: ${JSON.stringify(ep.body)}`);
         }
+        await settle({ label: `webhooks ${mode}` });
         const t0 = Date.now();
         const inflight: Promise<void>[] = [];
         for (let offset = 0; offset < messages; offset += 10_000) {
