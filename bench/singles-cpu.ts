@@ -2,7 +2,7 @@
 // machine, where wall-clock rates move by 2× between runs of the same code but CPU time per
 // message moves far less.
 //
-//   node --import tsx bench/singles-cpu.ts [--messages N] [--root DIR]
+//   node --import tsx bench/singles-cpu.ts [--messages N] [--root DIR]   (BENCH_CPU_PROF=<dir> profiles Hongyan)
 //
 // Starts `hongyan start` of the checkout in DIR (default: this one) on a fresh embedded
 // PostgreSQL, with one channel to bench/npm-smsc.ts (its own process, as in `--kannel`), warms up
@@ -71,7 +71,16 @@ function run(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<stri
 function startHongyan(root: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=64', path.join(root, 'bin/hongyan.js'), 'start', '--json'],
+    [
+      '--max-semi-space-size=64',
+      // BENCH_CPU_PROF=<dir>: a V8 CPU profile of Hongyan, written when it exits (bench/cpu-profile.ts).
+      ...(process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`]
+        : []),
+      path.join(root, 'bin/hongyan.js'),
+      'start',
+      '--json',
+    ],
     {
       cwd: root,
       env: { ...env, HONGYAN_HTTP_PORT: '0', HONGYAN_LOG_LEVEL: 'warn' },
