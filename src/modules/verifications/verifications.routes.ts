@@ -10,6 +10,8 @@ import { LANGUAGES } from './verifications.models.ts';
 import {
   checkVerification,
   getVerification,
+  listVerifications,
+  type ListQuery,
   startVerification,
   type StartInput,
   type VerificationSettings,
@@ -28,13 +30,15 @@ const to = {
   description: 'The mobile number (E.164, or national in the default region).',
 } as const;
 
+const STATUSES = ['pending', 'approved', 'expired', 'max_attempts'] as const;
+
 const verificationView = {
   type: 'object',
   properties: {
     id: { type: 'string' },
     to: { type: 'string' },
     purpose: { type: 'string' },
-    status: { type: 'string', enum: ['pending', 'approved', 'expired', 'max_attempts'] },
+    status: { type: 'string', enum: [...STATUSES] },
     code_length: { type: 'integer' },
     language: { type: 'string' },
     template_id: { type: ['string', 'null'] },
@@ -45,6 +49,31 @@ const verificationView = {
     expires_at: { type: 'string' },
     approved_at: { type: ['string', 'null'] },
     created_at: { type: 'string' },
+  },
+} as const;
+
+// The query of GET /v1/messages (phone, status, created_after/before, cursor, limit), with the
+// purpose in place of batch and client reference.
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    phone: {
+      type: 'string',
+      maxLength: 32,
+      description: 'One number (E.164 or national in the default region), normalized as `to` is.',
+    },
+    purpose: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,32}$' },
+    status: {
+      type: 'string',
+      enum: [...STATUSES],
+      description:
+        'The status a reader sees: `pending` leaves out codes past their TTL, `expired` takes them.',
+    },
+    created_after: { type: 'string', format: 'date-time' },
+    created_before: { type: 'string', format: 'date-time' },
+    cursor: { type: 'string', maxLength: 64 },
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
   },
 } as const;
 
@@ -170,6 +199,39 @@ export async function registerVerificationRoutes(app: FastifyInstance, ctx: AppC
         input: request.body,
         defaultRegion: ctx.config.defaultRegion,
         now: ctx.clock.now(),
+      }),
+  );
+
+  app.get<{ Querystring: ListQuery }>(
+    '/v1/verifications',
+    {
+      schema: {
+        tags: ['verifications'],
+        summary:
+          'List verifications, newest first, cursor-paginated as GET /v1/messages (never a code: only its length)',
+        querystring: listQuery,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              data: { type: 'array', items: verificationView },
+              next_cursor: { type: ['string', 'null'] },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+      preHandler: auth,
+      config: { permission: 'messages.read' },
+    },
+    async (request) =>
+      listVerifications({
+        pool: ctx.db.pool,
+        tenantId: request.tenantId,
+        query: request.query,
+        defaultRegion: ctx.config.defaultRegion,
+        now: ctx.clock.now(),
+        ...(request.seesFullNumbers ? {} : { mask: maskPhone }),
       }),
   );
 

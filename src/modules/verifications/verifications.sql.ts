@@ -211,3 +211,43 @@ export async function recordCheck(
     [id, attempts, status, now],
   );
 }
+
+export interface VerificationFilter {
+  tenantId: number;
+  recipient?: string;
+  purpose?: string;
+  /** The status a reader sees (effectiveStatus): a pending code past its TTL is expired. */
+  status?: VerificationStatus;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  beforeId?: number;
+  now: Date;
+  limit: number;
+}
+
+/**
+ * A tenant's verifications, newest first, on the (tenant_id, id) index. The status filter asks
+ * for what the reader sees, so `pending` leaves out codes past their TTL and `expired` takes them.
+ */
+export async function listVerifications(db: Queryable, f: VerificationFilter): Promise<VerificationRow[]> {
+  const where = ['tenant_id = $1'];
+  const args: unknown[] = [f.tenantId];
+  const arg = (value: unknown) => {
+    args.push(value);
+    return `$${args.length}`;
+  };
+  if (f.recipient !== undefined) where.push(`recipient = ${arg(f.recipient)}`);
+  if (f.purpose !== undefined) where.push(`purpose = ${arg(f.purpose)}`);
+  if (f.status === 'pending') where.push(`status = 'pending' and expires_at > ${arg(f.now)}`);
+  else if (f.status === 'expired')
+    where.push(`(status = 'expired' or (status = 'pending' and expires_at <= ${arg(f.now)}))`);
+  else if (f.status !== undefined) where.push(`status = ${arg(f.status)}`);
+  if (f.createdAfter !== undefined) where.push(`created_at >= ${arg(f.createdAfter)}`);
+  if (f.createdBefore !== undefined) where.push(`created_at < ${arg(f.createdBefore)}`);
+  if (f.beforeId !== undefined) where.push(`id < ${arg(f.beforeId)}`);
+  const r = await db.query<RawRow>(
+    `select ${COLUMNS} from verifications where ${where.join(' and ')} order by id desc limit ${arg(f.limit)}`,
+    args,
+  );
+  return r.rows.map(fromRaw);
+}

@@ -6,7 +6,8 @@ import type { CountryCode } from 'libphonenumber-js';
 import type pg from 'pg';
 import { withTransaction } from '../../db/pool.ts';
 import { openSealed, seal, type KeyRingSource } from '../../shared/secrets.ts';
-import { invalidRecipient } from '../messages/messages.errors.ts';
+import { invalidCursor, invalidRecipient } from '../messages/messages.errors.ts';
+import { decodeCursor, encodeCursor } from '../messages/messages.models.ts';
 import { type Admission, admitOne } from '../messages/admission.ts';
 import { normalizePhone } from '../messages/phone.models.ts';
 import { sendMessage } from '../messages/messages.usecases.ts';
@@ -38,12 +39,14 @@ import {
   MAX_CHECKS,
   newSalt,
   numberPrefix,
+  type VerificationStatus,
 } from './verifications.models.ts';
 import {
   countUnverifiedSends,
   findVerification,
   insertSend,
   insertVerification,
+  listVerifications as selectVerifications,
   lockNewestVerification,
   lockTenantVerifications,
   recordCheck,
@@ -339,4 +342,59 @@ export async function getVerification({
   const row = await findVerification(pool, tenantId, id);
   if (row === null) throw verificationNotFound();
   return verificationView(row, now, mask);
+}
+
+export interface ListQuery {
+  phone?: string;
+  purpose?: string;
+  status?: VerificationStatus;
+  created_after?: string;
+  created_before?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+/**
+ * A tenant's verifications, newest first, paged and filtered as GET /v1/messages is (the same
+ * cursor, phone normalization and errors). Never a code: the view has its length only.
+ */
+export async function listVerifications({
+  pool,
+  tenantId,
+  query,
+  defaultRegion,
+  now,
+  mask,
+}: {
+  pool: pg.Pool;
+  tenantId: number;
+  query: ListQuery;
+  defaultRegion: string;
+  now: Date;
+  mask?: (to: string) => string;
+}) {
+  let beforeId: number | undefined;
+  if (query.cursor !== undefined) {
+    const decoded = decodeCursor(query.cursor);
+    if (decoded === null) throw invalidCursor();
+    beforeId = decoded;
+  }
+  const limit = query.limit ?? 50;
+  const rows = await selectVerifications(pool, {
+    tenantId,
+    recipient: query.phone === undefined ? undefined : normalizedRecipient(query.phone, defaultRegion),
+    purpose: query.purpose,
+    status: query.status,
+    createdAfter: query.created_after === undefined ? undefined : new Date(query.created_after),
+    createdBefore: query.created_before === undefined ? undefined : new Date(query.created_before),
+    beforeId,
+    now,
+    limit: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    data: page.map((row) => verificationView(row, now, mask)),
+    next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
+  };
 }
