@@ -36,6 +36,7 @@ const router = createBrowserRouter([
       { path: 'send', element: page(() => import('./pages/tenant/Send.tsx')) },
       { path: 'records', element: page(() => import('./pages/tenant/Records.tsx')) },
       { path: 'replies', element: page(() => import('./pages/tenant/Replies.tsx')) },
+      { path: 'verifications', element: page(() => import('./pages/tenant/Verifications.tsx')) },
       { path: 'contacts', element: page(() => import('./pages/tenant/Contacts.tsx')) },
       { path: 'imports', element: page(() => import('./pages/tenant/Imports.tsx')) },
       { path: 'campaigns', element: page(() => import('./pages/tenant/Campaigns.tsx')) },

@@ -23,6 +23,7 @@ const TENANT_MENU: [string, MessageKey][] = [
   ['/send', 'nav.send'],
   ['/records', 'nav.records'],
   ['/replies', 'nav.replies'],
+  ['/verifications', 'nav.verifications'],
   ['/contacts', 'nav.contacts'],
   ['/imports', 'nav.imports'],
   ['/campaigns', 'nav.campaigns'],

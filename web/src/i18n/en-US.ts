@@ -554,4 +554,19 @@ export const enUS = {
   'event.signature.reviewed': 'Signature reviewed',
   'event.balance.low': 'Low balance',
   'event.optout.added': 'Opt-out added',
+  // Verification codes (GET /v1/verifications) and an A/B variant's template variables.
+  'nav.verifications': 'Verification codes',
+  'verifications.help':
+    'Each verification code with its status, checks and sends. The code itself is never shown: only its hash is kept.',
+  'verifications.status.pending': 'Pending',
+  'verifications.status.approved': 'Verified',
+  'verifications.status.expired': 'Expired',
+  'verifications.status.max_attempts': 'Too many checks',
+  'field.purpose': 'Purpose',
+  'field.code_length': 'Code length',
+  'field.attempts_remaining': 'Checks left',
+  'field.sends': 'Sends',
+  'field.approved_at': 'Verified at',
+  'campaigns.abParamShared':
+    "One value with the same variable of the campaign's other templates; leave empty to use the contact's field",
 } satisfies Record<keyof typeof zhCN, string>;

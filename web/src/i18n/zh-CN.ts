@@ -544,4 +544,17 @@ export const zhCN = {
   'event.signature.reviewed': '签名审核结果',
   'event.balance.low': '余额不足',
   'event.optout.added': '新增退订',
+  // Verification codes (GET /v1/verifications) and an A/B variant's template variables.
+  'nav.verifications': '验证码',
+  'verifications.help': '每条验证码的状态、校验次数和发送次数。验证码本身从不显示：平台只保存它的哈希值。',
+  'verifications.status.pending': '待验证',
+  'verifications.status.approved': '已验证',
+  'verifications.status.expired': '已过期',
+  'verifications.status.max_attempts': '次数用尽',
+  'field.purpose': '用途',
+  'field.code_length': '验证码位数',
+  'field.attempts_remaining': '剩余校验次数',
+  'field.sends': '发送次数',
+  'field.approved_at': '验证时间',
+  'campaigns.abParamShared': '与本活动其他模板的同名变量共用一个值；留空则取联系人字段',
 };
