@@ -3,6 +3,11 @@
 // the winner and when. Checked here as the API checks it (campaigns.schemas.ts and abProblem in
 // campaigns.models.ts), each problem shown with the code the API would answer; what only the API
 // can know (a template or signature withdrawn meanwhile) comes back as the create's error.
+// A variant with its own template shows that template's variables as fields. The API has no
+// params per variant: every composer of the campaign (the main content and each variant) fills its
+// variables from the campaign's `params`, then each recipient's own fields (campaign-runs.ts,
+// composersOf and compose), so the fields edit the campaign's one params map, and a variable
+// named in two templates has one value (said under the field).
 import { Button, Card, Checkbox, Form, Input, InputNumber, Radio, Select, Space, Typography } from 'antd';
 import type { MessageKey } from '../../i18n/i18n.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
@@ -123,16 +128,50 @@ export function abBody(ab: AbDraft) {
   };
 }
 
+export interface TemplateChoice {
+  id: string;
+  name: string;
+  content: string;
+  variables: { name: string }[];
+}
+
+/** The variables of each variant's own template (none for a variant without one). */
+export function variantVariables(ab: AbDraft, templates: TemplateChoice[]): string[][] {
+  return ab.variants.map((v) =>
+    v.override === 'template'
+      ? (templates.find((x) => x.id === v.templateId)?.variables ?? []).map((x) => x.name)
+      : [],
+  );
+}
+
 interface Props {
   value: AbDraft;
   onChange: (next: AbDraft) => void;
   issues: AbIssues;
-  templates: { id: string; name: string; content: string }[];
+  templates: TemplateChoice[];
   signatures: string[];
+  /** The campaign's params: what every template of the campaign fills its variables from. */
+  params: Record<string, string>;
+  onParamChange: (name: string, value: string) => void;
+  /** The variables of the main content's template (empty for free text). */
+  mainVariables: string[];
 }
 
-export function CampaignAbSection({ value, onChange, issues, templates, signatures }: Props) {
+export function CampaignAbSection({
+  value,
+  onChange,
+  issues,
+  templates,
+  signatures,
+  params,
+  onParamChange,
+  mainVariables,
+}: Props) {
   const { t } = useI18n();
+  const ownVariables = variantVariables(value, templates);
+  /** A variable another template of the campaign also names: one value for both. */
+  const shared = (i: number, name: string) =>
+    mainVariables.includes(name) || ownVariables.some((names, k) => k !== i && names.includes(name));
   const say = (issue: AbIssue | undefined) => (issue ? `${t(issue.key)} (${issue.code})` : undefined);
   const status = (issue: AbIssue | undefined) => (issue ? ('error' as const) : undefined);
   const set = (patch: Partial<AbDraft>) => onChange({ ...value, ...patch });
@@ -241,8 +280,28 @@ export function CampaignAbSection({ value, onChange, issues, templates, signatur
                   onChange={(id: string) => setVariant(i, { templateId: id })}
                   placeholder={t('send.pickTemplate')}
                   options={templates.map((x) => ({ value: x.id, label: `${x.name} — ${x.content}` }))}
+                  data-testid={`ab-template-${i}`}
                 />
               </Form.Item>
+            )}
+            {(ownVariables[i] ?? []).length > 0 && (
+              <Space wrap align="start" data-testid={`ab-params-${i}`}>
+                {(ownVariables[i] ?? []).map((name) => (
+                  <Form.Item
+                    key={name}
+                    label={name}
+                    help={shared(i, name) ? t('campaigns.abParamShared') : t('campaigns.paramHelp')}
+                  >
+                    <Input
+                      value={params[name] ?? ''}
+                      maxLength={500}
+                      style={{ width: 220 }}
+                      onChange={(e) => onParamChange(name, e.target.value)}
+                      data-testid={`ab-param-${i}-${name}`}
+                    />
+                  </Form.Item>
+                ))}
+              </Space>
             )}
           </Card>
         );

@@ -36,6 +36,7 @@ import {
   CampaignAbSection,
   hasIssues,
   initialAb,
+  variantVariables,
 } from './CampaignAbSection.tsx';
 import { useGroups, useSegments } from './Contacts.tsx';
 
@@ -151,6 +152,16 @@ export default function CampaignCreate() {
   const template = approvedTemplates.find((x) => x.id === templateId);
   const signName = sign ?? approvedSigns.find((s) => s.is_default)?.name ?? approvedSigns[0]?.name;
   const pasted = parseRecipients(numbers);
+  const mainVariables = mode === 'template' ? (template?.variables ?? []).map((v) => v.name) : [];
+  // Variants have no params of their own: their templates' variables are filled from the
+  // campaign's params too (see CampaignAbSection), so the params sent are every template's.
+  const paramNames = new Set([
+    ...mainVariables,
+    ...(abOn ? variantVariables(ab, approvedTemplates).flat() : []),
+  ]);
+  const sentParams = Object.fromEntries(
+    Object.entries(params).filter(([name, value]) => paramNames.has(name) && value !== ''),
+  );
 
   const schedule = () => {
     if (scheduleKind === 'now') return { kind: 'now' };
@@ -171,7 +182,8 @@ export default function CampaignCreate() {
       ...(segmentIds.length ? { segment_ids: segmentIds.map(Number) } : {}),
       ...(pasted.length ? { numbers: pasted.join('\n') } : {}),
     },
-    ...(mode === 'template' ? { template_id: templateId, params } : { content, type }),
+    ...(mode === 'template' ? { template_id: templateId } : { content, type }),
+    ...(Object.keys(sentParams).length > 0 ? { params: sentParams } : {}),
     ...(signName ? { sign_name: signName } : {}),
     schedule: schedule(),
     ...(throttle ? { throttle_per_minute: throttle } : {}),
@@ -268,7 +280,11 @@ export default function CampaignCreate() {
                   value={templateId}
                   onChange={(v) => {
                     setTemplateId(v);
-                    setParams({});
+                    // The old template's values go, except those a variant's template still names.
+                    const kept = new Set(abOn ? variantVariables(ab, approvedTemplates).flat() : []);
+                    setParams((p) =>
+                      Object.fromEntries(Object.entries(p).filter(([name]) => kept.has(name))),
+                    );
                   }}
                   placeholder={t('send.pickTemplate')}
                   options={approvedTemplates.map((x) => ({ value: x.id, label: `${x.name} — ${x.content}` }))}
@@ -362,6 +378,9 @@ export default function CampaignCreate() {
               issues={issues}
               templates={approvedTemplates}
               signatures={approvedSigns.map((s) => s.name)}
+              params={params}
+              onParamChange={(name, value) => setParams((p) => ({ ...p, [name]: value }))}
+              mainVariables={mainVariables}
             />
           )}
           {preview.error && (
