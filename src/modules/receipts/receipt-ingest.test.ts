@@ -102,6 +102,66 @@ describe('receipt ingest', () => {
     expect(counts).toMatchObject({ parked: 1, waiting: 1 });
   });
 
+  it('a batch of receipts for its own single-part submissions is applied, counted and its duplicates recorded in one statement', async () => {
+    const stored: string[] = [];
+    const ingest = createReceiptIngest({
+      pool: t.db.pool,
+      logger,
+      now: () => now,
+      onStored: (rs) => stored.push(...rs.map((r) => `${r.carrierId}:${r.state}`)),
+    });
+    const m1 = await sent(['k1']);
+    const m2 = await sent(['k2']);
+    ingest.sentRecorded([
+      { id: m1, channelId, carrierIds: ['k1'] },
+      { id: m2, channelId, carrierIds: ['k2'] },
+    ]);
+    await t.db.pool.query(`update messages set status = 'delivered' where id = $1`, [m2]);
+    const before = (await readReceiptCounts(t.db.pool)).find((c) => c.channelId === channelId)!;
+    await Promise.all([
+      ingest.deliver(channelId, receipt('k1', 'undeliverable', '011')),
+      ingest.deliver(channelId, receipt('k2', 'delivered')),
+    ]);
+    expect(await message(m1)).toEqual({ status: 'undelivered', error_code: 'carrier.UNDELIV.011' });
+    const after = (await readReceiptCounts(t.db.pool)).find((c) => c.channelId === channelId)!;
+    expect({
+      received: after.received - before.received,
+      applied: after.applied - before.applied,
+      duplicate: after.duplicate - before.duplicate,
+      parked: after.parked - before.parked,
+    }).toEqual({ received: 2, applied: 1, duplicate: 1, parked: 0 });
+    const dup = await t.db.pool.query(
+      `select message_id, part_no, state from receipt_duplicates where carrier_message_id = 'k2'`,
+    );
+    expect(dup.rows).toEqual([{ message_id: m2, part_no: 0, state: 'delivered' }]);
+    expect(stored.sort()).toEqual(['k1:undelivered', 'k2:delivered']);
+  });
+
+  it('that statement failing leaves nothing applied or counted, and is not acknowledged', async () => {
+    const m = await sent(['k3']);
+    const stored: unknown[] = [];
+    const ingest = createReceiptIngest({
+      pool: t.db.pool,
+      logger,
+      now: () => now,
+      onStored: (r) => stored.push(r),
+    });
+    ingest.sentRecorded([{ id: m, channelId, carrierIds: ['k3'] }]);
+    await t.db.pool.query(`create or replace function k3_fail() returns trigger language plpgsql as
+      $$ begin raise exception 'counters unavailable'; end $$`);
+    await t.db.pool.query(
+      'create trigger k3_fail before insert or update on receipt_counters for each row execute function k3_fail()',
+    );
+    await expect(ingest.deliver(channelId, receipt('k3', 'delivered'))).rejects.toThrow(
+      /counters unavailable/,
+    );
+    expect(await message(m)).toMatchObject({ status: 'sent' });
+    expect(stored).toEqual([]);
+    await t.db.pool.query('drop trigger k3_fail on receipt_counters');
+    await ingest.deliver(channelId, receipt('k3', 'delivered'));
+    expect(await message(m)).toMatchObject({ status: 'delivered' });
+  });
+
   it('a receipt that overtakes its submit result waits for the write in memory, not in the park', async () => {
     const ingest = createReceiptIngest({ pool: t.db.pool, logger, now: () => now });
     const r = await t.db.pool.query<{ id: number }>(

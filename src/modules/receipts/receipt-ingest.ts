@@ -10,7 +10,13 @@ import type { IncomingRequest } from '../../smpp/session-types.ts';
 import { type InboundInput, inboundFromPdu } from '../replies/inbound.ts';
 import { storeInboundMessages } from '../replies/inbound-store.ts';
 import { createIdConventionBook } from './id-conventions.ts';
-import { applyReceipts, type KnownPart, type ReceiptInput, retryParkedReceipts } from './receipt-matching.ts';
+import {
+  applyKnownReceipts,
+  applyReceipts,
+  type KnownPart,
+  type ReceiptInput,
+  retryParkedReceipts,
+} from './receipt-matching.ts';
 import { finalStateOf, partRowsOf, receiptErrorCode } from './receipts.models.ts';
 import { readReceiptCounts } from './receipts.sql.ts';
 import { metricsReceiptArrived } from '../metrics/metrics.registry.ts';
@@ -36,6 +42,7 @@ export function createReceiptIngest({
   maxBatch = 5000,
   maxInFlight = 3,
   receiptWindowHours = 72,
+  onStored = () => {},
 }: {
   pool: pg.Pool;
   logger: Logger;
@@ -43,6 +50,8 @@ export function createReceiptIngest({
   maxBatch?: number;
   maxInFlight?: number;
   receiptWindowHours?: number;
+  /** Called with each batch of receipts once committed (routing health steps its breakers early). */
+  onStored?: (receipts: readonly ReceiptInput[]) => void;
 }) {
   let receipts: ReceiptInput[] = [];
   let inbound: InboundInput[] = [];
@@ -111,7 +120,9 @@ export function createReceiptIngest({
       }
     }
     armOvertaken();
-    kick();
+    // The receipts read in this turn are all here: written now rather than a turn later.
+    if (!scheduled && inFlight < maxInFlight && waiters.length > 0) startFlush();
+    else kick();
   }
 
   function armOvertaken(): void {
@@ -148,7 +159,8 @@ export function createReceiptIngest({
   let slotSeq = 0;
   const nextSlot = () => slotSeq++ % COUNTER_SLOTS;
 
-  // One transaction per batch: a batch is applied, parked and counted together or not at all.
+  // One transaction per batch (or one statement, applyKnownReceipts): a batch is applied, parked
+  // and counted together or not at all.
   const inTransaction = <T>(fn: (client: pg.PoolClient) => Promise<T>) => withTransaction(pool, fn);
 
   /**
@@ -203,16 +215,12 @@ export function createReceiptIngest({
     try {
       const at = now();
       if (r.length > 0) {
-        const { parked } = await inTransaction(async (client) => {
-          await conventions.ensure(new Set(r.map((x) => x.channelId)));
-          return applyReceipts(client, {
-            receipts: r,
-            now: at,
-            readingsOf: conventions.readingsOf,
-            known: lookupSent,
-            slot: nextSlot(),
-          });
-        });
+        await conventions.ensure(new Set(r.map((x) => x.channelId)));
+        const input = { receipts: r, now: at, readingsOf: conventions.readingsOf, known: lookupSent };
+        // Most batches are receipts for this node's own single-part submissions: one statement.
+        const { parked } =
+          (await applyKnownReceipts(pool, { ...input, slot: nextSlot() })) ??
+          (await inTransaction((client) => applyReceipts(client, { ...input, slot: nextSlot() })));
         parkedOutstanding += parked;
       }
       if (i.length > 0)
@@ -224,24 +232,35 @@ export function createReceiptIngest({
         'could not store receipts; the carrier will resend',
       );
       for (const x of w) x.reject(error);
+      return;
     }
+    if (r.length > 0)
+      try {
+        onStored(r);
+      } catch (error) {
+        logger.error({ err: error }, 'a listener of stored receipts failed');
+      }
   }
 
   // Up to `maxInFlight` batches are written at once: receipts of different messages touch
   // different rows, and the carrier's window of unacknowledged deliver_sm only moves as fast as
   // our commits (measured: one batch at a time capped receipts near 5,000/s).
+  function startFlush(): void {
+    inFlight++;
+    void flushOnce().finally(() => {
+      inFlight--;
+      if (waiters.length > 0) kick();
+      else if (inFlight === 0) for (const f of idle.splice(0)) f();
+    });
+  }
+
   function kick(): void {
     if (scheduled || inFlight >= maxInFlight) return;
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
       if (waiters.length === 0 || inFlight >= maxInFlight) return;
-      inFlight++;
-      void flushOnce().finally(() => {
-        inFlight--;
-        if (waiters.length > 0) kick();
-        else if (inFlight === 0) for (const f of idle.splice(0)) f();
-      });
+      startFlush();
       if (waiters.length > 0) kick();
     });
   }

@@ -14,6 +14,7 @@ import {
 import {
   applyPartReceipts,
   applySinglePartReceipts,
+  applySinglePartReceiptsCounted,
   addReceiptCounts,
   deleteParkedReceipts,
   findReceiptHits,
@@ -193,6 +194,45 @@ export async function applyReceipts(
   });
   await addReceiptCounts(db, { counts, slot });
   return { applied: applied.size, parked: parked.length, duplicate: duplicates.size };
+}
+
+/**
+ * applyReceipts for the common batch in one statement: every receipt names, under its channel's
+ * one reading, a single-part message this node recorded (`known`), each message once. Null for
+ * any other batch (the caller runs applyReceipts in a transaction). One round trip instead of
+ * four (begin, apply, count, commit): the carrier sends the next receipts only as fast as we
+ * acknowledge these, after the write.
+ */
+export async function applyKnownReceipts(
+  db: Queryable,
+  {
+    receipts,
+    now,
+    readingsOf,
+    known,
+    slot,
+  }: {
+    receipts: ReceiptInput[];
+    now: Date;
+    readingsOf: ReadingsOf;
+    known: (channelId: number, responseId: string) => KnownPart | undefined;
+    slot: number;
+  },
+): Promise<{ applied: number; parked: number; duplicate: number } | null> {
+  const rows: (ReceiptInput & { messageId: number; partNo: number })[] = [];
+  const seen = new Set<number>();
+  for (const r of receipts) {
+    const readings = readingsOf(r.channelId);
+    if (readings.length !== 1) return null;
+    let hit: KnownPart | undefined;
+    for (const id of responseIdsOf(r.carrierId, readings[0]!)) if ((hit = known(r.channelId, id))) break;
+    if (!hit || hit.partNo !== 0 || seen.has(hit.messageId)) return null;
+    seen.add(hit.messageId);
+    rows.push({ ...r, ...hit });
+  }
+  if (rows.length === 0) return null;
+  const applied = await applySinglePartReceiptsCounted(db, { rows, now, slot });
+  return { applied: applied.size, parked: 0, duplicate: rows.length - applied.size };
 }
 
 /**

@@ -101,6 +101,65 @@ export async function applySinglePartReceipts(
 }
 
 /**
+ * A whole batch of receipts for distinct single-part messages in one statement, atomic by
+ * itself: the outcomes applied as applySinglePartReceipts does, those their message could not
+ * take recorded as duplicates (recordDuplicateReceipts), and the counts added to one slot
+ * (addReceiptCounts; none parked). Returns the messages updated.
+ */
+export async function applySinglePartReceiptsCounted(
+  db: Queryable,
+  {
+    rows,
+    now,
+    slot,
+  }: { rows: (ReceiptApplication & { channelId: number; carrierId: string })[]; now: Date; slot: number },
+): Promise<Set<number>> {
+  if (rows.length === 0) return new Set();
+  const result = await db.query<{ id: string }>(
+    prepared(
+      'apply-single-part-receipts-counted',
+      `with u as (
+       select * from unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::text[])
+         as u(id, state, err, done_at, channel_id, cid)),
+     upd as (
+       update messages m
+          set status = u.state, done_at = u.done_at, error_code = u.err,
+              parts_delivered = case when u.state = 'delivered' then 1 else 0 end,
+              parts_failed = case when u.state = 'delivered' then 0 else 1 end,
+              updated_at = $7
+         from u
+        where m.id = u.id and m.status in ('sent', 'unknown')
+       returning m.id),
+     dup as (
+       insert into receipt_duplicates (channel_id, carrier_message_id, message_id, part_no, state, error_code, received_at)
+       select u.channel_id, u.cid, u.id, 0, u.state, u.err, $7
+         from u where u.id not in (select id from upd)),
+     counted as (
+       insert into receipt_counters as c (channel_id, slot, received, applied, parked, duplicate, expired)
+       select u.channel_id, $8, count(*), count(upd.id), 0, count(*) - count(upd.id), 0
+         from u left join upd on upd.id = u.id
+        group by u.channel_id
+        order by u.channel_id
+       on conflict (channel_id, slot) do update
+         set received = c.received + excluded.received, applied = c.applied + excluded.applied,
+             duplicate = c.duplicate + excluded.duplicate)
+     select id from upd`,
+      [
+        rows.map((r) => r.messageId),
+        rows.map((r) => r.state),
+        rows.map((r) => r.errorCode),
+        rows.map((r) => r.doneAt),
+        rows.map((r) => r.channelId),
+        rows.map((r) => r.carrierId),
+        now,
+        slot,
+      ],
+    ),
+  );
+  return new Set(result.rows.map((r) => Number(r.id)));
+}
+
+/**
  * Locks the multi-part messages a batch will update, in id order. Two batches written at once
  * may hold receipts for different parts of one message; each must then see the other's parts
  * when it counts them, or both count one part and the message never ends. The next statement
