@@ -208,12 +208,15 @@ describe('delivery-rate failover', () => {
     expect(shareOfB(0, fallAt)).toBeGreaterThan(0.4);
     // The target is under 10 % within 2,000 messages of the fall. What delays it is the
     // receipts: the breaker can only count a message once its receipt is stored, and every message
-    // routed meanwhile still goes half to b. At load 16 on 2 cores the receipt latency was
-    // p50 4.8 s, p95 9.7 s at 430 messages/s, i.e. about 2,000 messages before the first receipts of
-    // the fall are even visible; the figure is printed above. The bound here is twice the target,
-    // so that a loaded machine does not fail it while a breaker that never switched (or switched
-    // late by thousands) still would.
-    expect(droppedAt - fallAt).toBeLessThan(4000);
+    // routed meanwhile still goes half to b. The carrier sends receipts only as fast as we
+    // acknowledge them (a window of 64 unanswered deliver_sm), after their write: with four round
+    // trips per batch they queued at the carrier for 0.9-2.3 s during the flood (1.3-2.0 s of a
+    // 1.2-2.5 s lag), and the figure was 2,240-2,840. One statement per batch (applyKnownReceipts)
+    // keeps receipts up with submits, and the node that stores a fall steps the breaker at once
+    // instead of at its next 250 ms tick: 790-1,040 at load 2.5-5.5 on 2 cores. The bound is the
+    // target itself, about twice those figures, so a loaded machine passes while a breaker that
+    // switched only at its ticks or a receipt path that falls behind the flood again does not.
+    expect(droppedAt - fallAt).toBeLessThan(2000);
     // From the switch on it gets only its probes: below 10 % (5 % configured here).
     expect(shareOfB(droppedAt, droppedAt + 1000)).toBeLessThan(0.1);
     // Back: the messages after the recovery are spread 1:1 again.

@@ -10,7 +10,11 @@ import type { AppContext } from '../../app/context.ts';
 import { type Channel, createChannelsRepository } from '../channels/channels.repository.ts';
 import { createReceiptIngest } from '../receipts/receipt-ingest.ts';
 import { createLiveRouting } from '../routing/live-routing.ts';
-import { createHealthMonitor, HEALTH_INTERVAL_MS } from '../routing/health/health.monitor.ts';
+import {
+  createHealthMonitor,
+  HEALTH_EARLY_GAP_MS,
+  HEALTH_INTERVAL_MS,
+} from '../routing/health/health.monitor.ts';
 import { createBindLeases } from '../routing/leases/bind-leases.ts';
 import { flushExpiredReplyParts, REPLY_PARTS_SWEEP_MS } from '../replies/inbound-store.ts';
 import { ChannelConnector } from './connector.ts';
@@ -84,6 +88,62 @@ function every(ms: number, fn: () => Promise<unknown>, onError: (e: unknown) => 
   };
 }
 
+/**
+ * `every`, and sooner on request: `soon()` brings the next run forward to now, or to
+ * `minGapMs` after the last one began (one runs at a time; a request during a run is one more).
+ */
+function everyOrSooner(
+  ms: number,
+  minGapMs: number,
+  fn: () => Promise<unknown>,
+  onError: (e: unknown) => void,
+) {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let dueAt = 0;
+  let running: Promise<void> | null = null;
+  let startedAt = 0;
+  let again = false;
+  const arm = (delay: number) => {
+    if (timer) clearTimeout(timer);
+    dueAt = Date.now() + delay;
+    timer = setTimeout(run, delay);
+  };
+  const run = () => {
+    timer = null;
+    startedAt = Date.now();
+    running = fn()
+      .then(
+        () => {},
+        (e: unknown) => onError(e),
+      )
+      .finally(() => {
+        running = null;
+        if (stopped) return;
+        const soon = again;
+        again = false;
+        arm(soon ? Math.max(0, startedAt + minGapMs - Date.now()) : ms);
+      });
+  };
+  arm(0);
+  return {
+    soon() {
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      const at = Math.max(Date.now(), startedAt + minGapMs);
+      if (at < dueAt) arm(at - Date.now());
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
 export async function startWorker({
   ctx,
   nodeId,
@@ -123,11 +183,22 @@ export async function startWorker({
   };
   await recoverAbandoned();
 
+  let healthLoop: ReturnType<typeof everyOrSooner> | null = null;
   const ingest = createReceiptIngest({
     pool,
     logger: log,
     now: () => clock.now(),
     receiptWindowHours: config.receiptWindowHours,
+    // A fall seen in the receipts this node just stored: the breakers are stepped now, on the
+    // stored rows as at every tick, instead of at the next tick.
+    onStored: (receipts) => {
+      if (
+        health.noteStored(
+          receipts.map((r) => ({ channelId: r.channelId, delivered: r.state === 'delivered' })),
+        )
+      )
+        healthLoop?.soon();
+    },
   });
   let dispatcher: ReturnType<typeof startDispatcher> | null = null;
   const recorder = createRecorder({
@@ -254,7 +325,12 @@ export async function startWorker({
   const stops = [
     every(config.heartbeatIntervalMs, () => liveness.beat(), onError('heartbeat')),
     every(config.channelSyncIntervalMs, syncChannels, onError('channel sync')),
-    every(HEALTH_INTERVAL_MS, () => health.tick(boundChannels()), onError('routing health')),
+    (healthLoop = everyOrSooner(
+      HEALTH_INTERVAL_MS,
+      HEALTH_EARLY_GAP_MS,
+      () => health.tick(boundChannels()),
+      onError('routing health'),
+    )).stop,
     every(config.recoveryIntervalMs, recoverAbandoned, onError('crash recovery')),
     every(
       config.deadlineSweepIntervalMs,

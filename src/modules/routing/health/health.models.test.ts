@@ -7,6 +7,7 @@ import {
   fullyDegradedGroups,
   healthOf,
   INITIAL_BREAKER,
+  looksFallen,
   type ProbeCredit,
   probeFor,
   probeHealth,
@@ -206,5 +207,45 @@ describe('groups fully degraded', () => {
       ['route 4', [4]],
     ]);
     expect(fullyDegradedGroups(groups, health)).toEqual(['route 1', 'route 3']);
+  });
+});
+
+describe('a node’s early look at the receipts it stored', () => {
+  const bools = (n: number, delivered: number) => Array.from({ length: n }, (_, i) => i < delivered);
+  it('asks for a step when the breaker’s rules would fire on them, as stepBreaker does', () => {
+    // 160 good, then 40 at 70 %: the quick rule.
+    const fall = [...bools(160, 160), ...bools(40, 28)];
+    expect(looksFallen(fall, DEFAULT_BREAKER)).toBe(true);
+    expect(
+      stepBreaker(
+        INITIAL_BREAKER,
+        fall.map((d, i) => ({ sentAtMs: i, delivered: d })),
+        DEFAULT_BREAKER,
+        1,
+      ).switched?.kind,
+    ).toBe('degraded');
+    // The window rule: 85 % over 100.
+    expect(looksFallen(bools(100, 85).reverse(), DEFAULT_BREAKER)).toBe(true);
+    // Too few, or at the threshold.
+    expect(looksFallen(bools(30, 10), DEFAULT_BREAKER)).toBe(false);
+    expect(looksFallen(bools(100, 90).reverse(), DEFAULT_BREAKER)).toBe(false);
+  });
+
+  it('asks exactly when stepBreaker would switch, and never for a channel at 95 %, failures spread or bunched', () => {
+    for (const [every, run] of [
+      [14, 1],
+      [56, 4],
+      [20, 1],
+      [80, 4],
+    ] as const) {
+      const stream = Array.from({ length: 3000 }, (_, i) => i % every >= run);
+      for (let end = 1; end <= stream.length; end += 3) {
+        const recent = stream.slice(Math.max(0, end - 200), end);
+        const asks = looksFallen(recent, DEFAULT_BREAKER);
+        const outcomes = recent.map((delivered, i) => ({ sentAtMs: i, delivered }));
+        expect(asks).toBe(stepBreaker(INITIAL_BREAKER, outcomes, DEFAULT_BREAKER, 1).switched !== null);
+        if (run / every <= 0.05) expect(asks).toBe(false);
+      }
+    }
   });
 });

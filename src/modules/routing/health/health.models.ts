@@ -141,6 +141,33 @@ export function quickFall(
 }
 
 /**
+ * A node's early look at the receipts it has just stored for a healthy channel (delivered or
+ * not, oldest first, newest `window` at most): would the degrade rules fire on these alone? Only a
+ * hint to step the breaker at once instead of at its next tick: the switch itself is judged by
+ * stepBreaker on the stored rows, as every node judges it.
+ */
+export function looksFallen(
+  recent: readonly boolean[],
+  settings: Pick<BreakerSettings, 'degradeBelow' | 'minSamples' | 'quickSamples' | 'quickZ'>,
+): boolean {
+  const n = recent.length;
+  let delivered = 0;
+  let counted = 0;
+  let quick = 0;
+  const sizes = settings.quickSamples;
+  // Newest first: each quick sample size is judged when the count reaches it.
+  for (let i = n - 1; i >= 0; i--) {
+    if (recent[i]) delivered++;
+    counted++;
+    if (quick < sizes.length && counted === sizes[quick]) {
+      if (wilsonUpper(delivered, counted, settings.quickZ) < settings.degradeBelow) return true;
+      quick++;
+    }
+  }
+  return n >= settings.minSamples && delivered / n < settings.degradeBelow;
+}
+
+/**
  * One step of a channel's breaker: from its state and its most recent final outcomes (newest
  * window, any order) to its next state, and the switch when there is one.
  */

@@ -22,6 +22,7 @@ import {
   fullyDegradedGroups,
   healthOf,
   INITIAL_BREAKER,
+  looksFallen,
   type ProbeCredit,
   probeFor,
   probeHealth,
@@ -41,6 +42,11 @@ import {
  * hongyan.stop() then hung past 60 s in two runs of two (not seen at 250 ms).
  */
 export const HEALTH_INTERVAL_MS = 250;
+/**
+ * The shortest gap between two steps when this node's own receipts ask for an early one
+ * (HealthMonitor.noteStored): bounds the extra reads while its receipts and the stored rows disagree.
+ */
+export const HEALTH_EARLY_GAP_MS = 50;
 /** The newest ids read each step (bounded primary-key range; see selectRecentOutcomes). */
 export const HEALTH_SCAN_IDS = 20_000;
 /** The rolling window: each channel's newest final outcomes. */
@@ -64,6 +70,12 @@ export interface HealthMonitor {
   /** Routes with the probe trickle: a share of the messages see a degraded channel as healthy. */
   wrapRoute(route: RouteMessage): RouteMessage;
   state(channelId: number): BreakerState | undefined;
+  /**
+   * Receipts this node has just stored (after their commit): true when a healthy channel's
+   * newest ones here would already degrade it, so that the caller steps the breakers now rather
+   * than at the next tick.
+   */
+  noteStored(receipts: readonly { channelId: number; delivered: boolean }[]): boolean;
   /**
    * A submit refused with one of the channel's channel-specific codes (channels.channel_specific_codes):
    * true to retry the message once on another channel (routing then avoids this one for it).
@@ -107,6 +119,8 @@ export function createHealthMonitor({
   const lostAt = new Map<number, number>();
   let told = new Set<string>();
   let loaded = false;
+  // Per healthy channel, the outcomes of the receipts this node stored last (oldest first).
+  const stored = new Map<number, boolean[]>();
 
   const name = (id: number) => names.get(id) ?? `#${id}`;
 
@@ -149,6 +163,7 @@ export function createHealthMonitor({
         );
         states.set(channelId, step.state);
         if (!step.switched) continue;
+        stored.delete(channelId);
         const { kind, reason, rate, samples } = step.switched;
         if (kind === 'degraded') onDegraded(channelId);
         const wrote = await recordBreakerSwitch(pool, { channelId, kind, reason, nodeId, rate, samples });
@@ -228,6 +243,25 @@ export function createHealthMonitor({
     },
 
     state: (channelId) => states.get(channelId),
+
+    noteStored(receipts) {
+      const touched = new Set<number>();
+      for (const r of receipts) {
+        if (states.get(r.channelId)?.degraded === true) continue;
+        let list = stored.get(r.channelId);
+        if (!list) stored.set(r.channelId, (list = []));
+        list.push(r.delivered);
+        touched.add(r.channelId);
+      }
+      let fallen = false;
+      for (const id of touched) {
+        const list = stored.get(id)!;
+        if (list.length > window) list.splice(0, list.length - window);
+        const s = settings.get(id);
+        if (s && looksFallen(list, s)) fallen = true;
+      }
+      return fallen;
+    },
 
     shouldReroute(messageId, channelId, errorCode) {
       const codes = specificCodes.get(channelId) ?? [];
