@@ -137,7 +137,7 @@ export async function runProtectionBench(): Promise<void> {
     const protection = steps.filter((s) => s.order < 900);
     if (process.env.BENCH_DEBUG) {
       // Each statement a step sends, with its wall time (the step's own code is the rest).
-      const timedClient = (client: pg.PoolClient): pg.PoolClient =>
+      const timedClient = (client: pg.PoolClient, label = ''): pg.PoolClient =>
         new Proxy(client, {
           get(target, property) {
             if (property !== 'query') return Reflect.get(target, property);
@@ -145,18 +145,28 @@ export async function runProtectionBench(): Promise<void> {
               const t = performance.now();
               const result = await target.query(sql, params);
               const head = sql.replace(/\s+/g, ' ').trim().slice(0, 70);
-              console.log(`  ${(performance.now() - t).toFixed(1)} ms  ${head}`);
+              console.log(`  ${label}${(performance.now() - t).toFixed(1)} ms  ${head}`);
               return result;
             };
           },
         });
+      // A connection a step takes from the pool beside its transaction's (the lists' look-up),
+      // its statements marked as such.
+      // (pool.query connects with a callback: that form is passed through as it is.)
+      let checking = 0;
+      const connect = db.pool.connect.bind(db.pool) as (...args: unknown[]) => unknown;
+      (db.pool as { connect: (...args: unknown[]) => unknown }).connect = (...args: unknown[]) =>
+        args.length > 0 || checking === 0
+          ? connect(...args)
+          : (connect() as Promise<pg.PoolClient>).then((client) => timedClient(client, 'beside: '));
       for (const s of protection) {
         const check = s.check.bind(s);
         const after = s.afterInsert?.bind(s);
         s.check = async (client, ...rest) => {
           const t = performance.now();
           const c = process.cpuUsage();
-          const r = await check(timedClient(client), ...rest);
+          checking++;
+          const r = await check(timedClient(client), ...rest).finally(() => checking--);
           const cpu = process.cpuUsage(c);
           console.log(
             `${s.name} check ${Math.round(performance.now() - t)} ms, Hongyan CPU ${Math.round((cpu.user + cpu.system) / 1000)} ms`,

@@ -45,8 +45,9 @@ export function createContext({
   const admission = createAdmission();
   // A signed single send's nonce (10): a replay is refused before anything counts for it.
   admission.add(nonceAdmissionStep());
-  // Blacklists and opt-outs (100), quiet hours (150), frequency caps (200), marketing review (300).
-  for (const step of protectionSteps()) admission.add(step);
+  // Blacklists and opt-outs beside quiet hours and frequency caps (100), marketing review (300);
+  // the lists are read on a spare connection of the pool while the caps count on the transaction's.
+  for (const step of protectionSteps({ pool: db.pool })) admission.add(step);
   // Quota reservation (900) runs last, so a message another step refuses is never charged.
   if (config.billing) admission.add(createQuotaStep());
   const intake = createIntake({
