@@ -364,7 +364,8 @@ export async function runOperatorCommand({
       case 'message get': {
         const id = rest[0];
         if (!id || !/^\d+$/.test(id)) throw new UsageError('message get needs a message id');
-        const row = await createMessagesRepository(database.db.kysely).getMessageById(Number(id));
+        const repository = createMessagesRepository(database.db.kysely);
+        const row = await repository.getMessageById(Number(id));
         if (!row) {
           out(
             { error: { code: 'messages.not_found', message: 'No such message.' } },
@@ -374,7 +375,8 @@ export async function runOperatorCommand({
         }
         // Operators see the channel that carried it (routing) and the node that sent it last.
         const view = {
-          ...toMessageView(row),
+          // A Verify API code is masked here too: no operator task needs a live code.
+          ...toMessageView(row, (await repository.sentCodesOf(row.tenant_id, [row])).get(row.id)),
           tenant_id: row.tenant_id,
           channel_id: row.channel_id,
           node_id: row.claimed_by,

@@ -9,6 +9,7 @@ export interface CompatMessageRow {
   id: string | number;
   batch_id: string | null;
   recipient: string;
+  type: string;
   content: string;
   status: string;
   parts: number;
@@ -22,7 +23,7 @@ export interface CompatMessageRow {
   updated_at: Date;
 }
 
-const COLUMNS = `id, batch_id, recipient, content, status, parts, template_id, client_ref, error_code,
+const COLUMNS = `id, batch_id, recipient, type, content, status, parts, template_id, client_ref, error_code,
   error_detail, created_at, sent_at, done_at, updated_at`;
 
 /** A tenant's messages to one number created in [from, to), newest first, optionally of one batch. */

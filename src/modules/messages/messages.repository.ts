@@ -1,9 +1,10 @@
 // Message intake and reads. Intake writes many rows with one statement (unnest over arrays):
 // measured on the 2-core reference machine, one commit per row tops out near 3,000 rows/s while
 // multi-row statements reach 40,000+ rows/s.
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type pg from 'pg';
 import type { Database } from '../../db/schema.ts';
+import type { SentCode } from '../verifications/verifications.models.ts';
 
 export interface NewMessageRow {
   tenantId: number;
@@ -162,6 +163,33 @@ export function createMessagesRepository(db: Kysely<Database>) {
       if (filter.createdBefore !== undefined) q = q.where('created_at', '<', filter.createdBefore);
       if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
       return q.orderBy('id', 'desc').limit(filter.limit).execute();
+    },
+    /**
+     * The codes the Verify API sent in these messages (verifications module's tables), by message
+     * id, for masking them in every view. Only `verification` messages are looked up (other pages
+     * cost nothing). verification_sends has no index on message_id, but its sent_at is the
+     * message's created_at (one `now` for both in startVerification), so each message is one
+     * equality probe of its (tenant_id, sent_at) index.
+     */
+    async sentCodesOf(tenantId: number, rows: readonly { id: number; type: string; created_at: Date }[]) {
+      const sent = new Map<number, SentCode>();
+      const verify = rows.filter((r) => r.type === 'verification');
+      if (verify.length === 0) return sent;
+      const found = await sql<{
+        message_id: string;
+        code_salt: Buffer;
+        code_hash: Buffer;
+        code_length: number;
+      }>`
+        select s.message_id, v.code_salt, v.code_hash, v.code_length
+          from unnest(${verify.map((r) => r.id)}::bigint[], ${verify.map((r) => r.created_at)}::timestamptz[])
+            as m(id, created_at)
+          join verification_sends s on s.tenant_id = ${tenantId} and s.sent_at = m.created_at and s.message_id = m.id
+          join verifications v on v.id = s.verification_id`.execute(db);
+      for (const r of found.rows) {
+        sent.set(Number(r.message_id), { salt: r.code_salt, hash: r.code_hash, length: r.code_length });
+      }
+      return sent;
     },
     async getBatch({ tenantId, id }: { tenantId: number; id: number }) {
       return db

@@ -273,6 +273,16 @@ function renderedVars(rendered: ReturnType<typeof renderTemplate>) {
       };
 }
 
+/** One message's view, a code the Verify API sent in it masked. */
+async function viewOf(
+  repository: MessagesRepository,
+  tenantId: number,
+  row: Parameters<typeof toMessageView>[0],
+) {
+  const codes = await repository.sentCodesOf(tenantId, [row]);
+  return toMessageView(row, codes.get(row.id));
+}
+
 export async function getMessage({
   tenantId,
   id,
@@ -284,7 +294,7 @@ export async function getMessage({
 }) {
   const row = await repository.getMessage({ tenantId, id });
   if (!row) throw messageNotFound();
-  return toMessageView(row);
+  return viewOf(repository, tenantId, row);
 }
 
 export async function listMessages({
@@ -333,8 +343,9 @@ export async function listMessages({
   });
   const page = rows.slice(0, limit);
   const last = page.at(-1);
+  const codes = await repository.sentCodesOf(tenantId, page);
   return {
-    data: page.map(toMessageView),
+    data: page.map((row) => toMessageView(row, codes.get(row.id))),
     next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
   };
 }
@@ -378,10 +389,10 @@ export async function cancelMessage({
   now: Date;
 }) {
   const canceled = await repository.cancelHeldMessage({ tenantId, id, now });
-  if (canceled) return toMessageView(canceled);
+  if (canceled) return viewOf(repository, tenantId, canceled);
   const existing = await repository.getMessage({ tenantId, id });
   if (!existing) throw messageNotFound();
-  if (existing.status === 'canceled') return toMessageView(existing);
+  if (existing.status === 'canceled') return viewOf(repository, tenantId, existing);
   throw notCancelable({ details: { status: existing.status } });
 }
 

@@ -1,12 +1,17 @@
 import type { Selectable } from 'kysely';
 import type { MessagesTable } from '../../db/schema.ts';
+import { maskCode, type SentCode } from '../verifications/verifications.models.ts';
 
 type MessageRow = Selectable<MessagesTable>;
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
-/** The public shape of a message: every state it passed through, with its time. */
-export function toMessageView(row: MessageRow) {
+/**
+ * The public shape of a message: every state it passed through, with its time. `code`: the code
+ * the Verify API sent in it (repository.sentCodesOf), shown as asterisks of its length to every
+ * reader; the stored row and what the carrier gets keep it.
+ */
+export function toMessageView(row: MessageRow, code?: SentCode) {
   const events: { status: string; at: string }[] = [{ status: 'accepted', at: row.created_at.toISOString() }];
   const push = (status: string, at: Date | null) => {
     if (at) events.push({ status, at: at.toISOString() });
@@ -21,7 +26,7 @@ export function toMessageView(row: MessageRow) {
     id: String(row.id),
     to: row.recipient,
     type: row.type,
-    content: row.content,
+    content: code === undefined ? row.content : maskCode(row.content, code),
     encoding: row.encoding,
     parts: row.parts,
     status: row.status,

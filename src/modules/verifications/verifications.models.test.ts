@@ -6,6 +6,7 @@ import {
   defaultText,
   generateCode,
   hashCode,
+  maskCode,
   newSalt,
   numberPrefix,
 } from './verifications.models.ts';
@@ -76,5 +77,29 @@ describe('decideCheck', () => {
       answer: 'expired',
       newStatus: 'expired',
     });
+  });
+});
+
+describe('maskCode', () => {
+  const sent = (code: string) => {
+    const salt = newSalt();
+    return { salt, hash: hashCode(code, salt), length: code.length };
+  };
+
+  it('replaces the code by asterisks of its length and keeps the other digits', () => {
+    const code = sent('048213');
+    expect(maskCode('【鸿雁】验证码为:048213,有效期5分钟', code)).toBe('【鸿雁】验证码为:******,有效期5分钟');
+    expect(maskCode('Your verification code is 048213. It expires in 10 minutes.', code)).toBe(
+      'Your verification code is ******. It expires in 10 minutes.',
+    );
+  });
+
+  it('finds the code inside a longer run of digits and every time it appears', () => {
+    const code = sent('4821');
+    expect(maskCode('订单1234 码 9948217 再次:4821', code)).toBe('订单1234 码 99****7 再次:****');
+  });
+
+  it('leaves a text without the code as it is', () => {
+    expect(maskCode('您的验证码是123456', sent('654321'))).toBe('您的验证码是123456');
   });
 });

@@ -110,3 +110,35 @@ export function decideCheck(row: LiveVerification | null, matched: boolean, now:
     return { kind: 'answer', answer: 'max_attempts', newStatus: 'max_attempts', attempts };
   return { kind: 'answer', answer: 'denied', newStatus: null, attempts };
 }
+
+/** What identifies a sent code without revealing it: its row's salt and hash, and its length. */
+export interface SentCode {
+  salt: Buffer;
+  hash: Buffer;
+  length: number;
+}
+
+/**
+ * The content with the code replaced by asterisks of the same length ("验证码为:******,…"). The
+ * code is found, not remembered: each window of `length` digits is hashed with the row's salt and
+ * compared, so a code is masked after its sealed copy is gone, and digits that are not the code
+ * (the minutes, an order number of a template) are left as they are.
+ */
+export function maskCode(content: string, code: SentCode): string {
+  return content.replace(/\d+/g, (run) => {
+    if (run.length < code.length) return run;
+    let out = '';
+    let i = 0;
+    while (i < run.length) {
+      const window = run.slice(i, i + code.length);
+      if (window.length === code.length && codeMatches(window, code.salt, code.hash)) {
+        out += '*'.repeat(code.length);
+        i += code.length;
+      } else {
+        out += run[i];
+        i += 1;
+      }
+    }
+    return out;
+  });
+}

@@ -13,6 +13,7 @@ import { findTemplate } from '../../compliance/templates/templates.repository.ts
 import { templateRules } from '../../compliance/templates/rules-adapter.ts';
 import type { TemplateType } from '../../compliance/templates/templates.models.ts';
 import { normalizePhone } from '../../messages/phone.models.ts';
+import { maskSentCodes } from '../../messages/sent-codes.ts';
 import { sendToRecipients } from '../compat.messages.ts';
 import {
   aliyunCodeOf,
@@ -139,7 +140,7 @@ const querySendDetails: Action = async (ctx, principal, p) => {
     if (!m) return { ...OK, TotalCount: '0', SmsSendDetailDTOs: { SmsSendDetailDTO: [] } };
     batchId = Number(m[1]);
   }
-  const { rows, total } = await findMessagesToRecipient(ctx.db.pool, {
+  const { rows: found, total } = await findMessagesToRecipient(ctx.db.pool, {
     tenantId: principal.tenantId,
     recipient: phone.e164,
     from: day,
@@ -148,6 +149,8 @@ const querySendDetails: Action = async (ctx, principal, p) => {
     limit: pageSize,
     offset: (page - 1) * pageSize,
   });
+  // A Verify API code reads as asterisks, as in GET /v1/messages.
+  const rows = await maskSentCodes(ctx.messages, principal.tenantId, found);
   return {
     ...OK,
     // A string in Aliyun's API (the SDK's model types it so).

@@ -7,6 +7,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import type { AppContext } from '../../../app/context.ts';
 import type { Scope } from '../../credentials/credentials.models.ts';
 import { normalizePhone } from '../../messages/phone.models.ts';
+import { maskSentCodes } from '../../messages/sent-codes.ts';
 import type { VendorAuth, VendorPrincipal } from '../compat.auth.ts';
 import { formOf } from '../compat.http.ts';
 import { sendOne } from '../compat.messages.ts';
@@ -91,7 +92,9 @@ export function registerTwilioRoutes(app: FastifyInstance, ctx: AppContext, auth
       const principal = await principalFor(request, reply, 'read');
       if (!principal) return reply;
       const id = messageIdOfTwilioSid(request.params.Sid ?? '');
-      const row = id === null ? null : await findMessage(ctx.db.pool, principal.tenantId, id);
+      const found = id === null ? null : await findMessage(ctx.db.pool, principal.tenantId, id);
+      // A Verify API code reads as asterisks, as in GET /v1/messages/{id}.
+      const [row] = found === null ? [] : await maskSentCodes(ctx.messages, principal.tenantId, [found]);
       if (!row)
         return sendTwilioError(
           reply,
@@ -131,7 +134,7 @@ export function registerTwilioRoutes(app: FastifyInstance, ctx: AppContext, auth
         beforeId,
         limit: pageSize + 1,
       });
-      const page = rows.slice(0, pageSize);
+      const page = await maskSentCodes(ctx.messages, principal.tenantId, rows.slice(0, pageSize));
       const path = `/2010-04-01/Accounts/${principal.twilioAccountSid}/Messages.json`;
       const keep = (extra: Record<string, string>) => {
         const s = new URLSearchParams({
