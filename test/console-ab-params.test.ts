@@ -4,38 +4,31 @@
 // variant's template is filled from the campaign's `params` (then each recipient's fields), so the
 // form sends the values there. Read back through GET /v1/campaigns/{id}, and in the messages the
 // variant sent; a variable the main template also names is one field value for both.
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHongyan } from '../src/app/start.ts';
-import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { newMember } from '../src/modules/accounts/accounts.testkit.ts';
-import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
-import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
-import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
 import { createApprovedTemplate } from '../src/modules/compliance/templates/templates.usecases.ts';
-import { haveChromium, launchChromium, startConsoleHongyan, warnIfNoChromium } from './helpers/console.ts';
-import { createTestDatabase } from './helpers/db.ts';
+import {
+  type ConsoleRig,
+  haveChromium,
+  logInMember,
+  newSendingTenant,
+  openConsole,
+  pickOption,
+  poll,
+  startConsoleRig,
+  warnIfNoChromium,
+} from './helpers/console.ts';
 
 warnIfNoChromium('console A/B variant template browser tests');
 
-const WAIT = 60_000;
 const NUMBERS = ['13800138501', '13800138502', '13800138503', '13800138504'];
 
-let t: Awaited<ReturnType<typeof createTestDatabase>>;
-let hongyan: RunningHongyan;
-let browser: Browser;
+let rig: ConsoleRig;
 let page: Page;
 let anniversary: string;
 let launch: string;
 const member = { email: 'abparams@console.test', password: 'correct horse battery' };
-
-const poll = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: WAIT, interval: 250 });
-
-/** A select of antd: open it, then click the option with this text. */
-async function pick(select: ReturnType<Page['locator']>, option: string) {
-  await select.locator('.ant-select-selector').click();
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: option }).click();
-}
 
 /** A campaign's name, pasted numbers and signature. */
 async function fillBasics(name: string) {
@@ -45,7 +38,7 @@ async function fillBasics(name: string) {
     .locator('.ant-form-item', { hasText: 'Extra pasted numbers' })
     .locator('textarea')
     .fill(NUMBERS.join('\n'));
-  await pick(page.getByTestId('campaign-signature'), '【鸿雁】');
+  await pickOption(page.getByTestId('campaign-signature'), '【鸿雁】');
 }
 
 async function enableAb() {
@@ -60,7 +53,7 @@ async function variantTemplate(name: string) {
     .getByTestId('ab-override-0')
     .locator('.ant-radio-button-wrapper', { hasText: 'Own template' })
     .click();
-  await pick(page.getByTestId('ab-template-0'), name);
+  await pickOption(page.getByTestId('ab-template-0'), name);
 }
 
 async function createAndRead() {
@@ -77,37 +70,19 @@ async function createAndRead() {
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  t = await createTestDatabase();
-  hongyan = await startConsoleHongyan(t.url);
-  const created = await createTenant({ name: 'abparams', repository: createAccountsRepository(t.db.kysely) });
-  const tenantId = created.tenant.id;
-  await creditForTests(t.db.pool, tenantId);
-  await grantSending({ db: t.db.pool, tenantId, signatures: ['鸿雁'], freeText: true });
+  rig = await startConsoleRig();
+  const { db } = rig.t;
+  const tenantId = (await newSendingTenant(db, 'abparams')).tenant.id;
   const template = (name: string, content: string) =>
-    createApprovedTemplate({ db: t.db.pool, tenantId, input: { name, type: 'notification', content } });
+    createApprovedTemplate({ db: db.pool, tenantId, input: { name, type: 'notification', content } });
   anniversary = String((await template('anniversary', '{shop}周年庆，会员专享{discount}折')).id);
   launch = String((await template('launch', '{shop}新品上市')).id);
-  await newMember(t.db, tenantId, member.email, 'owner', member.password);
-  browser = await launchChromium();
-  const context = await browser.newContext({
-    baseURL: hongyan.httpUrl!,
-    viewport: { width: 1280, height: 1000 },
-  });
-  context.setDefaultTimeout(WAIT);
-  await context.addInitScript(() => localStorage.setItem('hongyan.lang', 'en-US'));
-  page = await context.newPage();
-  await page.goto('/login');
-  await page.getByLabel('Email or username').fill(member.email);
-  await page.getByLabel('Password').fill(member.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByTestId('account').waitFor();
+  await newMember(db, tenantId, member.email, 'owner', member.password);
+  page = await openConsole(rig, { lang: 'en-US', viewport: { width: 1280, height: 1000 } });
+  await logInMember(page, member);
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await hongyan?.stop();
-  await t?.drop();
-});
+afterAll(() => rig?.close());
 
 describe.skipIf(!haveChromium)("an A/B variant's own template in the campaign form", () => {
   it("shows the template's variables and sends them as the campaign's params, which fill the variant", async () => {
@@ -154,7 +129,7 @@ describe.skipIf(!haveChromium)("an A/B variant's own template in the campaign fo
     const mainTemplate = page
       .locator('.ant-form-item', { has: page.locator('.ant-form-item-label', { hasText: /^Template$/ }) })
       .first();
-    await pick(mainTemplate, 'launch');
+    await pickOption(mainTemplate, 'launch');
     const mainShop = page
       .locator('.ant-form-item', { has: page.locator('.ant-form-item-label', { hasText: /^shop$/ }) })
       .first()

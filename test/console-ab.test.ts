@@ -6,42 +6,34 @@
 // range, a reserved name, a recurring schedule) and keeps Create disabled; and a refusal only the
 // API can know (a variant's signature deleted while the form was open) is shown with the API's
 // code and message, and nothing is created.
-import type { APIRequestContext, Browser, Page } from 'playwright-core';
+import type { APIRequestContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHongyan } from '../src/app/start.ts';
-import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { newMember } from '../src/modules/accounts/accounts.testkit.ts';
-import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
-import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
-import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
-import { haveChromium, launchChromium, startConsoleHongyan, warnIfNoChromium } from './helpers/console.ts';
-import { createTestDatabase } from './helpers/db.ts';
+import {
+  type ConsoleRig,
+  haveChromium,
+  logInMember,
+  newSendingTenant,
+  openConsole,
+  pickOption,
+  poll,
+  startConsoleRig,
+  warnIfNoChromium,
+} from './helpers/console.ts';
 
 warnIfNoChromium('console A/B browser tests');
 
-const WAIT = 60_000;
 const NUMBERS = ['13800138301', '13800138302', '13800138303', '13800138304'];
 
-let t: Awaited<ReturnType<typeof createTestDatabase>>;
-let hongyan: RunningHongyan;
-let browser: Browser;
+let rig: ConsoleRig;
 let page: Page;
 const member = { email: 'ab@console.test', password: 'correct horse battery' };
 
-/** Polls for up to a minute (a run appears when the worker claims it; vitest's default is 1 s). */
-const poll = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: WAIT, interval: 250 });
-
-/** A select of antd: open it, then click the option with this text. */
-async function pick(testId: string, option: string) {
-  await page.getByTestId(testId).locator('.ant-select-selector').click();
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: option }).click();
-}
+/** A select of antd, by its test id. */
+const pick = (testId: string, option: string) => pickOption(page.getByTestId(testId), option);
 
 /** The select of a variant's signature (the one select in the variant's card). */
-async function pickVariantSignature(i: number, option: string) {
-  await page.getByTestId(`ab-variant-${i}`).locator('.ant-select-selector').click();
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: option }).click();
-}
+const pickVariantSignature = (i: number, option: string) => pick(`ab-variant-${i}`, option);
 
 /** Fills an input and leaves it, so an antd InputNumber commits its value. */
 async function type(testId: string, value: string) {
@@ -90,37 +82,14 @@ const validAb = { variants: twoVariants, test_share: 0.5, decide_after_minutes: 
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  t = await createTestDatabase();
-  hongyan = await startConsoleHongyan(t.url);
-  const created = await createTenant({ name: 'ab', repository: createAccountsRepository(t.db.kysely) });
-  await creditForTests(t.db.pool, created.tenant.id);
-  await grantSending({
-    db: t.db.pool,
-    tenantId: created.tenant.id,
-    signatures: ['鸿雁', '鸿雁优选'],
-    freeText: true,
-  });
-  await newMember(t.db, created.tenant.id, member.email, 'owner', member.password);
-  browser = await launchChromium();
-  const context = await browser.newContext({
-    baseURL: hongyan.httpUrl!,
-    viewport: { width: 1280, height: 1000 },
-  });
-  context.setDefaultTimeout(WAIT);
-  await context.addInitScript(() => localStorage.setItem('hongyan.lang', 'en-US'));
-  page = await context.newPage();
-  await page.goto('/login');
-  await page.getByLabel('Email or username').fill(member.email);
-  await page.getByLabel('Password').fill(member.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByTestId('account').waitFor();
+  rig = await startConsoleRig();
+  const created = await newSendingTenant(rig.t.db, 'ab', ['鸿雁', '鸿雁优选']);
+  await newMember(rig.t.db, created.tenant.id, member.email, 'owner', member.password);
+  page = await openConsole(rig, { lang: 'en-US', viewport: { width: 1280, height: 1000 } });
+  await logInMember(page, member);
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await hongyan?.stop();
-  await t?.drop();
-});
+afterAll(() => rig?.close());
 
 describe.skipIf(!haveChromium)('the campaign form sets up an A/B test', () => {
   it('creates a campaign with two variants whose ab reads back exactly as entered', async () => {

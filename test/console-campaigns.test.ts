@@ -6,27 +6,28 @@
 // browser test uses 简体中文), so both dictionaries are driven. HONGYAN_SCREENSHOTS=1 also writes
 // docs/screenshots/.
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHongyan } from '../src/app/start.ts';
-import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { newMember } from '../src/modules/accounts/accounts.testkit.ts';
-import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
-import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
-import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
-import { haveChromium, launchChromium, startConsoleHongyan, warnIfNoChromium } from './helpers/console.ts';
-import { createTestDatabase } from './helpers/db.ts';
+import {
+  type ConsoleRig,
+  haveChromium,
+  logInMember,
+  newSendingTenant,
+  openConsole,
+  pickOption,
+  startConsoleRig,
+  WAIT,
+  warnIfNoChromium,
+} from './helpers/console.ts';
 
 warnIfNoChromium('console campaign browser tests');
 
 const SCREENSHOTS = process.env.HONGYAN_SCREENSHOTS === '1';
 const SHOTS_DIR = path.resolve(import.meta.dirname, '../docs/screenshots');
-const WAIT = 60_000;
 const NUMBERS = ['13800138201', '13800138202', '13800138203'];
 
-let t: Awaited<ReturnType<typeof createTestDatabase>>;
-let hongyan: RunningHongyan;
-let browser: Browser;
+let rig: ConsoleRig;
 let page: Page;
 const member = { email: 'campaigns@console.test', password: 'correct horse battery' };
 
@@ -35,46 +36,22 @@ async function shoot(name: string) {
   await page.screenshot({ path: path.join(SHOTS_DIR, `${name}.png`), fullPage: true });
 }
 
-/** A select of antd: open it, then click the option with this text. */
-async function pick(testId: string, option: string) {
-  await page.getByTestId(testId).locator('.ant-select-selector').click();
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: option }).click();
-}
+/** A select of antd, by its test id. */
+const pick = (testId: string, option: string) => pickOption(page.getByTestId(testId), option);
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  t = await createTestDatabase();
-  hongyan = await startConsoleHongyan(t.url);
-  const created = await createTenant({
-    name: 'campaigns',
-    repository: createAccountsRepository(t.db.kysely),
-  });
-  await creditForTests(t.db.pool, created.tenant.id);
-  await grantSending({ db: t.db.pool, tenantId: created.tenant.id, signatures: ['鸿雁'], freeText: true });
-  await newMember(t.db, created.tenant.id, member.email, 'owner', member.password);
-  browser = await launchChromium();
-  const context = await browser.newContext({
-    baseURL: hongyan.httpUrl!,
-    viewport: { width: 1280, height: 800 },
-  });
-  context.setDefaultTimeout(WAIT);
-  await context.addInitScript(() => localStorage.setItem('hongyan.lang', 'en-US'));
-  page = await context.newPage();
+  rig = await startConsoleRig();
+  const created = await newSendingTenant(rig.t.db, 'campaigns');
+  await newMember(rig.t.db, created.tenant.id, member.email, 'owner', member.password);
+  page = await openConsole(rig, { lang: 'en-US' });
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await hongyan?.stop();
-  await t?.drop();
-});
+afterAll(() => rig?.close());
 
 describe.skipIf(!haveChromium)('the console campaign pages in Chromium', () => {
   it('imports a CSV into a new group and follows its progress to 100 % with the accepted count', async () => {
-    await page.goto('/login');
-    await page.getByLabel('Email or username').fill(member.email);
-    await page.getByLabel('Password').fill(member.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByTestId('account').waitFor();
+    await logInMember(page, member);
 
     await page.goto('/contacts');
     await page.getByRole('tab', { name: 'Groups' }).click();

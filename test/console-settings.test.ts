@@ -5,34 +5,32 @@
 // and a webhook endpoint's format (Developers), whose vendor formats take message.status only.
 // A refused change shows the API's code and stores nothing. The operator works in 简体中文, the
 // tenant in English, so both dictionaries are driven.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHongyan } from '../src/app/start.ts';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { newMember, newStaff } from '../src/modules/accounts/accounts.testkit.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
-import { haveChromium, launchChromium, startConsoleHongyan, warnIfNoChromium } from './helpers/console.ts';
-import { createTestDatabase } from './helpers/db.ts';
-
-const WAIT = 60_000;
+import {
+  type ConsoleRig,
+  haveChromium,
+  logInMember,
+  logInStaff,
+  openConsole,
+  pickOption,
+  startConsoleRig,
+  warnIfNoChromium,
+} from './helpers/console.ts';
 
 warnIfNoChromium('console settings browser tests');
 
-let t: Awaited<ReturnType<typeof createTestDatabase>>;
-let hongyan: RunningHongyan;
-let browser: Browser;
-let opsContext: BrowserContext;
-let tenantContext: BrowserContext;
+let rig: ConsoleRig;
 let ops: Page;
 let tenant: Page;
 const member = { email: 'settings@console.test', password: 'correct horse battery' };
 const staff = { username: 'settings-ops', password: 'staff password 1' };
 
-/** A select of antd: open it, then click the option with this text. */
-async function pick(page: Page, testId: string, option: string) {
-  await page.getByTestId(testId).locator('.ant-select-selector').click();
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: option }).click();
-}
+/** A select of antd, by its test id. */
+const pick = (page: Page, testId: string, option: string) => pickOption(page.getByTestId(testId), option);
 
 /** Types values into a tags select, each confirmed with Enter. */
 async function addTags(page: Page, testId: string, values: string[]) {
@@ -52,35 +50,19 @@ async function apiGet<T>(page: Page, path: string): Promise<T> {
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  t = await createTestDatabase();
-  hongyan = await startConsoleHongyan(t.url, {
+  rig = await startConsoleRig({
     // The endpoints registered below point at this machine; nothing is delivered to them.
     HONGYAN_WEBHOOK_ALLOW_RANGES: '127.0.0.1/32',
   });
-  const created = await createTenant({ name: 'settings', repository: createAccountsRepository(t.db.kysely) });
-  await newMember(t.db, created.tenant.id, member.email, 'owner', member.password);
-  await newStaff(t.db, staff.username, 'admin', staff.password);
-  browser = await launchChromium();
-  opsContext = await browser.newContext({
-    baseURL: hongyan.httpUrl!,
-    viewport: { width: 1280, height: 800 },
-  });
-  opsContext.setDefaultTimeout(WAIT);
-  ops = await opsContext.newPage();
-  tenantContext = await browser.newContext({
-    baseURL: hongyan.httpUrl!,
-    viewport: { width: 1280, height: 800 },
-  });
-  tenantContext.setDefaultTimeout(WAIT);
-  await tenantContext.addInitScript(() => localStorage.setItem('hongyan.lang', 'en-US'));
-  tenant = await tenantContext.newPage();
+  const { db } = rig.t;
+  const created = await createTenant({ name: 'settings', repository: createAccountsRepository(db.kysely) });
+  await newMember(db, created.tenant.id, member.email, 'owner', member.password);
+  await newStaff(db, staff.username, 'admin', staff.password);
+  ops = await openConsole(rig);
+  tenant = await openConsole(rig, { lang: 'en-US' });
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await hongyan?.stop();
-  await t?.drop();
-});
+afterAll(() => rig?.close());
 
 interface Breaker {
   degrade_below: number;
@@ -93,11 +75,7 @@ interface Breaker {
 
 describe.skipIf(!haveChromium)('the console settings screens in Chromium', () => {
   it("shows a channel's breaker state and thresholds, refuses a change without hysteresis with its code, and saves a good one", async () => {
-    await ops.goto('/login');
-    await ops.getByLabel('邮箱或用户名').fill(staff.username);
-    await ops.getByLabel('密码').fill(staff.password);
-    await ops.getByRole('button', { name: /登\s*录/ }).click();
-    await ops.waitForURL('**/operator/reviews');
+    await logInStaff(ops, staff);
 
     const channels = await apiGet<{ data: { id: number; name: string }[] }>(ops, '/v1/operator/channels');
     const channel = channels.data.find((c) => c.name === 'simulator')!;
@@ -218,11 +196,7 @@ describe.skipIf(!haveChromium)('the console settings screens in Chromium', () =>
       events: string[];
       enabled: boolean;
     }
-    await tenant.goto('/login');
-    await tenant.getByLabel('Email or username').fill(member.email);
-    await tenant.getByLabel('Password').fill(member.password);
-    await tenant.getByRole('button', { name: 'Log in' }).click();
-    await tenant.getByTestId('account').waitFor();
+    await logInMember(tenant, member);
 
     await tenant.goto('/developers');
     await tenant.getByTestId('webhook-url').fill('http://127.0.0.1:9/hooks/aliyun');

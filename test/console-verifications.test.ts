@@ -3,47 +3,38 @@
 // the API with the tenant's key; the page lists them in English and, after the language switch, in
 // 简体中文: the tenant's own only (another tenant's code to the same number is not there), its
 // status, and never the code itself. The number filter narrows the list on the server.
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHongyan } from '../src/app/start.ts';
-import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { newMember } from '../src/modules/accounts/accounts.testkit.ts';
-import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
-import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
-import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
-import { haveChromium, launchChromium, startConsoleHongyan, warnIfNoChromium } from './helpers/console.ts';
-import { createTestDatabase } from './helpers/db.ts';
+import {
+  type ConsoleRig,
+  haveChromium,
+  logInMember,
+  newSendingTenant,
+  openConsole,
+  poll,
+  startConsoleRig,
+  warnIfNoChromium,
+} from './helpers/console.ts';
 
 warnIfNoChromium('console verification-code browser tests');
 
-const WAIT = 60_000;
-let t: Awaited<ReturnType<typeof createTestDatabase>>;
-let hongyan: RunningHongyan;
-let browser: Browser;
+let rig: ConsoleRig;
 let page: Page;
 const member = { email: 'otp@console.test', password: 'correct horse battery' };
 let ownKey: string;
 let otherKey: string;
 
-const poll = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: WAIT, interval: 250 });
-
-async function newSendingTenant(name: string) {
-  const created = await createTenant({ name, repository: createAccountsRepository(t.db.kysely) });
-  await creditForTests(t.db.pool, created.tenant.id);
-  await grantSending({ db: t.db.pool, tenantId: created.tenant.id, signatures: ['鸿雁'], freeText: true });
-  return created;
-}
-
 /** Sends a code through the API with a tenant key; answers the verification and its code. */
 async function sendCode(key: string, to: string, purpose: string) {
-  const res = await fetch(`${hongyan.httpUrl!}/v1/verifications`, {
+  const res = await fetch(`${rig.hongyan.httpUrl!}/v1/verifications`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ to, purpose }),
   });
   const body = (await res.json()) as { id: string; message_id: string };
   expect(res.status, JSON.stringify(body)).toBe(201);
-  const m = await t.db.pool.query<{ content: string }>('select content from messages where id = $1', [
+  const m = await rig.t.db.pool.query<{ content: string }>('select content from messages where id = $1', [
     body.message_id,
   ]);
   return { id: body.id, code: /(\d{6})/.exec(m.rows[0]!.content)![1]! };
@@ -57,35 +48,17 @@ const rows = () =>
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  t = await createTestDatabase();
-  hongyan = await startConsoleHongyan(t.url);
-  const own = await newSendingTenant('otp');
-  const other = await newSendingTenant('other');
+  rig = await startConsoleRig();
+  const own = await newSendingTenant(rig.t.db, 'otp');
+  const other = await newSendingTenant(rig.t.db, 'other');
   ownKey = own.apiKey.key;
   otherKey = other.apiKey.key;
-  await newMember(t.db, own.tenant.id, member.email, 'owner', member.password);
-  browser = await launchChromium();
-  const context = await browser.newContext({
-    baseURL: hongyan.httpUrl!,
-    viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(WAIT);
-  await context.addInitScript(() => {
-    if (!localStorage.getItem('hongyan.lang')) localStorage.setItem('hongyan.lang', 'en-US');
-  });
-  page = await context.newPage();
-  await page.goto('/login');
-  await page.getByLabel('Email or username').fill(member.email);
-  await page.getByLabel('Password').fill(member.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByTestId('account').waitFor();
+  await newMember(rig.t.db, own.tenant.id, member.email, 'owner', member.password);
+  page = await openConsole(rig, { lang: 'en-US', viewport: { width: 1280, height: 900 } });
+  await logInMember(page, member);
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await hongyan?.stop();
-  await t?.drop();
-});
+afterAll(() => rig?.close());
 
 describe.skipIf(!haveChromium)('the Verification codes page', () => {
   it('lists the codes sent through the API in both languages, never a code or another tenant’s', async () => {
@@ -112,7 +85,7 @@ describe.skipIf(!haveChromium)('the Verification codes page', () => {
     await poll(async () => (await rows()).map((r) => r[0])).toEqual([login.id]);
 
     // A check approves the login code; the page (refreshed every 5 s) says so, in 简体中文 too.
-    const check = await fetch(`${hongyan.httpUrl!}/v1/verifications/check`, {
+    const check = await fetch(`${rig.hongyan.httpUrl!}/v1/verifications/check`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ownKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ to: '13800138401', purpose: 'login', code: login.code }),

@@ -4,28 +4,26 @@
 // by the tenant, the language switch. HONGYAN_SCREENSHOTS=1 also writes docs/screenshots/.
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHongyan } from '../src/app/start.ts';
-import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { newMember, newStaff } from '../src/modules/accounts/accounts.testkit.ts';
-import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
 import { base32Decode, totp } from '../src/modules/accounts/totp.models.ts';
-import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
-import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
-import { haveChromium, launchChromium, startConsoleHongyan, warnIfNoChromium } from './helpers/console.ts';
-import { createTestDatabase } from './helpers/db.ts';
+import {
+  type ConsoleRig,
+  haveChromium,
+  logInStaff,
+  newSendingTenant,
+  openConsole,
+  startConsoleRig,
+  WAIT,
+  warnIfNoChromium,
+} from './helpers/console.ts';
 
 const SCREENSHOTS = process.env.HONGYAN_SCREENSHOTS === '1';
 const SHOTS_DIR = path.resolve(import.meta.dirname, '../docs/screenshots');
-const WAIT = 60_000;
-
 warnIfNoChromium('console browser tests');
 
-let t: Awaited<ReturnType<typeof createTestDatabase>>;
-let hongyan: RunningHongyan;
-let browser: Browser;
-let tenantContext: BrowserContext;
+let rig: ConsoleRig;
 let tenant: Page;
 let totpSecret: string;
 const member = { email: 'owner@console.test', password: 'correct horse battery' };
@@ -63,33 +61,21 @@ async function enrolTwoFactor(baseUrl: string) {
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  t = await createTestDatabase();
   // As `hongyan start`: the console is built when its sources changed (cached by hash) and served at /.
-  hongyan = await startConsoleHongyan(t.url);
-  const created = await createTenant({ name: 'console', repository: createAccountsRepository(t.db.kysely) });
-  await creditForTests(t.db.pool, created.tenant.id);
-  await grantSending({ db: t.db.pool, tenantId: created.tenant.id, signatures: ['鸿雁'], freeText: true });
-  await newMember(t.db, created.tenant.id, member.email, 'owner', member.password);
-  await newStaff(t.db, staff.username, 'admin', staff.password);
-  await enrolTwoFactor(hongyan.httpUrl!);
-  browser = await launchChromium();
-  tenantContext = await browser.newContext({
-    baseURL: hongyan.httpUrl!,
-    viewport: { width: 1280, height: 800 },
-  });
-  tenantContext.setDefaultTimeout(WAIT);
-  tenant = await tenantContext.newPage();
+  rig = await startConsoleRig();
+  const { db } = rig.t;
+  const created = await newSendingTenant(db, 'console');
+  await newMember(db, created.tenant.id, member.email, 'owner', member.password);
+  await newStaff(db, staff.username, 'admin', staff.password);
+  await enrolTwoFactor(rig.hongyan.httpUrl!);
+  tenant = await openConsole(rig);
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await hongyan?.stop();
-  await t?.drop();
-});
+afterAll(() => rig?.close());
 
 describe.skipIf(!haveChromium)('the web console in Chromium', () => {
   it('serves the console at / and its routes, never in place of an API, docs or health path', async () => {
-    const base = hongyan.httpUrl!;
+    const base = rig.hongyan.httpUrl!;
     for (const route of ['/', '/records', '/operator/channels']) {
       const res = await fetch(`${base}${route}`);
       expect([route, res.status, res.headers.get('content-type')]).toEqual([
@@ -173,17 +159,8 @@ describe.skipIf(!haveChromium)('the web console in Chromium', () => {
     };
     const templateId = templates.data.find((x) => x.name === '发货通知')!.id;
 
-    const opsContext = await browser.newContext({
-      baseURL: hongyan.httpUrl!,
-      viewport: { width: 1280, height: 800 },
-    });
-    opsContext.setDefaultTimeout(WAIT);
-    const ops = await opsContext.newPage();
-    await ops.goto('/login');
-    await ops.getByLabel('邮箱或用户名').fill(staff.username);
-    await ops.getByLabel('密码').fill(staff.password);
-    await ops.getByRole('button', { name: /登\s*录/ }).click();
-    await ops.waitForURL('**/operator/reviews');
+    const ops = await openConsole(rig);
+    await logInStaff(ops, staff);
     await ops.getByTestId(`approve-${templateId}`).waitFor();
     await shoot(ops, 'operator-reviews');
     await ops.getByTestId(`approve-${templateId}`).click();
@@ -191,7 +168,7 @@ describe.skipIf(!haveChromium)('the web console in Chromium', () => {
     await ops.goto('/operator/channels');
     await ops.getByText('通道健康（实时）').waitFor();
     await shoot(ops, 'operator-channels');
-    await opsContext.close();
+    await ops.context().close();
 
     await tenant.reload();
     await row.getByText('已通过').waitFor();
