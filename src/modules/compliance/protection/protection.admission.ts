@@ -145,11 +145,32 @@ async function quietHoursVerdicts(
   });
 }
 
+/** How long a found first id is used again (see firstIdFinder). */
+const FIRST_ID_REUSE_MS = 60_000;
+
+/**
+ * findFirstIdSince for the caps' longest window, searched at most once a minute per process
+ * instead of once per group (a round trip inside every insert transaction): a bound found for
+ * an earlier `now` is lower, so it is still a bound, only a looser one (the count's created_at
+ * filter drops the extra minute of rows). A clock that went back searches again.
+ */
+function firstIdFinder() {
+  let found: { at: number; id: number } | null = null;
+  return async (client: pg.PoolClient, now: Date): Promise<number> => {
+    const at = now.getTime();
+    if (found !== null && at >= found.at && at - found.at < FIRST_ID_REUSE_MS) return found.id;
+    const id = await findFirstIdSince(client, new Date(at - LONGEST_WINDOW_MS));
+    found = { at, id };
+    return id;
+  };
+}
+
 /** The caps' verdict per row (not yet settled), the rows counted against each other in order. */
 async function capVerdicts(
   client: pg.PoolClient,
   rows: readonly NewMessageRow[],
   context: AdmissionContext,
+  firstId: ReturnType<typeof firstIdFinder>,
 ): Promise<(AppError | null)[]> {
   if (rows.length === 0) return [];
   const { settings, withAllowlist } = await readSettingsAndAllowlists(
@@ -183,7 +204,7 @@ async function capVerdicts(
   const recent = await countRecentSends(client, {
     keys,
     now: context.now,
-    firstId: await findFirstIdSince(client, new Date(context.now.getTime() - LONGEST_WINDOW_MS)),
+    firstId: await firstId(client, context.now),
   });
   // Per key, its counts so far; rows of the same group to the same number count against each other.
   const minute = new Int32Array(keys.size);
@@ -214,6 +235,7 @@ async function capVerdicts(
 
 /** Lists beside quiet hours then caps; `pool` gives the spare connection for the lists. */
 export function recipientProtectionStep({ pool }: { pool?: SparePool } = {}): AdmissionStep {
+  const firstId = firstIdFinder();
   return {
     name: 'compliance.recipient_protection',
     order: 100,
@@ -227,7 +249,7 @@ export function recipientProtectionStep({ pool }: { pool?: SparePool } = {}): Ad
       try {
         quiet = await quietHoursVerdicts(client, rows, context);
         const open = rows.filter((_, i) => quiet[i] === null);
-        const caps = await capVerdicts(client, open, context);
+        const caps = await capVerdicts(client, open, context, firstId);
         let k = 0;
         capped = quiet.map((q) => (q === null ? caps[k++]! : null));
       } catch (error) {

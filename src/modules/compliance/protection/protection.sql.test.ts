@@ -7,6 +7,8 @@ import {
   bucketOf,
   CapKeys,
   countRecentSends,
+  findAllowlisted,
+  findListHits,
   keyOf,
   lockRecipients,
   RECIPIENT_LOCK_BUCKETS,
@@ -167,6 +169,78 @@ describe('countRecentSends', () => {
       }
     } finally {
       client.release();
+    }
+  });
+});
+
+describe('list look-ups', () => {
+  let t: Awaited<ReturnType<typeof createTestDatabase>>;
+  let tenant: number;
+  const listed = (i: number) => `+86137${String(i * 7).padStart(8, '0')}`;
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    tenant = (
+      await t.db.pool.query<{ id: number }>(`insert into tenants (name) values ('lists') returning id`)
+    ).rows[0]!.id;
+    // Small lists, as most tenants have: the planner would scan them rather than use their index.
+    await t.db.pool.query(
+      `insert into tenant_blacklist (tenant_id, phone, reason, created_at)
+       select $1, '+86137' || lpad((i * 7)::text, 8, '0'), 'complaint', now() from generate_series(1, 300) i`,
+      [tenant],
+    );
+    await t.db.pool.query(
+      `insert into tenant_allowlist (tenant_id, phone, created_at)
+       select $1, '+86137' || lpad((i * 7)::text, 8, '0'), now() from generate_series(1, 300) i`,
+      [tenant],
+    );
+    await t.db.pool.query(
+      `insert into platform_blacklist (phone, reason, created_at) values ($1, 'complaint', now())`,
+      [listed(1)],
+    );
+    await t.db.pool.query(
+      `insert into opt_outs (tenant_id, phone, source, created_at) values ($1, $2, 'api', now())`,
+      [tenant, listed(2)],
+    );
+    await t.db.pool.query('analyze tenant_blacklist, tenant_allowlist, platform_blacklist, opt_outs');
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it('probe every list by its index whatever its size, and find each hit', async () => {
+    // 3,000 numbers, every seventh of the first 2,100 listed: a scan of a small list compared
+    // each of its rows with each number (218 ms for 1,000 rows against 10,000 numbers).
+    const phones = Array.from({ length: 3000 }, (_, i) => `+86137${String(i).padStart(8, '0')}`);
+    const client = await t.db.pool.connect();
+    const plans: string[] = [];
+    const onNotice = (notice: { message?: string }) => plans.push(notice.message ?? '');
+    client.on('notice', onNotice);
+    try {
+      await client.query(`load 'auto_explain'`);
+      await client.query(`set auto_explain.log_min_duration = 0`);
+      await client.query(`set auto_explain.log_nested_statements = on`);
+      await client.query(`set client_min_messages = log`);
+      const hits = await findListHits(client, { phones, tenantIds: [tenant] });
+      const allowed = await findAllowlisted(client, { phones, tenantIds: [tenant] });
+      await client.query(`set client_min_messages = notice`);
+      expect(hits.get(listed(1))?.platform).toBe(true);
+      expect([...(hits.get(listed(2))?.tenants.get(tenant) ?? [])].sort()).toEqual([
+        'opt_out',
+        'tenant_blacklist',
+      ]);
+      expect([...(hits.get(listed(3))?.tenants.get(tenant) ?? [])]).toEqual(['tenant_blacklist']);
+      expect(hits.size).toBe(300);
+      expect(allowed.get(tenant)?.size).toBe(300);
+      const nested = plans.filter((p) => p.includes('Query Text:') && !p.includes('protection_'));
+      expect(nested.length).toBeGreaterThanOrEqual(2);
+      for (const plan of nested) {
+        expect(plan).not.toMatch(/Seq Scan/);
+        expect(plan).toMatch(/Index Only Scan using (tenant_blacklist|tenant_allowlist)_pkey/);
+      }
+    } finally {
+      client.off('notice', onNotice);
+      client.release(new Error('auto_explain loaded: not for reuse'));
     }
   });
 });

@@ -2,10 +2,13 @@
 // indexed `= any($1)` look-up per list (a 10,000-recipient batch against lists of millions is a
 // few index probes per number, never a scan).
 //
-// The arrays are passed as `(select $1::text[])::text[]`, which hides their length from the
-// planner: given 10,000 literal numbers, PostgreSQL 15 expects 10,000 matches and scans a
-// 1,000,000-number list in parallel (400–600 ms on the shared 2-core machine) instead of probing
-// its primary key (90–150 ms, index-only). bench/protection.ts measures it.
+// The arrays are never shown to the planner: given 10,000 literal numbers, PostgreSQL 15 expects
+// 10,000 matches and scans a 1,000,000-number list in parallel (400–600 ms on the shared 2-core
+// machine) instead of probing its primary key (90–150 ms, index-only). The look-ups are functions
+// (migration 0040) whose parameters it cannot see into, with the planner settings each needs: the
+// lists and the allowlist use their index whatever their size (a small list was scanned and
+// compared with every number of the array, one by one: 218 ms for 1,000 numbers), the caps count
+// is never sorted. bench/protection.ts measures them.
 import type pg from 'pg';
 import {
   type CapWindow,
@@ -35,14 +38,7 @@ export async function findListHits(
   { phones, tenantIds }: { phones: string[]; tenantIds: number[] },
 ): Promise<ListHits> {
   const result = await db.query<{ list: ListHit; tenant_id: string | null; phone: string }>(
-    `select 'platform_blacklist' as list, null::bigint as tenant_id, phone from platform_blacklist
-      where phone = any((select $1::text[])::text[])
-     union all
-     select 'tenant_blacklist', tenant_id, phone from tenant_blacklist
-      where tenant_id = any((select $2::bigint[])::bigint[]) and phone = any((select $1::text[])::text[])
-     union all
-     select 'opt_out', tenant_id, phone from opt_outs
-      where tenant_id = any((select $2::bigint[])::bigint[]) and phone = any((select $1::text[])::text[])`,
+    'select list, tenant_id, phone from protection_list_hits($1::text[], $2::bigint[])',
     [phones, tenantIds],
   );
   const hits: ListHits = new Map();
@@ -92,8 +88,7 @@ export async function findAllowlisted(
   { phones, tenantIds }: { phones: string[]; tenantIds: number[] },
 ): Promise<Map<number, Set<string>>> {
   const result = await db.query<{ tenant_id: string; phone: string }>(
-    `select tenant_id, phone from tenant_allowlist
-      where tenant_id = any((select $2::bigint[])::bigint[]) and phone = any((select $1::text[])::text[])`,
+    'select tenant_id, phone from protection_allowlisted($1::text[], $2::bigint[])',
     [phones, tenantIds],
   );
   const allowed = new Map<number, Set<string>>();
@@ -223,15 +218,16 @@ export interface KeyCounts {
 /**
  * Messages each (tenant, phone, type) key got in each rolling window ending at `now`, counted from
  * `messages` itself (no send log to write: the rows the insert makes are what later groups count);
- * keys with none are left out. One scan for the whole group:
+ * keys with none are left out. One scan for the whole group, in one round trip
+ * (protection_recent_counts_one / protection_recent_counts, migration 0040):
  * - the group's numbers are looked up together in messages_recipient (recipient, id), each from
  *   `firstId` (findFirstIdSince), as one bitmap, so each heap page holding some of their messages
  *   is read once, not once per message as a probe per key did (10,000 keys of 8 messages each on
  *   the busy machine: 2,568 pages read instead of 79,600; 58 ms against 149 for the statement);
  * - the rows are counted in a hash table by key. Sorting them instead is what the planner picks,
  *   trusting its guess of a few rows (it cannot see the array's length, see the header), and the
- *   sort of every counted row spills to disk (80,000 rows: 4.5 MB, 110–125 ms). Sorts are turned
- *   off for this statement alone (set_config local to the transaction, put back after it).
+ *   sort of every counted row spills to disk (80,000 rows: 4.5 MB, 110–125 ms). The functions turn
+ *   sorts off for themselves (it took two statements around this one before);
  * - `tenant_id + 0` keeps the tenant out of the index choice: on its own (tenant_id, id) index the
  *   planner, trusting the few keys it is told of, scanned every message of the tenant (minutes for
  *   a 10,000-recipient batch over 50,000 messages; found by the bench).
@@ -243,56 +239,35 @@ export async function countRecentSends(
   db: Queryable,
   { keys, now, firstId }: { keys: CapKeys; now: Date; firstId: number },
 ): Promise<KeyCounts> {
-  const was = await db.query<{ was: string }>(
-    `select current_setting('enable_sort') as was, set_config('enable_sort', 'off', true)`,
-  );
   const since = (window: CapWindow) => new Date(now.getTime() - WINDOW_MS[window]);
   const tenants = keys.tenants();
   const types = keys.types();
   // A batch is one tenant and one type: its rows are grouped by recipient alone (a third less
   // time in the hash table than by three columns).
   const one = tenants.length === 1 && types.length === 1;
+  const windows = [now, since('minute'), since('hour'), since('day'), firstId, UNCOUNTED_STATUSES];
   const result = await db.query<{
     recipient: string[] | null;
-    tenant: string | null;
-    type: string | null;
+    tenant?: string | null;
+    type?: string | null;
     minute: string | null;
     hour: string | null;
     day: string | null;
   }>(
-    `select to_json(array_agg(c.recipient)) as recipient,
-            ${one ? 'null' : 'array_agg(c.tenant_id)::text'} as tenant, ${one ? 'null' : 'array_agg(c.type)::text'} as type,
-            array_agg(c.minute)::text as minute, array_agg(c.hour)::text as hour, array_agg(c.day)::text as day
-       from (select m.recipient, ${one ? '' : 'm.tenant_id, array_position($3::text[], m.type) as type,'}
-                    count(*) filter (where m.created_at > $5::timestamptz) as minute,
-                    count(*) filter (where m.created_at > $6::timestamptz) as hour,
-                    count(*) as day
-               from messages m
-              where m.recipient = any((select $1::text[])::text[]) and m.id >= $8::bigint
-                and m.tenant_id + 0 = any((select $2::bigint[])::bigint[]) and m.type = any($3::text[])
-                and m.status <> all ($9::text[])
-                and m.created_at > $7::timestamptz and m.created_at <= $4::timestamptz
-              group by m.recipient${one ? '' : ', m.tenant_id, m.type'}) c`,
-    [
-      keys.phones(),
-      tenants,
-      types,
-      now,
-      since('minute'),
-      since('hour'),
-      since('day'),
-      firstId,
-      UNCOUNTED_STATUSES,
-    ],
+    one
+      ? `select recipient, minute, hour, day
+           from protection_recent_counts_one($1::text[], $2::bigint, $3::text, $4, $5, $6, $7, $8, $9::text[])`
+      : `select recipient, tenant, type, minute, hour, day
+           from protection_recent_counts($1::text[], $2::bigint[], $3::text[], $4, $5, $6, $7, $8, $9::text[])`,
+    [keys.phones(), one ? tenants[0] : tenants, one ? types[0] : types, ...windows],
   );
-  await db.query(`select set_config('enable_sort', $1, true)`, [was.rows[0]!.was]);
   // Recipients as one JSON array (one JSON.parse), integers as PostgreSQL's array text split here:
   // postgres-array parsing six arrays of 10,000 took 20–40 ms on the busy machine.
   const row = result.rows[0]!;
   const recipients = row.recipient ?? [];
   const ints = (text: string | null) => (text === null ? [] : text.slice(1, -1).split(',').map(Number));
-  const tenant = one ? null : ints(row.tenant);
-  const type = one ? null : ints(row.type);
+  const tenant = one ? null : ints(row.tenant ?? null);
+  const type = one ? null : ints(row.type ?? null);
   const [minute, hour, day] = [ints(row.minute), ints(row.hour), ints(row.day)];
   const counts: KeyCounts = { key: [], minute: [], hour: [], day: [] };
   for (let j = 0; j < recipients.length; j++) {
