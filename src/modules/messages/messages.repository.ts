@@ -167,14 +167,13 @@ export function createMessagesRepository(db: Kysely<Database>) {
     /**
      * The codes the Verify API sent in these messages (verifications module's tables), by message
      * id, for masking them in every view. Only `verification` messages are looked up (other pages
-     * cost nothing). verification_sends has no index on message_id, but its sent_at is the
-     * message's created_at (one `now` for both in startVerification), so each message is one
-     * equality probe of its (tenant_id, sent_at) index.
+     * cost nothing); each is one probe of verification_sends' message_id index (migration 0038).
      */
-    async sentCodesOf(tenantId: number, rows: readonly { id: number; type: string; created_at: Date }[]) {
+    async sentCodesOf(tenantId: number, rows: readonly { id: number; type: string }[]) {
       const sent = new Map<number, SentCode>();
       const verify = rows.filter((r) => r.type === 'verification');
       if (verify.length === 0) return sent;
+      const ids = verify.map((r) => r.id);
       const found = await sql<{
         message_id: string;
         code_salt: Buffer;
@@ -182,10 +181,9 @@ export function createMessagesRepository(db: Kysely<Database>) {
         code_length: number;
       }>`
         select s.message_id, v.code_salt, v.code_hash, v.code_length
-          from unnest(${verify.map((r) => r.id)}::bigint[], ${verify.map((r) => r.created_at)}::timestamptz[])
-            as m(id, created_at)
-          join verification_sends s on s.tenant_id = ${tenantId} and s.sent_at = m.created_at and s.message_id = m.id
-          join verifications v on v.id = s.verification_id`.execute(db);
+          from verification_sends s
+          join verifications v on v.id = s.verification_id
+         where s.message_id = any (${ids}::bigint[]) and s.tenant_id = ${tenantId}`.execute(db);
       for (const r of found.rows) {
         sent.set(Number(r.message_id), { salt: r.code_salt, hash: r.code_hash, length: r.code_length });
       }

@@ -4,12 +4,14 @@ import { maskCode } from '../verifications/verifications.models.ts';
 import type { MessagesRepository } from './messages.repository.ts';
 
 /** The rows, each code the Verify API sent in one shown as asterisks of its length. */
-export async function maskSentCodes<
-  T extends { id: number | string; type: string; created_at: Date; content: string },
->(repository: Pick<MessagesRepository, 'sentCodesOf'>, tenantId: number, rows: readonly T[]): Promise<T[]> {
+export async function maskSentCodes<T extends { id: number | string; type: string; content: string }>(
+  repository: Pick<MessagesRepository, 'sentCodesOf'>,
+  tenantId: number,
+  rows: readonly T[],
+): Promise<T[]> {
   const codes = await repository.sentCodesOf(
     tenantId,
-    rows.map((r) => ({ id: Number(r.id), type: r.type, created_at: r.created_at })),
+    rows.map((r) => ({ id: Number(r.id), type: r.type })),
   );
   return rows.map((r) => {
     const code = codes.get(Number(r.id));
