@@ -542,6 +542,32 @@ describe('campaigns end to end', { timeout: 120_000 }, () => {
     expect(rows[0]!.n).toBe(4);
   });
 
+  it("fills a contact's empty field from the campaign's params; a field with a value still wins", async () => {
+    const group = await api('POST', '/v1/contacts/groups', { name: '无名' });
+    expect(group.status).toBe(201);
+    const contacts = [
+      // No name (stored as ''), and an empty level.
+      { phone: phone(720), fields: { level: '' } },
+      { phone: phone(721), name: '王先生', fields: { level: '金卡' } },
+    ];
+    const bulk = await api('POST', '/v1/contacts/bulk', { contacts, group_id: group.body.id });
+    expect(bulk.body.created).toBe(2);
+    const created = await api('POST', '/v1/campaigns', {
+      name: 'empty fields',
+      audience: { group_ids: [Number(group.body.id)] },
+      content: '{name}您好，您的等级{level}',
+      params: { name: '尊敬的顾客', level: '普通' },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const [run] = await runsDone(created.body.id, 1);
+    expect(run).toMatchObject({ progress: { audience: 2, accepted: 2 } });
+    const messages = await allFinal(created.body.id, 2);
+    expect(messages.map((m) => [m.recipient, m.content]).sort()).toEqual([
+      [phone(720), '【鸿雁】尊敬的顾客您好，您的等级普通'],
+      [phone(721), '【鸿雁】王先生您好，您的等级金卡'],
+    ]);
+  });
+
   it('throttles a run: each minute takes at most throttle_per_minute recipients', async () => {
     const created = await api('POST', '/v1/campaigns', {
       name: 'throttled',

@@ -208,6 +208,22 @@ interface Built {
   contactId: number | null;
 }
 
+/**
+ * The values a recipient's message is filled with: its own fields over the campaign's params,
+ * except an empty one, which leaves a param of that name in place. Every contact has a `name`
+ * field, '' when it has no name, so without this a given `params.name` never reached a contact.
+ * An empty field with no param of its name is passed on, as before.
+ */
+export function recipientVariables(
+  params: Readonly<Record<string, string | number>> | undefined,
+  fields: Readonly<Record<string, string>>,
+): Record<string, string | number> {
+  const values: Record<string, string | number> = { ...params };
+  for (const [key, value] of Object.entries(fields))
+    if (value.trim() !== '' || !Object.hasOwn(values, key)) values[key] = value;
+  return values;
+}
+
 /** One recipient's message row, or why it has none (invalid number, a missing variable, too long). */
 function buildRow(
   deps: RunDeps,
@@ -220,7 +236,7 @@ function buildRow(
 ): Pick<Built, 'row' | 'error' | 'links'> {
   const phone = normalizePhone(recipient.phone, deps.defaultRegion as CountryCode);
   if (!phone.ok) return { row: null, error: 'messages.invalid_recipient', links: [] };
-  const composed = composer.compose({ ...c.content.params, ...recipient.fields }, true);
+  const composed = composer.compose(recipientVariables(c.content.params, recipient.fields), true);
   if (!composed.ok) return { row: null, error: composed.code, links: [] };
   // Short links replace the URLs before the length is counted: they count with their real length.
   const short = c.shorten_links
