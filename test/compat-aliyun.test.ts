@@ -393,3 +393,53 @@ describe('Aliyun SMS: credentials and quota', () => {
     ).rejects.toMatchObject({ code: 'InvalidAccessKeyId.Inactive' });
   });
 });
+
+describe('QuerySendDetails and a code the Verify API sent', () => {
+  it('shows the code as asterisks through both SDKs, while the stored row keeps it', async () => {
+    const number = '13800138051';
+    const res = await fetch(`${h.httpUrl}/v1/verifications`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ to: number, purpose: 'login' }),
+    });
+    const body = (await res.json()) as { message_id: string };
+    expect(res.status, JSON.stringify(body)).toBe(201);
+    const { rows } = await h.db.pool.query<{ content: string }>(
+      'select content from messages where id = $1',
+      [body.message_id],
+    );
+    const stored = rows[0]!.content;
+    const code = /(\d{6})/.exec(stored)![1]!;
+    const masked = stored.replace(code, '******');
+    expect(masked).not.toContain(code);
+    await waitUntilFinal(h, [body.message_id]);
+
+    const acs3 = await acs3Client(h.hostPort).querySendDetails(
+      new $Dysmsapi.QuerySendDetailsRequest({
+        phoneNumber: number,
+        sendDate: today(),
+        pageSize: 10,
+        currentPage: 1,
+      }),
+    );
+    expect(acs3.body).toMatchObject({ code: 'OK', totalCount: '1' });
+    const [dto] = acs3.body!.smsSendDetailDTOs!.smsSendDetailDTO!;
+    expect([dto!.phoneNum, dto!.content]).toEqual([number, masked]);
+
+    const rpc = (await rpcClient(h.httpUrl).request(
+      'QuerySendDetails',
+      { PhoneNumber: number, SendDate: today(), PageSize: 10, CurrentPage: 1 },
+      { method: 'POST' },
+    )) as { Code: string; SmsSendDetailDTOs: { SmsSendDetailDTO: { PhoneNum: string; Content: string }[] } };
+    expect(rpc.Code).toBe('OK');
+    expect(rpc.SmsSendDetailDTOs.SmsSendDetailDTO.map((d) => [d.PhoneNum, d.Content])).toEqual([
+      [number, masked],
+    ]);
+
+    // Masked on output only: the row (what the carrier got) still holds the code.
+    const after = await h.db.pool.query<{ content: string }>('select content from messages where id = $1', [
+      body.message_id,
+    ]);
+    expect(after.rows[0]!.content).toBe(stored);
+  }, 120_000);
+});
