@@ -141,11 +141,11 @@ describe.skipIf(!haveChromium)("an A/B variant's own template in the campaign fo
     await poll(() => page.getByTestId('ab-param-0-shop').inputValue()).toBe('南京路店');
     const shopItem = page.locator('.ant-form-item', { has: page.getByTestId('ab-param-0-shop') });
     expect(await shopItem.locator('.ant-form-item-explain').textContent()).toBe(
-      "One value with the same variable of the campaign's other templates, for each recipient without a field of this name (a recipient's own field takes its place)",
+      "One value with the same variable of the campaign's other templates, for each recipient without a value of this name (a recipient's own non-empty field takes its place)",
     );
     const discountItem = page.locator('.ant-form-item', { has: page.getByTestId('ab-param-0-discount') });
     expect(await discountItem.locator('.ant-form-item-explain').textContent()).toBe(
-      "For each recipient without a field of this name; a recipient's own field always takes its place. Empty: the recipients' fields only",
+      "For each recipient without a value of this name; a recipient's own non-empty field takes its place. Empty: the recipients' fields only",
     );
     await page.getByTestId('ab-param-0-shop').fill('淮海路店');
     expect(await mainShop.inputValue()).toBe('淮海路店');

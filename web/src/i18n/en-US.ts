@@ -313,7 +313,7 @@ export const enUS = {
   'campaigns.notSignificant': 'Not significant',
   'campaigns.now': 'Now',
   'campaigns.paramHelp':
-    "For each recipient without a field of this name; a recipient's own field always takes its place. Empty: the recipients' fields only",
+    "For each recipient without a value of this name; a recipient's own non-empty field takes its place. Empty: the recipients' fields only",
   'campaigns.pastedHelp': 'Extra pasted numbers, one a line: {n}',
   'campaigns.pastedInvalid': 'Invalid numbers',
   'campaigns.recurring': 'Recurring',
@@ -569,5 +569,5 @@ export const enUS = {
   'field.sends': 'Sends',
   'field.approved_at': 'Verified at',
   'campaigns.abParamShared':
-    "One value with the same variable of the campaign's other templates, for each recipient without a field of this name (a recipient's own field takes its place)",
+    "One value with the same variable of the campaign's other templates, for each recipient without a value of this name (a recipient's own non-empty field takes its place)",
 } satisfies Record<keyof typeof zhCN, string>;

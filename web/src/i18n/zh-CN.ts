@@ -309,7 +309,7 @@ export const zhCN = {
   'campaigns.notEnough': '余额不足以发送全部短信',
   'campaigns.notSignificant': '差异不显著',
   'campaigns.now': '立即',
-  'campaigns.paramHelp': '用于没有同名字段的收件人；收件人自己的字段总是优先。留空则只取收件人字段',
+  'campaigns.paramHelp': '用于没有同名字段值的收件人；收件人自己的非空字段优先。留空则只取收件人字段',
   'campaigns.pastedHelp': '另加粘贴的号码，每行一个：{n}',
   'campaigns.pastedInvalid': '无效号码',
   'campaigns.recurring': '周期',
@@ -557,5 +557,5 @@ export const zhCN = {
   'field.sends': '发送次数',
   'field.approved_at': '验证时间',
   'campaigns.abParamShared':
-    '与本活动其他模板的同名变量共用一个值，用于没有同名字段的收件人（收件人自己的字段优先）',
+    '与本活动其他模板的同名变量共用一个值，用于没有同名字段值的收件人（收件人自己的非空字段优先）',
 };
