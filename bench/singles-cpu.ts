@@ -222,12 +222,20 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
       );
       for (const r of rows) console.log(`${r.calls}\t${r.ms}ms\t${r.rows}\t${r.q}`);
     }
+    // Messages whose receipt was written with their submit result, in one update (the recorder's
+    // statement sets sent_at and updated_at to one time; a receipt statement later sets its own).
+    const early = await db.query<{ n: number }>(
+      `select count(*)::int as n from messages
+        where tenant_id = $1 and status <> 'sent' and sent_at = updated_at`,
+      [measured.id],
+    );
     const us = (seconds: number) => Math.round((seconds / messages) * 1e6);
     console.log(
       `singles ${messages}: accepted ${perSecond(messages, accepted - t0)}/s, end to end ` +
         `${perSecond(messages, final - t0)}/s, p50 ${percentile(latencies, 50).toFixed(1)} ms, ` +
         `p99 ${percentile(latencies, 99).toFixed(1)} ms; CPU per message: Hongyan ${us(h1 - h0)} µs, ` +
-        `PostgreSQL ${us(p1 - p0)} µs; load ${load.toFixed(1)} on ${os.cpus().length} cores; ${root}`,
+        `PostgreSQL ${us(p1 - p0)} µs; receipt written with the submit result for ` +
+        `${Math.round((100 * early.rows[0]!.n) / messages)} %; load ${load.toFixed(1)} on ${os.cpus().length} cores; ${root}`,
     );
   } finally {
     await cleanup.run();

@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { prepared } from '../../db/prepared.ts';
 import { RECORD_FAILED } from './dispatch.models.ts';
-import { partRowsOf } from '../receipts/receipts.models.ts';
+import { type FinalReceiptState, partRowsOf } from '../receipts/receipts.models.ts';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -164,6 +164,26 @@ export interface SentResult {
   carrierIds: string[];
   /** True when a part may have been transmitted twice (a retry after an unanswered submit). */
   duplicateRisk: boolean;
+  /**
+   * The delivery receipt of a single-part message that arrived before this result was written
+   * (the receipt ingest lends it to the recorder): written with it, in the same statement.
+   */
+  receipt?: ReceiptOutcome;
+}
+
+/** A receipt's outcome for its message, as applySinglePartReceipts writes it. */
+export interface ReceiptOutcome {
+  state: FinalReceiptState;
+  errorCode: string | null;
+  doneAt: Date;
+}
+
+/** recordSentMessages, when only the count matters (no result carries a receipt). */
+export async function recordSentMessages(
+  db: Queryable,
+  args: { nodeId: string; results: SentResult[]; now: Date; slot?: number },
+): Promise<number> {
+  return (await recordSubmitResults(db, args)).recorded;
 }
 
 /**
@@ -173,25 +193,45 @@ export interface SentResult {
  * carrier ids are written by one statement: a crash cannot leave a message `sent` without the
  * message_parts its part receipts need. Parts come deduplicated by (channel, carrier id) —
  * see partRowsOf — since one key twice in an upsert fails the whole statement.
+ *
+ * A single-part result that carries its receipt goes from `sending` straight to the receipt's
+ * state, with the receipt's columns as applySinglePartReceipts writes them and sent_at as for any
+ * other, and is counted in receipt_counters (`slot`) as an applied receipt: one non-HOT update of
+ * the row instead of two. The triggers see `sending` -> final and write what the two updates
+ * wrote (migration 0039): the capture, then the refund if the receipt failed the message, and the
+ * `sent` webhook event before the final one. Returns how many rows
+ * were written and the messages whose receipt was written with them; a receipt whose message was
+ * not (or is not single-part) is the caller's to apply the usual way.
  */
-export async function recordSentMessages(
+export async function recordSubmitResults(
   db: Queryable,
-  { nodeId, results, now }: { nodeId: string; results: SentResult[]; now: Date },
-) {
-  if (results.length === 0) return 0;
+  { nodeId, results, now, slot = 0 }: { nodeId: string; results: SentResult[]; now: Date; slot?: number },
+): Promise<{ recorded: number; receiptsWritten: number[] }> {
+  if (results.length === 0) return { recorded: 0, receiptsWritten: [] };
   const parts = partRowsOf(results);
-  const updated = await db.query<{ n: number }>(
+  const updated = await db.query<{ n: number; took: string[] }>(
     prepared(
       'record-sent-messages',
       `with upd as (
        update messages m
-          set status = 'sent', sent_at = $7, channel_id = u.channel_id, source_addr = u.source_addr,
+          set status = case when u.state is not null and m.parts = 1 then u.state else 'sent' end,
+              sent_at = $7, channel_id = u.channel_id, source_addr = u.source_addr,
               carrier_message_id = u.carrier_id, duplicate_risk = m.duplicate_risk or u.dup,
-              error_code = null, error_detail = null, updated_at = $7
-         from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::boolean[])
-           as u(id, channel_id, source_addr, carrier_id, dup)
+              error_code = case when u.state is not null and m.parts = 1 then u.err end,
+              error_detail = null,
+              done_at = case when u.state is not null and m.parts = 1 then u.done_at else m.done_at end,
+              parts_delivered = case when u.state is not null and m.parts = 1
+                                     then case when u.state = 'delivered' then 1 else 0 end
+                                     else m.parts_delivered end,
+              parts_failed = case when u.state is not null and m.parts = 1
+                                  then case when u.state = 'delivered' then 0 else 1 end
+                                  else m.parts_failed end,
+              updated_at = $7
+         from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::boolean[],
+                     $13::text[], $14::text[], $15::timestamptz[])
+           as u(id, channel_id, source_addr, carrier_id, dup, state, err, done_at)
         where m.id = u.id and m.status = 'sending' and m.claimed_by = $6
-       returning m.id),
+       returning m.id, m.channel_id, m.status <> 'sent' as took_receipt),
      parts as (
        insert into message_parts (channel_id, carrier_message_id, message_id, part_no, covers)
        select p.channel_id, p.cid, p.message_id, p.part_no, p.covers
@@ -201,8 +241,16 @@ export async function recordSentMessages(
        on conflict (channel_id, carrier_message_id) do update
          set message_id = excluded.message_id, part_no = excluded.part_no, covers = excluded.covers,
              state = null, error_code = null
-       returning 1)
-     select count(*)::int as n from upd`,
+       returning 1),
+     counted as (
+       insert into receipt_counters as c (channel_id, slot, received, applied, parked, duplicate, expired)
+       select upd.channel_id, $16, count(*), count(*), 0, 0, 0
+         from upd where upd.took_receipt
+        group by upd.channel_id
+        order by upd.channel_id
+       on conflict (channel_id, slot) do update
+         set received = c.received + excluded.received, applied = c.applied + excluded.applied)
+     select count(*)::int as n, coalesce(array_agg(id) filter (where took_receipt), '{}') as took from upd`,
       [
         results.map((r) => r.id),
         results.map((r) => r.channelId),
@@ -216,10 +264,15 @@ export async function recordSentMessages(
         parts.map((p) => p.messageId),
         parts.map((p) => p.partNo),
         parts.map((p) => p.covers),
+        results.map((r) => r.receipt?.state ?? null),
+        results.map((r) => r.receipt?.errorCode ?? null),
+        results.map((r) => r.receipt?.doneAt ?? null),
+        slot,
       ],
     ),
   );
-  return updated.rows[0]?.n ?? 0;
+  const row = updated.rows[0];
+  return { recorded: row?.n ?? 0, receiptsWritten: (row?.took ?? []).map(Number) };
 }
 
 export interface RetryResult {

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { FailedResult, RetryResult, SentResult } from './dispatch.sql.ts';
-import { createRecorder, type RecorderWriters } from './recorder.ts';
+import { createRecorder, type LentReceipts, type RecorderWriters } from './recorder.ts';
 
 const logger = pino({ level: 'silent' });
 const pool = {} as pg.Pool;
@@ -39,7 +39,11 @@ function fakeWriters(refuse: (kind: string, ids: number[]) => Error | null = () 
     return Promise.resolve(rows.length);
   };
   const writers: RecorderWriters = {
-    recordSent: (rows: SentResult[]) => run('sent', rows),
+    // The receipts lent with the rows are written with them.
+    recordSent: async (rows: SentResult[]) => {
+      await run('sent', rows);
+      return rows.filter((r) => r.receipt !== undefined).map((r) => r.id);
+    },
     requeue: (rows: RetryResult[]) => run('retry', rows),
     fail: (rows: FailedResult[]) => run('fail', rows),
     endUnrecorded: async (row) => {
@@ -122,9 +126,9 @@ describe('the recorder', () => {
     const fake = fakeWriters();
     const writers: RecorderWriters = {
       ...fake.writers,
-      recordSent: async (rows, at) => {
+      recordSent: async (rows, at, slot) => {
         await gate;
-        return fake.writers.recordSent(rows, at);
+        return fake.writers.recordSent(rows, at, slot);
       },
     };
     const recorder = createRecorder({ pool, nodeId: 'n', logger, writers, maxBacklog: 50, maxBatch: 10 });
@@ -149,5 +153,41 @@ describe('the recorder', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(fake.calls).toBe(calls);
     expect(fake.unrecorded).toEqual([]);
+  });
+
+  it('writes lent receipts with their results and settles each once: written, or given back', async () => {
+    const fake = fakeWriters((kind, ids) =>
+      kind === 'sent' && ids.includes(3) ? pgError('22P05', 'unsupported Unicode escape sequence') : null,
+    );
+    const seen: SentResult[] = [];
+    const settled: number[][] = [];
+    const outcome = { state: 'delivered' as const, errorCode: null, doneAt: new Date() };
+    const recorder = createRecorder({
+      pool,
+      nodeId: 'n',
+      logger,
+      writers: {
+        ...fake.writers,
+        recordSent: (rows, at, slot) => {
+          seen.push(...rows);
+          expect(slot).toBe(5);
+          return fake.writers.recordSent(rows, at, slot);
+        },
+      },
+      lendReceipts: (rows): LentReceipts => ({
+        // Receipts wait for 2 and 3 (3's row the database refuses), not for 1.
+        outcomes: new Map(rows.filter((r) => r.id !== 1).map((r) => [r.id, outcome])),
+        slot: 5,
+        settle: (written) => settled.push([...written].sort((a, b) => a - b)),
+      }),
+    });
+    for (const id of [1, 2, 3]) recorder.sent(sentRow(id));
+    expect(await recorder.drain(5000)).toBe(true);
+    expect(seen.find((r) => r.id === 1)?.receipt).toBeUndefined();
+    expect(seen.find((r) => r.id === 2)?.receipt).toEqual(outcome);
+    expect(fake.written.sent.sort((a, b) => a - b)).toEqual([1, 2]);
+    expect(fake.unrecorded.map((u) => u.id)).toEqual([3]);
+    // One settle for the batch: 2's receipt was written; 3's goes back to the ingest.
+    expect(settled).toEqual([[2]]);
   });
 });

@@ -15,8 +15,9 @@ import {
   endUnrecordedMessages,
   type FailedResult,
   failMessages,
+  type ReceiptOutcome,
   type RetryResult,
-  recordSentMessages,
+  recordSubmitResults,
   requeueMessages,
   type SentResult,
 } from './dispatch.sql.ts';
@@ -35,9 +36,26 @@ export interface Recorder {
   readonly backlogged: boolean;
 }
 
+/**
+ * Receipts that arrived before their submit results were written, lent by the receipt ingest to
+ * be written with them (one update of each message instead of two).
+ */
+export interface LentReceipts {
+  /** By message id: the outcome to write with its submit result. */
+  outcomes: ReadonlyMap<number, ReceiptOutcome>;
+  /** The receipt_counters slot the write counts them in. */
+  slot: number;
+  /**
+   * Called once, after the write: the messages whose receipt was written (committed). The other
+   * receipts go back to the ingest, which applies them the usual way.
+   */
+  settle(written: ReadonlySet<number>): void;
+}
+
 /** The statements the recorder runs; tests pass fakes. */
 export interface RecorderWriters {
-  recordSent(rows: SentResult[], now: Date): Promise<unknown>;
+  /** Returns the messages whose receipt (SentResult.receipt) was written with them. */
+  recordSent(rows: SentResult[], now: Date, slot: number): Promise<readonly number[]>;
   requeue(rows: RetryResult[], now: Date): Promise<unknown>;
   fail(rows: FailedResult[], now: Date): Promise<unknown>;
   /** Ends one message whose outcome the database refused, with `dispatch.record_failed`. */
@@ -49,11 +67,16 @@ export interface RecorderWriters {
 
 export function poolWriters(pool: pg.Pool, nodeId: string): RecorderWriters {
   return {
-    recordSent: (results, now) => recordSentMessages(pool, { nodeId, results, now }),
+    recordSent: async (results, now, slot) =>
+      (await recordSubmitResults(pool, { nodeId, results, now, slot })).receiptsWritten,
     requeue: (results, now) => requeueMessages(pool, { nodeId, results, now }),
     fail: (results, now) => failMessages(pool, { nodeId, results, now }),
     endUnrecorded: (row, now) => endUnrecordedMessages(pool, { nodeId, rows: [row], now }),
   };
+}
+
+function withReceipt(result: SentResult, receipt: ReceiptOutcome | undefined): SentResult {
+  return receipt === undefined ? result : { ...result, receipt };
 }
 
 export function createRecorder({
@@ -68,6 +91,7 @@ export function createRecorder({
   writers = poolWriters(pool, nodeId),
   onRecorded = () => {},
   onSubmitted = () => {},
+  lendReceipts = () => null,
 }: {
   pool: pg.Pool;
   nodeId: string;
@@ -84,6 +108,8 @@ export function createRecorder({
   onRecorded?: (sent: SentResult[]) => void;
   /** Called when a sent result is taken, before it is written (receipts that overtake it wait). */
   onSubmitted?: (sent: SentResult) => void;
+  /** Receipts already waiting for some of these results, to be written with them (or null). */
+  lendReceipts?: (sent: SentResult[]) => LentReceipts | null;
 }): Recorder {
   const sent: SentResult[] = [];
   const retries: RetryResult[] = [];
@@ -150,12 +176,33 @@ export function createRecorder({
     const r = retries.splice(0, maxBatch);
     const f = fails.splice(0, maxBatch);
     const at = now();
-    const [written] = await Promise.all([
-      // The carrier has these: if unrecordable they become `unknown` (charged), never resent.
-      write('sent', s, (rows) => writers.recordSent(rows, at), 'unknown'),
-      write('retry', r, (rows) => writers.requeue(rows, at), 'failed'),
-      write('fail', f, (rows) => writers.fail(rows, at), 'failed'),
-    ]);
+    // A receipt that overtook its result is written with it: the message goes from `sending` to
+    // its final state in one update (measured: the second update was ~90 µs of PostgreSQL time
+    // per single send, and most receipts from npm-smsc arrive before this write).
+    const lent = s.length > 0 ? lendReceipts(s) : null;
+    const rows = lent === null ? s : s.map((x) => withReceipt(x, lent.outcomes.get(x.id)));
+    const receiptsWritten = new Set<number>();
+    const slot = lent?.slot ?? 0;
+    let written: SentResult[];
+    try {
+      [written] = await Promise.all([
+        // The carrier has these: if unrecordable they become `unknown` (charged), never resent.
+        write(
+          'sent',
+          rows,
+          async (part) => {
+            for (const id of await writers.recordSent(part, at, slot)) receiptsWritten.add(id);
+          },
+          'unknown',
+        ),
+        write('retry', r, (rows) => writers.requeue(rows, at), 'failed'),
+        write('fail', f, (rows) => writers.fail(rows, at), 'failed'),
+      ]);
+    } finally {
+      // Written or not (a statement that throws past write() is a bug, but no receipt may be lost
+      // in it): each lent receipt is acknowledged or given back.
+      lent?.settle(receiptsWritten);
+    }
     if (written.length > 0) onRecorded(written);
   }
 

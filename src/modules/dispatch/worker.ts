@@ -208,6 +208,8 @@ export async function startWorker({
     now: () => clock.now(),
     onRecorded: (sent) => ingest.sentRecorded(sent),
     onSubmitted: (sent) => ingest.submitted(sent),
+    // A receipt that overtook its submit result is written with it (one update, not two).
+    lendReceipts: (sent) => ingest.lendWaitingReceipts(sent),
   });
   const channelsRepo = createChannelsRepository(db.kysely, ctx.keyRing);
   // One connector per bind this node holds: keyed by channel id and slot.

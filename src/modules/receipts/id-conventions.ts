@@ -73,6 +73,10 @@ export function createIdConventionBook({
 
   return {
     readingsOf,
+    /** Whether this node has read the channel (readingsOf reads an unknown one as-is). */
+    knows(channelId: number): boolean {
+      return channels.has(channelId);
+    },
     /** Reads the channels when one of these is unknown here, or the last read is old. */
     async ensure(channelIds: Iterable<number>): Promise<void> {
       let missing = performance.now() - loadedAt >= refreshMs;

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
 import { buildReceiptDeliverSm, type ReceiptState } from '../../smpp/receipt.ts';
-import { recordSentMessages } from '../dispatch/dispatch.sql.ts';
+import { recordSentMessages, recordSubmitResults, type SentResult } from '../dispatch/dispatch.sql.ts';
 import { createReceiptIngest, OVERTAKEN_WAIT_MS } from './receipt-ingest.ts';
 import { readReceiptCounts } from './receipts.sql.ts';
 
@@ -202,5 +202,169 @@ describe('receipt ingest', () => {
     await ingest.deliver(channelId, receipt('ov2', 'delivered'));
     expect(Date.now() - started).toBeGreaterThanOrEqual(OVERTAKEN_WAIT_MS - 50);
     expect(await parkedRows()).toBe(1);
+  });
+
+  describe('a receipt lent to the recorder', () => {
+    async function sending(recipient: string): Promise<number> {
+      const r = await t.db.pool.query<{ id: number }>(
+        `insert into messages (tenant_id, type, priority, recipient, content, encoding, parts, status, claimed_by)
+         values (1, 'notification', 1, $1, 'hi', 'gsm7', 1, 'sending', 'n1') returning id`,
+        [recipient],
+      );
+      return r.rows[0]!.id;
+    }
+    const row = (id: number, carrierId: string): SentResult => ({
+      id,
+      channelId,
+      sourceAddr: '106900',
+      carrierIds: [carrierId],
+      duplicateRisk: false,
+    });
+    /** The recorder's flush: lend, write with the receipts, settle, report. */
+    async function flush(ingest: ReturnType<typeof createReceiptIngest>, rows: SentResult[]) {
+      const lent = ingest.lendWaitingReceipts(rows);
+      const withReceipts = rows.map((r) => {
+        const receipt = lent?.outcomes.get(r.id);
+        return receipt ? { ...r, receipt } : r;
+      });
+      const { receiptsWritten } = await recordSubmitResults(t.db.pool, {
+        nodeId: 'n1',
+        now,
+        results: withReceipts,
+        slot: lent?.slot ?? 0,
+      });
+      lent?.settle(new Set(receiptsWritten));
+      ingest.sentRecorded(rows);
+      return { lent: [...(lent?.outcomes.keys() ?? [])], receiptsWritten };
+    }
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+    it('is written with its submit result in one update, counted, and acknowledged after the commit', async () => {
+      const stored: string[] = [];
+      const ingest = createReceiptIngest({
+        pool: t.db.pool,
+        logger,
+        now: () => now,
+        onStored: (rs) => stored.push(...rs.map((r) => `${r.carrierId}:${r.state}`)),
+      });
+      await ingest.conventions.ensure([channelId]);
+      const [a, b, c] = [
+        await sending('+8613800000011'),
+        await sending('+8613800000012'),
+        await sending('+8613800000013'),
+      ];
+      const rows = [row(a, 'ln1'), row(b, 'ln2'), row(c, 'ln3')];
+      for (const r of rows) ingest.submitted(r);
+      const answered: string[] = [];
+      const deliveries = [
+        ingest.deliver(channelId, receipt('ln1', 'delivered')).then(() => answered.push('ln1')),
+        ingest.deliver(channelId, receipt('ln2', 'undeliverable', '034')).then(() => answered.push('ln2')),
+      ];
+      await tick();
+      expect(answered).toEqual([]);
+      const before = (await readReceiptCounts(t.db.pool)).find((x) => x.channelId === channelId)!;
+      // Every update of these rows, as the status triggers see them.
+      await t.db.pool.query('create table lent_updates (id bigint, old_status text, new_status text)');
+      await t.db.pool.query(`create function lent_updates() returns trigger language plpgsql as
+        $$ begin insert into lent_updates values (new.id, old.status, new.status); return null; end $$`);
+      await t.db.pool.query(
+        'create trigger lent_updates after update on messages for each row execute function lent_updates()',
+      );
+      const { lent, receiptsWritten } = await flush(ingest, rows);
+      expect(lent.sort()).toEqual([a, b].sort());
+      expect(receiptsWritten.sort()).toEqual([a, b].sort());
+      await Promise.all(deliveries);
+      expect(answered.sort()).toEqual(['ln1', 'ln2']);
+      const got = await t.db.pool.query(
+        `select id, status, error_code, sent_at, done_at, parts_delivered, parts_failed, carrier_message_id
+           from messages where id = any($1::bigint[]) order by id`,
+        [[a, b, c]],
+      );
+      expect(got.rows).toEqual([
+        {
+          id: a,
+          status: 'delivered',
+          error_code: null,
+          sent_at: now,
+          done_at: now,
+          parts_delivered: 1,
+          parts_failed: 0,
+          carrier_message_id: 'ln1',
+        },
+        {
+          id: b,
+          status: 'undelivered',
+          error_code: 'carrier.UNDELIV.034',
+          sent_at: now,
+          done_at: now,
+          parts_delivered: 0,
+          parts_failed: 1,
+          carrier_message_id: 'ln2',
+        },
+        {
+          id: c,
+          status: 'sent',
+          error_code: null,
+          sent_at: now,
+          done_at: null,
+          parts_delivered: 0,
+          parts_failed: 0,
+          carrier_message_id: 'ln3',
+        },
+      ]);
+      await t.db.pool.query('drop trigger lent_updates on messages');
+      const updates = await t.db.pool.query(
+        'select id, old_status, new_status from lent_updates order by id',
+      );
+      // One update of each row: straight from sending to the receipt's state.
+      expect(updates.rows).toEqual([
+        { id: a, old_status: 'sending', new_status: 'delivered' },
+        { id: b, old_status: 'sending', new_status: 'undelivered' },
+        { id: c, old_status: 'sending', new_status: 'sent' },
+      ]);
+      const after = (await readReceiptCounts(t.db.pool)).find((x) => x.channelId === channelId)!;
+      expect({
+        received: after.received - before.received,
+        applied: after.applied - before.applied,
+        duplicate: after.duplicate - before.duplicate,
+        parked: after.parked - before.parked,
+      }).toEqual({ received: 2, applied: 2, duplicate: 0, parked: 0 });
+      expect(stored.sort()).toEqual(['ln1:delivered', 'ln2:undelivered']);
+      // A second receipt for a message that took one this way is a duplicate, as before.
+      await ingest.deliver(channelId, receipt('ln1', 'undeliverable'));
+      expect(await message(a)).toEqual({ status: 'delivered', error_code: null });
+      const last = (await readReceiptCounts(t.db.pool)).find((x) => x.channelId === channelId)!;
+      expect(last.duplicate - after.duplicate).toBe(1);
+    });
+
+    it('goes back to the ingest when its message was not written, and two receipts for one id are not lent', async () => {
+      const ingest = createReceiptIngest({ pool: t.db.pool, logger, now: () => now });
+      await ingest.conventions.ensure([channelId]);
+      const a = await sending('+8613800000021');
+      const b = await sending('+8613800000022');
+      // a was handed to another node by crash recovery meanwhile: this node's result is not written.
+      await t.db.pool.query(`update messages set claimed_by = 'n2' where id = $1`, [a]);
+      const rows = [row(a, 'gb1'), row(b, 'gb2')];
+      for (const r of rows) ingest.submitted(r);
+      const deliveries = [
+        ingest.deliver(channelId, receipt('gb1', 'delivered')),
+        ingest.deliver(channelId, receipt('gb2', 'undeliverable')),
+        ingest.deliver(channelId, receipt('gb2', 'delivered')),
+      ];
+      await tick();
+      const { lent, receiptsWritten } = await flush(ingest, rows);
+      expect(lent).toEqual([a]);
+      expect(receiptsWritten).toEqual([]);
+      await Promise.all(deliveries);
+      // a's receipt went the usual way: this node remembers the id it was given, and a message
+      // that cannot take the receipt (not sent by this node) records it as a duplicate.
+      const dup = await t.db.pool.query(
+        `select message_id, state from receipt_duplicates where carrier_message_id = 'gb1'`,
+      );
+      expect(dup.rows).toEqual([{ message_id: a, state: 'delivered' }]);
+      expect(await message(a)).toMatchObject({ status: 'sending' });
+      // b's two receipts went the usual way after the write: one applied (the later), one duplicate.
+      expect(await message(b)).toEqual({ status: 'delivered', error_code: null });
+    });
   });
 });

@@ -17,9 +17,11 @@ import {
   type ReceiptInput,
   retryParkedReceipts,
 } from './receipt-matching.ts';
-import { finalStateOf, partRowsOf, receiptErrorCode } from './receipts.models.ts';
+import { finalStateOf, partRowsOf, receiptErrorCode, responseIdsOf } from './receipts.models.ts';
 import { readReceiptCounts } from './receipts.sql.ts';
 import { metricsReceiptArrived } from '../metrics/metrics.registry.ts';
+import type { LentReceipts } from '../dispatch/recorder.ts';
+import type { ReceiptOutcome } from '../dispatch/dispatch.sql.ts';
 
 /** Slots of receipt_counters that concurrent batches spread their counts over. */
 const COUNTER_SLOTS = 8;
@@ -234,12 +236,7 @@ export function createReceiptIngest({
       for (const x of w) x.reject(error);
       return;
     }
-    if (r.length > 0)
-      try {
-        onStored(r);
-      } catch (error) {
-        logger.error({ err: error }, 'a listener of stored receipts failed');
-      }
+    reportStored(r);
   }
 
   // Up to `maxInFlight` batches are written at once: receipts of different messages touch
@@ -304,8 +301,79 @@ export function createReceiptIngest({
     });
   }
 
+  /** Reports receipts committed by this node, whoever wrote them. */
+  function reportStored(stored: readonly ReceiptInput[]): void {
+    if (stored.length === 0) return;
+    try {
+      onStored(stored);
+    } catch (error) {
+      logger.error({ err: error }, 'a listener of stored receipts failed');
+    }
+  }
+
+  /**
+   * The receipts waiting in memory for some of these submit results (see `unwritten`), lent to the
+   * recorder to be written with them: the message then takes one update instead of two. Only a
+   * single-part result whose one receipt waits, on a channel read under one convention by which
+   * the receipt's id names exactly this result's id, and whose id no other result of the batch
+   * has: anything else (duplicates, `auto` still learning, parts, a reused id) waits for the write
+   * and goes the usual way. settle() acknowledges the written ones after the commit and gives the
+   * others back.
+   */
+  function lendWaitingReceipts(
+    sent: readonly { id: number; channelId: number; carrierIds: string[] }[],
+  ): LentReceipts | null {
+    if (overtaken.size === 0) return null;
+    const keys = new Map<string, number>();
+    for (const s of sent)
+      for (const id of s.carrierIds) {
+        const key = unwrittenKey(s.channelId, id);
+        keys.set(key, (keys.get(key) ?? 0) + 1);
+      }
+    const lent: { messageId: number; receipt: ReceiptInput; waiter: Waiter }[] = [];
+    const outcomes = new Map<number, ReceiptOutcome>();
+    for (const s of sent) {
+      if (s.carrierIds.length !== 1) continue;
+      const carrierId = s.carrierIds[0]!;
+      const key = unwrittenKey(s.channelId, carrierId);
+      const waiting = overtaken.get(key);
+      if (waiting?.length !== 1 || keys.get(key) !== 1 || !conventions.knows(s.channelId)) continue;
+      const readings = conventions.readingsOf(s.channelId);
+      const { receipt, waiter } = waiting[0]!;
+      if (readings.length !== 1 || !responseIdsOf(receipt.carrierId, readings[0]!).includes(carrierId))
+        continue;
+      overtaken.delete(key);
+      lent.push({ messageId: s.id, receipt, waiter });
+      outcomes.set(s.id, { state: receipt.state, errorCode: receipt.errorCode, doneAt: receipt.doneAt });
+    }
+    if (lent.length === 0) return null;
+    let settled = false;
+    return {
+      outcomes,
+      slot: nextSlot(),
+      settle(written) {
+        if (settled) return;
+        settled = true;
+        const stored: ReceiptInput[] = [];
+        let back = false;
+        for (const l of lent)
+          if (written.has(l.messageId)) {
+            l.waiter.resolve();
+            stored.push(l.receipt);
+          } else {
+            receipts.push(l.receipt);
+            waiters.push(l.waiter);
+            back = true;
+          }
+        if (back) kick();
+        reportStored(stored);
+      },
+    };
+  }
+
   return {
     deliver,
+    lendWaitingReceipts,
     /** The recorder took a submit result it has not written yet (see `unwritten`). */
     submitted(result: { channelId: number; carrierIds: string[] }) {
       const at = Date.now();
