@@ -33,6 +33,24 @@ export interface AdmissionStep {
     rows: readonly NewMessageRow[],
     context: AdmissionContext,
   ): Promise<ReadonlyArray<AppError | null>>;
+  /**
+   * Optional, for a step whose answer is slow to complete: the verdicts it has at once, and a
+   * promise of the verdicts still to come for the rows those admit (null where it has nothing
+   * more to say), or `later: null` when it has answered whole. Admission then writes the rows
+   * while the rest of the answer is computed, under a savepoint: a row refused late rolls the
+   * write back to it, and the later steps and the write run again without that row. Whatever
+   * `later` computes beside the transaction must not need to see what this transaction wrote
+   * (its rows are not committed). `check` stays the whole answer, for callers that want it in
+   * one piece (a campaign's preview).
+   */
+  checkEarly?(
+    client: pg.PoolClient,
+    rows: readonly NewMessageRow[],
+    context: AdmissionContext,
+  ): Promise<{
+    verdicts: ReadonlyArray<AppError | null>;
+    later: Promise<ReadonlyArray<AppError | null>> | null;
+  }>;
   /** Same transaction, after the admitted rows are written, with their ids (e.g. ledger rows). */
   afterInsert?(
     client: pg.PoolClient,
@@ -60,6 +78,18 @@ export function createAdmission() {
 
 export type Admission = ReturnType<typeof createAdmission>;
 
+/** A step's verdicts still to come: for `rows` (indexes into the group's rows), and from `step`. */
+interface LateVerdicts {
+  rows: number[];
+  /** Those of `rows` its verdicts so far admitted: the later steps' rows, and the write's. */
+  admitted: number[];
+  /** Index of the step that answered late; steps after it run again if it refuses a row. */
+  step: number;
+  verdicts: Promise<ReadonlyArray<AppError | null>>;
+}
+
+const SAVEPOINT = 'hongyan_admission';
+
 /**
  * Runs every step over the rows, writes the admitted ones, then each step's afterInsert. Must be
  * called inside a transaction on `client`. The result is aligned with `rows`.
@@ -71,35 +101,86 @@ export async function admitAndInsertMessages(
   context: AdmissionContext,
 ): Promise<Admitted[]> {
   const refused: (AppError | null)[] = rows.map(() => null);
-  let pending = rows.map((_, i) => i);
-  for (const step of admission.steps) {
-    if (pending.length === 0) break;
-    const verdicts = await step.check(
-      client,
-      pending.map((i) => rows[i]!),
-      context,
-    );
+  const refuse = (pending: number[], verdicts: ReadonlyArray<AppError | null>, name: string) => {
     if (verdicts.length !== pending.length)
-      throw new Error(`admission step ${step.name} answered ${verdicts.length} of ${pending.length} rows`);
-    pending = pending.filter((index, k) => {
+      throw new Error(`admission step ${name} answered ${verdicts.length} of ${pending.length} rows`);
+    return pending.filter((index, k) => {
       const error = verdicts[k];
       if (error) refused[index] = error;
       return !error;
     });
-  }
-  const admittedRows = pending.map((i) => rows[i]!);
-  const inserted = await insertMessages(client, admittedRows, context.now);
-  if (admittedRows.length > 0) {
-    for (const step of admission.steps) {
-      await step.afterInsert?.(client, admittedRows, inserted, context);
+  };
+  const steps = admission.steps;
+  let late: LateVerdicts | null = null;
+  try {
+    let pending = rows.map((_, i) => i);
+    const runSteps = async (from: number) => {
+      for (let s = from; s < steps.length; s++) {
+        const step = steps[s]!;
+        if (pending.length === 0) break;
+        const group = pending.map((i) => rows[i]!);
+        if (step.checkEarly && late === null) {
+          const early = await step.checkEarly(client, group, context);
+          const asked = pending;
+          pending = refuse(pending, early.verdicts, step.name);
+          if (early.later !== null) {
+            late = { rows: asked, admitted: pending, step: s, verdicts: early.later };
+            // What the later steps and the write do from here is undone if a row is refused late.
+            if (pending.length > 0) await client.query(`savepoint ${SAVEPOINT}`);
+          }
+        } else {
+          pending = refuse(pending, await step.check(client, group, context), step.name);
+        }
+      }
+    };
+    const write = async () => {
+      const admittedRows = pending.map((i) => rows[i]!);
+      const inserted = await insertMessages(client, admittedRows, context.now);
+      if (admittedRows.length > 0) {
+        for (const step of steps) await step.afterInsert?.(client, admittedRows, inserted, context);
+      }
+      return inserted;
+    };
+    await runSteps(0);
+    let inserted = await write();
+    if (late !== null) {
+      const { rows: asked, admitted, step, verdicts } = late as LateVerdicts;
+      const lateVerdicts = await verdicts;
+      if (lateVerdicts.length !== asked.length)
+        throw new Error(
+          `admission step ${steps[step]!.name} answered ${lateVerdicts.length} of ${asked.length} rows late`,
+        );
+      // A late refusal is the step's own: it ranks before what a later step said of the row.
+      const wasAdmitted = new Set(admitted);
+      const refusedLate = new Set<number>();
+      asked.forEach((index, k) => {
+        const error = lateVerdicts[k];
+        if (error && wasAdmitted.has(index)) {
+          refused[index] = error;
+          refusedLate.add(index);
+        }
+      });
+      if (refusedLate.size > 0) {
+        // As if the step had answered whole: the later steps judge again (a quota may now suffice
+        // for a row it refused), and the write runs again, on what the step admitted.
+        await client.query(`rollback to savepoint ${SAVEPOINT}`);
+        pending = admitted.filter((index) => !refusedLate.has(index));
+        for (const index of pending) refused[index] = null;
+        await runSteps(step + 1);
+        inserted = await write();
+      }
     }
+    const out: Admitted[] = new Array(rows.length);
+    pending.forEach((index, k) => (out[index] = { ok: true, message: inserted[k]! }));
+    refused.forEach((error, index) => {
+      if (error) out[index] = { ok: false, error };
+    });
+    return out;
+  } catch (error) {
+    // A late answer is waited for either way: what it holds (a connection) goes back first.
+    if (late !== null) await (late as LateVerdicts).verdicts.catch(() => {});
+    throw error;
   }
-  const out: Admitted[] = new Array(rows.length);
-  pending.forEach((index, k) => (out[index] = { ok: true, message: inserted[k]! }));
-  refused.forEach((error, index) => {
-    if (error) out[index] = { ok: false, error };
-  });
-  return out;
 }
 
 /** For a path that sends one message: its row admitted and written, or its refusal thrown. */

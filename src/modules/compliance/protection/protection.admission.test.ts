@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../../test/helpers/db.ts';
 import { createDb, type Db } from '../../../db/pool.ts';
+import { COUNT_BESIDE_MIN_ROWS } from './protection.admission.ts';
 import { sendingTenant } from './protection.testkit.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -78,6 +79,95 @@ describe('recipient protection', () => {
         all.json().results.map((r: { error: { code: string } }) => r.error.code),
         label,
       ).toEqual(['compliance.opt_out', 'compliance.opt_out', 'compliance.opt_out']);
+    }
+  });
+
+  it('a large batch counts its caps beside the write: the same refusals, exact under concurrency, charged only for what it admits', async () => {
+    for (const [n, { app, ctx, label }] of apps.entries()) {
+      const step = ctx.admission.steps.find((s) => s.name === 'compliance.recipient_protection')!;
+      // Which answers came late (caps counted beside the write) and which whole.
+      const answers: ('late' | 'whole')[] = [];
+      const checkEarly = step.checkEarly!.bind(step);
+      step.checkEarly = async (...args) => {
+        const result = await checkEarly(...args);
+        answers.push(result.later === null ? 'whole' : 'late');
+        return result;
+      };
+      try {
+        const a = await sendingTenant(ctx, t.db, `beside-large-${n}`);
+        await t.db.pool.query(
+          `insert into protection_settings (tenant_id, settings, updated_at)
+           values ($1, '{"caps":{"notification":{"day":2}}}', now())`,
+          [a.tenantId],
+        );
+        const size = COUNT_BESIDE_MIN_ROWS;
+        const number = (i: number) => `+86136${n}${String(i).padStart(7, '0')}`;
+        const numbers = Array.from({ length: size }, (_, i) => number(i));
+        const post = (list: string[], extra: Record<string, unknown> = {}) =>
+          app.inject({
+            method: 'POST',
+            url: '/v1/batches',
+            headers: { ...a.auth, 'content-type': 'application/json' },
+            payload: { content: '【鸿雁】您的订单已发货', recipients: list.map((to) => ({ to })), ...extra },
+          });
+        // Number 0 reaches its cap of two first.
+        expect((await post([number(0)])).json().accepted).toBe(1);
+        expect((await post([number(0)])).json().accepted).toBe(1);
+        // Three batches of the same numbers at once: each number is admitted exactly twice in
+        // all, number 0 never again, each refusal the cap's.
+        const results = await Promise.all([post(numbers), post(numbers), post(numbers)]);
+        let accepted = 0;
+        for (const res of results) {
+          expect(res.statusCode, res.body).toBe(202);
+          accepted += res.json().accepted;
+          for (const r of res.json().results as {
+            accepted: boolean;
+            to: string;
+            error?: { code: string };
+          }[]) {
+            if (!r.accepted) expect(r.error!.code, label).toBe('limit.recipient_frequency');
+          }
+        }
+        expect(accepted, label).toBe(2 * (size - 1));
+        const stored = await t.db.pool.query<{ recipient: string; n: number }>(
+          `select recipient, count(*)::int as n from messages where tenant_id = $1 group by recipient`,
+          [a.tenantId],
+        );
+        expect(stored.rows.length, label).toBe(size);
+        for (const row of stored.rows) expect(row.n, `${label} ${row.recipient}`).toBe(2);
+        // Quota: reserved for each stored message once, none for the rows a late refusal rolled back.
+        const reserved = await t.db.pool.query<{ n: number; messages: number }>(
+          `select count(*)::int as n, count(distinct l.message_id)::int as messages
+             from billing_ledger l join messages m on m.id = l.message_id
+            where m.tenant_id = $1 and l.kind = 'reserve'`,
+          [a.tenantId],
+        );
+        expect(reserved.rows[0], label).toEqual({ n: 2 * size, messages: 2 * size });
+        const orphans = await t.db.pool.query<{ n: number }>(
+          `select count(*)::int as n from billing_ledger l
+            where l.tenant_id = $1 and l.kind = 'reserve'
+              and not exists (select 1 from messages m where m.id = l.message_id)`,
+          [a.tenantId],
+        );
+        expect(orphans.rows[0]!.n, label).toBe(0);
+        // All or nothing: every number is at its cap; one fresh number does not save the batch.
+        const all = await post([...numbers.slice(1), number(size)], { all_or_nothing: true });
+        expect(all.json(), label).toMatchObject({ accepted: 0, rejected: size });
+        expect(
+          new Set(all.json().results.map((r: { error: { code: string } }) => r.error.code)),
+          label,
+        ).toEqual(new Set(['limit.recipient_frequency']));
+        const fresh = await t.db.pool.query<{ n: number }>(
+          'select count(*)::int as n from messages where tenant_id = $1 and recipient = $2',
+          [a.tenantId, number(size)],
+        );
+        expect(fresh.rows[0]!.n, label).toBe(0);
+        // The pool of one has no spare connection: its caps are always in the answer.
+        if (label === 'pool of one') expect(new Set(answers)).toEqual(new Set(['whole']));
+        else expect(answers.filter((x) => x === 'late').length, label).toBeGreaterThanOrEqual(3);
+      } finally {
+        step.checkEarly = checkEarly;
+      }
     }
   });
 });
