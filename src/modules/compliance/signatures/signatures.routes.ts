@@ -1,10 +1,11 @@
 // Signatures (签名): the tenant applies, edits a rejected one, adds proof documents, picks its
 // default; the operator's review queue (each item's age, due time in working hours and overdue
-// flag, under the compliance settings) approves or rejects.
+// flag, under the compliance settings) approves or rejects (review.routes.ts, shared with templates).
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../../app/context.ts';
 import { errorResponses, idParam } from '../../../http/schemas.ts';
 import { createFileDocumentStore, type DocumentStore } from '../../tenants/document-store.ts';
+import { registerReviewRoutes, reviewQueueItemSchema } from '../review.routes.ts';
 import { readComplianceSettings } from '../settings/settings.sql.ts';
 import { documentView, documentViewSchema, listSignatureDocuments } from './signature-documents.ts';
 import { registerSignatureDocumentRoutes } from './signature-documents.routes.ts';
@@ -49,19 +50,10 @@ const view = {
     created_at: { type: 'string' },
   },
 } as const;
-const queueItem = {
-  type: 'object',
-  properties: {
-    ...view.properties,
-    tenant_id: { type: 'string' },
-    tenant_name: { type: 'string' },
-    age_minutes: { type: 'integer', description: 'Wall-clock minutes since submission.' },
-    review_minutes: { type: 'integer', description: 'Working minutes waited since the desk took it in.' },
-    target_review_minutes: { type: 'integer' },
-    due_at: { type: 'string', description: 'When a decision is due, in working hours.' },
-    overdue: { type: 'boolean' },
-  },
-} as const;
+const queueItem = reviewQueueItemSchema(view, {
+  type: 'integer',
+  description: 'Wall-clock minutes since submission.',
+});
 const fields = {
   name: { type: 'string', minLength: 1, maxLength: 64 },
   source: { type: 'string', enum: SIGNATURE_SOURCES },
@@ -70,12 +62,6 @@ const fields = {
     maxLength: 200,
     description: 'The company, trademark, app or site named.',
   },
-} as const;
-const reasonBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['reason'],
-  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
 } as const;
 
 interface SignatureBody {
@@ -236,58 +222,25 @@ export async function registerSignatureRoutes(
     },
   );
 
-  app.get(
-    '/v1/operator/signatures',
-    {
-      config: { permission: 'operator.compliance.review' },
-      schema: {
-        tags: ['operator'],
-        summary: 'Signatures awaiting review, oldest first, with their age against the target',
-        response: {
-          200: { type: 'object', properties: { data: { type: 'array', items: queueItem } } },
-          ...errorResponses,
-        },
-      },
-    },
-    async () => {
-      const now = ctx.clock.now();
+  registerReviewRoutes(app, ctx.clock, {
+    kind: 'signature',
+    queueSummary: 'Signatures awaiting review, oldest first, with their age against the target',
+    view,
+    queueItem,
+    listQueue: async (now) => {
       const rows = await listPendingSignatures(db, { limit: 500 });
       const settings = await readComplianceSettings(db);
       const documents = await listSignatureDocuments(
         db,
         rows.map((r) => r.id),
       );
-      return { data: rows.map((r) => queueItemView(r, now, settings, documents)) };
+      return rows.map((r) => queueItemView(r, now, settings, documents));
     },
-  );
-
-  for (const action of ['approve', 'reject'] as const) {
-    app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
-      `/v1/operator/signatures/:id/${action}`,
-      {
-        config: { permission: 'operator.compliance.review' },
-        schema: {
-          tags: ['operator'],
-          summary:
-            action === 'approve' ? 'Approve a signature' : 'Reject a signature with a reason the tenant sees',
-          params: idParam,
-          ...(action === 'reject' ? { body: reasonBody } : {}),
-          response: { 200: view, ...errorResponses },
-        },
-      },
-      async (request) => {
-        const view = await reviewSignature({
-          db,
-          id: Number(request.params.id),
-          approve: action === 'approve',
-          reason: request.body?.reason ?? null,
-          by: request.principal!.actor,
-          now: ctx.clock.now(),
-        });
-        return { ...view, documents: (await listSignatureDocuments(db, [view.id])).map(documentView) };
-      },
-    );
-  }
+    review: async (decision) => {
+      const view = await reviewSignature({ db, ...decision });
+      return { ...view, documents: (await listSignatureDocuments(db, [view.id])).map(documentView) };
+    },
+  });
 
   await registerSignatureDocumentRoutes(app, ctx, store);
 }

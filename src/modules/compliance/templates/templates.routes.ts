@@ -1,10 +1,12 @@
 // Templates (模板): the tenant submits (the rules engine's findings are stored with it), edits a
-// rejected one, deletes; the operator's queue approves or rejects with a reason, and the operator
-// decides which tenants may send free text instead of templates.
+// rejected one, deletes; the operator's queue approves or rejects with a reason (review.routes.ts,
+// shared with signatures), and the operator decides which tenants may send free text instead of
+// templates.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../../app/context.ts';
 import { errorResponses, idParam } from '../../../http/schemas.ts';
 import { tenantNotFound } from '../../accounts/accounts.errors.ts';
+import { registerReviewRoutes, reviewQueueItemSchema } from '../review.routes.ts';
 import { readComplianceSettings } from '../settings/settings.sql.ts';
 import { templateRules } from './rules-adapter.ts';
 import { templateNotFound } from './templates.errors.ts';
@@ -52,19 +54,7 @@ const view = {
     created_at: { type: 'string' },
   },
 } as const;
-const queueItem = {
-  type: 'object',
-  properties: {
-    ...view.properties,
-    tenant_id: { type: 'string' },
-    tenant_name: { type: 'string' },
-    age_minutes: { type: 'integer' },
-    review_minutes: { type: 'integer', description: 'Working minutes waited since the desk took it in.' },
-    target_review_minutes: { type: 'integer' },
-    due_at: { type: 'string', description: 'When a decision is due, in working hours.' },
-    overdue: { type: 'boolean' },
-  },
-} as const;
+const queueItem = reviewQueueItemSchema(view);
 const fields = {
   name: { type: 'string', minLength: 1, maxLength: 100 },
   type: { type: 'string', enum: TEMPLATE_TYPES },
@@ -195,61 +185,18 @@ export async function registerTemplateRoutes(app: FastifyInstance, ctx: AppConte
     },
   );
 
-  app.get(
-    '/v1/operator/templates',
-    {
-      config: { permission: 'operator.compliance.review' },
-      schema: {
-        tags: ['operator'],
-        summary: 'Templates awaiting review, oldest first, with their findings and age against the target',
-        response: {
-          200: { type: 'object', properties: { data: { type: 'array', items: queueItem } } },
-          ...errorResponses,
-        },
-      },
-    },
-    async () => {
-      const now = ctx.clock.now();
+  registerReviewRoutes(app, ctx.clock, {
+    kind: 'template',
+    queueSummary: 'Templates awaiting review, oldest first, with their findings and age against the target',
+    view,
+    queueItem,
+    listQueue: async (now) => {
       const rows = await listAllTemplates(db, { status: 'pending', limit: 500 });
       const settings = await readComplianceSettings(db);
-      return { data: rows.map((r) => templateQueueItemView(r, now, settings)) };
+      return rows.map((r) => templateQueueItemView(r, now, settings));
     },
-  );
-
-  for (const action of ['approve', 'reject'] as const) {
-    app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
-      `/v1/operator/templates/:id/${action}`,
-      {
-        config: { permission: 'operator.compliance.review' },
-        schema: {
-          tags: ['operator'],
-          summary:
-            action === 'approve' ? 'Approve a template' : 'Reject a template with a reason the tenant sees',
-          params: idParam,
-          ...(action === 'reject'
-            ? {
-                body: {
-                  type: 'object',
-                  additionalProperties: false,
-                  required: ['reason'],
-                  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
-                },
-              }
-            : {}),
-          response: { 200: view, ...errorResponses },
-        },
-      },
-      async (request) =>
-        reviewTemplate({
-          db,
-          id: Number(request.params.id),
-          approve: action === 'approve',
-          reason: request.body?.reason ?? null,
-          by: request.principal!.actor,
-          now: ctx.clock.now(),
-        }),
-    );
-  }
+    review: (decision) => reviewTemplate({ db, ...decision }),
+  });
 
   app.put<{ Params: { id: string }; Body: { allowed: boolean } }>(
     '/v1/operator/tenants/:id/free-text',
