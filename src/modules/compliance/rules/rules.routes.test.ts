@@ -222,6 +222,56 @@ describe('editing a set', () => {
     });
     expect((await check('禁词甲')).blocked).toBe(false);
   });
+
+  it('each word edit that changes the set moves its version once and is audited; one that changes nothing does neither', async () => {
+    const url = `${base}/prohibited_industries`;
+    const version = async () =>
+      (await app.inject({ method: 'GET', url, headers: as(admin) })).json().version as number;
+    const edit = async (path: string, payload: string | { words: string[] }, counts: object) => {
+      const res = await app.inject({
+        method: 'POST',
+        url: `${url}${path}`,
+        headers: typeof payload === 'string' ? { ...as(admin), 'content-type': 'text/plain' } : as(admin),
+        payload,
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject(counts);
+    };
+    const before = await version();
+    await edit('/words', { words: ['审计词甲', '审计词乙'] }, { added: 2 });
+    await edit('/words', { words: ['审计词甲'] }, { added: 0 });
+    await edit('/words/remove', { words: ['审计词乙', '不在集里'] }, { removed: 1 });
+    await edit('/words/remove', { words: ['不在集里'] }, { removed: 0 });
+    await edit('/import', '审计词丙\n审计词甲\n', { words: 2, added: 1, removed: 0 });
+    await edit('/import', '审计词丙\n', { words: 1, added: 0, removed: 0 });
+    expect(await version()).toBe(before + 3);
+    const audit = await t.db.pool.query(
+      `select actor, action, before, after from audit_log
+        where target = 'rule_set:prohibited_industries' and action like 'compliance.rule_words_%' order by id`,
+    );
+    const actor = audit.rows[0]?.actor;
+    expect(actor).toMatch(/^staff:\d+$/);
+    expect(audit.rows).toEqual([
+      {
+        actor,
+        action: 'compliance.rule_words_added',
+        before: null,
+        after: { added: 2, words: ['审计词甲', '审计词乙'] },
+      },
+      {
+        actor,
+        action: 'compliance.rule_words_removed',
+        before: { removed: 1, words: ['审计词乙', '不在集里'] },
+        after: null,
+      },
+      {
+        actor,
+        action: 'compliance.rule_words_imported',
+        before: null,
+        after: { mode: 'add', format: 'text', words: 2, added: 1, removed: 0 },
+      },
+    ]);
+  });
 });
 
 describe('import and export', () => {

@@ -36,6 +36,25 @@ async function inLockedSet<T>(
   });
 }
 
+/**
+ * The end of every edit that changed the set: its version and the revision other nodes watch
+ * move, and the audit row says what changed, in the same transaction.
+ */
+async function recordSetChange(
+  client: pg.PoolClient,
+  {
+    id,
+    action,
+    before,
+    after,
+    by,
+    now,
+  }: { id: string; action: string; before?: unknown; after?: unknown; by: By; now: Date },
+): Promise<void> {
+  await bumpVersion(client, id, now);
+  await audit(client, { actor: by.actor, action, target: `rule_set:${id}`, before, after, ip: by.ip }, now);
+}
+
 export async function changeRuleSet({
   pool,
   id,
@@ -51,20 +70,24 @@ export async function changeRuleSet({
 }): Promise<void> {
   await inLockedSet(pool, id, async (client, set) => {
     await updateRuleSet(client, id, change);
-    await bumpVersion(client, id, now);
-    await audit(
-      client,
-      {
-        actor: by.actor,
-        action: 'compliance.rule_set_changed',
-        target: `rule_set:${id}`,
-        before: { severity: set.severity, enabled: set.enabled },
-        after: { severity: change.severity ?? set.severity, enabled: change.enabled ?? set.enabled },
-        ip: by.ip,
-      },
+    await recordSetChange(client, {
+      id,
+      action: 'compliance.rule_set_changed',
+      before: { severity: set.severity, enabled: set.enabled },
+      after: { severity: change.severity ?? set.severity, enabled: change.enabled ?? set.enabled },
+      by,
       now,
-    );
+    });
   });
+}
+
+/** Words added to or removed from a set by hand (up to 1,000 a request; the routes check). */
+interface WordsEdit {
+  pool: Pool;
+  id: string;
+  words: readonly string[];
+  by: By;
+  now: Date;
 }
 
 /** Each word checked as a line of an import would be; `line` is its 1-based position. */
@@ -81,70 +104,34 @@ function checkWords(words: readonly string[]): string[] {
   return [...new Set(clean)];
 }
 
-export async function addWords({
-  pool,
-  id,
-  words,
-  by,
-  now,
-}: {
-  pool: Pool;
-  id: string;
-  words: readonly string[];
-  by: By;
-  now: Date;
-}): Promise<{ added: number }> {
+export async function addWords({ pool, id, words, by, now }: WordsEdit): Promise<{ added: number }> {
   const clean = checkWords(words);
   return inLockedSet(pool, id, async (client) => {
     const added = await insertWords(client, id, clean);
-    if (added > 0) {
-      await bumpVersion(client, id, now);
-      await audit(
-        client,
-        {
-          actor: by.actor,
-          action: 'compliance.rule_words_added',
-          target: `rule_set:${id}`,
-          after: { added, words: clean.slice(0, 100) },
-          ip: by.ip,
-        },
+    if (added > 0)
+      await recordSetChange(client, {
+        id,
+        action: 'compliance.rule_words_added',
+        after: { added, words: clean.slice(0, 100) },
+        by,
         now,
-      );
-    }
+      });
     return { added };
   });
 }
 
-export async function removeWords({
-  pool,
-  id,
-  words,
-  by,
-  now,
-}: {
-  pool: Pool;
-  id: string;
-  words: readonly string[];
-  by: By;
-  now: Date;
-}): Promise<{ removed: number }> {
+export async function removeWords({ pool, id, words, by, now }: WordsEdit): Promise<{ removed: number }> {
   const list = [...new Set(words.map((w) => w.trim()).filter(Boolean))];
   return inLockedSet(pool, id, async (client) => {
     const removed = await deleteWords(client, id, list);
-    if (removed > 0) {
-      await bumpVersion(client, id, now);
-      await audit(
-        client,
-        {
-          actor: by.actor,
-          action: 'compliance.rule_words_removed',
-          target: `rule_set:${id}`,
-          before: { removed, words: list.slice(0, 100) },
-          ip: by.ip,
-        },
+    if (removed > 0)
+      await recordSetChange(client, {
+        id,
+        action: 'compliance.rule_words_removed',
+        before: { removed, words: list.slice(0, 100) },
+        by,
         now,
-      );
-    }
+      });
     return { removed };
   });
 }
@@ -181,20 +168,14 @@ export async function importWords({
   return inLockedSet(pool, id, async (client) => {
     const removed = mode === 'replace' ? await deleteWordsExcept(client, id, parsed.words) : 0;
     const added = await insertWords(client, id, parsed.words);
-    if (added > 0 || removed > 0) {
-      await bumpVersion(client, id, now);
-      await audit(
-        client,
-        {
-          actor: by.actor,
-          action: 'compliance.rule_words_imported',
-          target: `rule_set:${id}`,
-          after: { mode, format, words: parsed.words.length, added, removed },
-          ip: by.ip,
-        },
+    if (added > 0 || removed > 0)
+      await recordSetChange(client, {
+        id,
+        action: 'compliance.rule_words_imported',
+        after: { mode, format, words: parsed.words.length, added, removed },
+        by,
         now,
-      );
-    }
+      });
     return { words: parsed.words.length, added, removed };
   });
 }
