@@ -5,16 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../app/context.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
-
-/** An operator's decision on one pending item, as the routes hand it to the kind's use case. */
-export interface ReviewDecision {
-  id: number;
-  approve: boolean;
-  /** The reason the tenant sees; required for a rejection, null for an approval. */
-  reason: string | null;
-  by: string;
-  now: Date;
-}
+import type { ReviewDecision } from './review.models.ts';
 
 export interface ReviewDesk {
   /** 'signature' or 'template': the routes are /v1/operator/<kind>s, /:id/approve, /:id/reject. */

@@ -3,6 +3,7 @@
 // one; the loser retries.
 import type pg from 'pg';
 import { withTransaction } from '../../../db/pool.ts';
+import type { ReviewDecision } from '../review.models.ts';
 import type { SignatureSource } from './signatures.models.ts';
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -124,10 +125,7 @@ export async function listAllSignatures(db: Queryable, { status }: { status?: st
 }
 
 /** pending → approved or rejected, atomically; null when it was not pending. */
-export async function decideSignature(
-  db: Queryable,
-  d: { id: number; approve: boolean; reason: string | null; by: string; now: Date },
-) {
+export async function decideSignature(db: Queryable, d: ReviewDecision) {
   const result = await db.query<SignatureRow>(
     `update signatures s
         set status = case when $2 then 'approved' else 'rejected' end,

@@ -29,9 +29,9 @@ import {
   type ComplianceSettings,
   DEFAULT_COMPLIANCE_SETTINGS,
   reviewDueFor,
-  reviewTimingFor,
 } from '../settings/settings.models.ts';
 import { readComplianceSettings } from '../settings/settings.sql.ts';
+import { type ReviewDecision, reviewQueueFields } from '../review.models.ts';
 
 /**
  * What tenant and operator see of a signature; a pending one says when to expect a decision
@@ -71,13 +71,9 @@ export function queueItemView(
   settings: ComplianceSettings,
   documents: readonly SignatureDocumentRow[] = [],
 ) {
-  const timing = reviewTimingFor(settings, 'signature', row.submitted_at, now);
   return {
     ...signatureView(row, now, settings, documents),
-    tenant_id: String(row.tenant_id),
-    tenant_name: row.tenant_name,
-    ...timing,
-    decision_expected_by: timing.due_at,
+    ...reviewQueueFields(row, 'signature', settings, now),
   };
 }
 
@@ -152,24 +148,10 @@ export async function resubmit({
   return signatureView(row, now, platform);
 }
 
-export async function reviewSignature({
-  db,
-  id,
-  approve,
-  reason,
-  by,
-  now,
-}: {
-  db: Pick<pg.Pool, 'query'>;
-  id: number;
-  approve: boolean;
-  reason: string | null;
-  by: string;
-  now: Date;
-}) {
-  const row = await decideSignature(db, { id, approve, reason, by, now });
-  if (row !== null) return signatureView(row, now);
-  const current = await findSignature(db, { id });
+export async function reviewSignature({ db, ...decision }: { db: Pick<pg.Pool, 'query'> } & ReviewDecision) {
+  const row = await decideSignature(db, decision);
+  if (row !== null) return signatureView(row, decision.now);
+  const current = await findSignature(db, { id: decision.id });
   if (current === null) throw signatureNotFound();
   throw signatureNotPending({ details: { status: current.status } });
 }

@@ -1,5 +1,6 @@
 // Template rows.
 import type pg from 'pg';
+import type { ReviewDecision } from '../review.models.ts';
 import type { TemplateType, VariableSpec } from './templates.models.ts';
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -101,10 +102,7 @@ export async function listAllTemplates(db: Queryable, { status, limit }: { statu
   return result.rows;
 }
 
-export async function decideTemplate(
-  db: Queryable,
-  d: { id: number; approve: boolean; reason: string | null; by: string; now: Date },
-) {
+export async function decideTemplate(db: Queryable, d: ReviewDecision) {
   const result = await db.query<TemplateRow>(
     `update templates
         set status = case when $2 then 'approved' else 'rejected' end,

@@ -3,8 +3,8 @@ import {
   type ComplianceSettings,
   DEFAULT_COMPLIANCE_SETTINGS,
   reviewDueFor,
-  reviewTimingFor,
 } from '../settings/settings.models.ts';
+import { type ReviewDecision, reviewQueueFields } from '../review.models.ts';
 import { readComplianceSettings } from '../settings/settings.sql.ts';
 import {
   invalidTemplate,
@@ -74,14 +74,7 @@ export function templateQueueItemView(
   now: Date,
   settings: ComplianceSettings,
 ) {
-  const timing = reviewTimingFor(settings, 'template', row.submitted_at, now);
-  return {
-    ...templateView(row, now, settings),
-    tenant_id: String(row.tenant_id),
-    tenant_name: row.tenant_name,
-    ...timing,
-    decision_expected_by: timing.due_at,
-  };
+  return { ...templateView(row, now, settings), ...reviewQueueFields(row, 'template', settings, now) };
 }
 
 /**
@@ -172,24 +165,10 @@ export async function resubmit({
   return templateView(row, now, await readComplianceSettings(db));
 }
 
-export async function reviewTemplate({
-  db,
-  id,
-  approve,
-  reason,
-  by,
-  now,
-}: {
-  db: Queryable;
-  id: number;
-  approve: boolean;
-  reason: string | null;
-  by: string;
-  now: Date;
-}) {
-  const row = await decideTemplate(db, { id, approve, reason, by, now });
-  if (row !== null) return templateView(row, now);
-  const current = await findTemplate(db, { id });
+export async function reviewTemplate({ db, ...decision }: { db: Queryable } & ReviewDecision) {
+  const row = await decideTemplate(db, decision);
+  if (row !== null) return templateView(row, decision.now);
+  const current = await findTemplate(db, { id: decision.id });
   if (current === null) throw templateNotFound();
   throw templateNotPending({ details: { status: current.status } });
 }
