@@ -1,6 +1,6 @@
 // The operator's review desk for one kind of submission (signatures, templates): the queue of
 // pending items, oldest first, each with its age against the target, and approve or reject with a
-// reason the tenant sees. The URLs, permission, bodies and answers are the same for every kind;
+// reason the tenant sees. The URLs, permission and request bodies are the same for every kind;
 // each kind brings its view schemas, how its queue is read and its review use case.
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../app/context.ts';
@@ -9,7 +9,7 @@ import type { ReviewDecision } from './review.models.ts';
 
 export interface ReviewDesk {
   /** 'signature' or 'template': the routes are /v1/operator/<kind>s, /:id/approve, /:id/reject. */
-  kind: string;
+  kind: 'signature' | 'template';
   /** The summary of the queue route in the API reference. */
   queueSummary: string;
   /** The schema of a reviewed item (approve and reject answer it). */
