@@ -89,42 +89,23 @@ async function spareConnection(pool: SparePool | undefined): Promise<pg.PoolClie
   }
 }
 
-/**
- * The group's list hits, read on up to `parts` spare connections at once (each a share of the
- * numbers), or on the transaction's connection if the pool has none to spare. Committed lists only.
- */
+/** The group's list hits, read on a spare connection if there is one. Committed lists only. */
 async function findListHitsBeside(
   pool: SparePool | undefined,
   client: pg.PoolClient,
   query: { phones: string[]; tenantIds: number[] },
-  parts: number,
 ): Promise<ListHits> {
-  const spares: pg.PoolClient[] = [];
-  for (let i = 0; i < parts; i++) {
-    const spare = await spareConnection(pool);
-    if (spare === null) break;
-    spares.push(spare);
-  }
-  if (spares.length === 0) return findListHits(client, query);
-  const share = Math.ceil(query.phones.length / spares.length);
-  const found = await Promise.allSettled(
-    spares.map((spare, i) =>
-      findListHits(spare, { ...query, phones: query.phones.slice(i * share, (i + 1) * share) }),
-    ),
-  );
-  found.forEach((result, i) =>
+  const spare = await spareConnection(pool);
+  if (spare === null) return findListHits(client, query);
+  try {
+    const hits = await findListHits(spare, query);
+    spare.release();
+    return hits;
+  } catch (error) {
     // Not given back to the pool: a connection that failed may be broken.
-    result.status === 'fulfilled'
-      ? spares[i]!.release()
-      : spares[i]!.release(new Error('list look-up failed')),
-  );
-  const failed = found.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  // Each share is its own numbers: the maps have no key in common.
-  const hits = (found[0] as PromiseFulfilledResult<ListHits>).value;
-  for (const result of found.slice(1))
-    for (const [phone, entry] of (result as PromiseFulfilledResult<ListHits>).value) hits.set(phone, entry);
-  return hits;
+    spare.release(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
 }
 
 /** Quiet hours' verdict per row (not yet settled); held rows get their send_at moved. */
@@ -296,12 +277,10 @@ export function recipientProtectionStep({ pool }: { pool?: SparePool } = {}): Ad
     context: AdmissionContext,
     beside: boolean,
   ): Promise<Verdicts> => {
-    const listed = findListHitsBeside(
-      pool,
-      client,
-      { phones: distinct(rows.map((r) => r.recipient)), tenantIds: distinct(rows.map((r) => r.tenantId)) },
-      1,
-    );
+    const listed = findListHitsBeside(pool, client, {
+      phones: distinct(rows.map((r) => r.recipient)),
+      tenantIds: distinct(rows.map((r) => r.tenantId)),
+    });
     let quiet: (AppError | null)[];
     let open: NewMessageRow[];
     let counted: Promise<(AppError | null)[]>;
