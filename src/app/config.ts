@@ -613,6 +613,14 @@ export const settings = {
     accepts: 'an integer 100..3600000',
     parse: integer(100, 3_600_000),
   }),
+  audienceFileRetentionDays: setting<number>({
+    key: 'audienceFileRetentionDays',
+    env: 'HONGYAN_AUDIENCE_FILE_RETENTION_DAYS',
+    doc: 'Days an uploaded campaign audience file (`POST /v1/campaigns/audience-files`) is kept after its upload; the worker removes it within about 10 minutes after that, and its id then answers `404 campaigns.audience_file_not_found`. Campaigns already created from it keep their own copy of its recipients.',
+    default: 7,
+    accepts: 'an integer 1..3650',
+    parse: integer(1, 3650),
+  }),
   contactsImportMaxBytes: setting<number>({
     key: 'contactsImportMaxBytes',
     env: 'HONGYAN_CONTACTS_IMPORT_MAX_BYTES',

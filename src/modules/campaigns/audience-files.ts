@@ -4,7 +4,9 @@
 // header or named, every other column with a field-name header a variable), each row checked
 // (invalid numbers, and numbers already on an earlier row, reported by row), and the valid
 // recipients stored with their variables. A campaign names it (`audience.file_id`) and copies the
-// recipients into its own, so a later upload or deletion never changes a campaign.
+// recipients into its own, so a later upload or deletion never changes a campaign. A file is kept
+// audienceFileRetentionDays after its upload (audience-files.retention.ts); an expired file is
+// answered as no file.
 import { Readable } from 'node:stream';
 import type { CountryCode } from 'libphonenumber-js';
 import type pg from 'pg';
@@ -258,7 +260,7 @@ export async function receiveAudienceFile({
 
 async function ownedFile(db: Pick<pg.Pool, 'query'>, tenantId: number, id: number): Promise<FileRow> {
   const { rows } = await db.query<FileRow>(
-    'select * from campaign_audience_files where id = $1 and tenant_id = $2',
+    'select * from campaign_audience_files where id = $1 and tenant_id = $2 and expired_at is null',
     [id, tenantId],
   );
   if (rows[0] === undefined) throw audienceFileNotFound();
@@ -294,5 +296,8 @@ export async function audienceFileRecipients(
     'select phone, fields from campaign_audience_file_rows where file_id = $1 order by idx',
     [id],
   );
+  // The retention sweep may have marked the file and deleted some of its rows since it was read:
+  // a file is never changed otherwise, so fewer rows than it counts means it expired meanwhile.
+  if (rows.length !== file.recipients) throw audienceFileNotFound();
   return { file: view(file), recipients: rows };
 }

@@ -1,11 +1,12 @@
 // The campaign jobs inside the worker role: claiming due runs, admitting their recipients in
-// chunks, deciding A/B tests, and the daily statistics pass.
+// chunks, deciding A/B tests, the daily statistics pass, and removing expired audience files.
 import type { Logger } from 'pino';
 import type { AppContext } from '../../app/context.ts';
 import { messageRules } from '../compliance/templates/rules-adapter.ts';
 import { type RunDeps, runCampaignJobsOnce } from './campaign-runs.ts';
 import { findDueCampaigns, findExpandingRuns, findTestsToDecide } from './campaigns.sql.ts';
 import { runDailyStatsPass } from './daily-stats.ts';
+import { AUDIENCE_FILE_SWEEP_MS, sweepExpiredAudienceFiles } from './audience-files.retention.ts';
 
 export function campaignDeps(ctx: AppContext): RunDeps {
   return {
@@ -59,8 +60,22 @@ export function startCampaignJobs({
     },
     onError('daily statistics'),
   );
+  const stopFileSweep = every(
+    AUDIENCE_FILE_SWEEP_MS,
+    async () => {
+      const r = await sweepExpiredAudienceFiles({
+        db: ctx.db.pool,
+        now: ctx.clock.now(),
+        days: ctx.config.audienceFileRetentionDays,
+      });
+      if (r.expired + r.rows > 0)
+        logger.info({ ...r }, 'audience files removed after their retention period');
+    },
+    onError('audience file retention'),
+  );
   return async () => {
     await stopRuns();
     await stopStats();
+    await stopFileSweep();
   };
 }
