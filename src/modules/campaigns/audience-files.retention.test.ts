@@ -1,12 +1,18 @@
 // Audience file retention on a real database with a fake clock, through the HTTP API: a file is
 // answered until its period ends and is then not found (read, refused rows, campaign create),
 // a campaign created from it before keeps its recipients, a backlog is removed a bounded batch at
-// a time, and two nodes sweeping at once remove everything once.
+// a time, two nodes sweeping at once remove everything once, and the worker runs the sweep.
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
-import { deleteAudienceFileRows, sweepExpiredAudienceFiles } from './audience-files.retention.ts';
+import {
+  AUDIENCE_FILE_SWEEP_MS,
+  deleteAudienceFileRows,
+  sweepExpiredAudienceFiles,
+} from './audience-files.retention.ts';
+import { startCampaignJobs } from './campaigns.start.ts';
 
 const DAY = 86_400_000;
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -167,5 +173,28 @@ describe('audience file retention', () => {
     expect(a!.rows + b!.rows).toBe(1200 + 700 + 900);
     expect(a!.deleted + b!.deleted).toBe(3);
     for (const f of files) expect([await storedFile(f.id), await storedRows(f.id)]).toEqual([0, 0]);
+  });
+
+  it("is one of the worker's campaign jobs, on the node's clock and the configured period", async () => {
+    const loops: { ms: number; fn: () => Promise<unknown> }[] = [];
+    const errors: unknown[] = [];
+    const stop = startCampaignJobs({
+      ctx,
+      logger: pino({ level: 'silent' }),
+      every: (ms, fn) => {
+        loops.push({ ms, fn });
+        return async () => {};
+      },
+      onError: () => (e) => errors.push(e),
+    });
+    const file = await upload(4, 12_000);
+    advance(8 * DAY);
+    const sweepLoops = loops.filter((l) => l.ms === AUDIENCE_FILE_SWEEP_MS);
+    expect(sweepLoops).toHaveLength(1);
+    await sweepLoops[0]!.fn();
+    expect(errors).toEqual([]);
+    expect([await storedFile(file.id), await storedRows(file.id)]).toEqual([0, 0]);
+    expect((await get(`/v1/campaigns/audience-files/${file.id}`)).statusCode).toBe(404);
+    await stop();
   });
 });
