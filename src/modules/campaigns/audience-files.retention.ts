@@ -36,9 +36,9 @@ export async function markExpiredAudienceFiles(
 ): Promise<number> {
   const { rowCount } = await db.query(
     `update campaign_audience_files set expired_at = $2
-      where id in (select id from campaign_audience_files
-                    where expired_at is null and created_at < $1
-                    order by created_at limit $3 for update skip locked)`,
+      where id = any(array(select id from campaign_audience_files
+                            where expired_at is null and created_at < $1
+                            order by created_at limit $3 for update skip locked))`,
     [cutoff, now, limit],
   );
   return rowCount ?? 0;
@@ -53,13 +53,18 @@ export async function nextExpiredAudienceFile(db: Queryable, afterId: number): P
   return rows[0] === undefined ? null : Number(rows[0].id);
 }
 
-/** Deletes up to `limit` rows of an expired file, skipping rows another node is deleting. */
+/**
+ * Deletes up to `limit` rows of an expired file, skipping rows another node is deleting. `= any
+ * (array(...))`, not `in (select ...)`: with `in`, the planner hashes the chosen rows and scans
+ * all the file's rows against them; 10,000 of a 200,000-row file took 54-105 ms that way, 29-39 ms
+ * through the primary key (5 statements each, alternated, load 4.8).
+ */
 export async function deleteAudienceFileRows(db: Queryable, fileId: number, limit: number): Promise<number> {
   const { rowCount } = await db.query(
     `delete from campaign_audience_file_rows
       where file_id = $1
-        and idx in (select idx from campaign_audience_file_rows
-                     where file_id = $1 order by idx limit $2 for update skip locked)`,
+        and idx = any(array(select idx from campaign_audience_file_rows
+                             where file_id = $1 order by idx limit $2 for update skip locked))`,
     [fileId, limit],
   );
   return rowCount ?? 0;
