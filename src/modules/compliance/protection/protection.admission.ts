@@ -89,6 +89,23 @@ async function spareConnection(pool: SparePool | undefined): Promise<pg.PoolClie
   }
 }
 
+/**
+ * The work's result, once `spare` has gone back to the pool: released as it is when the work
+ * succeeded, discarded when it failed (a connection that failed may be broken).
+ */
+function releasing<T>(spare: pg.PoolClient, work: Promise<T>): Promise<T> {
+  return work.then(
+    (result) => {
+      spare.release();
+      return result;
+    },
+    (error: unknown) => {
+      spare.release(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    },
+  );
+}
+
 /** The group's list hits, read on a spare connection if there is one. Committed lists only. */
 async function findListHitsBeside(
   pool: SparePool | undefined,
@@ -96,16 +113,7 @@ async function findListHitsBeside(
   query: { phones: string[]; tenantIds: number[] },
 ): Promise<ListHits> {
   const spare = await spareConnection(pool);
-  if (spare === null) return findListHits(client, query);
-  try {
-    const hits = await findListHits(spare, query);
-    spare.release();
-    return hits;
-  } catch (error) {
-    // Not given back to the pool: a connection that failed may be broken.
-    spare.release(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  }
+  return spare === null ? findListHits(client, query) : releasing(spare, findListHits(spare, query));
 }
 
 /** Quiet hours' verdict per row (not yet settled); held rows get their send_at moved. */
@@ -293,17 +301,7 @@ export function recipientProtectionStep({ pool }: { pool?: SparePool } = {}): Ad
       if (spare === null) counted = count(client);
       else {
         late = true;
-        counted = count(spare).then(
-          (verdicts) => {
-            spare.release();
-            return verdicts;
-          },
-          (error: unknown) => {
-            // Not given back to the pool: a connection that failed may be broken.
-            spare.release(error instanceof Error ? error : new Error(String(error)));
-            throw error;
-          },
-        );
+        counted = releasing(spare, count(spare));
         // Handled where it is awaited; until then an early failure must not go unheard.
         counted.catch(() => {});
       }
