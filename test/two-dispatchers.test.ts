@@ -55,6 +55,25 @@ describe('two dispatchers', () => {
       repository: createAccountsRepository(t.db.kysely),
     });
     const total = 4000;
+    const config = loadConfig({
+      env: { DATABASE_URL: t.url, HONGYAN_LOG_LEVEL: 'silent' },
+      configFile: null,
+    });
+    for (const nodeId of ['node-a', 'node-b']) {
+      const db = createDb({ connectionString: t.url, max: 8 });
+      pools.push(db);
+      const ctx = createContext({ config, db, logger: pino({ level: 'silent' }) });
+      workers.push(await startWorker({ ctx, nodeId, roles: ['worker'] }));
+    }
+    // Both nodes hold their bind lease before there is work: with the messages already queued,
+    // the node that started first could send all of them before the other had bound.
+    const leased = Date.now() + 30_000;
+    for (;;) {
+      const r = await t.db.pool.query(`select count(distinct node_id)::int as n from channel_bind_leases`);
+      if (r.rows[0].n === 2) break;
+      if (Date.now() > leased) throw new Error('the two nodes did not both take a bind lease');
+      await new Promise((res) => setTimeout(res, 50));
+    }
     const now = new Date();
     await insertMessages(
       t.db.pool,
@@ -72,16 +91,6 @@ describe('two dispatchers', () => {
       })),
       now,
     );
-    const config = loadConfig({
-      env: { DATABASE_URL: t.url, HONGYAN_LOG_LEVEL: 'silent' },
-      configFile: null,
-    });
-    for (const nodeId of ['node-a', 'node-b']) {
-      const db = createDb({ connectionString: t.url, max: 8 });
-      pools.push(db);
-      const ctx = createContext({ config, db, logger: pino({ level: 'silent' }) });
-      workers.push(await startWorker({ ctx, nodeId, roles: ['worker'] }));
-    }
     const deadline = Date.now() + 60_000;
     for (;;) {
       const r = await t.db.pool.query(`select count(*)::int as n from messages where status = 'delivered'`);
