@@ -278,6 +278,24 @@ describe('frequency caps', () => {
     expect(again.json().error.details).toMatchObject({ window: 'minute', limit: 1 });
   });
 
+  it('counts the rows of a request that read the clock after it but took the locks first', async () => {
+    // Each request reads its clock before it waits for its recipients' locks, and its rows carry
+    // that reading: the one that read later can commit first. Its rows are in the window all the
+    // same (three concurrent batches once admitted past a cap of two this way).
+    const a = await sendingTenant(ctx, t.db, 'caps-later-reading');
+    clock.advance(2_000);
+    expect((await send(a.auth, '13700000011', 'verification')).statusCode).toBe(202);
+    expect((await batch(a.auth, ['13700000012'], 'verification')).json().accepted).toBe(1);
+    clock.advance(-2_000);
+    const single = await send(a.auth, '13700000011', 'verification');
+    expect(single.statusCode, single.body).toBe(429);
+    expect(single.json().error.details).toMatchObject({ window: 'minute', limit: 1 });
+    const grouped = await batch(a.auth, ['13700000012'], 'verification');
+    expect(grouped.json()).toMatchObject({ accepted: 0, rejected: 1 });
+    expect(grouped.json().results[0].error.details).toMatchObject({ window: 'minute', limit: 1 });
+    clock.advance(2_000);
+  });
+
   it('counts what was sent, not what was canceled: a canceled scheduled send frees its place in the cap', async () => {
     const a = await sendingTenant(ctx, t.db, 'caps-canceled');
     const later = new Date(clock.now().getTime() + 3 * 3_600_000).toISOString();

@@ -219,7 +219,7 @@ export interface KeyCounts {
  * Messages each (tenant, phone, type) key got in each rolling window ending at `now`, counted from
  * `messages` itself (no send log to write: the rows the insert makes are what later groups count);
  * keys with none are left out. One scan for the whole group, in one round trip
- * (protection_recent_counts_one / protection_recent_counts, migration 0040):
+ * (protection_recent_counts_one / protection_recent_counts, migrations 0040 and 0042):
  * - the group's numbers are looked up together in messages_recipient (recipient, id), each from
  *   `firstId` (findFirstIdSince), as one bitmap, so each heap page holding some of their messages
  *   is read once, not once per message as a probe per key did (10,000 keys of 8 messages each on
@@ -234,6 +234,8 @@ export interface KeyCounts {
  * - Tenants and types are filtered each as a set, so a group of several may count combinations it
  *   did not ask for (tenant A's type of tenant B): those are dropped here, by key.
  * - The window bounds are parameters, not `now - interval` per row; the answer is one row of arrays.
+ * - Windows have no end: a row whose created_at is after `now` (a request that read its clock
+ *   after this one and took the locks first) was sent within the window all the same (0042).
  */
 export async function countRecentSends(
   db: Queryable,
@@ -245,7 +247,7 @@ export async function countRecentSends(
   // A batch is one tenant and one type: its rows are grouped by recipient alone (a third less
   // time in the hash table than by three columns).
   const one = tenants.length === 1 && types.length === 1;
-  const windows = [now, since('minute'), since('hour'), since('day'), firstId, UNCOUNTED_STATUSES];
+  const windows = [since('minute'), since('hour'), since('day'), firstId, UNCOUNTED_STATUSES];
   const result = await db.query<{
     recipient: string[] | null;
     tenant?: string | null;
@@ -256,9 +258,9 @@ export async function countRecentSends(
   }>(
     one
       ? `select recipient, minute, hour, day
-           from protection_recent_counts_one($1::text[], $2::bigint, $3::text, $4, $5, $6, $7, $8, $9::text[])`
+           from protection_recent_counts_one($1::text[], $2::bigint, $3::text, $4, $5, $6, $7, $8::text[])`
       : `select recipient, tenant, type, minute, hour, day
-           from protection_recent_counts($1::text[], $2::bigint[], $3::text[], $4, $5, $6, $7, $8, $9::text[])`,
+           from protection_recent_counts($1::text[], $2::bigint[], $3::text[], $4, $5, $6, $7, $8::text[])`,
     [keys.phones(), one ? tenants[0] : tenants, one ? types[0] : types, ...windows],
   );
   // Recipients as one JSON array (one JSON.parse), integers as PostgreSQL's array text split here:
