@@ -9,8 +9,10 @@
 //   npm run bench -- --protection
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/protection.ts
 //
-// DATABASE_URL names a server where a bench database may be created (dropped at the end); the
-// default is the local server's `postgres` database. In process, through Fastify's inject (no
+// Without DATABASE_URL it runs on an embedded PostgreSQL started in a temporary folder, the
+// server (and version: 18) a default install runs on; DATABASE_URL names another server where a
+// bench database may be created (dropped at the end). The version is printed: the same checks
+// cost differently on 15 and 18 (migration 0043). In process, through Fastify's inject (no
 // sockets), no worker: what is timed is the request, validation to commit. Rounds alternate
 // with/without (A/B) after one warm-up of each, so a drift of the machine hits both; every
 // round sends to the same 10,000 numbers, so the caps count real rows (one more each round).
@@ -21,13 +23,16 @@
 // protection step's time and each statement it sends; BENCH_KEEP=1 keeps the bench database (its
 // name is printed) for EXPLAIN of those statements on the same data.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../src/app/config.ts';
 import { createContext } from '../src/app/context.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { createDb } from '../src/db/pool.ts';
 import { buildHttpServer } from '../src/http/server.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
@@ -54,8 +59,32 @@ function bannedWords(count: number): string[] {
   return [...out];
 }
 
+/** An embedded PostgreSQL in a temporary folder, as a default install runs one. */
+async function temporaryServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'hongyan-bench-protection-'));
+  chmodSync(tmp, 0o755); // the embedded PostgreSQL may run as another account
+  const server = await startEmbeddedPostgres({ dataDir: tmp });
+  return {
+    url: server.adminConnectionString,
+    async stop() {
+      await server.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function runProtectionBench(): Promise<void> {
-  const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const embedded = process.env.DATABASE_URL === undefined ? await temporaryServer() : null;
+  try {
+    await benchOn(embedded?.url ?? process.env.DATABASE_URL!, embedded !== null);
+  } finally {
+    if (embedded !== null && process.env.BENCH_KEEP)
+      console.log(`embedded server left running: ${embedded.url}`);
+    else await embedded?.stop();
+  }
+}
+
+async function benchOn(serverUrl: string, embedded: boolean): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   const listSize = Number(process.env.BENCH_LIST ?? 1_000_000);
   const wordCount = Number(process.env.BENCH_WORDS ?? 20_000);
@@ -64,6 +93,9 @@ export async function runProtectionBench(): Promise<void> {
   const name = `hy_bench_protection_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
+  const version = (await admin.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0]!
+    .v;
+  console.log(`PostgreSQL ${version}${embedded ? ' (embedded, in a temporary folder)' : ` at DATABASE_URL`}`);
   await admin.query(`create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;

@@ -68,6 +68,7 @@ ${COMMERCE_HELP}
   hongyan bench --compliance                     the content rules engine: matcher MB/s, 10,000 messages
   hongyan bench --signed                         signed (HMAC) against bearer single sends (DATABASE_URL)
   hongyan bench --protection                     blacklists of 1,000,000 and caps on a 10,000-recipient batch
+                                                 (a temporary embedded PostgreSQL, or DATABASE_URL)
   hongyan bench --contacts-import [--messages N] a contact import of N CSV rows (default 1,000,000): rows/s, peak RSS
   hongyan bench --smpp-server [--messages N]     submits/s into Hongyan's SMPP server with the npm smpp client
   hongyan bench --shortlinks                     short-link redirects/s (GET /s/:code) and their latency (DATABASE_URL)

@@ -225,6 +225,9 @@ describe('list look-ups', () => {
       await client.query(`set client_min_messages = log`);
       const hits = await findListHits(client, { phones, tenantIds: [tenant] });
       const allowed = await findAllowlisted(client, { phones, tenantIds: [tenant] });
+      const keys = new CapKeys();
+      for (const phone of phones) keys.add(tenant, 'notification', phone);
+      await countRecentSends(client, { keys, now: new Date(), firstId: 0 });
       await client.query(`set client_min_messages = notice`);
       expect(hits.get(listed(1))?.platform).toBe(true);
       expect([...(hits.get(listed(2))?.tenants.get(tenant) ?? [])].sort()).toEqual([
@@ -235,8 +238,15 @@ describe('list look-ups', () => {
       expect(hits.size).toBe(300);
       expect(allowed.get(tenant)?.size).toBe(300);
       const nested = plans.filter((p) => p.includes('Query Text:') && !p.includes('protection_'));
-      expect(nested.length).toBeGreaterThanOrEqual(2);
+      expect(nested.length).toBeGreaterThanOrEqual(3);
       for (const plan of nested) {
+        // Planned without the numbers' values (migration 0043): PostgreSQL 18 made a custom plan
+        // per call, estimating each of a batch's 10,000 numbers (160 ms, for 2 ms of execution).
+        // (PostgreSQL 18 logs the arguments' values on a line of their own.)
+        const tree = plan.replace(/^Query Parameters:.*$/m, '');
+        expect(tree).toMatch(/= ANY \(\$1\)/);
+        expect(tree).not.toMatch(/\+86137/);
+        if (plan.includes('messages m')) continue;
         expect(plan).not.toMatch(/Seq Scan/);
         expect(plan).toMatch(/Index Only Scan using (tenant_blacklist|tenant_allowlist)_pkey/);
       }
