@@ -365,7 +365,7 @@ export const settings = {
   nodeDeadAfterMs: setting<number>({
     key: 'nodeDeadAfterMs',
     env: 'HONGYAN_NODE_DEAD_AFTER_MS',
-    doc: 'A node whose heartbeat is older than this (or whose liveness lock is free) is dead: its messages in `sending` are queued again, marked `duplicate_risk`. Keep it several heartbeats long.',
+    doc: 'A node whose heartbeat is older than this (or whose liveness lock is free) is dead: its messages in `sending` are queued again, marked `duplicate_risk`. A node that has not beaten for three quarters of it stops claiming and submitting until it beats again, then recovers its own claims. At least twice `heartbeatIntervalMs`.',
     default: 15_000,
     accepts: 'an integer 100..3600000',
     parse: integer(100, 3_600_000),
@@ -892,6 +892,13 @@ export function loadConfig({
       problems.push(`${source}: ${error.message} (accepts ${decl.accepts})`);
     }
   }
+  if (
+    problems.length === 0 &&
+    (config.heartbeatIntervalMs as number) * 2 > (config.nodeDeadAfterMs as number)
+  )
+    problems.push(
+      `heartbeatIntervalMs (${String(config.heartbeatIntervalMs)}) must be at most half of nodeDeadAfterMs (${String(config.nodeDeadAfterMs)}): a node stops sending when it has not beaten for three quarters of it`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   config.dataDir = path.resolve(cwd, config.dataDir as string);
   return config as Config;

@@ -12,6 +12,7 @@ import {
 } from '../simulator/test-helpers.ts';
 import { ChannelConnector } from './connector.ts';
 import type { ClaimedMessage, FailedResult, RetryResult, SentResult } from './dispatch.sql.ts';
+import type { NodeFence } from './nodes.ts';
 import type { Recorder } from './recorder.ts';
 
 afterEach(runCleanups);
@@ -70,14 +71,22 @@ function messages(n: number, deadlineAt = Date.now() + 3600_000): ClaimedMessage
   }));
 }
 
-async function boundConnector(port: number, systemId: string, recorder: Recorder, requestTimeoutMs?: number) {
+async function boundConnector(
+  port: number,
+  systemId: string,
+  recorder: Recorder,
+  requestTimeoutMs?: number,
+  fields: Partial<Channel> = {},
+  fence?: NodeFence,
+) {
   const connector = new ChannelConnector({
-    channel: channel(port, systemId),
+    channel: channel(port, systemId, fields),
     recorder,
     logger: silentLogger,
     onDeliver: async () => {},
     onReady: () => {},
     ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
+    ...(fence ? { fence } : {}),
   });
   cleanups.push(() => connector.stop(100));
   connector.start();
@@ -160,6 +169,46 @@ describe('ChannelConnector', () => {
     expect(connector.demand).toBe(100);
     fake.recorder.backlogged = true;
     expect(connector.demand).toBe(0);
+  });
+
+  it('submits nothing while its node is not alive, and drops unsent what was claimed before a lapse', async () => {
+    const sim = await startTestSimulator({ profiles: [fastProfile('fenced')] });
+    const fake = fakeRecorder();
+    const fence = { alive: true, epoch: 0 };
+    // 20 a second: most of what it is given waits in its queue for the rate.
+    const connector = await boundConnector(
+      sim.port,
+      'fenced',
+      fake.recorder,
+      undefined,
+      { max_tps: 20 },
+      fence,
+    );
+    connector.enqueue(messages(40).map((m) => ({ ...m, epoch: 0 })));
+    await until(() => fake.sent.length >= 3);
+    // The node missed its beats: nothing more goes out, nothing is written.
+    fence.alive = false;
+    await new Promise((r) => setTimeout(r, 60));
+    const before = sim.stats().submits;
+    expect(connector.demand).toBe(0);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(sim.stats().submits).toBe(before);
+    // It beat again after its peers may have recovered its claims (a new epoch): what it held is
+    // dropped, with no write (the node recovers its claims itself), and new work goes out.
+    const sentBefore = fake.sent.length;
+    fence.epoch = 1;
+    fence.alive = true;
+    connector.enqueue(messages(2).map((m) => ({ ...m, id: 100 + m.id, epoch: 1 })));
+    await until(() => fake.sent.some((r) => r.id === 102));
+    await until(() => connector.holding === 0);
+    expect(
+      fake.sent
+        .slice(sentBefore)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([101, 102]);
+    expect(fake.retries).toEqual([]);
+    expect(fake.fails).toEqual([]);
   });
 
   it('hands messages straight back to the queue when it stopped after the dispatcher chose it', async () => {

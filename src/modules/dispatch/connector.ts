@@ -12,6 +12,7 @@ import type { IncomingRequest } from '../../smpp/session-types.ts';
 import type { Channel } from '../channels/channels.repository.ts';
 import { resultOfFailedSubmit, SendRate, throttleResubmitDelayMs } from './dispatch.models.ts';
 import type { ClaimedMessage } from './dispatch.sql.ts';
+import type { NodeFence } from './nodes.ts';
 import type { Recorder } from './recorder.ts';
 import { type PartOutcome, type PartToSubmit, submitPart } from './submit-part.ts';
 import { composeSourceAddress } from '../compliance/signatures/signatures.models.ts';
@@ -34,7 +35,15 @@ export interface ConnectorDeps {
    * tried once on another channel instead of ending rejected (routing/health/reroutes.models.ts).
    */
   reroute?: (messageId: number, channelId: number, errorCode: string) => boolean;
+  /**
+   * This node's liveness (nodes.ts): nothing is submitted while it is not alive, and a message
+   * claimed in an earlier epoch is dropped unsent (its claim was recovered).
+   */
+  fence?: NodeFence;
 }
+
+/** How often a connector held by its node's fence looks again. */
+const FENCE_RECHECK_MS = 100;
 
 /** What a channel has seen of its carrier's throttling, for the operator and the logs. */
 export interface ThrottleStats {
@@ -73,6 +82,8 @@ export class ChannelConnector {
   private readonly windowSize: number;
   private throttleLoggedAt = 0;
   private throttleLogged = 0;
+  /** The fence epoch whose messages the queues hold (dropEarlierEpochs). */
+  private epochSeen = 0;
 
   constructor(private readonly deps: ConnectorDeps) {
     this.channelId = deps.channel.id;
@@ -95,7 +106,7 @@ export class ChannelConnector {
    * none while the recorder is behind (results only in memory are lost in a crash and resent).
    */
   get demand(): number {
-    if (!this.isReady || this.deps.recorder.backlogged) return 0;
+    if (!this.isReady || this.deps.recorder.backlogged || this.deps.fence?.alive === false) return 0;
     return Math.max(0, this.windowSize * 2 - this.queued - this.submitting);
   }
 
@@ -237,10 +248,42 @@ export class ChannelConnector {
     return undefined;
   }
 
+  /** A message this node may no longer send: claimed before a lapse, or the node is not alive. */
+  private fenced(message: ClaimedMessage): boolean {
+    const fence = this.deps.fence;
+    return fence !== undefined && (!fence.alive || message.epoch !== fence.epoch);
+  }
+
+  /** Forgets the queued messages of an earlier epoch: their claims were recovered (nodes.ts). */
+  private dropEarlierEpochs(epoch: number): void {
+    if (epoch === this.epochSeen) return;
+    this.epochSeen = epoch;
+    let dropped = 0;
+    for (let p = 0; p < this.queues.length; p++) {
+      const keep = this.queues[p]!.filter((m) => m.epoch === epoch);
+      dropped += this.queues[p]!.length - keep.length;
+      this.queues[p] = keep;
+    }
+    this.queued -= dropped;
+    if (dropped > 0) this.log.warn({ messages: dropped }, 'claims of an earlier epoch dropped unsent');
+  }
+
   private pump(): void {
     if (this.pumpTimer) return;
     const tx = this.tx;
     if (!tx || this.stopped) return;
+    const fence = this.deps.fence;
+    if (fence !== undefined) {
+      this.dropEarlierEpochs(fence.epoch);
+      if (!fence.alive) {
+        if (this.queued > 0)
+          this.pumpTimer = setTimeout(() => {
+            this.pumpTimer = null;
+            this.pump();
+          }, FENCE_RECHECK_MS);
+        return;
+      }
+    }
     while (this.queued > 0 && tx.windowFree > 0) {
       const now = this.now();
       if (!this.rate.tryTake(now)) {
@@ -277,6 +320,9 @@ export class ChannelConnector {
     for (let i = 0; i < encoded.parts.length; i++) {
       // Parts after the first each take a token too; the first took its token in pump().
       if (i > 0) await this.waitForToken();
+      // Nothing more of a message whose claim this node may have lost, and nothing written for
+      // it: its node recovers it (nodes.ts), marked duplicate_risk if a part went out.
+      if (this.fenced(message)) return;
       let outcome = await this.submitPart(tx, { sourceAddr, message, encoded, index: i });
       // Throttling is retried here, on this bind, at the rate the carrier allows: the message is
       // never failed for it, only expired if its deadline passes meanwhile.
@@ -284,6 +330,7 @@ export class ChannelConnector {
         if (this.stopped || this.tx !== tx || this.now() >= message.deadlineAt) break;
         await sleep(throttleResubmitDelayMs(tries));
         await this.waitForToken();
+        if (this.fenced(message)) return;
         outcome = await this.submitPart(tx, { sourceAddr, message, encoded, index: i });
       }
       if (outcome.kind === 'ok') {

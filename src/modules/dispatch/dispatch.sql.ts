@@ -22,6 +22,8 @@ export interface ClaimedMessage {
   signatureExtension?: string | null;
   /** When the message expires if the carrier has not taken it (epoch ms). */
   deadlineAt: number;
+  /** The node's fence epoch when it was claimed (nodes.ts): sent only in that epoch. */
+  epoch?: number;
 }
 
 /** How long after it was due (created, or its `send_at`) a message may still go out, by type. */
@@ -404,6 +406,24 @@ export async function recoverAbandonedMessages(
         set status = 'queued', claimed_by = null, duplicate_risk = true, queued_at = $2, next_attempt_at = $2, updated_at = $2
       where m.status = 'sending' and not (m.claimed_by = any($1::text[]))`,
     [liveNodeIds, now],
+  );
+  return result.rowCount ?? 0;
+}
+
+/**
+ * This node's own claims, after it may have been taken for dead (nodes.ts, NodeFence): queued
+ * again and marked `duplicate_risk`, as a peer's recovery would, unless a peer already did.
+ * `ids` narrows it to one claim's messages.
+ */
+export async function recoverOwnClaims(
+  db: Queryable,
+  { nodeId, now, ids }: { nodeId: string; now: Date; ids?: number[] },
+) {
+  const result = await db.query(
+    `update messages m
+        set status = 'queued', claimed_by = null, duplicate_risk = true, queued_at = $2, next_attempt_at = $2, updated_at = $2
+      where m.status = 'sending' and m.claimed_by = $1 and ($3::bigint[] is null or m.id = any ($3::bigint[]))`,
+    [nodeId, now, ids ?? null],
   );
   return result.rowCount ?? 0;
 }

@@ -9,7 +9,8 @@ import { NO_CHANNEL_BOUND, NO_ROUTE } from '../routing/routing.errors.ts';
 import type { ChannelHealth, RouteDecision } from '../routing/routing.models.ts';
 import type { ChannelConnector } from './connector.ts';
 import { MAX_ATTEMPTS } from './dispatch.models.ts';
-import { type ClaimedMessage, claimNextMessages, type Deadlines } from './dispatch.sql.ts';
+import { type ClaimedMessage, claimNextMessages, type Deadlines, recoverOwnClaims } from './dispatch.sql.ts';
+import type { NodeFence } from './nodes.ts';
 import type { Recorder } from './recorder.ts';
 
 /** Chooses the channel of one claimed message from the live health of the channels (routing.models). */
@@ -43,6 +44,7 @@ export function startDispatcher({
   route: routeMessage,
   recorder,
   healthOf = (c) => ({ bound: c.isReady }),
+  fence,
 }: {
   pool: pg.Pool;
   nodeId: string;
@@ -65,6 +67,8 @@ export function startDispatcher({
   maxClaim?: number;
   smallClaim?: number;
   gatherMs?: number;
+  /** This node's liveness (nodes.ts): nothing is claimed while it is not alive. */
+  fence?: NodeFence;
 }): Dispatcher {
   let stopped = false;
   let wakeUp: (() => void) | null = null;
@@ -168,8 +172,9 @@ export function startDispatcher({
         // grows without bound.
         const overfill = all.reduce((sum, c) => sum + (c.overfill ?? 0), 0);
         const demand = Math.min(maxClaim, ready.reduce((sum, c) => sum + c.demand, 0) - overfill);
-        if (demand > 0) {
+        if (demand > 0 && (fence === undefined || fence.alive)) {
           const perTenant = Math.max(10, Math.ceil(demand / activeKeys));
+          const epoch = fence?.epoch;
           const claimed = await claimNextMessages(pool, {
             nodeId,
             limit: demand,
@@ -179,6 +184,13 @@ export function startDispatcher({
             maxAttempts: MAX_ATTEMPTS,
           });
           lastClaimSize = claimed.length;
+          if (fence !== undefined && fence.epoch !== epoch && claimed.length > 0) {
+            // The node lapsed while it claimed, and may have recovered its claims before this one
+            // was written: these are recovered too, before anything else is claimed.
+            await recoverOwnClaims(pool, { nodeId, now: now(), ids: claimed.map((m) => m.id) });
+            continue;
+          }
+          for (const m of claimed) m.epoch = epoch;
           if (claimed.length > 0) {
             claimedAny = true;
             activeKeys = Math.max(1, new Set(claimed.map((m) => `${m.priority}:${m.tenantId}`)).size);

@@ -50,12 +50,32 @@ export async function deleteLongGoneNodes(db: Queryable) {
   await db.query(`delete from nodes where seen_at < now() - interval '1 day'`);
 }
 
-export interface NodeLiveness {
+/**
+ * Whether this node may still act on what it claimed. Peers recover a node's messages once its
+ * heartbeat is `deadAfterMs` old (or its lock is free), so a node that could not beat for that
+ * long — its process was stopped (SIGSTOP, a frozen VM), its event loop stuck, its database
+ * unreachable — may find on waking that its claims were handed to another node, and its binds
+ * too: sending them then would send each message twice. So a node is `alive` only while its last
+ * successful beat began less than `deadAfterMs` minus a margin ago (by its own monotonic clock,
+ * which a stop does not fool), and submits and claims nothing otherwise; and when a beat finds
+ * that it was not alive before it (or had lost its lock), the node behaves as if it had crashed:
+ * `epoch` grows, what it held is no longer its to send, and its own claims are recovered as a
+ * peer would (`onLapse`) before it claims again.
+ */
+export interface NodeFence {
+  readonly alive: boolean;
+  readonly epoch: number;
+}
+
+export interface NodeLiveness extends NodeFence {
   /** Takes the lock if this node does not hold it (first call, or its connection died) and beats. */
   beat(): Promise<void>;
   /** Removes this node's row and releases the lock connection. */
   close(): Promise<void>;
 }
+
+/** The share of `deadAfterMs` a node keeps in hand: alive until 3/4 of it after its last beat. */
+export const FENCE_MARGIN = 0.25;
 
 /**
  * Keeps one pool connection checked out for this node's lock and heartbeat. A heartbeat that
@@ -65,22 +85,40 @@ export function createNodeLiveness({
   pool,
   node,
   logger,
+  deadAfterMs,
+  onLapse = async () => {},
+  monotonicMs = () => performance.now(),
 }: {
   pool: pg.Pool;
   node: { nodeId: string; roles: string[]; hostname: string; pid: number };
   logger: Logger;
+  /** When peers take this node for dead (config nodeDeadAfterMs). */
+  deadAfterMs: number;
+  /** After a lapse, before the node is alive again: recover its own claims. */
+  onLapse?: () => Promise<void>;
+  monotonicMs?: () => number;
 }): NodeLiveness {
   let client: pg.PoolClient | null = null;
   let locked = false;
+  // Alive until this monotonic time; -Infinity before the first beat.
+  let aliveUntil = -Infinity;
+  let everAlive = false;
+  // The lock was lost since the last beat: peers saw this node dead at once.
+  let lockLost = false;
+  let epoch = 0;
 
   const drop = (c: pg.PoolClient, error?: Error) => {
     if (client !== c) return;
     client = null;
+    if (locked) lockLost = true;
     locked = false;
+    aliveUntil = -Infinity;
     c.release(error ?? true);
   };
 
   async function beat(): Promise<void> {
+    // Peers see this beat's heartbeat written no earlier than now.
+    const began = monotonicMs();
     let c = client;
     if (!c) {
       const fresh = await pool.connect();
@@ -105,9 +143,28 @@ export function createNodeLiveness({
       drop(c, error as Error);
       throw error;
     }
+    if (!locked) return;
+    if (everAlive && (began >= aliveUntil || lockLost)) {
+      // Peers may have taken this node for dead meanwhile: what it held is theirs to recover.
+      epoch++;
+      logger.warn(
+        { epoch, lockLost, sinceAliveMs: Math.round(began - aliveUntil) },
+        'this node may have been taken for dead; its claims are recovered before it claims again',
+      );
+      await onLapse();
+    }
+    lockLost = false;
+    everAlive = true;
+    aliveUntil = began + deadAfterMs * (1 - FENCE_MARGIN);
   }
 
   return {
+    get alive() {
+      return locked && monotonicMs() < aliveUntil;
+    },
+    get epoch() {
+      return epoch;
+    },
     beat,
     async close() {
       await pool.query('delete from nodes where id = $1', [node.nodeId]).catch(() => {});

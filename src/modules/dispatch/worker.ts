@@ -23,6 +23,7 @@ import {
   expireAwaitingReceipts,
   expireOverdueMessages,
   recoverAbandonedMessages,
+  recoverOwnClaims,
   releaseHeldMessages,
 } from './dispatch.sql.ts';
 import { startDispatcher } from './dispatcher.ts';
@@ -169,6 +170,12 @@ export async function startWorker({
     pool,
     node: { nodeId, roles, hostname: os.hostname(), pid: process.pid },
     logger: log,
+    deadAfterMs: config.nodeDeadAfterMs,
+    // Peers may have taken this node for dead: it recovers its own claims as they would have.
+    onLapse: async () => {
+      const n = await recoverOwnClaims(pool, { nodeId, now: clock.now() });
+      if (n > 0) log.warn({ messages: n }, 'recovered this node’s own claims (marked duplicate_risk)');
+    },
   });
   await liveness.beat();
 
@@ -280,6 +287,7 @@ export async function startWorker({
         onDeliver: (channelId, pdu) => ingest.deliver(channelId, pdu),
         onReady: () => dispatcher?.wake(),
         reroute: (messageId, channelId, errorCode) => health.shouldReroute(messageId, channelId, errorCode),
+        fence: liveness,
       });
       connectors.set(key, {
         connector,
@@ -319,6 +327,7 @@ export async function startWorker({
     route: health.wrapRoute(routing.route),
     healthOf: (c) => health.healthOf(c.channelId, c.isReady),
     recorder,
+    fence: liveness,
   });
   const unsubscribe = ctx.onQueued(() => dispatcher?.wake());
 
