@@ -7,6 +7,7 @@ import {
   bucketOf,
   CapKeys,
   countRecentSends,
+  parseIntArray,
   findAllowlisted,
   findListHits,
   keyOf,
@@ -84,6 +85,15 @@ describe('cap keys of a batch (one tenant, one type)', () => {
       '+8613900000002',
     ]);
     expect(keys.find(9, 'notification', '+8613900000002')).toBe(2);
+  });
+});
+
+describe('parseIntArray', () => {
+  it('reads PostgreSQL’s text of an integer array as split(",").map(Number) would', () => {
+    for (const text of ['{3,10,1}', '{0}', '{}', '{123456789,7}', '{-1,2}', '{NULL,2}'])
+      expect(parseIntArray(text), text).toEqual(
+        text === '{}' ? [] : text.slice(1, -1).split(',').map(Number),
+      );
   });
 });
 
