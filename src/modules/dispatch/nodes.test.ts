@@ -4,7 +4,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
-import { createNodeLiveness, listLiveNodes, NODE_LOCK_CLASS } from './nodes.ts';
+import { createNodeLiveness, listLiveNodes, NODE_LOCK_CLASS, recoverAfterLapse } from './nodes.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 
@@ -96,5 +96,36 @@ describe('node fence', () => {
     } finally {
       await liveness.close();
     }
+  });
+
+  it('after a lapse writes the submit results it holds before it recovers its claims, waiting a bounded time', async () => {
+    const order: string[] = [];
+    let write!: () => void;
+    const recovering = recoverAfterLapse({
+      writeHeldResults: () =>
+        new Promise<void>((resolve) => {
+          write = () => {
+            order.push('results written');
+            resolve();
+          };
+        }),
+      recoverOwnClaims: async () => {
+        order.push('claims recovered');
+        return 3;
+      },
+      waitMs: 60_000,
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual([]);
+    write();
+    expect(await recovering).toBe(3);
+    expect(order).toEqual(['results written', 'claims recovered']);
+    // A recorder that cannot write holds the node back no longer than the wait (else this hangs).
+    const stuck = await recoverAfterLapse({
+      writeHeldResults: () => new Promise(() => {}),
+      recoverOwnClaims: async () => 1,
+      waitMs: 50,
+    });
+    expect(stuck).toBe(1);
   });
 });

@@ -74,6 +74,33 @@ export interface NodeLiveness extends NodeFence {
   close(): Promise<void>;
 }
 
+/**
+ * What a node does after a lapse, before it is alive again: the submit results it holds (the
+ * carrier answered before the lapse, and the database was out of reach, say) are written first,
+ * as those messages are sent and must not be queued again; then its own claims are recovered.
+ * The wait is bounded: nothing new is submitted meanwhile, but a recorder that cannot write must
+ * not keep the node from coming back (what it holds is then recovered and flagged).
+ */
+export async function recoverAfterLapse({
+  writeHeldResults,
+  recoverOwnClaims,
+  waitMs,
+}: {
+  writeHeldResults: () => Promise<unknown>;
+  recoverOwnClaims: () => Promise<number>;
+  waitMs: number;
+}): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    writeHeldResults(),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  return recoverOwnClaims();
+}
+
 /** The share of `deadAfterMs` a node keeps in hand: alive until 3/4 of it after its last beat. */
 export const FENCE_MARGIN = 0.25;
 

@@ -27,7 +27,7 @@ import {
   releaseHeldMessages,
 } from './dispatch.sql.ts';
 import { startDispatcher } from './dispatcher.ts';
-import { createNodeLiveness, deleteLongGoneNodes, listLiveNodes } from './nodes.ts';
+import { createNodeLiveness, deleteLongGoneNodes, listLiveNodes, recoverAfterLapse } from './nodes.ts';
 import { createRecorder } from './recorder.ts';
 import { startWebhookSender } from '../webhooks/webhooks.start.ts';
 import { startContactJobs } from '../contacts/contacts.start.ts';
@@ -166,6 +166,8 @@ export async function startWorker({
 
   // Register this node and take its liveness lock before claiming anything (nodes.ts). Nothing
   // here judges other nodes by hostname or pid: two nodes may share both.
+  // Set once the recorder exists: the results it holds are written before a lapse's recovery.
+  let writeHeldResults: () => Promise<unknown> = async () => {};
   const liveness = createNodeLiveness({
     pool,
     node: { nodeId, roles, hostname: os.hostname(), pid: process.pid },
@@ -173,7 +175,11 @@ export async function startWorker({
     deadAfterMs: config.nodeDeadAfterMs,
     // Peers may have taken this node for dead: it recovers its own claims as they would have.
     onLapse: async () => {
-      const n = await recoverOwnClaims(pool, { nodeId, now: clock.now() });
+      const n = await recoverAfterLapse({
+        writeHeldResults: () => writeHeldResults(),
+        recoverOwnClaims: () => recoverOwnClaims(pool, { nodeId, now: clock.now() }),
+        waitMs: config.nodeDeadAfterMs,
+      });
       if (n > 0) log.warn({ messages: n }, 'recovered this node’s own claims (marked duplicate_risk)');
     },
   });
@@ -218,6 +224,7 @@ export async function startWorker({
     // A receipt that overtook its submit result is written with it (one update, not two).
     lendReceipts: (sent) => ingest.lendWaitingReceipts(sent),
   });
+  writeHeldResults = () => recorder.drain();
   const channelsRepo = createChannelsRepository(db.kysely, ctx.keyRing);
   // One connector per bind this node holds: keyed by channel id and slot.
   const connectors = new Map<
