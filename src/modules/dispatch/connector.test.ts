@@ -209,6 +209,14 @@ describe('ChannelConnector', () => {
     ).toEqual([101, 102]);
     expect(fake.retries).toEqual([]);
     expect(fake.fails).toEqual([]);
+    // Handed back (its channel degraded, or stopping) after another lapse: only what is still
+    // its node's goes back to the queue.
+    fence.alive = false;
+    connector.enqueue(messages(3).map((m) => ({ ...m, id: 200 + m.id, epoch: 1 })));
+    fence.epoch = 2;
+    connector.enqueue(messages(2).map((m) => ({ ...m, id: 300 + m.id, epoch: 2 })));
+    expect(connector.returnUnsubmitted('the channel was degraded; routed again')).toBe(2);
+    expect(fake.retries.map((r) => r.id)).toEqual([301, 302]);
   });
 
   it('hands messages straight back to the queue when it stopped after the dispatcher chose it', async () => {

@@ -420,6 +420,9 @@ export class ChannelConnector {
 
   /** Messages claimed but not yet submitted go back to the queue, due now, with no duplicate risk. */
   private returnQueued(reason: string): number {
+    // Not those of an earlier epoch: their node recovered them, and a hand-back could land on a
+    // new claim of the same message.
+    if (this.deps.fence !== undefined) this.dropEarlierEpochs(this.deps.fence.epoch);
     let n = 0;
     for (;;) {
       const m = this.next();
