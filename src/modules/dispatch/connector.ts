@@ -268,6 +268,13 @@ export class ChannelConnector {
     if (dropped > 0) this.log.warn({ messages: dropped }, 'claims of an earlier epoch dropped unsent');
   }
 
+  private pumpLater(ms: number): void {
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = null;
+      this.pump();
+    }, ms);
+  }
+
   private pump(): void {
     if (this.pumpTimer) return;
     const tx = this.tx;
@@ -276,24 +283,14 @@ export class ChannelConnector {
     if (fence !== undefined) {
       this.dropEarlierEpochs(fence.epoch);
       if (!fence.alive) {
-        if (this.queued > 0)
-          this.pumpTimer = setTimeout(() => {
-            this.pumpTimer = null;
-            this.pump();
-          }, FENCE_RECHECK_MS);
+        if (this.queued > 0) this.pumpLater(FENCE_RECHECK_MS);
         return;
       }
     }
     while (this.queued > 0 && tx.windowFree > 0) {
       const now = this.now();
       if (!this.rate.tryTake(now)) {
-        this.pumpTimer = setTimeout(
-          () => {
-            this.pumpTimer = null;
-            this.pump();
-          },
-          Math.max(1, this.rate.waitMs(now)),
-        );
+        this.pumpLater(Math.max(1, this.rate.waitMs(now)));
         return;
       }
       const message = this.next()!;

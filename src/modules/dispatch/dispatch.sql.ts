@@ -393,6 +393,10 @@ export async function releaseHeldMessages(
   return result.rowCount ?? 0;
 }
 
+/** What recovery writes to a claim it takes back ($2: now): queued again, flagged. */
+const REQUEUE_RECOVERED =
+  "status = 'queued', claimed_by = null, duplicate_risk = true, queued_at = $2, next_attempt_at = $2, updated_at = $2";
+
 /**
  * Messages claimed by a node that is gone (crashed, killed) go back to the queue. Their
  * submission may or may not have reached the carrier, so each is marked `duplicate_risk`.
@@ -403,7 +407,7 @@ export async function recoverAbandonedMessages(
 ) {
   const result = await db.query(
     `update messages m
-        set status = 'queued', claimed_by = null, duplicate_risk = true, queued_at = $2, next_attempt_at = $2, updated_at = $2
+        set ${REQUEUE_RECOVERED}
       where m.status = 'sending' and not (m.claimed_by = any($1::text[]))`,
     [liveNodeIds, now],
   );
@@ -421,7 +425,7 @@ export async function recoverOwnClaims(
 ) {
   const result = await db.query(
     `update messages m
-        set status = 'queued', claimed_by = null, duplicate_risk = true, queued_at = $2, next_attempt_at = $2, updated_at = $2
+        set ${REQUEUE_RECOVERED}
       where m.status = 'sending' and m.claimed_by = $1 and ($3::bigint[] is null or m.id = any ($3::bigint[]))`,
     [nodeId, now, ids ?? null],
   );
