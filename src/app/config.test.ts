@@ -51,6 +51,23 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses a heartbeat longer than half the time after which peers take a node for dead', () => {
+    // A node stops sending when it has not beaten for three quarters of nodeDeadAfterMs: with a
+    // slower heartbeat it would stop between every two beats.
+    const at = (heartbeat: string, deadAfter: string) =>
+      loadConfig({
+        env: { HONGYAN_HEARTBEAT_INTERVAL_MS: heartbeat, HONGYAN_NODE_DEAD_AFTER_MS: deadAfter },
+        configFile: null,
+      });
+    expect(() => at('1001', '2000')).toThrow(
+      /heartbeatIntervalMs \(1001\) must be at most half of nodeDeadAfterMs \(2000\)/,
+    );
+    expect(at('1000', '2000')).toMatchObject({ heartbeatIntervalMs: 1000, nodeDeadAfterMs: 2000 });
+    // Only once each value is valid: a bad value is reported as itself, not as this.
+    expect(() => at('x', '2000')).toThrow(ConfigError);
+    expect(() => at('x', '2000')).not.toThrow(/must be at most half/);
+  });
+
   it('refuses unknown keys and unreadable config files', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-config-'));
     const file = path.join(dir, 'bad.json');

@@ -19,10 +19,11 @@ describe('node fence', () => {
   it('is alive until three quarters of deadAfterMs after its last beat began, then lapses into a new epoch', async () => {
     let clock = 1_000;
     const lapses: number[] = [];
+    const logged: { msg: string; epoch?: number; lockLost?: boolean; sinceAliveMs?: number }[] = [];
     const liveness = createNodeLiveness({
       pool: t.db.pool,
       node: { nodeId: 'fenced', roles: ['worker'], hostname: 'h', pid: 1 },
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: 'warn' }, { write: (line: string) => logged.push(JSON.parse(line)) }),
       deadAfterMs: 10_000,
       monotonicMs: () => clock,
       onLapse: async () => {
@@ -65,6 +66,15 @@ describe('node fence', () => {
         await liveness.beat();
       });
       expect([liveness.alive, liveness.epoch, lapses]).toEqual([true, 2, [1, 2]]);
+      // Each lapse says how long the node had not been alive: a minute after its fence lapsed,
+      // then none (the lock was lost while the fence still held).
+      const lapseLogs = logged.filter((l) => l.msg.startsWith('this node may have been taken for dead'));
+      expect(
+        lapseLogs.map(({ epoch, lockLost, sinceAliveMs }) => ({ epoch, lockLost, sinceAliveMs })),
+      ).toEqual([
+        { epoch: 1, lockLost: false, sinceAliveMs: 60_000 },
+        { epoch: 2, lockLost: true, sinceAliveMs: 0 },
+      ]);
     } finally {
       await liveness.close();
     }

@@ -129,6 +129,8 @@ export function createNodeLiveness({
   let locked = false;
   // Alive until this monotonic time; -Infinity before the first beat.
   let aliveUntil = -Infinity;
+  // The last beat's aliveUntil, kept when a lost lock ends it early (for the lapse's log).
+  let lastAliveUntil = -Infinity;
   let everAlive = false;
   // The lock was lost since the last beat: peers saw this node dead at once.
   let lockLost = false;
@@ -175,7 +177,8 @@ export function createNodeLiveness({
       // Peers may have taken this node for dead meanwhile: what it held is theirs to recover.
       epoch++;
       logger.warn(
-        { epoch, lockLost, sinceAliveMs: Math.round(began - aliveUntil) },
+        // 0 when the lock was lost before the fence lapsed: alive until then.
+        { epoch, lockLost, sinceAliveMs: Math.max(0, Math.round(began - lastAliveUntil)) },
         'this node may have been taken for dead; its claims are recovered before it claims again',
       );
       await onLapse();
@@ -183,6 +186,7 @@ export function createNodeLiveness({
     lockLost = false;
     everAlive = true;
     aliveUntil = began + deadAfterMs * (1 - FENCE_MARGIN);
+    lastAliveUntil = aliveUntil;
   }
 
   return {
