@@ -3,65 +3,28 @@
 // counts the binds open at once; the node holding one is killed with SIGKILL mid-flood, and another
 // node takes its lease and binds within 15 s. Every message reaches the carrier exactly once, except
 // those in flight at the kill, which are marked duplicate_risk.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
-import { insertMessages } from '../src/modules/messages/messages.repository.ts';
 import { type RunningSimulator, startSimulator } from '../src/modules/simulator/simulator.ts';
 import { decodeShortMessage } from '../src/smpp/segments.ts';
 import { createTestDatabase } from './helpers/db.ts';
+import { insertQueued, type StartedNode, startNode as start, waitFor } from './helpers/nodes.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/hongyan.js');
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let simulator: RunningSimulator;
 const reached = new Map<string, number>();
-const nodes: { child: ChildProcess; nodeId: string }[] = [];
+const nodes: StartedNode[] = [];
 let maxSessions = 0;
 let sampler: NodeJS.Timeout | undefined;
 
-function startNode(): Promise<{ child: ChildProcess; nodeId: string }> {
-  const child = spawn(process.execPath, [BIN, 'start', '--roles', 'worker'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: t.url,
-      HONGYAN_SIMULATOR: 'off',
-      HONGYAN_HTTP_PORT: '0',
-      HONGYAN_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`hongyan did not start:\n${buffer}`)), 120_000);
-    child.once('exit', (code) => reject(new Error(`hongyan exited with ${code}:\n${buffer}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /"nodeId":"([^"]+)".*"msg":"hongyan started"/.exec(buffer);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, nodeId: match[1]! });
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-    });
-  });
-}
-
-async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const startNode = () => start({ env: { DATABASE_URL: t.url }, timeoutMs: 120_000 });
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -111,17 +74,21 @@ const leaseRows = async () =>
 
 describe('three nodes, a channel of 2 binds', () => {
   it('one node alone opens both binds; when more nodes start it gives one up, closed before the other node binds it', async () => {
-    await waitFor(async () => simulator.stats().sessions === 2);
+    await waitFor('both binds', async () => simulator.stats().sessions === 2);
     expect((await leaseRows()).map((l) => l.node_id)).toEqual([nodes[0]!.nodeId, nodes[0]!.nodeId]);
     for (let i = 0; i < 2; i++) nodes.push(await startNode());
-    await waitFor(async () => new Set((await leaseRows()).map((l) => l.node_id)).size === 2, 60_000);
-    await waitFor(async () => simulator.stats().sessions === 2);
+    await waitFor(
+      'two nodes to hold the leases',
+      async () => new Set((await leaseRows()).map((l) => l.node_id)).size === 2,
+      60_000,
+    );
+    await waitFor('both binds', async () => simulator.stats().sessions === 2);
     console.log(`leases after the second and third node started: ${JSON.stringify(await leaseRows())}`);
     expect(maxSessions).toBe(2);
   }, 300_000);
 
   it('never has more than 2 binds at the carrier; a killed node’s bind is back within 15 s; nothing is sent twice but what was in flight, marked', async () => {
-    await waitFor(async () => simulator.stats().sessions === 2);
+    await waitFor('both binds', async () => simulator.stats().sessions === 2);
     const leases = async () =>
       (
         await t.db.pool.query<{ slot: number; node_id: string }>(
@@ -135,31 +102,16 @@ describe('three nodes, a channel of 2 binds', () => {
       repository: createAccountsRepository(t.db.kysely),
     });
     const total = 6000;
-    await insertMessages(
-      t.db.pool,
-      Array.from({ length: total }, (_, i) => ({
-        tenantId: tenant.id,
-        batchId: null,
-        type: 'notification' as const,
-        priority: 1,
-        recipient: `+86139${String(i).padStart(8, '0')}`,
-        content: `message ${i}`,
-        encoding: 'gsm7' as const,
-        parts: 1,
-        clientRef: null,
-        sendAt: null,
-      })),
-      new Date(),
-    );
-    await waitFor(async () => reached.size >= 1000);
+    await insertQueued(t.db.pool, tenant.id, total, 'message');
+    await waitFor('1,000 messages at the carrier', async () => reached.size >= 1000);
     // Kill the node holding slot 0 mid-flood.
     const holder = (await leases()).find((l) => l.slot === 0)!;
     const victim = nodes.find((n) => n.nodeId === holder.node_id)!;
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     await new Promise((r) => victim.child.once('exit', r));
-    await waitFor(async () => simulator.stats().sessions < 2, 10_000).catch(() => true);
-    await waitFor(async () => simulator.stats().sessions === 2, 30_000);
+    await waitFor('the bind to close', async () => simulator.stats().sessions < 2, 10_000).catch(() => true);
+    await waitFor('the bind to be back', async () => simulator.stats().sessions === 2, 30_000);
     const rebindMs = Date.now() - killedAt;
     const after = await leases();
     console.log(
@@ -169,12 +121,16 @@ describe('three nodes, a channel of 2 binds', () => {
     expect(rebindMs).toBeLessThan(15_000);
     expect(after.every((l) => l.node_id !== victim.nodeId)).toBe(true);
 
-    await waitFor(async () => {
-      const r = await t.db.pool.query<{ n: number }>(
-        `select count(*)::int as n from messages where status = 'delivered'`,
-      );
-      return r.rows[0]!.n === total;
-    }, 120_000);
+    await waitFor(
+      'every message to be delivered',
+      async () => {
+        const r = await t.db.pool.query<{ n: number }>(
+          `select count(*)::int as n from messages where status = 'delivered'`,
+        );
+        return r.rows[0]!.n === total;
+      },
+      120_000,
+    );
     expect(maxSessions).toBe(2);
     // Each message reached the carrier once, or more only if it was in flight at the kill (marked).
     const risky = new Set(

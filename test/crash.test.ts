@@ -1,8 +1,6 @@
 // Crash safety: flood Hongyan with messages, SIGKILL it mid-stream, start it again, and check that
 // every accepted message reaches a final state; a message may reach the carrier twice only if it
 // was in flight at the kill, and then it says so (duplicate_risk).
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
@@ -12,41 +10,17 @@ import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { type RunningSimulator, startSimulator } from '../src/modules/simulator/simulator.ts';
 import { decodeShortMessage } from '../src/smpp/segments.ts';
 import { createTestDatabase } from './helpers/db.ts';
+import { killLeftoverNodes, startNode } from './helpers/nodes.ts';
 
-const BIN = path.resolve(import.meta.dirname, '../bin/hongyan.js');
 const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown'];
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let simulator: RunningSimulator;
 const reachedCarrier = new Map<string, number>();
 
-function startHongyan(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'start', '--roles', 'api,worker'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: t.url,
-      HONGYAN_SIMULATOR: 'off',
-      HONGYAN_HTTP_PORT: '0',
-      HONGYAN_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`hongyan did not start:\n${buffer}`)), 30_000);
-    child.once('exit', (code) => reject(new Error(`hongyan exited with ${code}:\n${buffer}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /"httpUrl":"(http:[^"]+)".*"msg":"hongyan started"/.exec(buffer);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1]! });
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-    });
-  });
+async function startHongyan() {
+  const { child, httpUrl } = await startNode({ roles: 'api,worker', env: { DATABASE_URL: t.url } });
+  return { child, url: httpUrl! };
 }
 
 beforeAll(async () => {
@@ -69,6 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  killLeftoverNodes();
   await simulator?.close();
   await t?.drop();
 });

@@ -4,68 +4,30 @@
 // while its connector holds a queue of claimed messages (a slow channel), the other recovers them,
 // and the stopped one is let go on. A message may reach the carrier twice only if it was already
 // written to the carrier at the stop, or about to be (at most a window of them), and then it says so.
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
-import { insertMessages } from '../src/modules/messages/messages.repository.ts';
 import { type RunningSimulator, startSimulator } from '../src/modules/simulator/simulator.ts';
 import { decodeShortMessage } from '../src/smpp/segments.ts';
 import { createTestDatabase } from './helpers/db.ts';
+import { insertQueued, killLeftoverNodes, startNode, waitFor } from './helpers/nodes.ts';
 
-const BIN = path.resolve(import.meta.dirname, '../bin/hongyan.js');
 const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown'];
 const WINDOW = 10;
 const TOTAL = 400;
+// Peers take a silent node for dead after 1.5 s, and look every 200 ms.
+const LIVENESS = {
+  HONGYAN_HEARTBEAT_INTERVAL_MS: '200',
+  HONGYAN_NODE_DEAD_AFTER_MS: '1500',
+  HONGYAN_RECOVERY_INTERVAL_MS: '200',
+  HONGYAN_CHANNEL_SYNC_INTERVAL_MS: '300',
+};
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let simulator: RunningSimulator;
 /** When the carrier took each text, in order (performance.now()). */
 const acceptedAt = new Map<string, number[]>();
-const children: ChildProcess[] = [];
-
-function startNode(): Promise<{ child: ChildProcess; nodeId: string }> {
-  const child = spawn(process.execPath, [BIN, 'start', '--roles', 'worker'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: t.url,
-      HONGYAN_SIMULATOR: 'off',
-      HONGYAN_LOG_LEVEL: 'info',
-      // Peers take a silent node for dead after 1.5 s, and look every 200 ms.
-      HONGYAN_HEARTBEAT_INTERVAL_MS: '200',
-      HONGYAN_NODE_DEAD_AFTER_MS: '1500',
-      HONGYAN_RECOVERY_INTERVAL_MS: '200',
-      HONGYAN_CHANNEL_SYNC_INTERVAL_MS: '300',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`hongyan did not start:\n${buffer}`)), 30_000);
-    child.once('exit', (code) => reject(new Error(`hongyan exited with ${code}:\n${buffer}`)));
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const started = /"nodeId":"([^"]+)".*"msg":"hongyan started"/.exec(buffer);
-      if (started) {
-        clearTimeout(timer);
-        resolve({ child, nodeId: started[1]! });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-  });
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -90,12 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    }
-  }
+  killLeftoverNodes();
   await simulator?.close();
   await t?.drop();
 });
@@ -106,28 +63,13 @@ describe('a stopped node', () => {
       name: 'stall',
       repository: createAccountsRepository(t.db.kysely),
     });
-    const { child: a, nodeId: nodeA } = await startNode();
-    await startNode();
+    const { child: a, nodeId: nodeA } = await startNode({ env: { DATABASE_URL: t.url, ...LIVENESS } });
+    await startNode({ env: { DATABASE_URL: t.url, ...LIVENESS } });
     await waitFor('both nodes to hold a bind lease', async () => {
       const r = await t.db.pool.query(`select count(distinct node_id)::int as n from channel_bind_leases`);
       return r.rows[0].n === 2;
     });
-    await insertMessages(
-      t.db.pool,
-      Array.from({ length: TOTAL }, (_, i) => ({
-        tenantId: tenant.id,
-        batchId: null,
-        type: 'notification',
-        priority: 1,
-        recipient: `+86139${String(i).padStart(8, '0')}`,
-        content: `stall ${i}`,
-        encoding: 'gsm7',
-        parts: 1,
-        clientRef: null,
-        sendAt: null,
-      })),
-      new Date(),
-    );
+    await insertQueued(t.db.pool, tenant.id, TOTAL, 'stall');
     // Node a holds claimed messages it has not sent yet (its connector waits for the rate).
     let held = 0;
     await waitFor('node a to hold a queue of claimed messages', async () => {
