@@ -45,6 +45,7 @@ export class InboundQueue {
   private starting = false;
   private paused = false;
   private stopped = false;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -93,6 +94,32 @@ export class InboundQueue {
     this.running--;
     this.startWaiting();
     this.updateReading();
+    if (this.running === 0 && this.waiting.length === 0) this.wakeIdle();
+  }
+
+  /**
+   * Resolves once no handler runs and no request waits for one, or after `timeoutMs`, or when the
+   * queue stops: a session that unbinds answers what it took before it closes.
+   */
+  whenIdle(timeoutMs: number): Promise<void> {
+    if (this.stopped || (this.running === 0 && this.waiting.length === 0)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
+        resolve();
+      }, timeoutMs);
+      this.idleWaiters.push(done);
+    });
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Pauses or resumes the socket; call also when the write backlog changes. */
@@ -113,6 +140,7 @@ export class InboundQueue {
   stop(): void {
     this.stopped = true;
     this.waiting.drain();
+    this.wakeIdle();
   }
 
   /** Starts waiting requests while slots are free; re-entrant calls (sync handlers) return at once. */

@@ -9,7 +9,14 @@ import { buildPdu } from './pdu.ts';
 import type { BindRequestPdu, BindResponsePdu, GenericNack, Pdu, ResponsePdu } from './pdu-types.ts';
 import { responseCommandOf } from './pdu-types.ts';
 import { SessionBase } from './session-base.ts';
-import { type BindMode, bindCommandOf, bindModeOf, isBound, mayReceive } from './session-rules.ts';
+import {
+  type BindMode,
+  bindCommandOf,
+  bindModeOf,
+  isBound,
+  mayReceive,
+  type SessionState,
+} from './session-rules.ts';
 import type { BindParams, IncomingRequest } from './session-types.ts';
 
 export type { WindowedCommand } from './session-base.ts';
@@ -17,6 +24,8 @@ export type { WindowedCommand } from './session-base.ts';
 export class SmppSession extends SessionBase {
   private bindInProgress = false;
   private pendingBind: BindMode | null = null;
+  /** The bound state our own unbind() left, while it goes out (see onIncomingRequest). */
+  private unbindingFrom: SessionState | null = null;
 
   /** ESME side: binds; resolves with the bind_resp, rejects with BindError when refused. */
   async bind(params: BindParams): Promise<BindResponsePdu> {
@@ -79,6 +88,7 @@ export class SmppSession extends SessionBase {
       this.close('unbind before bind');
       return;
     }
+    this.unbindingFrom = this.currentState;
     this.currentState = 'UNBOUND';
     this.window.failWaiting(new SessionClosedError('unbinding'));
     const timeoutMs = this.settings.unbindTimeoutMs;
@@ -89,6 +99,10 @@ export class SmppSession extends SessionBase {
     } catch (error) {
       this.log.debug({ err: error }, 'no unbind_resp; closing anyway');
     }
+    if (this.currentState !== 'UNBOUND') return;
+    // Requests taken while unbinding (receipts, see onIncomingRequest) are answered before the
+    // connection ends: an unanswered one the carrier sends again, and it is stored twice.
+    await this.inbound.whenIdle(timeoutMs);
     this.end('unbound');
   }
 
@@ -173,7 +187,16 @@ export class SmppSession extends SessionBase {
   private onIncomingRequest(pdu: IncomingRequest): void {
     const seq = pdu.sequenceNumber;
     const respCommand = pdu.command === 'alert_notification' ? undefined : responseCommandOf[pdu.command];
-    if (!mayReceive(this.role, this.currentState, pdu.command)) {
+    // Until the carrier reads our unbind it sees a bound session, and sends what that allows: a
+    // receipt refused here (ESME_RINVBNDSTS) is lost with a carrier that takes any answer as
+    // delivery (found with the npm `smpp` SMSC when a node handed a bind over). So while its own
+    // unbind goes out, an ESME takes requests as its bind did. An SMSC still refuses a customer's
+    // submit then: the customer is told, nothing is lost.
+    const state =
+      this.currentState === 'UNBOUND' && this.role === 'esme' && this.unbindingFrom !== null
+        ? this.unbindingFrom
+        : this.currentState;
+    if (!mayReceive(this.role, state, pdu.command)) {
       if (respCommand === undefined)
         this.log.warn({ state: this.currentState }, `${pdu.command} not allowed; ignored`);
       else this.respondStatus(respCommand, seq, CommandStatus.ESME_RINVBNDSTS);

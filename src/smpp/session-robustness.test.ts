@@ -142,6 +142,74 @@ describe('bad input', () => {
     expect(delivered).toEqual(['id:1001 stat:DELIVRD err:000']);
   });
 
+  it('takes the carrier’s receipts while its own unbind goes out, and answers them before it closes', async () => {
+    // The carrier sees a bound session until it reads our unbind: a receipt refused meanwhile
+    // (ESME_RINVBNDSTS) was lost with an SMSC that takes any answer as delivery (npm `smpp`).
+    const delivered: string[] = [];
+    let carrier: RawPeer | undefined;
+    const server = await rawServer((peer) => {
+      carrier = peer;
+      void peer
+        .next((p) => p.command === 'bind_transceiver')
+        .then((bind) =>
+          peer.send(
+            buildPdu('bind_transceiver_resp', { sequenceNumber: bind.sequenceNumber, systemId: 'C' }),
+          ),
+        );
+    });
+    cleanups.push(() => server.close());
+    const receipt = (seq: number, id: number) =>
+      buildPdu('deliver_sm', {
+        sequenceNumber: seq,
+        sourceAddr: '8613800138000',
+        esmClass: 0x04,
+        shortMessage: Buffer.from(`id:${id} stat:DELIVRD err:000`),
+      });
+    const session = await connectAndBind({
+      host: '127.0.0.1',
+      port: server.port,
+      systemId: 'esme',
+      password: 'pw',
+      mode: 'transceiver',
+      handlers: {
+        onRequest: async (_s, pdu) => {
+          // Stored slowly: the connection must not end before the answer is written.
+          await delay(50);
+          if (pdu.command === 'deliver_sm') delivered.push(pdu.shortMessage.toString('latin1'));
+          return undefined;
+        },
+      },
+    });
+    cleanups.push(() => session.close('test over'));
+    const {
+      sequenceNumber: _s,
+      commandStatus: _c,
+      tlvs: _t,
+      ...fields
+    } = buildPdu('submit_sm', { destinationAddr: '8613800138000', shortMessage: Buffer.from('hi') });
+    const submitted = session.request(fields);
+    const submit = await carrier!.next((p) => p.command === 'submit_sm');
+    const unbound = session.unbind();
+    // While the unbind waits for the submit's answer, and after it is sent, before its answer.
+    carrier!.send(receipt(201, 1001));
+    expect(await carrier!.next((p) => p.sequenceNumber === 201)).toMatchObject({
+      command: 'deliver_sm_resp',
+      commandStatus: CommandStatus.ESME_ROK,
+    });
+    carrier!.send(buildPdu('submit_sm_resp', { sequenceNumber: submit.sequenceNumber, messageId: '1002' }));
+    await expect(submitted).resolves.toMatchObject({ messageId: '1002' });
+    const unbind = await carrier!.next((p) => p.command === 'unbind');
+    carrier!.send(receipt(202, 1002));
+    carrier!.send(buildPdu('unbind_resp', { sequenceNumber: unbind.sequenceNumber }));
+    await unbound;
+    expect(await carrier!.next((p) => p.sequenceNumber === 202)).toMatchObject({
+      command: 'deliver_sm_resp',
+      commandStatus: CommandStatus.ESME_ROK,
+    });
+    expect(delivered).toEqual(['id:1001 stat:DELIVRD err:000', 'id:1002 stat:DELIVRD err:000']);
+    expect(await session.closed).toEqual({ reason: 'unbound' });
+  });
+
   it('nacks an unframeable command_length with ESME_RINVCMDLEN and closes', async () => {
     const { server, port } = await startServer();
     const peer = await rawBoundClient(port);
