@@ -16,8 +16,13 @@ export class Outbox {
   private parts: Buffer[] = [];
   private bytes = 0;
   private scheduled = false;
+  private soon = false;
   private readonly flushLater = () => {
     this.scheduled = false;
+    this.flush();
+  };
+  private readonly flushSoon = () => {
+    this.soon = false;
     this.flush();
   };
 
@@ -38,6 +43,25 @@ export class Outbox {
       // setImmediate, not nextTick: responses from async handlers resolve in later microtasks of
       // the same I/O turn, and setImmediate still catches them in the same batch.
       setImmediate(this.flushLater);
+    }
+  }
+
+  /**
+   * As write, but the buffer leaves at the end of this microtask drain, before any timer or I/O
+   * callback runs: for our own requests, each written because its sender decided just now that it
+   * may be sent (a connector, that its node's claim still stands: dispatch/nodes.ts). Left for the
+   * end of the turn, a request waits behind every callback of the turn; a process stopped or an
+   * event loop blocked there would send it after waking, when its node's peers may already have
+   * taken the node for dead and sent the message themselves (seen in test/stalled-node.test.ts on a
+   * loaded machine: two messages written before a SIGSTOP reached the carrier as the node woke).
+   * Requests written in one drain (a connector's pump, the continuations of one read's responses)
+   * still leave in one socket.write.
+   */
+  writeSoon(buf: Buffer): void {
+    this.write(buf);
+    if (this.bytes > 0 && !this.soon) {
+      this.soon = true;
+      queueMicrotask(this.flushSoon);
     }
   }
 

@@ -223,7 +223,8 @@ export abstract class SessionBase extends EventEmitter<SessionEvents> {
       const pdu = { ...init, sequenceNumber, commandStatus, tlvs: init.tlvs ?? {} } as Pdu;
       this.emit('pdu', pdu, 'out');
     }
-    this.outbox.write(buf);
+    // Our own requests leave before any other callback runs (outbox.ts, writeSoon).
+    this.outbox.writeSoon(buf);
   }
 
   /** Sends a response; one our own handler got wrong goes out as ESME_RSYSERR instead. */
