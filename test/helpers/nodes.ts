@@ -2,7 +2,10 @@
 // id, polling the database for a state, queueing plain messages, and ending what a failed test
 // left running (a node it stopped with SIGSTOP among them).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import path from 'node:path';
+import type pg from 'pg';
+import { expect } from 'vitest';
 import { insertMessages } from '../../src/modules/messages/messages.repository.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/hongyan.js');
@@ -42,6 +45,14 @@ export function startNode({
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.push(child);
+  // HY_TEST_NODE_LOGS=<folder> keeps each node's whole output there (<pid>.log), to diagnose a
+  // failure that only a loaded machine shows.
+  const logDir = process.env.HY_TEST_NODE_LOGS;
+  if (logDir) {
+    const file = createWriteStream(path.join(logDir, `${child.pid}.log`));
+    child.stdout!.pipe(file, { end: false });
+    child.stderr!.pipe(file, { end: false });
+  }
   return new Promise((resolve, reject) => {
     let output = '';
     let up = false;
@@ -113,4 +124,127 @@ export function insertQueued(
     })),
     new Date(),
   );
+}
+
+const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown'];
+
+// Peers take a silent node for dead after 1.5 s, and look every 200 ms.
+const LIVENESS = {
+  HONGYAN_HEARTBEAT_INTERVAL_MS: '200',
+  HONGYAN_NODE_DEAD_AFTER_MS: '1500',
+  HONGYAN_RECOVERY_INTERVAL_MS: '200',
+  HONGYAN_CHANNEL_SYNC_INTERVAL_MS: '300',
+};
+
+export interface Stall {
+  nodeA: string;
+  /** How many messages node a had claimed and not finished when it was stopped. */
+  held: number;
+  /** `clock()` as node a was stopped, and as it was let go on. */
+  stoppedAt: number;
+  wokeAt: number;
+}
+
+/**
+ * The stalled-node scenario (test/stalled-node*.test.ts): two real `hongyan start` nodes on one
+ * PostgreSQL and one slow channel (set up by the caller, `window` per bind); `total` messages
+ * queued; node a stopped (SIGSTOP) while its connector holds more than a window of claimed
+ * messages, taken for dead and recovered by node b, let go on a second later; resolves when every
+ * message is final. `clock` is the carrier's clock for when it took each submit.
+ */
+export async function runStall({
+  db,
+  url,
+  tenantId,
+  total,
+  window,
+  clock,
+}: {
+  db: pg.Pool;
+  url: string;
+  tenantId: number;
+  total: number;
+  window: number;
+  clock: () => number;
+}): Promise<Stall> {
+  const { child: a, nodeId: nodeA } = await startNode({ env: { DATABASE_URL: url, ...LIVENESS } });
+  await startNode({ env: { DATABASE_URL: url, ...LIVENESS } });
+  await waitFor('both nodes to hold a bind lease', async () => {
+    const r = await db.query(`select count(distinct node_id)::int as n from channel_bind_leases`);
+    return r.rows[0].n === 2;
+  });
+  await insertQueued(db, tenantId, total, 'stall');
+  const claimedByA = async () =>
+    (
+      await db.query<{ n: number }>(
+        `select count(*)::int as n from messages where status = 'sending' and claimed_by = $1`,
+        [nodeA],
+      )
+    ).rows[0]!.n;
+  // Node a holds claimed messages it has not sent yet (its connector waits for the rate).
+  let held = 0;
+  await waitFor('node a to hold a queue of claimed messages', async () => {
+    held = await claimedByA();
+    return held > window;
+  });
+  a.kill('SIGSTOP');
+  const stoppedAt = clock();
+  // Node b takes node a for dead and recovers its messages (queued again, duplicate_risk).
+  await waitFor('node b to recover node a’s claims', async () => (await claimedByA()) === 0);
+  // Node b sends a while longer before node a wakes.
+  await new Promise((r) => setTimeout(r, 1000));
+  a.kill('SIGCONT');
+  const wokeAt = clock();
+  await waitFor(
+    'every message to be final',
+    async () => {
+      const r = await db.query(`select count(*)::int as n from messages where status <> all($1::text[])`, [
+        FINAL,
+      ]);
+      return r.rows[0].n === 0;
+    },
+    90_000,
+  );
+  return { nodeA, held, stoppedAt, wokeAt };
+}
+
+/**
+ * What a stalled node may have sent twice, given when the carrier took each message (`acceptedAt`,
+ * on `clock`) and which messages say duplicate_risk (`flagged`, by the same key).
+ *
+ * Every message reached the carrier. One that reached it twice says so, and node a had written it
+ * before the stop: its first copy reached the carrier then (in flight, at most a window of them).
+ * At most one more, first taken as node a woke: a stop that fell after a connector wrote a request
+ * and before the microtask that hands it to the socket (src/smpp/outbox.ts, writeSoon). Without the
+ * fence, node a sent what it still held on waking, until it gave its bind back: two to four more.
+ */
+export function expectStallDuplicatesBounded({
+  stall,
+  acceptedAt,
+  keys,
+  flagged,
+  window,
+}: {
+  stall: Stall;
+  acceptedAt: Map<string, number[]>;
+  keys: string[];
+  flagged: Set<string>;
+  window: number;
+}) {
+  for (const key of keys) expect(acceptedAt.has(key), key).toBe(true);
+  const duplicates = [...acceptedAt].filter(([, times]) => times.length > 1);
+  expect(duplicates.length).toBeLessThanOrEqual(window);
+  for (const [key] of duplicates) expect(flagged.has(key), key).toBe(true);
+  const { stoppedAt, wokeAt } = stall;
+  const relative = (list: typeof duplicates) =>
+    JSON.stringify({
+      wokeAt: Math.round(wokeAt - stoppedAt),
+      copies: list.map(([key, times]) => [key, times.map((x) => Math.round(x - stoppedAt))]),
+    });
+  // Node b takes node a for dead 1.5 s after the stop at the earliest: a copy before then is a's.
+  const later = duplicates.filter(([, times]) => times[0]! - stoppedAt > 1000);
+  expect(later.length, relative(later)).toBeLessThanOrEqual(1);
+  for (const [, times] of later) {
+    expect(times[0]! >= wokeAt && times[0]! - wokeAt <= 1000, relative(later)).toBe(true);
+  }
 }
