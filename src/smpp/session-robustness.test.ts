@@ -47,6 +47,52 @@ const submitBody = (seq: number) =>
     buildPdu('submit_sm', { sequenceNumber: seq, destinationAddr: '1', shortMessage: Buffer.from('hi') }),
   );
 
+/** A carrier on a raw socket: answers the bind with `behind` in the same write; then scripted. */
+async function rawCarrier(behind: Buffer = Buffer.alloc(0)) {
+  let carrier: RawPeer | undefined;
+  const server = await rawServer((peer) => {
+    carrier = peer;
+    void peer
+      .next((p) => p.command === 'bind_transceiver')
+      .then((bind) => {
+        const resp = buildPdu('bind_transceiver_resp', {
+          sequenceNumber: bind.sequenceNumber,
+          systemId: 'C',
+        });
+        peer.sendRaw(Buffer.concat([encodePdu(resp), behind]));
+      });
+  });
+  cleanups.push(() => server.close());
+  return { port: server.port, peer: () => carrier! };
+}
+
+/** Our ESME bound as a transceiver to `port`; `onRequest` sees each request, answered ESME_ROK. */
+async function bindEsme(port: number, onRequest: (pdu: Pdu) => unknown): Promise<SmppSession> {
+  const session = await connectAndBind({
+    host: '127.0.0.1',
+    port,
+    systemId: 'esme',
+    password: 'pw',
+    mode: 'transceiver',
+    handlers: {
+      onRequest: async (_s, pdu) => {
+        await onRequest(pdu);
+        return undefined;
+      },
+    },
+  });
+  cleanups.push(() => session.close('test over'));
+  return session;
+}
+
+const receipt = (seq: number, id: number) =>
+  buildPdu('deliver_sm', {
+    sequenceNumber: seq,
+    sourceAddr: '8613800138000',
+    esmClass: 0x04,
+    shortMessage: Buffer.from(`id:${id} stat:DELIVRD err:000`),
+  });
+
 describe('bad input', () => {
   it('nacks garbage in the middle of a stream and processes the PDUs after it', async () => {
     const { port } = await startServer();
@@ -97,45 +143,11 @@ describe('bad input', () => {
   it('takes a deliver_sm that arrives in the same read as its bind_resp', async () => {
     // Carriers push stored receipts right behind the bind_resp; often both land in one TCP read.
     const delivered: string[] = [];
-    let carrier: RawPeer | undefined;
-    const server = await rawServer((peer) => {
-      carrier = peer;
-      void peer
-        .next((p) => p.command === 'bind_transceiver')
-        .then((bind) => {
-          peer.sendRaw(
-            Buffer.concat([
-              encodePdu(
-                buildPdu('bind_transceiver_resp', { sequenceNumber: bind.sequenceNumber, systemId: 'C' }),
-              ),
-              encodePdu(
-                buildPdu('deliver_sm', {
-                  sequenceNumber: 77,
-                  sourceAddr: '8613800138000',
-                  esmClass: 0x04,
-                  shortMessage: Buffer.from('id:1001 stat:DELIVRD err:000'),
-                }),
-              ),
-            ]),
-          );
-        });
+    const carrier = await rawCarrier(encodePdu(receipt(77, 1001)));
+    await bindEsme(carrier.port, (pdu) => {
+      if (pdu.command === 'deliver_sm') delivered.push(pdu.shortMessage.toString('latin1'));
     });
-    cleanups.push(() => server.close());
-    const session = await connectAndBind({
-      host: '127.0.0.1',
-      port: server.port,
-      systemId: 'esme',
-      password: 'pw',
-      mode: 'transceiver',
-      handlers: {
-        onRequest: (_s, pdu) => {
-          if (pdu.command === 'deliver_sm') delivered.push(pdu.shortMessage.toString('latin1'));
-          return undefined;
-        },
-      },
-    });
-    cleanups.push(() => session.close('test over'));
-    expect(await carrier!.next((p) => p.sequenceNumber === 77)).toMatchObject({
+    expect(await carrier.peer().next((p) => p.sequenceNumber === 77)).toMatchObject({
       command: 'deliver_sm_resp',
       commandStatus: CommandStatus.ESME_ROK,
     });
@@ -146,41 +158,13 @@ describe('bad input', () => {
     // The carrier sees a bound session until it reads our unbind: a receipt refused meanwhile
     // (ESME_RINVBNDSTS) was lost with an SMSC that takes any answer as delivery (npm `smpp`).
     const delivered: string[] = [];
-    let carrier: RawPeer | undefined;
-    const server = await rawServer((peer) => {
-      carrier = peer;
-      void peer
-        .next((p) => p.command === 'bind_transceiver')
-        .then((bind) =>
-          peer.send(
-            buildPdu('bind_transceiver_resp', { sequenceNumber: bind.sequenceNumber, systemId: 'C' }),
-          ),
-        );
+    const carrier = await rawCarrier();
+    const session = await bindEsme(carrier.port, async (pdu) => {
+      // Stored slowly: the connection must not end before the answer is written.
+      await delay(50);
+      if (pdu.command === 'deliver_sm') delivered.push(pdu.shortMessage.toString('latin1'));
     });
-    cleanups.push(() => server.close());
-    const receipt = (seq: number, id: number) =>
-      buildPdu('deliver_sm', {
-        sequenceNumber: seq,
-        sourceAddr: '8613800138000',
-        esmClass: 0x04,
-        shortMessage: Buffer.from(`id:${id} stat:DELIVRD err:000`),
-      });
-    const session = await connectAndBind({
-      host: '127.0.0.1',
-      port: server.port,
-      systemId: 'esme',
-      password: 'pw',
-      mode: 'transceiver',
-      handlers: {
-        onRequest: async (_s, pdu) => {
-          // Stored slowly: the connection must not end before the answer is written.
-          await delay(50);
-          if (pdu.command === 'deliver_sm') delivered.push(pdu.shortMessage.toString('latin1'));
-          return undefined;
-        },
-      },
-    });
-    cleanups.push(() => session.close('test over'));
+    const peer = carrier.peer();
     const {
       sequenceNumber: _s,
       commandStatus: _c,
@@ -188,21 +172,21 @@ describe('bad input', () => {
       ...fields
     } = buildPdu('submit_sm', { destinationAddr: '8613800138000', shortMessage: Buffer.from('hi') });
     const submitted = session.request(fields);
-    const submit = await carrier!.next((p) => p.command === 'submit_sm');
+    const submit = await peer.next((p) => p.command === 'submit_sm');
     const unbound = session.unbind();
     // While the unbind waits for the submit's answer, and after it is sent, before its answer.
-    carrier!.send(receipt(201, 1001));
-    expect(await carrier!.next((p) => p.sequenceNumber === 201)).toMatchObject({
+    peer.send(receipt(201, 1001));
+    expect(await peer.next((p) => p.sequenceNumber === 201)).toMatchObject({
       command: 'deliver_sm_resp',
       commandStatus: CommandStatus.ESME_ROK,
     });
-    carrier!.send(buildPdu('submit_sm_resp', { sequenceNumber: submit.sequenceNumber, messageId: '1002' }));
+    peer.send(buildPdu('submit_sm_resp', { sequenceNumber: submit.sequenceNumber, messageId: '1002' }));
     await expect(submitted).resolves.toMatchObject({ messageId: '1002' });
-    const unbind = await carrier!.next((p) => p.command === 'unbind');
-    carrier!.send(receipt(202, 1002));
-    carrier!.send(buildPdu('unbind_resp', { sequenceNumber: unbind.sequenceNumber }));
+    const unbind = await peer.next((p) => p.command === 'unbind');
+    peer.send(receipt(202, 1002));
+    peer.send(buildPdu('unbind_resp', { sequenceNumber: unbind.sequenceNumber }));
     await unbound;
-    expect(await carrier!.next((p) => p.sequenceNumber === 202)).toMatchObject({
+    expect(await peer.next((p) => p.sequenceNumber === 202)).toMatchObject({
       command: 'deliver_sm_resp',
       commandStatus: CommandStatus.ESME_ROK,
     });
