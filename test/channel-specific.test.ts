@@ -5,16 +5,13 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/app/config.ts';
-import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
-import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
-import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
-import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
+import type { RunningHongyan } from '../src/app/start.ts';
 import { createChannelsRepository } from '../src/modules/channels/channels.repository.ts';
 import { fastProfile, seeded, silentLogger } from '../src/modules/simulator/test-helpers.ts';
 import { startSimulator } from '../src/modules/simulator/simulator.ts';
 import { CommandStatus } from '../src/smpp/constants.ts';
 import { createTestDatabase } from './helpers/db.ts';
+import { newSendingTenant, startApiWorker } from './helpers/hongyan.ts';
 
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../bin/hongyan.js');
@@ -98,29 +95,9 @@ beforeAll(async () => {
       env,
     },
   );
-  hongyan = await startHongyan({
-    config: loadConfig({
-      env: {
-        DATABASE_URL: t.url,
-        HONGYAN_HTTP_PORT: '0',
-        HONGYAN_LOG_LEVEL: 'silent',
-        HONGYAN_CHANNEL_SYNC_INTERVAL_MS: '100',
-      },
-      configFile: null,
-    }),
-    roles: ['api', 'worker'],
-    installSignalHandlers: false,
-    json: true,
-  });
-  const created = await createTenant({ name: 'specific', repository: createAccountsRepository(t.db.kysely) });
+  hongyan = await startApiWorker(t.url);
+  const created = await newSendingTenant(t.db, 'specific');
   key = created.apiKey.key;
-  await creditForTests(t.db.pool, created.tenant.id);
-  await t.db.pool.query('update tenants set free_text = true where id = $1', [created.tenant.id]);
-  await t.db.pool.query(
-    `insert into signatures (tenant_id, name, source, status, extension_code, is_default)
-     values ($1, '鸿雁', 'company', 'approved', '01', true)`,
-    [created.tenant.id],
-  );
   await waitFor(async () => S.stats().sessions > 0 && O.stats().sessions > 0);
 }, 60_000);
 

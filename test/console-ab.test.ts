@@ -13,13 +13,13 @@ import {
   type ConsoleRig,
   haveChromium,
   logInMember,
-  newSendingTenant,
   openConsole,
   pickOption,
   poll,
   startConsoleRig,
   warnIfNoChromium,
 } from './helpers/console.ts';
+import { newSendingTenant } from './helpers/hongyan.ts';
 
 warnIfNoChromium('console A/B browser tests');
 

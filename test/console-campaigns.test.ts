@@ -13,13 +13,13 @@ import {
   type ConsoleRig,
   haveChromium,
   logInMember,
-  newSendingTenant,
   openConsole,
   pickOption,
   startConsoleRig,
   WAIT,
   warnIfNoChromium,
 } from './helpers/console.ts';
+import { newSendingTenant } from './helpers/hongyan.ts';
 
 warnIfNoChromium('console campaign browser tests');
 

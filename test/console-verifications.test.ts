@@ -10,12 +10,12 @@ import {
   type ConsoleRig,
   haveChromium,
   logInMember,
-  newSendingTenant,
   openConsole,
   poll,
   startConsoleRig,
   warnIfNoChromium,
 } from './helpers/console.ts';
+import { newSendingTenant } from './helpers/hongyan.ts';
 
 warnIfNoChromium('console verification-code browser tests');
 

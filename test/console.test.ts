@@ -12,12 +12,12 @@ import {
   type ConsoleRig,
   haveChromium,
   logInStaff,
-  newSendingTenant,
   openConsole,
   startConsoleRig,
   WAIT,
   warnIfNoChromium,
 } from './helpers/console.ts';
+import { newSendingTenant } from './helpers/hongyan.ts';
 
 const SCREENSHOTS = process.env.HONGYAN_SCREENSHOTS === '1';
 const SHOTS_DIR = path.resolve(import.meta.dirname, '../docs/screenshots');

@@ -7,17 +7,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/app/config.ts';
-import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
-import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
-import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import type { RunningHongyan } from '../src/app/start.ts';
 import { type Browser, loginAs, newStaff, withSession } from '../src/modules/accounts/accounts.testkit.ts';
-import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
 import { createChannelsRepository } from '../src/modules/channels/channels.repository.ts';
 import { fastProfile, seeded, silentLogger } from '../src/modules/simulator/test-helpers.ts';
 import { startSimulator } from '../src/modules/simulator/simulator.ts';
 import { buildTestApp } from './helpers/app.ts';
 import { createTestDatabase } from './helpers/db.ts';
+import { newSendingTenant, startApiWorker } from './helpers/hongyan.ts';
 
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../bin/hongyan.js');
@@ -112,29 +109,9 @@ beforeAll(async () => {
   const common = { host: '127.0.0.1', windowSize: 50, maxTps: 100_000 };
   channelIds.a = (await channels.addChannel({ ...common, name: 'a', port: A.port, systemId: 'a' })).id;
   channelIds.b = (await channels.addChannel({ ...common, name: 'b', port: B.port, systemId: 'b' })).id;
-  hongyan = await startHongyan({
-    config: loadConfig({
-      env: {
-        DATABASE_URL: t.url,
-        HONGYAN_HTTP_PORT: '0',
-        HONGYAN_LOG_LEVEL: 'silent',
-        HONGYAN_CHANNEL_SYNC_INTERVAL_MS: '100',
-      },
-      configFile: null,
-    }),
-    roles: ['api', 'worker'],
-    installSignalHandlers: false,
-    json: true,
-  });
-  const created = await createTenant({ name: 'health', repository: createAccountsRepository(t.db.kysely) });
+  hongyan = await startApiWorker(t.url);
+  const created = await newSendingTenant(t.db, 'health');
   key = created.apiKey.key;
-  await creditForTests(t.db.pool, created.tenant.id);
-  await t.db.pool.query('update tenants set free_text = true where id = $1', [created.tenant.id]);
-  await t.db.pool.query(
-    `insert into signatures (tenant_id, name, source, status, extension_code, is_default)
-     values ($1, '鸿雁', 'company', 'approved', '01', true)`,
-    [created.tenant.id],
-  );
   ({ app: operatorApi } = await buildTestApp(t.db));
   await newStaff(t.db, 'boss', 'admin');
   admin = (await loginAs(operatorApi, 'boss', 'staff password 1')).browser!;

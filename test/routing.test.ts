@@ -6,16 +6,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/app/config.ts';
-import { type RunningHongyan, startHongyan } from '../src/app/start.ts';
-import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
-import { creditForTests } from '../src/modules/billing/billing.testkit.ts';
-import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import type { RunningHongyan } from '../src/app/start.ts';
 import { createChannelsRepository } from '../src/modules/channels/channels.repository.ts';
 import { createRoutingRepository } from '../src/modules/routing/routing.repository.ts';
 import { fastProfile, seeded, silentLogger } from '../src/modules/simulator/test-helpers.ts';
 import { type RunningSimulator, startSimulator } from '../src/modules/simulator/simulator.ts';
 import { createTestDatabase } from './helpers/db.ts';
+import { newSendingTenant, startApiWorker } from './helpers/hongyan.ts';
 
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../bin/hongyan.js');
@@ -161,31 +158,11 @@ beforeAll(async () => {
   channelIds.b = (
     await channels.addChannel({ ...common, name: 'b', port: bLink.port, systemId: 'b', weight: 1 })
   ).id;
-  hongyan = await startHongyan({
-    config: loadConfig({
-      env: {
-        DATABASE_URL: t.url,
-        HONGYAN_HTTP_PORT: '0',
-        HONGYAN_LOG_LEVEL: 'silent',
-        HONGYAN_CHANNEL_SYNC_INTERVAL_MS: '100',
-      },
-      configFile: null,
-    }),
-    roles: ['api', 'worker'],
-    installSignalHandlers: false,
-    json: true,
-  });
-  const created = await createTenant({ name: 'routing', repository: createAccountsRepository(t.db.kysely) });
+  hongyan = await startApiWorker(t.url);
+  // Compliance is not what this file tests: free text allowed, and 【鸿雁】 an approved signature.
+  const created = await newSendingTenant(t.db, 'routing');
   key = created.apiKey.key;
   tenantId = created.tenant.id;
-  await creditForTests(t.db.pool, tenantId);
-  // Compliance is not what this file tests: free text allowed, and 【鸿雁】 an approved signature.
-  await t.db.pool.query('update tenants set free_text = true where id = $1', [tenantId]);
-  await t.db.pool.query(
-    `insert into signatures (tenant_id, name, source, status, extension_code, is_default)
-     values ($1, '鸿雁', 'company', 'approved', '01', true)`,
-    [tenantId],
-  );
   await waitFor(async () => A.sim.stats().sessions > 0 && B.sim.stats().sessions > 0);
 }, 60_000);
 

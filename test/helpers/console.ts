@@ -6,11 +6,6 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { loadConfig } from '../../src/app/config.ts';
 import { type RunningHongyan, startHongyan } from '../../src/app/start.ts';
-import type { Db } from '../../src/db/pool.ts';
-import { createAccountsRepository } from '../../src/modules/accounts/accounts.repository.ts';
-import { createTenant } from '../../src/modules/accounts/accounts.usecases.ts';
-import { creditForTests } from '../../src/modules/billing/billing.testkit.ts';
-import { grantSending } from '../../src/modules/compliance/signatures/signatures.usecases.ts';
 import { createTestDatabase } from './db.ts';
 
 type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
@@ -138,14 +133,6 @@ export async function logInMember(page: Page, member: { email: string; password:
 export async function logInStaff(page: Page, staff: { username: string; password: string }): Promise<void> {
   await submitLogin(page, staff.username, staff.password);
   await page.waitForURL('**/operator/reviews');
-}
-
-/** A tenant that can send: credit, and the signatures approved with free text allowed. */
-export async function newSendingTenant(db: Db, name: string, signatures: string[] = ['鸿雁']) {
-  const created = await createTenant({ name, repository: createAccountsRepository(db.kysely) });
-  await creditForTests(db.pool, created.tenant.id);
-  await grantSending({ db: db.pool, tenantId: created.tenant.id, signatures, freeText: true });
-  return created;
 }
 
 /** An antd select: opens it, then clicks the option with this text. */
