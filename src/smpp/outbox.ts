@@ -50,12 +50,11 @@ export class Outbox {
    * As write, but the buffer leaves at the end of this microtask drain, before any timer or I/O
    * callback runs: for our own requests, each written because its sender decided just now that it
    * may be sent (a connector, that its node's claim still stands: dispatch/nodes.ts). Left for the
-   * end of the turn, a request waits behind every callback of the turn; a process stopped or an
-   * event loop blocked there would send it after waking, when its node's peers may already have
-   * taken the node for dead and sent the message themselves (seen in test/stalled-node.test.ts on a
-   * loaded machine: two messages written before a SIGSTOP reached the carrier as the node woke).
-   * Requests written in one drain (a connector's pump, the continuations of one read's responses)
-   * still leave in one socket.write.
+   * end of the turn, a request waits behind every other callback of the turn; a long one, or a
+   * loop blocked there past the node's fence, would send it when the node's peers may already have
+   * taken the node for dead and sent the message themselves. Requests written in one drain (a
+   * connector's pump, the continuations of one read's responses) still leave in one socket.write
+   * (40,000 round trips at a window of 1,000: 160 writes, as before).
    */
   writeSoon(buf: Buffer): void {
     this.write(buf);
