@@ -2,17 +2,20 @@
 // package): two real `hongyan start` nodes on one PostgreSQL, one stopped (SIGSTOP) while it holds
 // a queue of claimed messages on a slow channel, taken for dead and recovered by the other, then
 // let go on. It must not send what it had claimed on waking. A message may reach the SMSC twice only
-// if node a had written it before the stop (at most a window of them), and then it says so.
+// if node a had decided to send it before the stop, and then it says so (helpers/nodes.ts).
 //
 // This SMSC sends each receipt right after its response on whichever receiving session of the
 // system_id it finds first, the stopped node's among them: receipts of the other node's messages
 // may wait in the stopped node's socket until it wakes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NpmSmsc, outcomeByLastDigit, startNpmSmsc } from '../bench/npm-smsc.ts';
-import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
-import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
 import { createTestDatabase } from './helpers/db.ts';
-import { expectStallDuplicatesBounded, killLeftoverNodes, runStall } from './helpers/nodes.ts';
+import {
+  addStallChannel,
+  expectStallDuplicatesBounded,
+  killLeftoverNodes,
+  runStall,
+} from './helpers/nodes.ts';
 
 const STATUS_OF_STAT: Record<string, string> = {
   DELIVRD: 'delivered',
@@ -20,7 +23,6 @@ const STATUS_OF_STAT: Record<string, string> = {
   EXPIRED: 'expired',
   REJECTD: 'rejected',
 };
-const WINDOW = 10;
 const TOTAL = 400;
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -31,13 +33,7 @@ beforeAll(async () => {
   // Sequential decimal ids, each receipt right after its response; the outcome is the
   // recipient's: numbers ending in 8 or 9 are UNDELIV.
   smsc = await startNpmSmsc({ ids: 'decimal', receiptTiming: 'after-response' });
-  // Slow on purpose (40/s for the account, 20/s per bind): each node's connector holds up to two
-  // windows of claimed messages that wait for the rate, not for the carrier.
-  await t.db.pool.query(
-    `insert into channels (name, host, port, system_id, password, window_size, max_tps, is_default, binds)
-     values ('npm-smsc', '127.0.0.1', $1, 'hongyan', 'x', $2, 40, true, 2)`,
-    [smsc.port, WINDOW],
-  );
+  await addStallChannel(t.db.pool, 'npm-smsc', smsc.port);
 });
 
 afterAll(async () => {
@@ -48,17 +44,10 @@ afterAll(async () => {
 
 describe('a stopped node, against the npm-smpp SMSC', () => {
   it('sends nothing it had claimed when it wakes after its peers took it for dead', async () => {
-    const { tenant } = await createTenant({
-      name: 'stall',
-      repository: createAccountsRepository(t.db.kysely),
-    });
     // Date.now(), as the SMSC writes each submit's time (SubmitRecord.at).
     const stall = await runStall({
-      db: t.db.pool,
-      url: t.url,
-      tenantId: tenant.id,
+      t,
       total: TOTAL,
-      window: WINDOW,
       clock: () => Date.now(),
     });
     const rows = await t.db.pool.query<{
@@ -90,7 +79,6 @@ describe('a stopped node, against the npm-smpp SMSC', () => {
       acceptedAt,
       keys: rows.rows.map((r) => handset(r.recipient)),
       flagged: new Set(rows.rows.filter((r) => r.duplicate_risk).map((r) => handset(r.recipient))),
-      window: WINDOW,
     });
     // Each message ended with the outcome the SMSC decided for its recipient.
     const wrong = rows.rows.flatMap((r) => {

@@ -2,19 +2,21 @@
 // must not, when it wakes, send what it had claimed: the peers recovered those messages and sent
 // them. Two real `hongyan start` processes share one PostgreSQL and one carrier; one is stopped
 // while its connector holds a queue of claimed messages (a slow channel), the other recovers them,
-// and the stopped one is let go on. A message may reach the carrier twice only if node a had written
-// it before the stop — to the socket, or to the session's outbox, which flushes as it wakes (at most
-// a window of them in all) — and then it says so (helpers/nodes.ts, expectStallDuplicatesBounded).
+// and the stopped one is let go on. A message may reach the carrier twice only if node a had decided
+// to send it before the stop (in flight, or in the step the stop fell in), and then it says so
+// (helpers/nodes.ts, expectStallDuplicatesBounded).
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
-import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
 import { type RunningSimulator, startSimulator } from '../src/modules/simulator/simulator.ts';
 import { decodeShortMessage } from '../src/smpp/segments.ts';
 import { createTestDatabase } from './helpers/db.ts';
-import { expectStallDuplicatesBounded, killLeftoverNodes, runStall } from './helpers/nodes.ts';
+import {
+  addStallChannel,
+  expectStallDuplicatesBounded,
+  killLeftoverNodes,
+  runStall,
+} from './helpers/nodes.ts';
 
-const WINDOW = 10;
 const TOTAL = 400;
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -35,13 +37,7 @@ beforeAll(async () => {
       else acceptedAt.set(text, [performance.now()]);
     },
   });
-  // Slow on purpose (40/s for the account, 20/s per bind): each node's connector holds up to two
-  // windows of claimed messages that wait for the rate, not for the carrier.
-  await t.db.pool.query(
-    `insert into channels (name, host, port, system_id, password, window_size, max_tps, is_default, binds)
-     values ('sim', '127.0.0.1', $1, 'hongyan', 'x', $2, 40, true, 2)`,
-    [simulator.port, WINDOW],
-  );
+  await addStallChannel(t.db.pool, 'sim', simulator.port);
 });
 
 afterAll(async () => {
@@ -52,16 +48,9 @@ afterAll(async () => {
 
 describe('a stopped node', () => {
   it('sends nothing it had claimed when it wakes after its peers took it for dead', async () => {
-    const { tenant } = await createTenant({
-      name: 'stall',
-      repository: createAccountsRepository(t.db.kysely),
-    });
     const stall = await runStall({
-      db: t.db.pool,
-      url: t.url,
-      tenantId: tenant.id,
+      t,
       total: TOTAL,
-      window: WINDOW,
       clock: () => performance.now(),
     });
     const rows = await t.db.pool.query<{ content: string; duplicate_risk: boolean; status: string }>(
@@ -81,7 +70,6 @@ describe('a stopped node', () => {
       acceptedAt,
       keys: rows.rows.map((r) => r.content),
       flagged: new Set(rows.rows.filter((r) => r.duplicate_risk).map((r) => r.content)),
-      window: WINDOW,
     });
     expect(rows.rows.filter((r) => r.status !== 'delivered')).toEqual([]);
   }, 150_000);
