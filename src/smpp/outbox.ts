@@ -57,8 +57,12 @@ export class Outbox {
    * (40,000 round trips at a window of 1,000: 160 writes, as before).
    */
   writeSoon(buf: Buffer): void {
-    this.write(buf);
-    if (this.bytes > 0 && !this.soon) {
+    this.parts.push(buf);
+    this.bytes += buf.length;
+    if (this.bytes >= FLUSH_AT) {
+      this.flush();
+    } else if (!this.soon) {
+      // No end-of-turn flush besides: this one comes first, and takes what the turn wrote so far.
       this.soon = true;
       queueMicrotask(this.flushSoon);
     }
