@@ -31,10 +31,18 @@ describe('planner statistics', () => {
         (await client.query('explain execute find(1)')).rows.map((r) => r['QUERY PLAN']).join('\n');
       expect(await plan()).toMatch(/Seq Scan on grown/);
 
-      await pool.query(`insert into grown select g, 'x' from generate_series(1, 20000) g`);
-      // The change counters reach pg_stat_user_tables within about a second.
+      // The change counters reach pg_stat_user_tables when the writing backend next goes idle,
+      // within about a second; one that found the statistics locked then (a busy server) waits
+      // 10 s before it tries again, unless told to flush at once (PostgreSQL 15+).
+      const writer = await pool.connect();
+      try {
+        await writer.query(`insert into grown select g, 'x' from generate_series(1, 20000) g`);
+        await writer.query('select pg_stat_force_next_flush()');
+      } finally {
+        writer.release();
+      }
       await vi.waitFor(async () => expect(await tablesDueAnalyze(pool)).toContain('grown'), {
-        timeout: 10_000,
+        timeout: 30_000,
         interval: 200,
       });
       expect(await tablesDueAnalyze(pool)).not.toContain('quiet');
