@@ -20,8 +20,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { freePort, type HongyanChild, sendBatches, startHongyanChild } from './hongyan-child.ts';
 import { type NpmSmsc, type NpmSmscOptions, outcomeByLastDigit, startNpmSmsc } from './npm-smsc.ts';
+import { FINAL_STATUSES } from '../src/modules/messages/messages.models.ts';
 
-const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled'];
+const FINAL: string[] = [...FINAL_STATUSES];
 
 interface RunResult {
   name: string;

@@ -17,9 +17,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { grantSending } from '../src/modules/compliance/signatures/signatures.usecases.ts';
+import { FINAL_STATUSES_SQL } from '../src/modules/messages/messages.models.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FINAL = `('delivered','undelivered','expired','rejected','failed','unknown','canceled')`;
+const FINAL = FINAL_STATUSES_SQL;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 

@@ -22,6 +22,7 @@ import { runDailyStatsPass } from '../src/modules/campaigns/daily-stats.ts';
 import { operatorAdmin } from '../src/modules/compliance/protection/protection.testkit.ts';
 import { buildTestApp } from './helpers/app.ts';
 import { createTestDatabase } from './helpers/db.ts';
+import { FINAL_STATUSES } from '../src/modules/messages/messages.models.ts';
 
 const SHORT_BASE = 'https://t.hy.example/s';
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -36,7 +37,7 @@ const extraDbs: Db[] = [];
 let redirectsBeforeSync = 0;
 
 const phone = (i: number) => `+86138${String(10_000_000 + i).slice(-8)}`;
-const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled'];
+const FINAL: string[] = [...FINAL_STATUSES];
 
 async function api(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${hongyan.httpUrl}${route}`, {

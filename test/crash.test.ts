@@ -11,8 +11,9 @@ import { type RunningSimulator, startSimulator } from '../src/modules/simulator/
 import { decodeShortMessage } from '../src/smpp/segments.ts';
 import { createTestDatabase } from './helpers/db.ts';
 import { killLeftoverNodes, startNode } from './helpers/nodes.ts';
+import { FINAL_STATUSES } from '../src/modules/messages/messages.models.ts';
 
-const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown'];
+const FINAL: string[] = [...FINAL_STATUSES];
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let simulator: RunningSimulator;

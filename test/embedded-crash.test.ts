@@ -16,9 +16,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FINAL_STATUSES } from '../src/modules/messages/messages.models.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/hongyan.js');
-const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled'];
+const FINAL: string[] = [...FINAL_STATUSES];
 const TARGET_ACCEPTED = 20_000;
 const BATCH = 1_000;
 

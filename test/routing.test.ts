@@ -13,6 +13,7 @@ import { fastProfile, seeded, silentLogger } from '../src/modules/simulator/test
 import { type RunningSimulator, startSimulator } from '../src/modules/simulator/simulator.ts';
 import { createTestDatabase } from './helpers/db.ts';
 import { newSendingTenant, startApiWorker } from './helpers/hongyan.ts';
+import { FINAL_STATUSES } from '../src/modules/messages/messages.models.ts';
 
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../bin/hongyan.js');
@@ -142,7 +143,7 @@ const rowsOf = async (ids: number[]) =>
       [ids],
     )
   ).rows;
-const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown'];
+const FINAL: string[] = [...FINAL_STATUSES];
 const allFinal = async (ids: number[]) => (await rowsOf(ids)).every((r) => FINAL.includes(r.status));
 
 beforeAll(async () => {

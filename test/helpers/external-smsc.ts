@@ -7,11 +7,12 @@ import { type HongyanChild, sendBatches, startHongyanChild } from '../../bench/h
 import { type NpmSmsc, type NpmSmscOptions, outcomeByLastDigit, startNpmSmsc } from '../../bench/npm-smsc.ts';
 import { readReceiptCounts } from '../../src/modules/receipts/receipts.sql.ts';
 import { createTestDatabase } from './db.ts';
+import { FINAL_STATUSES } from '../../src/modules/messages/messages.models.ts';
 
 export type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 export type Convention = 'as-is' | 'hex-resp-decimal-receipt' | 'decimal-resp-hex-receipt' | 'auto';
 
-const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled'];
+const FINAL: string[] = [...FINAL_STATUSES];
 const STATUS_OF_STAT: Record<string, string> = {
   DELIVRD: 'delivered',
   UNDELIV: 'undelivered',

@@ -10,6 +10,7 @@ import type { Db } from '../../src/db/pool.ts';
 import { createAccountsRepository } from '../../src/modules/accounts/accounts.repository.ts';
 import { createTenant } from '../../src/modules/accounts/accounts.usecases.ts';
 import { insertMessages } from '../../src/modules/messages/messages.repository.ts';
+import { FINAL_STATUSES } from '../../src/modules/messages/messages.models.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/hongyan.js');
 
@@ -129,7 +130,7 @@ export function insertQueued(
   );
 }
 
-const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown'];
+const FINAL: string[] = [...FINAL_STATUSES];
 
 // Peers take a silent node for dead after 1.5 s, and look every 200 ms.
 const LIVENESS = {

@@ -9,9 +9,10 @@
 // commits, so a slow transaction can commit a smaller id after a larger one was seen.
 import type pg from 'pg';
 import { withTransaction } from '../../db/pool.ts';
+import { FINAL_STATUSES } from '../messages/messages.models.ts';
 import { DEFAULT_TIME_ZONE } from './campaigns.models.ts';
 
-const FINAL = ['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled'];
+const FINAL = [...FINAL_STATUSES];
 
 export interface StatsPassResult {
   counted: number;

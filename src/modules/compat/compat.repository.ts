@@ -1,6 +1,7 @@
 // The reads of the vendor-compatible APIs: messages by recipient and day, by batch, counts per
 // day, and Tencent's pull of final statuses (compat_status_pulls, migration 0024).
 import type pg from 'pg';
+import { FINAL_STATUSES_SQL } from '../messages/messages.models.ts';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -98,8 +99,6 @@ export async function countMessagesPerDay(
   });
 }
 
-const FINAL = `('delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled')`;
-
 /**
  * Up to `limit` final statuses not handed out before, among the tenant's latest `window`
  * messages, marked as handed out in the same statement (two pulls at once never get the same).
@@ -113,7 +112,7 @@ export async function pullFinalStatuses(
        select ${COLUMNS} from messages where tenant_id = $1 order by id desc limit $3
      ), due as (
        select r.* from recent r
-        where r.status in ${FINAL}
+        where r.status in ${FINAL_STATUSES_SQL}
           and not exists (select from compat_status_pulls p where p.message_id = r.id)
         order by r.id limit $2
      ), marked as (

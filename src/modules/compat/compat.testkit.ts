@@ -15,6 +15,7 @@ import { createApprovedTemplate } from '../compliance/templates/templates.usecas
 import { SCOPES } from '../credentials/credentials.models.ts';
 import { createCredentialsRepository } from '../credentials/credentials.repository.ts';
 import { createCredential } from '../credentials/credentials.usecases.ts';
+import { isFinalStatus } from '../messages/messages.models.ts';
 
 export interface CompatHongyan {
   hongyan: RunningHongyan;
@@ -110,14 +111,12 @@ export async function hongyanMessage(
   return (await res.json()) as { status: string; to: string; content: string };
 }
 
-const FINAL = new Set(['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled']);
-
 /** Polls until each message is final in Hongyan; answers their statuses by id. */
 export async function waitUntilFinal(h: CompatHongyan, ids: string[], timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const views = await Promise.all(ids.map((id) => hongyanMessage(h, id)));
-    if (views.every((v) => FINAL.has(v.status))) return new Map(ids.map((id, i) => [id, views[i]!]));
+    if (views.every((v) => isFinalStatus(v.status))) return new Map(ids.map((id, i) => [id, views[i]!]));
     if (Date.now() > deadline)
       throw new Error(
         `not final after ${timeoutMs} ms: ${views.map((v, i) => `${ids[i]}=${v.status}`).join(', ')}`,

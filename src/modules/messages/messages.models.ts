@@ -25,6 +25,27 @@ export const STATUSES = [
 ] as const;
 export type MessageStatus = (typeof STATUSES)[number];
 
+/**
+ * Statuses a message never leaves: the carrier's or the platform's last word on it, or a cancel.
+ * Everything that waits for, counts or keeps "final" messages uses this one list.
+ */
+export const FINAL_STATUSES = [
+  'delivered',
+  'undelivered',
+  'expired',
+  'rejected',
+  'failed',
+  'unknown',
+  'canceled',
+] as const satisfies readonly MessageStatus[];
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+
+const FINAL_SET: ReadonlySet<string> = new Set(FINAL_STATUSES);
+export const isFinalStatus = (status: string): status is FinalStatus => FINAL_SET.has(status);
+
+/** FINAL_STATUSES as an SQL list, `('delivered', …)`, for statements written as text. */
+export const FINAL_STATUSES_SQL = `(${FINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`;
+
 export type ContentCheck =
   | { ok: true; encoding: 'gsm7' | 'ucs2'; parts: number }
   | { ok: false; code: 'messages.content_empty' | 'messages.content_too_long'; reason: string };

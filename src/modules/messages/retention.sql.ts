@@ -1,5 +1,6 @@
 // SQL of the content retention sweep (src/modules/messages/retention.ts), one statement a function.
 import type { Queryable } from '../accounts/audit.ts';
+import { FINAL_STATUSES_SQL } from './messages.models.ts';
 
 export interface RetentionCursor {
   tenantId: number;
@@ -28,7 +29,7 @@ export async function purgeContentAfter(
 ): Promise<{ purged: number; throughId: number | null }> {
   const { rows } = await db.query<{ purged: string; through: string | null }>(
     `with scanned as (
-       select id, status in ('delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled')
+       select id, status in ${FINAL_STATUSES_SQL}
                   and coalesce(done_at, canceled_at) < $3 as old_final
          from messages where tenant_id = $1 and id > $2 order by id limit $4
      ), stop as (

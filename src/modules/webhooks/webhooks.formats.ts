@@ -12,11 +12,10 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type pg from 'pg';
 import { cstDateTime } from '../compat/compat.time.ts';
+import { isFinalStatus } from '../messages/messages.models.ts';
 import type { WebhookFormat } from './webhooks.models.ts';
 
 type Queryable = Pick<pg.Pool, 'query'>;
-
-const FINAL = new Set(['delivered', 'undelivered', 'expired', 'rejected', 'failed', 'unknown', 'canceled']);
 
 /** The message.status event as the outbox holds it (migration 0033's payload). */
 export interface StatusEvent {
@@ -36,7 +35,7 @@ export interface StatusEvent {
 /** Whether an event becomes a vendor report: a message.status event of a final state. */
 export function isFinalStatusEvent(payload: unknown): payload is StatusEvent {
   const p = payload as Partial<StatusEvent> | null;
-  return p?.type === 'message.status' && typeof p.data?.status === 'string' && FINAL.has(p.data.status);
+  return p?.type === 'message.status' && typeof p.data?.status === 'string' && isFinalStatus(p.data.status);
 }
 
 /**
