@@ -22,9 +22,11 @@
 // (notification, the default, or marketing: then each pair of rounds sends to fresh numbers, so
 // that the 3-a-day marketing cap does not refuse most of the batch). BENCH_DEBUG=1 prints each
 // protection step's time and each statement it sends; BENCH_KEEP=1 keeps the bench database (its
-// name is printed) for EXPLAIN of those statements on the same data.
+// name is printed) for EXPLAIN of those statements on the same data. BENCH_CPU_PROF=<dir> writes this process's CPU profile of the
+// measured rounds and each request's window by arm, for bench/cpu-profile.ts --phases --mode on|off.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -288,14 +290,27 @@ async function benchOn(serverUrl: string, embedded: boolean): Promise<void> {
       }
       return ticks;
     };
+    // BENCH_CPU_PROF=<dir>: this process's CPU profile of the measured rounds, and each request's
+    // time window by arm in phases.json, for `bench/cpu-profile.ts <dir>/protection.cpuprofile
+    // --phases <dir>/phases.json --mode on` (and `--mode off`): where Hongyan's added CPU goes.
+    const phases: { mode: string; fromUs: number; toUs: number; requests: number }[] = [];
+    let measuring = false;
     const once = async (on: boolean, pair: number) => {
       setProtection(on);
       const payload = payloadFor(pair);
       const pgBefore = await backendTicks();
       const cpuBefore = process.cpuUsage();
+      const fromUs = Number(process.hrtime.bigint() / 1000n);
       const start = performance.now();
       const res = await app.inject({ method: 'POST', url: '/v1/batches', headers, payload });
       const ms = performance.now() - start;
+      if (measuring)
+        phases.push({
+          mode: on ? 'on' : 'off',
+          fromUs,
+          toUs: Number(process.hrtime.bigint() / 1000n),
+          requests: 1,
+        });
       const cpu = process.cpuUsage(cpuBefore);
       const cpuMs = (cpu.user + cpu.system) / 1000;
       const pgAfter = await backendTicks();
@@ -340,6 +355,14 @@ async function benchOn(serverUrl: string, embedded: boolean): Promise<void> {
     const cpu = { with: 0, without: 0, pgWith: 0 as number | null, pgWithout: 0 as number | null };
     const addPg = (sum: number | null, v: number | null) => (sum === null || v === null ? null : sum + v);
     let lastWith = { accepted: 0, rejected: 0 };
+    const profileDir = process.env.BENCH_CPU_PROF;
+    const profiler = profileDir ? new inspector.Session() : null;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
+    measuring = true;
     for (let r = 0; r < rounds; r++) {
       // Between pairs, untimed: messages vacuumed and analyzed, as autovacuum and the statistics
       // worker keep it (src/db/statistics.ts), so that neither runs beside a measured request
@@ -360,6 +383,15 @@ async function benchOn(serverUrl: string, embedded: boolean): Promise<void> {
       withoutTimes.push(b.ms);
       cpu.without += b.cpuMs;
       cpu.pgWithout = addPg(cpu.pgWithout, b.pgCpuMs);
+    }
+    measuring = false;
+    if (profiler && profileDir) {
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      mkdirSync(profileDir, { recursive: true });
+      writeFileSync(path.join(profileDir, 'protection.cpuprofile'), JSON.stringify(profile));
+      writeFileSync(path.join(profileDir, 'phases.json'), JSON.stringify(phases));
+      console.log(`CPU profile of the measured rounds in ${profileDir} (BENCH_CPU_PROF)`);
     }
     setProtection(true);
     const w = median(withTimes);

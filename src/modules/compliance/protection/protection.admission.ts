@@ -50,6 +50,14 @@ import { nextOpening, zonesOf } from './quiet-hours.models.ts';
 import { markForReview, openReviews } from './review.sql.ts';
 
 const distinct = <T>(values: T[]) => [...new Set(values)];
+
+/** The rows' tenants, once each; a batch's rows are all one tenant's, found without a set. */
+function tenantsOf(rows: readonly NewMessageRow[]): number[] {
+  if (rows.length === 0) return [];
+  const first = rows[0]!.tenantId;
+  for (const row of rows) if (row.tenantId !== first) return distinct(rows.map((r) => r.tenantId));
+  return [first];
+}
 const PLATFORM_LISTED: ReadonlySet<ListHit> = new Set(['platform_blacklist']);
 const NOT_LISTED: ReadonlySet<ListHit> = new Set();
 
@@ -124,7 +132,7 @@ async function quietHoursVerdicts(
 ): Promise<(AppError | null)[]> {
   const marketing = rows.filter((r) => r.type === 'marketing');
   if (marketing.length === 0) return rows.map(() => null);
-  const settings = await readSettings(client, distinct(marketing.map((r) => r.tenantId)));
+  const settings = await readSettings(client, tenantsOf(marketing));
   // A batch's rows share their time, their tenant's window and mostly their country: each
   // opening is found once per (window, zones, time), not with a time-zone conversion per row.
   const openings = new Map<QuietHours, Map<readonly string[], Map<number, Date>>>();
@@ -191,13 +199,15 @@ async function lockCaps(
 ): Promise<CapCount> {
   const none: CapCount = async () => rows.map(() => null);
   if (rows.length === 0) return none;
-  const { settings, withAllowlist } = await readSettingsAndAllowlists(
-    client,
-    distinct(rows.map((r) => r.tenantId)),
-  );
+  const { settings, withAllowlist } = await readSettingsAndAllowlists(client, tenantsOf(rows));
+  // The last (tenant, type) looked up and its limits: a batch's rows all share it.
+  let last: { tenantId: number; type: string; limits: CapLimits | undefined } | null = null;
   const limitsOf = (row: NewMessageRow): CapLimits | undefined => {
-    const limits = settings.get(row.tenantId)!.caps[row.type as MessageType];
-    return limits !== undefined && (limits.minute ?? limits.hour ?? limits.day) !== null ? limits : undefined;
+    if (last !== null && last.tenantId === row.tenantId && last.type === row.type) return last.limits;
+    let limits: CapLimits | undefined = settings.get(row.tenantId)!.caps[row.type as MessageType];
+    if (limits !== undefined && (limits.minute ?? limits.hour ?? limits.day) === null) limits = undefined;
+    last = { tenantId: row.tenantId, type: row.type, limits };
+    return limits;
   };
   const capped = rows.map((row) => limitsOf(row) !== undefined);
   if (!capped.includes(true)) return none;
@@ -289,7 +299,7 @@ export function recipientProtectionStep({ pool }: { pool?: SparePool } = {}): Ad
     // and a set of 10,000 numbers built here cost 1.7 ms of the request's critical path.
     const listed = findListHitsBeside(pool, client, {
       phones: rows.map((r) => r.recipient),
-      tenantIds: distinct(rows.map((r) => r.tenantId)),
+      tenantIds: tenantsOf(rows),
     });
     let quiet: (AppError | null)[];
     let open: NewMessageRow[];
