@@ -128,12 +128,26 @@ export async function startHongyan({
     })();
     return stopping;
   };
+  // Settled when the start below has returned or failed: a signal during start-up stops after it.
+  let startSettled!: () => void;
+  const starting = new Promise<void>((resolve) => (startSettled = resolve));
+  let stopAsked = false;
+  /** Between two start steps: a signal that came during the last one ends the start here. */
+  const goOn = () => {
+    if (stopAsked) throw new StartInterrupted();
+  };
   if (installSignalHandlers) {
     // Installed before the roles start, so that a Ctrl-C during start-up still stops the server.
+    // Not beside the step in progress: a stop that began while the start went on missed what the
+    // start began after it (the worker). A worker begun as HTTP closed held a connection for its
+    // liveness lock that only its own stop gives back, and closing the pool waited for it for
+    // good (found by a SIGTERM right after the first-start line: 1 start in 8 hung). The start
+    // ends at its next step instead, and stops everything it had begun.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
         logger.info({ signal }, 'shutting down');
-        void stop().then(() => process.exit(0));
+        stopAsked = true;
+        void starting.then(stop).then(() => process.exit(0));
       });
     }
   }
@@ -162,6 +176,7 @@ export async function startHongyan({
       stops.unshift(() => simulator.close());
     }
 
+    goOn();
     phase = 'http';
     let httpUrl: string | null = null;
     let closeHttp: (() => Promise<void>) | null = null;
@@ -180,6 +195,7 @@ export async function startHongyan({
       stops.unshift(closeHttp);
     }
 
+    goOn();
     phase = 'smpp';
     let smppPort: number | null = null;
     if (roles.includes('api') && config.smppServer) {
@@ -196,6 +212,7 @@ export async function startHongyan({
       }
     }
 
+    goOn();
     phase = 'setup';
     const firstStart = await bootstrapInstall({ repository: ctx.accounts });
     // The demo tenant of a fresh install starts with 10,000 parts to try sending with.
@@ -245,16 +262,31 @@ export async function startHongyan({
       await channels.followSimulator({ name: SIMULATOR_CHANNEL, enabled: false });
     }
 
+    goOn();
     if (roles.includes('worker')) {
       const worker = await startWorker({ ctx, nodeId, roles });
       stops.splice(closeHttp ? stops.indexOf(closeHttp) + 1 : 0, 0, () => worker.stop());
     }
 
+    goOn();
     logger.info({ roles, nodeId, httpUrl, simulatorPort, smppPort }, 'hongyan started');
     return { httpUrl, simulatorPort, smppPort, stop };
   } catch (error) {
     await stop();
+    // Stopped by a signal during start-up: not a failure; the signal's handler exits.
+    if (error instanceof StartInterrupted)
+      return { httpUrl: null, simulatorPort: null, smppPort: null, stop };
     throw describeStartFailure({ error, phase, config });
+  } finally {
+    startSettled();
+  }
+}
+
+/** A signal came during start-up (see goOn). */
+class StartInterrupted extends Error {
+  constructor() {
+    super('start interrupted by a signal');
+    this.name = 'StartInterrupted';
   }
 }
 
