@@ -4,6 +4,9 @@
 //
 //   node --import tsx bench/singles-cpu.ts [--messages N] [--root DIR]   (BENCH_CPU_PROF=<dir> profiles Hongyan)
 //
+// BENCH_STATEMENTS=1: PostgreSQL's execution time per statement over the measured phase, per
+// message (pg_stat_statements, loaded by a restart of the server before the run).
+//
 // Starts `hongyan start` of the checkout in DIR (default: this one) on a fresh embedded
 // PostgreSQL, with one channel to bench/npm-smsc.ts (its own process, as in `--kannel`), warms up
 // with 2,000 single sends, then sends N (default 10,000) from 50 keep-alive clients and waits
@@ -68,7 +71,16 @@ function run(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<stri
   });
 }
 
-function startHongyan(root: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
+/**
+ * `hongyan start` of the checkout in `root`. Its first start prints the demo tenant's key and its
+ * address; a later start prints nothing, so it is given `url` (the first start's) and waited for
+ * on /healthz there.
+ */
+function startHongyan(
+  root: string,
+  env: NodeJS.ProcessEnv,
+  url?: string,
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
     [
@@ -83,13 +95,21 @@ function startHongyan(root: string, env: NodeJS.ProcessEnv): Promise<{ child: Ch
     ],
     {
       cwd: root,
-      env: { ...env, HONGYAN_HTTP_PORT: '0', HONGYAN_LOG_LEVEL: 'warn' },
+      env: { ...env, HONGYAN_HTTP_PORT: url ? new URL(url).port : '0', HONGYAN_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
   let buffer = '';
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`hongyan exited early with ${code}`)));
+    if (url) {
+      const poll = () =>
+        fetch(new URL('/healthz', url))
+          .then((res) => (res.ok ? resolve({ child, url }) : setTimeout(poll, 200)))
+          .catch(() => setTimeout(poll, 200));
+      poll();
+      return;
+    }
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       for (const line of buffer.split('\n')) {
@@ -151,7 +171,31 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
     mkdirSync(dataDir);
     const env: NodeJS.ProcessEnv = { ...process.env, HONGYAN_SIMULATOR: 'off', HONGYAN_DATA_DIR: dataDir };
     delete env.DATABASE_URL; // the default install: embedded PostgreSQL
-    const { child, url } = await startHongyan(root, env);
+    const socket = `postgresql://postgres@localhost/hongyan?host=${encodeURIComponent(path.join(dataDir, 'run'))}`;
+    let started: { url: string } | undefined;
+    if (process.env.BENCH_STATEMENTS) {
+      // pg_stat_statements must be loaded when the server starts: set it, then start again.
+      const first = (started = await startHongyan(root, env));
+      const admin = new pg.Client({ connectionString: socket });
+      await admin.connect();
+      await admin.query(`alter system set shared_preload_libraries = 'pg_stat_statements'`);
+      await admin.end();
+      await stopChild(first.child);
+      // The server stops after Hongyan has exited: the next start would adopt it still running.
+      for (let i = 0; ; i++) {
+        const probe = new pg.Client({ connectionString: socket });
+        const up = await probe.connect().then(
+          () => true,
+          () => false,
+        );
+        await probe.end().catch(() => {});
+        if (!up) break;
+
+        if (i > 300) throw new Error('the embedded PostgreSQL did not stop');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const { child, url } = await startHongyan(root, env, started?.url);
     cleanup.add(() => stopChild(child));
     const channel = ['--name', 'npm-smsc', '--host', '127.0.0.1', '--port', String(smsc.port)];
     channel.push('--system-id', SMSC_SYSTEM_ID.hongyan, '--password', SMSC_PASSWORD);
@@ -178,10 +222,7 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
       );
       return { id: parsed.tenant.id as number, key: parsed.api_key as string };
     };
-    const db = new pg.Pool({
-      connectionString: `postgresql://postgres@localhost/hongyan?host=${encodeURIComponent(path.join(dataDir, 'run'))}`,
-      max: 2,
-    });
+    const db = new pg.Pool({ connectionString: socket, max: 2 });
     cleanup.add(() => db.end());
     const post = async (key: string, i: number) => {
       const body = { to: phone(i), content: content(i), type: 'verification' };
@@ -205,7 +246,7 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
     const postmaster = procTicks(backend).ppid;
     const hongyanCpu = () => procTicks(child.pid!).own / CLOCK_TICKS;
     const stats0 = process.env.BENCH_TABLE_STATS ? await tableStats(db) : new Map();
-    if (process.env.TMP_PGSS) {
+    if (process.env.BENCH_STATEMENTS) {
       await db.query('create extension if not exists pg_stat_statements');
       await db.query('select pg_stat_statements_reset()');
     }
@@ -216,11 +257,21 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
     const final = await waitAllFinal(db, measured.id, messages, 600_000);
     const [h1, p1] = [hongyanCpu(), postgresCpu(postmaster)];
     if (process.env.BENCH_TABLE_STATS) await printTableStats(db, stats0);
-    if (process.env.TMP_PGSS) {
-      const { rows } = await db.query(
-        "select calls, round(total_exec_time) as ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 300) as q from pg_stat_statements order by total_exec_time desc limit 25",
+    if (process.env.BENCH_STATEMENTS) {
+      // The measured phase's statements by the server's time in them, per message sent.
+      const { rows } = await db.query<{ calls: string; ms: number; rows: string; q: string }>(
+        `select calls, total_exec_time as ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) as q
+           from pg_stat_statements where query not like '%pg_stat_statements%'
+          order by total_exec_time desc limit 25`,
       );
-      for (const r of rows) console.log(`${r.calls}\t${r.ms}ms\t${r.rows}\t${r.q}`);
+      const total = rows.reduce((sum, r) => sum + r.ms, 0);
+      console.log(
+        `statements (top 25: ${Math.round((total / messages) * 1000)} µs of execution per message):`,
+      );
+      for (const r of rows)
+        console.log(
+          `  ${Math.round((r.ms / messages) * 1000)} µs/msg  ${r.calls} calls  ${r.rows} rows  ${r.q}`,
+        );
     }
     // Messages whose receipt was written with their submit result, in one update (the recorder's
     // statement sets sent_at and updated_at to one time; a receipt statement later sets its own).
