@@ -134,14 +134,15 @@ describe.skipIf(!haveChromium)('the console settings screens in Chromium', () =>
     await ops.getByRole('dialog').getByText('smpp.0x00000045').waitFor();
   }, 180_000);
 
-  it('changes the compliance settings (name length, desk hours, days, target, holidays) on the Reviews page; a desk opening after its intake is refused', async () => {
+  it('changes the compliance settings (name length, desk hours, days, targets, holidays, weekend days worked) on the Reviews page; a desk opening after its intake is refused', async () => {
     interface Settings {
       signature_name: { min: number; max: number };
       review: {
         time_zone: string;
         holidays: string[];
-        signature: { open: string; intake_until: string };
-        template: { target_minutes: number };
+        workdays: string[];
+        signature: { open: string; intake_until: string; holiday_target_minutes: number | null };
+        template: { target_minutes: number; holiday_target_minutes: number | null };
         marketing: { days: number[]; intake_until: string; closed_on_holidays: boolean };
       };
     }
@@ -166,6 +167,10 @@ describe.skipIf(!haveChromium)('the console settings screens in Chromium', () =>
     await ops.getByTestId('desk-marketing-days').getByText('日', { exact: true }).click();
     await ops.getByTestId('desk-marketing-holidays').click();
     await addTags(ops, 'holidays', ['2026-10-02', '2026-10-01']);
+    await addTags(ops, 'workdays', ['2026-10-10']);
+    await expect.poll(() => ops.getByTestId('desk-signature-holiday-target').inputValue()).toBe('1440');
+    await ops.getByTestId('desk-signature-holiday-target').fill('720');
+    await ops.getByTestId('desk-template-holiday-target').clear();
     await ops.getByTestId('settings-save').click();
     await ops.getByTestId('settings-saved').waitFor();
 
@@ -173,6 +178,9 @@ describe.skipIf(!haveChromium)('the console settings screens in Chromium', () =>
     expect(after.signature_name).toEqual({ min: 2, max: 8 });
     expect(after.review.time_zone).toBe('Asia/Shanghai');
     expect(after.review.holidays).toEqual(['2026-10-01', '2026-10-02']);
+    expect(after.review.workdays).toEqual(['2026-10-10']);
+    expect(after.review.signature.holiday_target_minutes).toBe(720);
+    expect(after.review.template.holiday_target_minutes).toBeNull(); // emptied: waits for a working day
     expect(after.review.signature).toMatchObject({ open: '08:30', intake_until: '20:00' });
     expect(after.review.template.target_minutes).toBe(90);
     expect(after.review.marketing).toMatchObject({

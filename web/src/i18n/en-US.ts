@@ -524,6 +524,9 @@ export const enUS = {
   'compliance.holidaysHelp':
     'Dates as YYYY-MM-DD: press Enter after each, or separate them with commas or spaces, or paste a list. Desks closed on holidays do not review on these dates.',
   'compliance.badDate': 'Not a date: {value}',
+  'compliance.workdays': 'Weekend days worked (调休)',
+  'compliance.workdaysHelp':
+    'Weekend dates made working days, in the same form: every desk works them like a working day. A date cannot also be a holiday.',
   'compliance.desk.signature': 'Signature desk',
   'compliance.desk.template': 'Template desk',
   'compliance.desk.marketing': 'Marketing batch desk',
@@ -535,6 +538,9 @@ export const enUS = {
   'compliance.intakeHelp': 'What arrives from this time on, or on a closed day, waits for the next opening.',
   'compliance.target_minutes': 'Target (working minutes)',
   'compliance.closed_on_holidays': 'Closed on holidays',
+  'compliance.holiday_target_minutes': 'Submitted on a closed day: target (minutes)',
+  'compliance.holidayTargetHelp':
+    'What arrives on a weekend or holiday is decided within this time (seed 002: within a day, 1440), or by the working-hours target if sooner. Empty: it waits for the next working day.',
   'compliance.timeFormat': 'As HH:mm, e.g. 09:00',
   'state.saved': 'Saved',
   'webhooks.new': 'Add an endpoint',

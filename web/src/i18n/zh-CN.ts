@@ -515,6 +515,9 @@ export const zhCN = {
   'compliance.holidaysHelp':
     '日期格式 YYYY-MM-DD，每个输入后回车，或用逗号、空格分隔，可整段粘贴。节假日休息的审核台在这些日期不审核。',
   'compliance.badDate': '不是日期：{value}',
+  'compliance.workdays': '调休上班日',
+  'compliance.workdaysHelp':
+    '周末改为工作日的日期（调休），格式同上：各审核台当天照常工作。不能同时是节假日。',
   'compliance.desk.signature': '签名审核台',
   'compliance.desk.template': '模板审核台',
   'compliance.desk.marketing': '营销批次审核台',
@@ -526,6 +529,9 @@ export const zhCN = {
   'compliance.intakeHelp': '此时刻之后（或非工作日）提交的，顺延到下次开始时受理。',
   'compliance.target_minutes': '目标时长（工作分钟）',
   'compliance.closed_on_holidays': '节假日休息',
+  'compliance.holiday_target_minutes': '非工作日提交：目标时长（分钟）',
+  'compliance.holidayTargetHelp':
+    '周末、节假日提交的，在此时长内审核（种子 002：节假日1天内，即 1440）；工作日规则更早则按其。留空：顺延到下一个工作日。',
   'compliance.timeFormat': '格式 HH:mm，如 09:00',
   'state.saved': '已保存',
   'webhooks.new': '添加地址',

@@ -17,6 +17,8 @@ import {
 
 // Beijing is UTC+8 all year. 2026-03-02 is a Monday; 2026-03-06 a Friday.
 const office = deskHours(DEFAULT_COMPLIANCE_SETTINGS, 'signature');
+/** The office desk without seed 002's "节假日1天内": what arrives on a closed day waits for a working one. */
+const officeOnly: DeskHours = { ...office, holidayTargetMinutes: null };
 const marketing = deskHours(DEFAULT_COMPLIANCE_SETTINGS, 'marketing');
 const calendar: ReviewCalendar = { timeZone: 'Asia/Shanghai', holidays: ['2026-10-01', '2026-10-02'] };
 /** A Beijing wall-clock time as an instant. */
@@ -35,10 +37,27 @@ describe('due time in working hours (seed 002 defaults)', () => {
     ['signature, 06:00: from the opening', office, '2026-03-02T06:00', '2026-03-02T11:00'],
     ['signature, exactly at closing: the next opening', office, '2026-03-02T20:00', '2026-03-03T11:00'],
     ['signature, Friday 19:00: one hour Friday, one Monday', office, '2026-03-06T19:00', '2026-03-09T10:00'],
-    ['signature, Saturday: from Monday 9:00', office, '2026-03-07T15:00', '2026-03-09T11:00'],
-    ['signature, Sunday night: from Monday 9:00', office, '2026-03-08T23:59', '2026-03-09T11:00'],
+    ['signature, Saturday: within a day (节假日1天内)', office, '2026-03-07T15:00', '2026-03-08T15:00'],
+    [
+      'signature, Sunday night: Monday 9:00 + 2 h comes first',
+      office,
+      '2026-03-08T23:59',
+      '2026-03-09T11:00',
+    ],
     ['signature, before a holiday: the holidays are skipped', office, '2026-09-30T19:00', '2026-10-05T10:00'],
-    ['signature, on a holiday: from the next working day', office, '2026-10-01T10:00', '2026-10-05T11:00'],
+    ['signature, on a holiday: within a day', office, '2026-10-01T10:00', '2026-10-02T10:00'],
+    [
+      'without the holiday rule, Saturday: from Monday 9:00',
+      officeOnly,
+      '2026-03-07T15:00',
+      '2026-03-09T11:00',
+    ],
+    [
+      'without the holiday rule, on a holiday: from the next working day',
+      officeOnly,
+      '2026-10-01T10:00',
+      '2026-10-05T11:00',
+    ],
     ['marketing, 10:00: half an hour', marketing, '2026-03-01T10:00', '2026-03-01T10:30'],
     [
       'marketing, 19:50: taken in, due before the 23:00 close',
@@ -122,12 +141,32 @@ describe('other time zones and settings', () => {
     expect(settingsProblem(s)).toBeNull();
   });
 
+  it('works a weekend date made a working day (调休) like any working day', () => {
+    const s = mergeComplianceSettings(DEFAULT_COMPLIANCE_SETTINGS, {
+      review: { holidays: ['2026-10-01', '2026-10-02'], workdays: ['2026-09-27', '2026-10-10'] },
+    });
+    expect(settingsProblem(s)).toBeNull();
+    const desk = deskHours(s, 'signature');
+    const moved = reviewCalendar(s);
+    // Sunday 2026-09-27 is worked: two working hours, not the holiday rule's day.
+    expect(reviewDueAt(bj('2026-09-27T10:00'), desk, moved)).toEqual(bj('2026-09-27T12:00'));
+    expect(workingMinutesWaited(bj('2026-09-27T10:00'), bj('2026-09-27T10:45'), desk, moved)).toBe(45);
+    // Friday 2026-10-09 19:00: one hour Friday, one on Saturday 2026-10-10 (worked), not Monday.
+    expect(reviewDueAt(bj('2026-10-09T19:00'), officeOnly, moved)).toEqual(bj('2026-10-10T10:00'));
+    // The next Saturday is no working day.
+    expect(reviewDueAt(bj('2026-10-17T10:00'), officeOnly, moved)).toEqual(bj('2026-10-19T11:00'));
+  });
+
   it('refuses settings that cannot work', () => {
     const bad = (patch: Parameters<typeof mergeComplianceSettings>[1]) =>
       settingsProblem(mergeComplianceSettings(DEFAULT_COMPLIANCE_SETTINGS, patch));
     expect(bad({ signature_name: { min: 9, max: 8 } })).toMatch(/min/);
     expect(bad({ review: { time_zone: 'Mars/Olympus' } })).toMatch(/time zone/);
     expect(bad({ review: { holidays: ['2026-02-30'] } })).toMatch(/not a date/);
+    expect(bad({ review: { workdays: ['2026-13-01'] } })).toMatch(/workdays.*not a date/);
+    expect(bad({ review: { holidays: ['2026-10-10'], workdays: ['2026-10-10'] } })).toMatch(
+      /both a holiday and a working day/,
+    );
     expect(bad({ review: { template: { days: [] } } })).toMatch(/working day/);
     expect(bad({ review: { marketing: { open: '20:00', intake_until: '19:00' } } })).toMatch(
       /open < intake_until/,

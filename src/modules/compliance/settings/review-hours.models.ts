@@ -7,6 +7,11 @@
 // closes on holidays, from `open` to `close` in the platform's time zone. An item is taken in
 // from `open` to `intakeUntil`: one submitted later, or on a closed day, starts waiting at the
 // next opening. Its due time is `targetMinutes` of working time after that start.
+//
+// Seed 002 also says "节假日1天内完成审核": on a day the desk does not work (a weekend, a holiday)
+// an item is decided within a day. With `holidayTargetMinutes`, an item submitted on such a day
+// is due that many wall-clock minutes later, or by the working rule if that comes first. And
+// China moves working days (调休): a weekend date in `workdays` is worked like any working day.
 
 export interface DeskHours {
   days: readonly number[];
@@ -15,12 +20,16 @@ export interface DeskHours {
   intakeUntil: string;
   targetMinutes: number;
   closedOnHolidays: boolean;
+  /** Wall-clock minutes in which an item submitted on a closed day is decided; null: no such rule. */
+  holidayTargetMinutes?: number | null;
 }
 
 export interface ReviewCalendar {
   timeZone: string;
   /** Local dates (YYYY-MM-DD) on which desks that close on holidays do not review. */
   holidays: readonly string[];
+  /** Local dates worked whatever their week day (调休, a Saturday made a working day). */
+  workdays?: readonly string[];
 }
 
 export interface ReviewTiming {
@@ -86,24 +95,30 @@ interface Window {
   close: number;
 }
 
-function windowOf(
-  day: number,
-  desk: DeskHours,
-  calendar: ReviewCalendar,
-  holidays: Set<string>,
-): Window | null {
-  if (!desk.days.includes(isoWeekday(day))) return null;
-  if (desk.closedOnHolidays && holidays.has(isoDate(day))) return null;
+interface Dates {
+  holidays: ReadonlySet<string>;
+  workdays: ReadonlySet<string>;
+}
+
+const datesOf = (calendar: ReviewCalendar): Dates => ({
+  holidays: new Set(calendar.holidays),
+  workdays: new Set(calendar.workdays ?? []),
+});
+
+function windowOf(day: number, desk: DeskHours, calendar: ReviewCalendar, dates: Dates): Window | null {
+  const date = isoDate(day);
+  if (!desk.days.includes(isoWeekday(day)) && !dates.workdays.has(date)) return null;
+  if (desk.closedOnHolidays && dates.holidays.has(date)) return null;
   const at = (hhmm: string) => instantOf(day + minutesOf(hhmm) * MINUTE, calendar.timeZone);
   return { open: at(desk.open), intakeEnd: at(desk.intakeUntil), close: at(desk.close) };
 }
 
 /** The working windows from the local day of `from` on, in order. */
 function* windows(from: number, desk: DeskHours, calendar: ReviewCalendar): Generator<Window> {
-  const holidays = new Set(calendar.holidays);
+  const dates = datesOf(calendar);
   const first = localDayOf(from, calendar.timeZone);
   for (let i = 0; i < MAX_DAYS; i++) {
-    const w = windowOf(first + i * DAY, desk, calendar, holidays);
+    const w = windowOf(first + i * DAY, desk, calendar, dates);
     if (w) yield w;
   }
   throw new Error('review hours: no working day within the calendar searched');
@@ -119,8 +134,19 @@ export function reviewStartsAt(submittedAt: Date, desk: DeskHours, calendar: Rev
   throw new Error('unreachable');
 }
 
-/** `targetMinutes` of working time after the desk took the item in. */
+/**
+ * `targetMinutes` of working time after the desk took the item in; for an item submitted on a day
+ * the desk does not work, `holidayTargetMinutes` after its submission if that is sooner.
+ */
 export function reviewDueAt(submittedAt: Date, desk: DeskHours, calendar: ReviewCalendar): Date {
+  const working = workingDueAt(submittedAt, desk, calendar);
+  if (desk.holidayTargetMinutes == null) return working;
+  const t = submittedAt.getTime();
+  if (windowOf(localDayOf(t, calendar.timeZone), desk, calendar, datesOf(calendar)) !== null) return working;
+  return new Date(Math.min(working.getTime(), t + desk.holidayTargetMinutes * MINUTE));
+}
+
+function workingDueAt(submittedAt: Date, desk: DeskHours, calendar: ReviewCalendar): Date {
   const start = reviewStartsAt(submittedAt, desk, calendar).getTime();
   let left = desk.targetMinutes * MINUTE;
   for (const w of windows(start, desk, calendar)) {

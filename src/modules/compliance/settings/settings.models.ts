@@ -20,6 +20,8 @@ export interface DeskSettings {
   intake_until: string;
   target_minutes: number;
   closed_on_holidays: boolean;
+  /** Seed 002's "节假日1天内": an item submitted on a closed day is decided within these minutes. */
+  holiday_target_minutes: number | null;
 }
 
 export interface ComplianceSettings {
@@ -27,6 +29,8 @@ export interface ComplianceSettings {
   review: {
     time_zone: string;
     holidays: string[];
+    /** Weekend dates worked as working days (调休). */
+    workdays: string[];
   } & Record<ReviewKind, DeskSettings>;
 }
 
@@ -35,12 +39,16 @@ export interface SettingsPatch {
   review?: {
     time_zone?: string;
     holidays?: string[];
+    workdays?: string[];
   } & Partial<Record<ReviewKind, Partial<DeskSettings>>>;
 }
 
 const WORKING_WEEK = [1, 2, 3, 4, 5];
 
-/** Seed 002: signatures and templates in 2 working hours, accepted 9:00–20:00 on working days. */
+/**
+ * Seed 002: signatures and templates in 2 working hours, accepted 9:00–20:00 on working days;
+ * "节假日1天内" on weekends and holidays.
+ */
 const OFFICE_DESK: DeskSettings = {
   days: WORKING_WEEK,
   open: '09:00',
@@ -48,6 +56,7 @@ const OFFICE_DESK: DeskSettings = {
   intake_until: '20:00',
   target_minutes: 120,
   closed_on_holidays: true,
+  holiday_target_minutes: 1440,
 };
 
 export const DEFAULT_COMPLIANCE_SETTINGS: ComplianceSettings = {
@@ -56,6 +65,7 @@ export const DEFAULT_COMPLIANCE_SETTINGS: ComplianceSettings = {
   review: {
     time_zone: 'Asia/Shanghai',
     holidays: [],
+    workdays: [],
     signature: OFFICE_DESK,
     template: OFFICE_DESK,
     // Seed 002: marketing batches are reviewed 9:00–23:00, "一般是半小时内"; what arrives after
@@ -67,6 +77,7 @@ export const DEFAULT_COMPLIANCE_SETTINGS: ComplianceSettings = {
       intake_until: '20:00',
       target_minutes: 30,
       closed_on_holidays: false,
+      holiday_target_minutes: null,
     },
   },
 };
@@ -83,6 +94,7 @@ export function mergeComplianceSettings(
     review: {
       time_zone: review.time_zone ?? base.review.time_zone,
       holidays: review.holidays ? [...new Set(review.holidays)].sort() : base.review.holidays,
+      workdays: review.workdays ? [...new Set(review.workdays)].sort() : (base.review.workdays ?? []),
       signature: desk('signature'),
       template: desk('template'),
       marketing: desk('marketing'),
@@ -113,6 +125,10 @@ export function settingsProblem(s: ComplianceSettings): string | null {
   if (!isTimeZone(s.review.time_zone)) return `review.time_zone: unknown time zone "${s.review.time_zone}"`;
   const badDate = s.review.holidays.find((d) => !isRealDate(d));
   if (badDate !== undefined) return `review.holidays: "${badDate}" is not a date`;
+  const badWorkday = s.review.workdays.find((d) => !isRealDate(d));
+  if (badWorkday !== undefined) return `review.workdays: "${badWorkday}" is not a date`;
+  const both = s.review.workdays.find((d) => s.review.holidays.includes(d));
+  if (both !== undefined) return `review: "${both}" cannot be both a holiday and a working day`;
   for (const kind of REVIEW_KINDS) {
     const d = s.review[kind];
     if (d.days.length === 0) return `review.${kind}.days: at least one working day`;
@@ -132,11 +148,12 @@ export function deskHours(s: ComplianceSettings, kind: ReviewKind): DeskHours {
     intakeUntil: d.intake_until,
     targetMinutes: d.target_minutes,
     closedOnHolidays: d.closed_on_holidays,
+    holidayTargetMinutes: d.holiday_target_minutes,
   };
 }
 
 export function reviewCalendar(s: ComplianceSettings): ReviewCalendar {
-  return { timeZone: s.review.time_zone, holidays: s.review.holidays };
+  return { timeZone: s.review.time_zone, holidays: s.review.holidays, workdays: s.review.workdays };
 }
 
 /** When a decision on an item of this kind submitted at `submittedAt` is due. */

@@ -176,6 +176,58 @@ describe('compliance settings', () => {
     });
   });
 
+  it('decide within a day what arrives on a weekend (节假日1天内), and work a weekend made a working day', async () => {
+    setTime(bj('2026-03-14T10:00')); // Saturday 10:00
+    const admin = await operatorAdmin(app, t.db);
+    const tenant = await sendingTenant(ctx, t.db, 'weekend-tenant');
+    const apply = async (name: string) => {
+      const res = await call('POST', '/v1/signatures', tenant.auth, { name, source: 'company' });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json().decision_expected_by as string;
+    };
+    expect(await apply('周六签名')).toBe(bj('2026-03-15T10:00'));
+
+    // Saturday 2026-03-21 is made a working day (调休); the next Saturday applies the weekend rule.
+    const moved = await call('PATCH', settings, admin, {
+      review: { workdays: ['2026-03-21'], signature: { holiday_target_minutes: 720 } },
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(moved.json().review).toMatchObject({
+      workdays: ['2026-03-21'],
+      signature: { holiday_target_minutes: 720 },
+      template: { holiday_target_minutes: 1440 },
+    });
+    setTime(bj('2026-03-21T10:00'));
+    expect(await apply('调休签名')).toBe(bj('2026-03-21T12:00'));
+    setTime(bj('2026-03-28T10:00'));
+    expect(await apply('下周六签名')).toBe(bj('2026-03-28T22:00'));
+
+    // Null turns the weekend rule off: a Sunday application waits for Monday. (A new session: the
+    // clock moved past the first one's life.)
+    setTime(bj('2026-03-29T10:00'));
+    const later = await operatorAdmin(app, t.db);
+    const off = await call('PATCH', settings, later, {
+      review: { signature: { holiday_target_minutes: null } },
+    });
+    expect(off.statusCode, off.body).toBe(200);
+    expect(await apply('周日签名')).toBe(bj('2026-03-30T11:00'));
+
+    for (const body of [
+      { review: { workdays: ['2026-03-21'], holidays: ['2026-03-21'] } },
+      { review: { workdays: ['2026-02-30'] } },
+    ]) {
+      const res = await call('PATCH', settings, later, body);
+      expect({ status: res.statusCode, code: res.json().error?.code }).toEqual({
+        status: 400,
+        code: 'compliance.invalid_settings',
+      });
+    }
+    const zero = await call('PATCH', settings, admin, {
+      review: { signature: { holiday_target_minutes: 0 } },
+    });
+    expect(zero.json().error?.code).toBe('request.invalid');
+  });
+
   it('tell the tenant when a marketing batch will be reviewed, and the queue when it is due', async () => {
     setTime(bj('2026-03-11T20:30')); // Wednesday 20:30: after the marketing desk's intake
     const admin = await operatorAdmin(app, t.db);

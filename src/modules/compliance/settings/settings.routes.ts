@@ -39,6 +39,13 @@ const desk = {
       description: 'A decision is due this many working minutes after intake.',
     },
     closed_on_holidays: { type: 'boolean', description: 'The desk does not review on the holiday dates.' },
+    holiday_target_minutes: {
+      type: ['integer', 'null'],
+      minimum: 1,
+      maximum: 100_000,
+      description:
+        'An item submitted on a day the desk does not work (weekend, holiday) is decided within these wall-clock minutes, or by the working-hours target if that is sooner (seed 002: 节假日1天内, 1440). Null: it waits for the next working day.',
+    },
   },
 } as const;
 const settingsSchema = {
@@ -65,6 +72,13 @@ const settingsSchema = {
           items: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
           description: 'Local dates (YYYY-MM-DD) on which desks that close on holidays do not review.',
         },
+        workdays: {
+          type: 'array',
+          maxItems: 400,
+          items: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
+          description:
+            'Local dates (YYYY-MM-DD) worked whatever their week day (调休: a weekend made a working day); never a holiday too.',
+        },
         ...Object.fromEntries(REVIEW_KINDS.map((k) => [k, desk])),
       },
     },
@@ -80,7 +94,8 @@ export async function registerComplianceSettingsRoutes(app: FastifyInstance, ctx
       config: { permission: 'operator.compliance.read' },
       schema: {
         tags: ['operator'],
-        summary: 'Compliance settings: signature name length; review hours, time zone, targets, holidays',
+        summary:
+          'Compliance settings: signature name length; review hours, time zone, targets, holidays, working days moved',
         response: { 200: settingsSchema, ...errorResponses },
       },
     },
@@ -93,7 +108,8 @@ export async function registerComplianceSettingsRoutes(app: FastifyInstance, ctx
       config: { permission: 'operator.compliance.manage' },
       schema: {
         tags: ['operator'],
-        summary: 'Change compliance settings (what is left out keeps its value; holidays are replaced whole)',
+        summary:
+          'Change compliance settings (what is left out keeps its value; holidays and workdays are replaced whole)',
         body: settingsSchema,
         response: { 200: settingsSchema, ...errorResponses },
       },

@@ -34,10 +34,14 @@ interface Desk {
   intake_until: string;
   target_minutes: number;
   closed_on_holidays: boolean;
+  holiday_target_minutes: number | null;
 }
 export interface ComplianceSettingsValue {
   signature_name: { min: number; max: number };
-  review: { time_zone: string; holidays: string[] } & Record<(typeof KINDS)[number], Desk>;
+  review: { time_zone: string; holidays: string[]; workdays: string[] } & Record<
+    (typeof KINDS)[number],
+    Desk
+  >;
 }
 
 /** The zones this browser knows (IANA names); the server checks the one given against its own. */
@@ -95,6 +99,14 @@ function DeskFields({ kind }: { kind: (typeof KINDS)[number] }) {
           valuePropName="checked"
         >
           <Switch data-testid={`desk-${kind}-holidays`} />
+        </Form.Item>
+        <Form.Item
+          name={['review', kind, 'holiday_target_minutes']}
+          label={t('compliance.holiday_target_minutes')}
+          extra={t('compliance.holidayTargetHelp')}
+          style={{ maxWidth: 320 }}
+        >
+          <InputNumber min={1} max={100_000} precision={0} data-testid={`desk-${kind}-holiday-target`} />
         </Form.Item>
       </Flex>
     </Card>
@@ -186,6 +198,30 @@ export function ComplianceSettings() {
             tokenSeparators={[',', ' ', '\n', '，']}
             placeholder="2026-10-01"
             data-testid="holidays"
+          />
+        </Form.Item>
+        <Form.Item
+          name={['review', 'workdays']}
+          label={t('compliance.workdays')}
+          extra={t('compliance.workdaysHelp')}
+          rules={[
+            {
+              validator: (_r, v: string[] | undefined) => {
+                const bad = (v ?? []).find((d) => !DATE.test(d));
+                return bad === undefined
+                  ? Promise.resolve()
+                  : Promise.reject(new Error(t('compliance.badDate', { value: bad })));
+              },
+            },
+          ]}
+        >
+          <Select
+            mode="tags"
+            open={false}
+            suffixIcon={null}
+            tokenSeparators={[',', ' ', '\n', '，']}
+            placeholder="2026-10-10"
+            data-testid="workdays"
           />
         </Form.Item>
       </Card>
