@@ -1,13 +1,15 @@
 // Where qualification documents live. Callers know only `DocumentStore`; the filesystem store
-// keeps them under <data>/documents/, and an S3-compatible store can implement the same two calls.
+// keeps them under <data>/documents/, and an S3-compatible store can implement the same three calls.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface DocumentStore {
   put(key: string, bytes: Buffer): Promise<void>;
   /** The bytes stored under the key, or null when there are none. */
   get(key: string): Promise<Buffer | null>;
+  /** Removes what the key holds; nothing there is no error. */
+  remove(key: string): Promise<void>;
 }
 
 /** Keys are made by the product ('tenant-12/<uuid>.png'); one with '..' or an absolute path is refused. */
@@ -36,6 +38,9 @@ export function createFileDocumentStore(dataDir: string): DocumentStore {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw error;
       }
+    },
+    async remove(key) {
+      await rm(path.join(root, safeKey(key)), { force: true });
     },
   };
 }

@@ -1,7 +1,7 @@
 // Proof documents of a signature through the real server: typed by content (a file lying about
 // its type is refused), size-limited, listed on the signature for the tenant and in the
 // operator's queue, downloadable by the owning tenant and the reviewing operator only.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -130,6 +130,56 @@ describe('signature proof documents', () => {
     await t.db.pool.query(`update signatures set status = 'approved' where id = $1`, [sig]);
     const approved = await upload(a.auth, sig, PDF, 'application/pdf');
     expect([approved.statusCode, approved.json().error.code]).toEqual([409, 'signatures.not_editable']);
+  });
+
+  it('are deleted by their tenant while the signature is pending or rejected, file and all, audited; not once approved', async () => {
+    const a = await sendingTenant(ctx, t.db, 'docs-delete');
+    const b = await sendingTenant(ctx, t.db, 'docs-delete-other');
+    const sig = await pendingSignature(a.auth, '删除');
+    const wrong = (await upload(a.auth, sig, PNG, 'image/png')).json();
+    const right = (await upload(a.auth, sig, PDF, 'application/pdf')).json();
+    const del = (auth: Auth, docId: string, signatureId = sig) =>
+      app.inject({
+        method: 'DELETE',
+        url: `/v1/signatures/${signatureId}/documents/${docId}`,
+        headers: auth,
+      });
+    const stored = async (docId: string) =>
+      (
+        await t.db.pool.query<{ storage_key: string }>(
+          'select storage_key from signature_documents where id = $1',
+          [docId],
+        )
+      ).rows[0]?.storage_key;
+    const key = (await stored(wrong.id))!;
+    const file = path.join(dataDir, 'documents', key);
+    await expect(readFile(file)).resolves.toBeInstanceOf(Buffer);
+
+    // Another tenant, or the document under another signature: not found, nothing removed.
+    expect((await del(b.auth, wrong.id)).json().error.code).toBe('signatures.not_found');
+    const other = await pendingSignature(a.auth, '别的');
+    expect((await del(a.auth, wrong.id, other)).json().error.code).toBe('signatures.document_not_found');
+
+    const gone = await del(a.auth, wrong.id);
+    expect(gone.statusCode, gone.body).toBe(204);
+    expect(await stored(wrong.id)).toBeUndefined();
+    await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await get(a.auth, `/v1/signatures/${sig}/documents/${wrong.id}`)).statusCode).toBe(404);
+    expect(
+      (await get(a.auth, `/v1/signatures/${sig}`)).json().documents.map((d: { id: string }) => d.id),
+    ).toEqual([right.id]);
+    expect((await del(a.auth, wrong.id)).json().error.code).toBe('signatures.document_not_found');
+    const audit = await t.db.pool.query<{ before: { document: string } }>(
+      `select before from audit_log where action = 'signature.document_deleted' and target = $1`,
+      [`signature:${sig}`],
+    );
+    expect(audit.rows.map((r) => r.before.document)).toEqual([wrong.id]);
+
+    // Approved: the proof it was approved on stays.
+    await t.db.pool.query(`update signatures set status = 'approved' where id = $1`, [sig]);
+    const kept = await del(a.auth, right.id);
+    expect([kept.statusCode, kept.json().error.code]).toEqual([409, 'signatures.not_editable']);
+    expect((await get(a.auth, `/v1/signatures/${sig}/documents/${right.id}`)).statusCode).toBe(200);
   });
 
   it("are another tenant's 404, for upload and download alike", async () => {

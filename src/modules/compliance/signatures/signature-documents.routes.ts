@@ -1,11 +1,16 @@
 // Proof documents of a signature over HTTP: the tenant uploads the raw file (typed by content,
-// size-limited like qualification documents) and downloads it; the operator reviewing the
-// signature downloads it too. Another tenant's signature or document answers 404.
+// size-limited like qualification documents), downloads it, and deletes a wrong one while the
+// signature is not approved; the operator reviewing the signature downloads it too. Another tenant's signature or document answers 404.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../../app/context.ts';
 import { errorResponses } from '../../../http/schemas.ts';
 import type { DocumentStore } from '../../tenants/document-store.ts';
-import { documentViewSchema, readSignatureDocument, uploadSignatureDocument } from './signature-documents.ts';
+import {
+  deleteSignatureDocument,
+  documentViewSchema,
+  readSignatureDocument,
+  uploadSignatureDocument,
+} from './signature-documents.ts';
 
 /** Raw bodies an upload may declare; what the file really is comes from its bytes. */
 const UPLOAD_TYPES = ['application/pdf', 'image/jpeg', 'image/png', 'application/octet-stream'];
@@ -91,6 +96,31 @@ export async function registerSignatureDocumentRoutes(
         documentId: Number(request.params.docId),
       });
       return reply.header('content-type', doc.content_type).send(bytes);
+    },
+  );
+
+  app.delete<{ Params: { id: string; docId: string } }>(
+    '/v1/signatures/:id/documents/:docId',
+    {
+      config: { permission: 'signatures.manage' },
+      schema: {
+        tags: ['signatures'],
+        summary: 'Delete a proof document of a pending or rejected signature (audited)',
+        params: documentParams,
+        response: { 204: { type: 'null' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await deleteSignatureDocument({
+        db,
+        store,
+        tenantId: request.tenantId,
+        signatureId: Number(request.params.id),
+        documentId: Number(request.params.docId),
+        by: { actor: request.principal!.actor, ip: request.ip },
+        now: ctx.clock.now(),
+      });
+      return reply.status(204).send();
     },
   );
 

@@ -1,7 +1,8 @@
 // Proof documents of a signature (a business licence, a trademark certificate, an app listing):
 // PDF, JPEG or PNG, typed by their first bytes as tenant qualification documents are, kept in the
-// same DocumentStore. The tenant adds them while the signature is pending or rejected; the
-// tenant and the operator reviewing it read them; another tenant finds nothing.
+// same DocumentStore. The tenant adds them, and deletes a wrong one, while the signature is
+// pending or rejected (an approved signature keeps the proof it was approved on); the tenant and
+// the operator reviewing it read them; another tenant finds nothing.
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { audit } from '../../accounts/audit.ts';
@@ -130,6 +131,62 @@ export async function uploadSignatureDocument({
     now,
   );
   return documentView(doc);
+}
+
+/** Deletes a document of a pending or rejected signature of the tenant: its row, then its file. */
+export async function deleteSignatureDocument({
+  db,
+  store,
+  tenantId,
+  signatureId,
+  documentId,
+  by,
+  now,
+}: {
+  db: Queryable;
+  store: DocumentStore;
+  tenantId: number;
+  signatureId: number;
+  documentId: number;
+  by: { actor: string; ip: string | null };
+  now: Date;
+}): Promise<void> {
+  const signature = await findSignature(db, { tenantId, id: signatureId });
+  if (signature === null) throw signatureNotFound();
+  if (signature.status === 'approved') throw signatureNotEditable({ details: { status: signature.status } });
+  // The status is checked again in the delete: an approval between the two reads keeps the proof.
+  const { rows } = await db.query<SignatureDocumentRow>(
+    `delete from signature_documents d using signatures s
+      where d.id = $1 and d.signature_id = $2 and s.id = d.signature_id and s.tenant_id = $3
+        and s.status <> 'approved'
+     returning d.*`,
+    [documentId, signatureId, tenantId],
+  );
+  const doc = rows[0];
+  if (!doc) {
+    const again = await findSignature(db, { tenantId, id: signatureId });
+    if (again?.status === 'approved') throw signatureNotEditable({ details: { status: again.status } });
+    throw signatureDocumentNotFound();
+  }
+  // The row first: a file left by a failure here is an orphan, never a row naming nothing.
+  await store.remove(doc.storage_key);
+  await audit(
+    db,
+    {
+      actor: by.actor,
+      tenantId,
+      action: 'signature.document_deleted',
+      target: `signature:${signatureId}`,
+      before: {
+        document: String(doc.id),
+        content_type: doc.content_type,
+        size_bytes: doc.size_bytes,
+        sha256: doc.sha256,
+      },
+      ip: by.ip,
+    },
+    now,
+  );
 }
 
 /**

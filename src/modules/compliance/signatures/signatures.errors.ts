@@ -39,7 +39,7 @@ export const signatureNotEditable = createError({
   code: 'signatures.not_editable',
   statusCode: 409,
   message:
-    'Only a rejected signature can be edited and resubmitted; proof documents are added while it is pending or rejected.',
+    'Only a rejected signature can be edited and resubmitted; proof documents are added and deleted while it is pending or rejected.',
 });
 export const signatureNotPending = createError({
   code: 'signatures.not_pending',
