@@ -2,7 +2,8 @@
 // against a running Hongyan with the simulator, the console built and served as `hongyan start`
 // does. Each value is changed through the page and read back through the API: a channel's
 // circuit breaker (Operator › Channels), the compliance settings (Operator › Reviews › Settings),
-// and a webhook endpoint's format (Developers), whose vendor formats take message.status only.
+// and a webhook endpoint's format (Developers), whose vendor formats take message.status only;
+// and a signature's proof documents, added and deleted by the tenant and opened by the reviewer.
 // A refused change shows the API's code and stores nothing. The operator works in 简体中文, the
 // tenant in English, so both dictionaries are driven.
 import type { Page } from 'playwright-core';
@@ -263,5 +264,62 @@ describe.skipIf(!haveChromium)('the console settings screens in Chromium', () =>
       format: 'tencent',
       events: ['message.status'],
     });
+  }, 120_000);
+  it("adds a signature's proof documents, deletes a wrong one, and the reviewer opens them from the queue", async () => {
+    await logInMember(tenant, member);
+    const csrf = decodeURIComponent(
+      (await tenant.context().cookies()).find((c) => c.name === 'hy_csrf')?.value ?? '',
+    );
+    const applied = await tenant.request.post('/v1/signatures', {
+      data: { name: '证明材料', source: 'trademark' },
+      headers: { 'x-csrf-token': csrf },
+    });
+    expect(applied.status(), await applied.text()).toBe(201);
+    const id = ((await applied.json()) as { id: string }).id;
+    const docs = async () =>
+      (await apiGet<{ documents: { id: string; content_type: string }[] }>(tenant, `/v1/signatures/${id}`))
+        .documents;
+
+    await tenant.goto('/signatures');
+    const picker = tenant.getByTestId(`document-upload-${id}`).locator('input[type=file]');
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.alloc(64, 1),
+    ]);
+    await picker.setInputFiles({ name: 'wrong.png', mimeType: 'image/png', buffer: png });
+    await expect.poll(async () => (await docs()).length).toBe(1);
+    const wrong = (await docs())[0]!;
+    await tenant.getByTestId(`document-${wrong.id}`).waitFor();
+    // A file that is no PDF, JPEG or PNG: the API's code is shown, nothing stored.
+    await picker.setInputFiles({
+      name: 'notes.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from('<html>'),
+    });
+    expect(await tenant.getByTestId('document-error').textContent()).toContain('signatures.document_type');
+    expect(await docs()).toHaveLength(1);
+
+    await tenant.getByTestId(`document-delete-${wrong.id}`).click();
+    await tenant.getByRole('button', { name: 'Remove' }).last().click();
+    await expect.poll(async () => (await docs()).length).toBe(0);
+    const pdf = Buffer.from('%PDF-1.7\ntrademark certificate\n');
+    await picker.setInputFiles({ name: 'licence.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await expect.poll(async () => (await docs()).map((d) => d.content_type)).toEqual(['application/pdf']);
+    const kept = (await docs())[0]!;
+
+    // The reviewer sees it on the signature in the queue and opens it.
+    await logInStaff(ops, staff);
+    await ops.goto('/operator/reviews');
+    await ops.getByRole('tab', { name: '签名' }).click();
+    const link = ops.getByTestId(`document-${kept.id}`);
+    await link.waitFor();
+    expect(await link.textContent()).toContain('PDF');
+    const href = (await link.getAttribute('href'))!;
+    expect(href).toBe(`/v1/operator/signatures/${id}/documents/${kept.id}`);
+    const opened = await ops.request.get(href);
+    expect(opened.status()).toBe(200);
+    expect(Buffer.from(await opened.body()).equals(pdf)).toBe(true);
+    // No delete there: the reviewer reads, the tenant owns.
+    expect(await ops.getByTestId(`document-delete-${kept.id}`).count()).toBe(0);
   }, 120_000);
 });

@@ -56,6 +56,7 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
 export const get = <T = unknown>(path: string, query?: Query) => api<T>('GET', withQuery(path, query));
 export const post = <T = unknown>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
 export const patch = <T = unknown>(path: string, body: unknown) => api<T>('PATCH', path, body);
+export const del = (path: string) => api<void>('DELETE', path);
 
 /** A multipart upload (a file and form fields), answered like any other call. */
 export async function upload<T = unknown>(path: string, form: FormData): Promise<T> {
@@ -64,6 +65,25 @@ export async function upload<T = unknown>(path: string, form: FormData): Promise
     headers: { 'x-csrf-token': csrfToken() },
     credentials: 'same-origin',
     body: form,
+  });
+  const parsed = parseBody(await res.text());
+  if (!res.ok) {
+    const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(res.status, error?.code ?? `http.${res.status}`, error?.message ?? res.statusText);
+  }
+  return parsed as T;
+}
+
+/** A file sent as the raw body (a proof document), typed by the file's own type. */
+export async function uploadRaw<T = unknown>(path: string, file: Blob): Promise<T> {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: {
+      'x-csrf-token': csrfToken(),
+      'content-type': file.type || 'application/octet-stream',
+    },
+    credentials: 'same-origin',
+    body: file,
   });
   const parsed = parseBody(await res.text());
   if (!res.ok) {

@@ -5,6 +5,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Input, Modal, Space, Tabs, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { post } from '../../api.ts';
+import { ProofDocuments } from '../../components/ProofDocuments.tsx';
 import { PageTitle } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
 import { type Column, formatValue, ListTable, type Row } from '../../components/tables.tsx';
@@ -82,6 +83,17 @@ const QUEUES: Queue[] = [
       { key: 'name' },
       { key: 'source' },
       { key: 'source_detail' },
+      {
+        key: 'documents',
+        render: (_v, row) => (
+          <ProofDocuments
+            row={row}
+            base={`/v1/operator/signatures/${String(row.id)}/documents`}
+            editable={false}
+            queryKey={['queue', 'signatures']}
+          />
+        ),
+      },
       age,
     ],
   },

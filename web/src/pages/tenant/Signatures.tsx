@@ -1,10 +1,12 @@
-// Signatures: apply, see the review state and the reason of a rejection, edit a rejected one and
-// send it back to review (PATCH /v1/signatures/{id}).
+// Signatures: apply, see the review state and the reason of a rejection, add proof documents
+// (and delete a wrong one) while it is not approved, edit a rejected one and send it back to
+// review (PATCH /v1/signatures/{id}).
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Form, Input, Modal, Select } from 'antd';
 import { useState } from 'react';
 import { patch, post } from '../../api.ts';
 import { ReviewState } from '../../components/ReviewState.tsx';
+import { ProofDocuments } from '../../components/ProofDocuments.tsx';
 import { PageTitle, Section } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
 import { ListTable, type Row } from '../../components/tables.tsx';
@@ -116,6 +118,17 @@ export default function Signatures() {
           { key: 'name', render: (v) => `【${String(v)}】` },
           { key: 'source', render: (v) => tr(`source.${String(v)}`) },
           { key: 'status', render: (_v, row) => <ReviewState row={row} /> },
+          {
+            key: 'documents',
+            render: (_v, row) => (
+              <ProofDocuments
+                row={row}
+                base={`/v1/signatures/${String(row.id)}/documents`}
+                editable={row.status !== 'approved'}
+                queryKey={['signatures']}
+              />
+            ),
+          },
           { key: 'is_default' },
           { key: 'submitted_at' },
         ]}
