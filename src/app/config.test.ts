@@ -1,8 +1,19 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, renderConfigReference } from './config.ts';
+
+const temps: string[] = [];
+/** A temporary folder, removed after the file's tests. */
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-config-'));
+  temps.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('loadConfig', () => {
   it('has working defaults with nothing set', () => {
@@ -21,7 +32,7 @@ describe('loadConfig', () => {
   });
 
   it('reads the environment, which wins over the config file', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-config-'));
+    const dir = tempDir();
     const file = path.join(dir, 'hongyan.json');
     writeFileSync(file, JSON.stringify({ httpPort: 9000, simulator: 'off', defaultRegion: 'us' }));
     const c = loadConfig({ env: { HONGYAN_HTTP_PORT: '9100' }, configFile: file, cwd: dir });
@@ -69,7 +80,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses unknown keys and unreadable config files', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-config-'));
+    const dir = tempDir();
     const file = path.join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ htpPort: 1 }));
     expect(() => loadConfig({ env: {}, configFile: file })).toThrow(/unknown setting "htpPort"/);

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../app/config.ts';
 import {
   embeddedSimulatorProfile,
@@ -16,10 +16,21 @@ import { bindClient, runCleanups, submitInit, until } from './test-helpers.ts';
 
 afterEach(runCleanups);
 
+const temps: string[] = [];
+/** A temporary folder, removed after the file's tests. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
 const config = { ...loadConfig({ env: {} }), logLevel: 'silent' };
 
 function tempFile(content: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-sim-'));
+  const dir = tempDir('hy-sim-');
   const file = path.join(dir, 'profiles.json');
   writeFileSync(file, content);
   return file;
@@ -120,7 +131,7 @@ describe('hongyan simulator', () => {
   });
 
   it('--state-dir: receipts owed when it stops are sent by the next run on the same folder', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-sim-cli-state-'));
+    const dir = tempDir('hy-sim-cli-state-');
     const run = async (onListening: (port: number) => Promise<void>) => {
       const signals = new EventEmitter();
       const lines: string[] = [];
