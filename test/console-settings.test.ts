@@ -18,6 +18,8 @@ import {
   logInStaff,
   openConsole,
   pickOption,
+  poll,
+  WAIT,
   startConsoleRig,
   warnIfNoChromium,
 } from './helpers/console.ts';
@@ -287,7 +289,7 @@ describe.skipIf(!haveChromium)('the console settings screens in Chromium', () =>
       Buffer.alloc(64, 1),
     ]);
     await picker.setInputFiles({ name: 'wrong.png', mimeType: 'image/png', buffer: png });
-    await expect.poll(async () => (await docs()).length).toBe(1);
+    await poll(async () => (await docs()).length).toBe(1);
     const wrong = (await docs())[0]!;
     await tenant.getByTestId(`document-${wrong.id}`).waitFor();
     // A file that is no PDF, JPEG or PNG: the API's code is shown, nothing stored.
@@ -301,10 +303,19 @@ describe.skipIf(!haveChromium)('the console settings screens in Chromium', () =>
 
     await tenant.getByTestId(`document-delete-${wrong.id}`).click();
     await tenant.getByRole('button', { name: 'Remove' }).last().click();
-    await expect.poll(async () => (await docs()).length).toBe(0);
+    await poll(async () => (await docs()).length).toBe(0);
+    // The page has shown it gone (its list fetched again) before the next file is picked.
+    await tenant.getByTestId(`document-${wrong.id}`).waitFor({ state: 'detached', timeout: WAIT });
     const pdf = Buffer.from('%PDF-1.7\ntrademark certificate\n');
     await picker.setInputFiles({ name: 'licence.pdf', mimeType: 'application/pdf', buffer: pdf });
-    await expect.poll(async () => (await docs()).map((d) => d.content_type)).toEqual(['application/pdf']);
+    await poll(async () => {
+      // What the page shows if the upload was refused: the API's code, in the assertion's message.
+      const shown = await tenant
+        .getByTestId('document-error')
+        .textContent({ timeout: 10 })
+        .catch(() => null);
+      return { types: (await docs()).map((d) => d.content_type), shown };
+    }).toMatchObject({ types: ['application/pdf'] });
     const kept = (await docs())[0]!;
 
     // The reviewer sees it on the signature in the queue and opens it.
