@@ -33,6 +33,17 @@ function parseBody(text: string): unknown {
   }
 }
 
+/** A response's body, or its error as an ApiError with the API's stable code. */
+async function answer<T>(res: Response): Promise<T> {
+  if (res.status === 204) return undefined as T;
+  const parsed = parseBody(await res.text());
+  if (!res.ok) {
+    const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(res.status, error?.code ?? `http.${res.status}`, error?.message ?? res.statusText);
+  }
+  return parsed as T;
+}
+
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -43,14 +54,7 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  const parsed = parseBody(text);
-  if (!res.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(res.status, error?.code ?? `http.${res.status}`, error?.message ?? res.statusText);
-  }
-  return parsed as T;
+  return answer<T>(res);
 }
 
 export const get = <T = unknown>(path: string, query?: Query) => api<T>('GET', withQuery(path, query));
@@ -66,12 +70,7 @@ export async function upload<T = unknown>(path: string, form: FormData): Promise
     credentials: 'same-origin',
     body: form,
   });
-  const parsed = parseBody(await res.text());
-  if (!res.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(res.status, error?.code ?? `http.${res.status}`, error?.message ?? res.statusText);
-  }
-  return parsed as T;
+  return answer<T>(res);
 }
 
 /** A file sent as the raw body (a proof document), typed by the file's own type. */
@@ -85,12 +84,7 @@ export async function uploadRaw<T = unknown>(path: string, file: Blob): Promise<
     credentials: 'same-origin',
     body: file,
   });
-  const parsed = parseBody(await res.text());
-  if (!res.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(res.status, error?.code ?? `http.${res.status}`, error?.message ?? res.statusText);
-  }
-  return parsed as T;
+  return answer<T>(res);
 }
 
 /** A cursor page as the list routes answer it. */

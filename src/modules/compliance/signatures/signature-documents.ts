@@ -43,6 +43,14 @@ export function documentView(row: SignatureDocumentRow) {
   };
 }
 
+/** What the audit log keeps of a document (its bytes stay in the store). */
+const auditedDocument = (doc: SignatureDocumentRow) => ({
+  document: String(doc.id),
+  content_type: doc.content_type,
+  size_bytes: doc.size_bytes,
+  sha256: doc.sha256,
+});
+
 export const documentViewSchema = {
   type: 'object',
   properties: {
@@ -120,12 +128,7 @@ export async function uploadSignatureDocument({
       tenantId,
       action: 'signature.document_uploaded',
       target: `signature:${signatureId}`,
-      after: {
-        document: String(doc.id),
-        content_type: doc.content_type,
-        size_bytes: doc.size_bytes,
-        sha256: doc.sha256,
-      },
+      after: auditedDocument(doc),
       ip: by.ip,
     },
     now,
@@ -177,12 +180,7 @@ export async function deleteSignatureDocument({
       tenantId,
       action: 'signature.document_deleted',
       target: `signature:${signatureId}`,
-      before: {
-        document: String(doc.id),
-        content_type: doc.content_type,
-        size_bytes: doc.size_bytes,
-        sha256: doc.sha256,
-      },
+      before: auditedDocument(doc),
       ip: by.ip,
     },
     now,

@@ -113,6 +113,37 @@ function DeskFields({ kind }: { kind: (typeof KINDS)[number] }) {
   );
 }
 
+/** A list of local dates (YYYY-MM-DD) typed or pasted as tags: the holidays, the weekend days worked. */
+function DateTagsField({ field, placeholder }: { field: 'holidays' | 'workdays'; placeholder: string }) {
+  const { t } = useI18n();
+  return (
+    <Form.Item
+      name={['review', field]}
+      label={t(`compliance.${field}`)}
+      extra={t(`compliance.${field}Help`)}
+      rules={[
+        {
+          validator: (_r, v: string[] | undefined) => {
+            const bad = (v ?? []).find((d) => !DATE.test(d));
+            return bad === undefined
+              ? Promise.resolve()
+              : Promise.reject(new Error(t('compliance.badDate', { value: bad })));
+          },
+        },
+      ]}
+    >
+      <Select
+        mode="tags"
+        open={false}
+        suffixIcon={null}
+        tokenSeparators={[',', ' ', '\n', '，']}
+        placeholder={placeholder}
+        data-testid={field}
+      />
+    </Form.Item>
+  );
+}
+
 export function ComplianceSettings() {
   const { t } = useI18n();
   const client = useQueryClient();
@@ -176,54 +207,8 @@ export function ComplianceSettings() {
             <Input maxLength={64} data-testid="time-zone" />
           </AutoComplete>
         </Form.Item>
-        <Form.Item
-          name={['review', 'holidays']}
-          label={t('compliance.holidays')}
-          extra={t('compliance.holidaysHelp')}
-          rules={[
-            {
-              validator: (_r, v: string[] | undefined) => {
-                const bad = (v ?? []).find((d) => !DATE.test(d));
-                return bad === undefined
-                  ? Promise.resolve()
-                  : Promise.reject(new Error(t('compliance.badDate', { value: bad })));
-              },
-            },
-          ]}
-        >
-          <Select
-            mode="tags"
-            open={false}
-            suffixIcon={null}
-            tokenSeparators={[',', ' ', '\n', '，']}
-            placeholder="2026-10-01"
-            data-testid="holidays"
-          />
-        </Form.Item>
-        <Form.Item
-          name={['review', 'workdays']}
-          label={t('compliance.workdays')}
-          extra={t('compliance.workdaysHelp')}
-          rules={[
-            {
-              validator: (_r, v: string[] | undefined) => {
-                const bad = (v ?? []).find((d) => !DATE.test(d));
-                return bad === undefined
-                  ? Promise.resolve()
-                  : Promise.reject(new Error(t('compliance.badDate', { value: bad })));
-              },
-            },
-          ]}
-        >
-          <Select
-            mode="tags"
-            open={false}
-            suffixIcon={null}
-            tokenSeparators={[',', ' ', '\n', '，']}
-            placeholder="2026-10-10"
-            data-testid="workdays"
-          />
-        </Form.Item>
+        <DateTagsField field="holidays" placeholder="2026-10-01" />
+        <DateTagsField field="workdays" placeholder="2026-10-10" />
       </Card>
       {KINDS.map((kind) => (
         <DeskFields key={kind} kind={kind} />
