@@ -78,7 +78,9 @@ describe('the pipeline', () => {
       type: 'verification',
     });
     expect(sent.status).toBe(202);
-    expect(sent.body).toMatchObject({ parts: 1, status: 'queued' });
+    expect(sent.body).toMatchObject({ parts: 1 });
+    // `sending` when the node's dispatcher claimed it as it was written (directClaims, below).
+    expect(['queued', 'sending']).toContain(sent.body.status);
     const done = await waitFor(async () => {
       const r = await api('GET', `/v1/messages/${sent.body.id}`);
       return r.body.status === 'delivered' && r.body;
@@ -94,6 +96,52 @@ describe('the pipeline', () => {
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     expect(done.carrier_message_id).toBeTruthy();
     expect(done.duplicate_risk).toBe(false);
+  });
+
+  it('claims single sends due now as they are written, each delivered with its own outcome', async () => {
+    // A message through first: the dispatcher has claimed since, and found the queue drained.
+    const first = await api('POST', '/v1/messages', { to: '+8613800138100', content: '【鸿雁】先行' });
+    await waitFor(
+      async () => (await api('GET', `/v1/messages/${first.body.id}`)).body.status === 'delivered',
+    );
+    const sends = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        api('POST', '/v1/messages', {
+          to: `+86138001382${String(i).padStart(2, '0')}`,
+          content: `【鸿雁】直发${i}`,
+        }),
+      ),
+    );
+    expect(sends.map((s) => s.status)).toEqual(sends.map(() => 202));
+    const ids = sends.map((s) => Number(s.body.id));
+    const rows = await waitFor(async () => {
+      const r = await db.pool.query(
+        `select id, status, recipient, content, claimed_by, attempts, duplicate_risk, carrier_message_id,
+                sending_at = created_at as claimed_at_write, queued_at = created_at as queued_at_write
+           from messages where id = any($1::bigint[]) order by id`,
+        [ids],
+      );
+      return r.rows.every((m) => m.status === 'delivered') && r.rows;
+    });
+    // Written `sending`, in one statement with its claim: the answer says so, and the row's
+    // sending_at is its created_at (a claim's would be later).
+    const direct = rows.filter((m) => m.claimed_at_write);
+    expect(direct.length).toBeGreaterThan(0);
+    for (const s of sends.filter((x) => direct.some((m) => String(m.id) === x.body.id)))
+      expect(s.body.status).toBe('sending');
+    for (const m of rows) {
+      expect(m.queued_at_write).toBe(true);
+      expect(m.attempts).toBe(1);
+      expect(m.duplicate_risk).toBe(false);
+      expect(m.claimed_by).toBeTruthy();
+    }
+    // Each its own carrier id, and each text went to its own recipient.
+    expect(new Set(rows.map((m) => m.carrier_message_id)).size).toBe(20);
+    rows.forEach((m) => expect(m.content).toBe(`【鸿雁】直发${Number(m.recipient.slice(-2))}`));
+    const events = (await api('GET', `/v1/messages/${direct[0]!.id}`)).body.events.map(
+      (e: { status: string }) => e.status,
+    );
+    expect(events).toEqual(['accepted', 'queued', 'sending', 'sent', 'delivered']);
   });
 
   it('delivers a long message as concatenated parts, and a batch with variables', async () => {

@@ -466,6 +466,14 @@ export const settings = {
     accepts: 'an integer 10..3600000',
     parse: integer(10, 3_600_000),
   }),
+  directClaims: setting<boolean>({
+    key: 'directClaims',
+    env: 'HONGYAN_DIRECT_CLAIMS',
+    doc: "A single send due now that a node's own dispatcher has room for is written already claimed (`sending`) and handed to a channel after the commit, instead of written `queued` and updated by the next claim: one update of the row fewer. Only while the last claim found the queue drained, so priorities and fair shares are unchanged. Off: every message waits for a claim.",
+    default: true,
+    accepts: 'on or off',
+    parse: onOff,
+  }),
   shutdownDrainMs: setting<number>({
     key: 'shutdownDrainMs',
     env: 'HONGYAN_SHUTDOWN_DRAIN_MS',

@@ -10,7 +10,7 @@ import { nonceAdmissionStep } from '../modules/credentials/nonce.admission.ts';
 import { protectionSteps } from '../modules/compliance/protection/protection.admission.ts';
 import { createRulesProvider } from '../modules/compliance/rules/rules.provider.ts';
 import { createAdmission } from '../modules/messages/admission.ts';
-import { createIntake } from '../modules/messages/intake.ts';
+import { createIntake, type DirectClaimer } from '../modules/messages/intake.ts';
 import { createMessagesRepository } from '../modules/messages/messages.repository.ts';
 import { lazyKeyRing, loadKeyRing } from '../shared/secrets.ts';
 import type { Config } from './config.ts';
@@ -50,9 +50,13 @@ export function createContext({
   for (const step of protectionSteps({ pool: db.pool })) admission.add(step);
   // Quota reservation (900) runs last, so a message another step refuses is never charged.
   if (config.billing) admission.add(createQuotaStep());
+  // This node's dispatcher, once its worker has started one (worker.ts): single sends due now are
+  // claimed as they are written (intake.ts DirectClaimer).
+  let directClaimer: DirectClaimer | null = null;
   const intake = createIntake({
     pool: db.pool,
     admission,
+    claimer: () => directClaimer,
     now: () => clock.now(),
     onInserted: (rows) => {
       if (rows.some((r) => r.status === 'queued')) notifyQueued();
@@ -89,6 +93,10 @@ export function createContext({
       return () => queueListeners.delete(listener);
     },
     notifyQueued,
+    /** The worker's dispatcher takes single sends as they are written; null when it stops. */
+    setDirectClaimer(claimer: DirectClaimer | null) {
+      directClaimer = config.directClaims ? claimer : null;
+    },
   };
 }
 

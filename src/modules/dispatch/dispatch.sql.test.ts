@@ -13,6 +13,7 @@ import {
   recoverAbandonedMessages,
   releaseHeldMessages,
   requeueMessages,
+  requeueUnsentDirectClaims,
 } from './dispatch.sql.ts';
 import { createRecorder } from './recorder.ts';
 
@@ -345,6 +346,68 @@ describe('the recorder on a real database', () => {
       ['sent', null],
       ['sent', null],
     ]);
+    await db.pool.query(`delete from messages`);
+  });
+});
+
+describe('claims at write (intake DirectClaimer)', () => {
+  it('writes the granted rows due now claimed, the rest queued or held, and requeues unsent claims', async () => {
+    const ten = await tenant('direct');
+    await db.pool.query(`update tenants set sender_code = '1069' where id = $1`, [ten]);
+    const later = new Date(now.getTime() + 3_600_000);
+    const rows = await insertMessages(
+      db.pool,
+      [
+        row(ten, 0, '+8613800000901'),
+        row(ten, 1, '+8613800000902', { sendAt: later }), // scheduled: held, not claimed
+        row(ten, 1, '+8613800000903'),
+        row(ten, 1, '+8613800000904'), // past the room of 2: queued
+      ],
+      now,
+      { nodeId: 'direct-node', room: 2 },
+    );
+    expect(rows.map((r) => r.status)).toEqual(['sending', 'held', 'sending', 'queued']);
+    expect(rows[0]!.claimed).toEqual({ senderCode: '1069', signatureExtension: null });
+    expect(rows[3]!.claimed).toBeUndefined();
+    const ids = rows.map((r) => r.id);
+    const read = async () =>
+      (
+        await db.pool.query<{
+          status: string;
+          claimed_by: string | null;
+          attempts: number;
+          sending: boolean;
+        }>(
+          `select status, claimed_by, attempts, sending_at is not null as sending
+             from messages where id = any($1::bigint[]) order by id`,
+          [ids],
+        )
+      ).rows.map((r) => [r.status, r.claimed_by, r.attempts, r.sending]);
+    expect(await read()).toEqual([
+      ['sending', 'direct-node', 1, true],
+      ['held', null, 0, false],
+      ['sending', 'direct-node', 1, true],
+      ['queued', null, 0, false],
+    ]);
+    // A write whose outcome was unknown: its claims (sending_at = the write's time) go back, and
+    // no other node's, and no claim of another time.
+    expect(await requeueUnsentDirectClaims(db.pool, { nodeId: 'other-node', now, sendingAt: now })).toBe(0);
+    expect(await requeueUnsentDirectClaims(db.pool, { nodeId: 'direct-node', now, sendingAt: later })).toBe(
+      0,
+    );
+    expect(await requeueUnsentDirectClaims(db.pool, { nodeId: 'direct-node', now })).toBe(0);
+    expect(await requeueUnsentDirectClaims(db.pool, { nodeId: 'direct-node', now, sendingAt: now })).toBe(2);
+    expect(await read()).toEqual([
+      ['queued', null, 0, false],
+      ['held', null, 0, false],
+      ['queued', null, 0, false],
+      ['queued', null, 0, false],
+    ]);
+    const flags = await db.pool.query(
+      `select bool_or(duplicate_risk) as any from messages where id = any($1::bigint[])`,
+      [ids],
+    );
+    expect(flags.rows[0].any).toBe(false);
     await db.pool.query(`delete from messages`);
   });
 });

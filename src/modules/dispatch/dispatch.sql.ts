@@ -433,6 +433,27 @@ export async function recoverOwnClaims(
 }
 
 /**
+ * Messages this node claimed as they were written (intake.ts DirectClaimer) that it never sent:
+ * those of a write whose outcome is unknown (`sendingAt`, the write's time) or these `ids`. Back
+ * to the queue as if never claimed: no attempt counted, no duplicate risk.
+ */
+export async function requeueUnsentDirectClaims(
+  db: Queryable,
+  { nodeId, now, sendingAt, ids }: { nodeId: string; now: Date; sendingAt?: Date; ids?: number[] },
+) {
+  const result = await db.query(
+    `update messages m
+        set status = 'queued', claimed_by = null, sending_at = null, attempts = greatest(m.attempts - 1, 0),
+            queued_at = $2, next_attempt_at = $2, updated_at = $2
+      where m.status = 'sending' and m.claimed_by = $1
+        and ($3::timestamptz is null or m.sending_at = $3) and ($4::bigint[] is null or m.id = any ($4::bigint[]))
+        and ($3::timestamptz is not null or $4::bigint[] is not null)`,
+    [nodeId, now, sendingAt ?? null, ids ?? null],
+  );
+  return result.rowCount ?? 0;
+}
+
+/**
  * Queued messages past their deadline end `expired`, for when no dispatcher claims them (no
  * channel bound, a long backlog); a claim would expire them the same way, never send them.
  */

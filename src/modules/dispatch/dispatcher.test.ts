@@ -131,3 +131,108 @@ describe('the dispatcher with a route table', () => {
     ]);
   });
 });
+
+describe("the dispatcher's claims at write (DirectClaimer)", () => {
+  const row = (id: number, type = 'verification') => ({
+    row: {
+      tenantId: 1,
+      batchId: null,
+      type,
+      priority: type === 'verification' ? 0 : 1,
+      recipient: `+8613800000${id}`,
+      content: 'x',
+      encoding: 'gsm7',
+      parts: 1,
+      clientRef: null,
+      sendAt: null,
+    },
+    message: {
+      id,
+      status: 'sending' as const,
+      createdAt: new Date(1_000_000),
+      claimed: { senderCode: '1069', signatureExtension: '01' },
+    },
+  });
+  const until = async (ok: () => boolean) => {
+    for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  it('grants room only while the last claim found the queue drained and nothing was queued since', async () => {
+    const a = fakeConnector('a'); // demand 5
+    // Each claim waits for the test to answer it.
+    const pending: ((rows: unknown[]) => void)[] = [];
+    const pool = {
+      query: () => new Promise((resolve) => pending.push((rows) => resolve({ rows }))),
+    } as unknown as pg.Pool;
+    const dispatcher = startDispatcher({
+      pool,
+      nodeId: 'n',
+      logger: pino({ level: 'silent' }),
+      connectors: () => [a.connector],
+      deadlines,
+      idlePollMs: 5,
+    });
+    await until(() => pending.length === 1);
+    expect(dispatcher.direct.reserve(3)).toBeNull(); // no claim has answered yet
+    // A claim that takes all it asked for: the queue may hold more, the claim path stays first.
+    pending.shift()!([1, 2, 3, 4, 5].map(claimedRow));
+    await until(() => pending.length === 1);
+    expect(a.got).toHaveLength(5);
+    expect(dispatcher.direct.reserve(3)).toBeNull();
+    pending.shift()!([]);
+    await until(() => pending.length === 1);
+    // Drained. The fake channel's demand stays 5 (its enqueue takes no room): grants hold room
+    // until adopted.
+    const grant = dispatcher.direct.reserve(3);
+    expect(grant).toEqual({ nodeId: 'n', room: 3, epoch: undefined });
+    expect(dispatcher.direct.reserve(9)).toEqual({ nodeId: 'n', room: 2, epoch: undefined });
+    expect(dispatcher.direct.reserve(1)).toBeNull();
+    dispatcher.direct.adopt(grant!, [row(11), row(12, 'notification')]);
+    expect(
+      a.got.slice(5).map((m) => [m.id, m.attempts, m.senderCode, m.signatureExtension, m.deadlineAt]),
+    ).toEqual([
+      [11, 1, '1069', '01', 1_000_000 + 600_000],
+      [12, 1, '1069', '01', 1_000_000 + 86_400_000],
+    ]);
+    expect(dispatcher.direct.reserve(3)).toEqual({ nodeId: 'n', room: 3, epoch: undefined });
+    // Woken (work was queued): nothing until a claim has found the queue drained again.
+    dispatcher.wake();
+    expect(dispatcher.direct.reserve(1)).toBeNull();
+    const stopping = dispatcher.stop();
+    for (const answer of pending.splice(0)) answer([]);
+    await stopping;
+    expect(dispatcher.direct.reserve(1)).toBeNull();
+  });
+
+  it('sends back to the queue, unsent, what a write whose outcome is unknown may have claimed', async () => {
+    const a = fakeConnector('a');
+    const statements: { text: string; values: unknown[] }[] = [];
+    const pool = {
+      query: async (q: string | { text: string; values: unknown[] }, values?: unknown[]) => {
+        if (typeof q === 'string') statements.push({ text: q, values: values ?? [] });
+        return { rows: [], rowCount: 0 };
+      },
+    } as unknown as pg.Pool;
+    const dispatcher = startDispatcher({
+      pool,
+      nodeId: 'n',
+      logger: pino({ level: 'silent' }),
+      connectors: () => [a.connector],
+      deadlines,
+      idlePollMs: 5,
+    });
+    let grant = null;
+    for (let i = 0; i < 400 && grant === null; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      grant = dispatcher.direct.reserve(2);
+    }
+    expect(grant).not.toBeNull();
+    const at = new Date(2_000_000);
+    dispatcher.direct.adopt(grant!, [], { at });
+    await until(() => statements.length > 0);
+    await dispatcher.stop();
+    expect(statements[0]!.text).toMatch(/set status = 'queued', claimed_by = null, sending_at = null/);
+    expect(statements[0]!.values).toEqual(['n', expect.any(Date), at, null]);
+    expect(a.got).toEqual([]);
+  });
+});

@@ -9,7 +9,14 @@ import { NO_CHANNEL_BOUND, NO_ROUTE } from '../routing/routing.errors.ts';
 import type { ChannelHealth, RouteDecision } from '../routing/routing.models.ts';
 import type { ChannelConnector } from './connector.ts';
 import { MAX_ATTEMPTS } from './dispatch.models.ts';
-import { type ClaimedMessage, claimNextMessages, type Deadlines, recoverOwnClaims } from './dispatch.sql.ts';
+import type { DirectClaimer, DirectGrant } from '../messages/intake.ts';
+import {
+  type ClaimedMessage,
+  claimNextMessages,
+  type Deadlines,
+  recoverOwnClaims,
+  requeueUnsentDirectClaims,
+} from './dispatch.sql.ts';
 import type { NodeFence } from './nodes.ts';
 import type { Recorder } from './recorder.ts';
 
@@ -28,7 +35,16 @@ export const NO_CHANNEL_RETRY_MS = 2000;
 export interface Dispatcher {
   wake(): void;
   stop(): Promise<void>;
+  /** Takes single sends as the intake writes them (intake.ts DirectClaimer). */
+  direct: DirectClaimer;
 }
+
+const deadlineSecondsOf = (d: Deadlines, type: string) =>
+  type === 'verification'
+    ? d.verificationSeconds
+    : type === 'notification'
+      ? d.notificationSeconds
+      : d.marketingSeconds;
 
 export function startDispatcher({
   pool,
@@ -76,6 +92,11 @@ export function startDispatcher({
   // Tenants seen with due work at the last claim: each gets a fair share of the next one.
   let activeKeys = 1;
   let lastClaimSize = 0;
+  // The last claim found fewer due messages than it asked for, and nothing was queued since: a
+  // message written now would be the next one claimed, so it may be claimed as it is written.
+  let queueDrained = false;
+  // Room granted to intake writes still in flight (DirectClaimer.reserve), taken off the claims.
+  let reserved = 0;
 
   const wake = () => {
     woken = true;
@@ -171,7 +192,7 @@ export function startDispatcher({
         // channel holds past its two windows is taken off the next claims, so no local queue
         // grows without bound.
         const overfill = all.reduce((sum, c) => sum + (c.overfill ?? 0), 0);
-        const demand = Math.min(maxClaim, ready.reduce((sum, c) => sum + c.demand, 0) - overfill);
+        const demand = Math.min(maxClaim, ready.reduce((sum, c) => sum + c.demand, 0) - overfill - reserved);
         if (demand > 0 && (fence === undefined || fence.alive)) {
           const perTenant = Math.max(10, Math.ceil(demand / activeKeys));
           const epoch = fence?.epoch;
@@ -184,6 +205,7 @@ export function startDispatcher({
             maxAttempts: MAX_ATTEMPTS,
           });
           lastClaimSize = claimed.length;
+          queueDrained = claimed.length < demand;
           if (fence !== undefined && fence.epoch !== epoch && claimed.length > 0) {
             // The node lapsed while it claimed, and may have recovered its claims before this one
             // was written: these are recovered too, before anything else is claimed.
@@ -196,14 +218,10 @@ export function startDispatcher({
             activeKeys = Math.max(1, new Set(claimed.map((m) => `${m.priority}:${m.tenantId}`)).size);
             // A channel may have stopped during the claim: prefer those still bound. If none is,
             // the first hands the messages straight back to the queue (ChannelConnector.enqueue).
-            if (routeMessage && recorder) {
-              // Nothing routable (every route's channels unbound): do not spin claiming them.
-              if (routeByRules(claimed, connectors()) === 0)
-                await new Promise((r) => setTimeout(r, idlePollMs));
-            } else {
-              const still = ready.filter((c) => c.isReady);
-              route(claimed, still.length > 0 ? still : ready);
-            }
+            const still = ready.filter((c) => c.isReady);
+            // Nothing routable (every route's channels unbound): do not spin claiming them.
+            if (!hand(claimed, still.length > 0 ? still : ready))
+              await new Promise((r) => setTimeout(r, idlePollMs));
           }
         }
       } catch (error) {
@@ -234,8 +252,76 @@ export function startDispatcher({
     }
   }
 
+  /** Routes messages claimed for this node, as a claim's are (the one place both go through). */
+  function hand(messages: ClaimedMessage[], ready: ChannelConnector[]): boolean {
+    if (routeMessage && recorder) return routeByRules(messages, connectors()) > 0;
+    route(messages, ready);
+    return true;
+  }
+
+  const direct: DirectClaimer = {
+    reserve(wanted) {
+      if (stopped || !queueDrained || woken || (fence !== undefined && !fence.alive)) return null;
+      const all = connectors();
+      const ready = all.filter((c) => c.isReady);
+      if (ready.length === 0) return null;
+      const overfill = all.reduce((sum, c) => sum + (c.overfill ?? 0), 0);
+      const room = Math.min(wanted, ready.reduce((sum, c) => sum + c.demand, 0) - overfill - reserved);
+      if (room <= 0) return null;
+      reserved += room;
+      return { nodeId, room, epoch: fence?.epoch };
+    },
+    adopt(grant: DirectGrant, rows, failed) {
+      reserved -= grant.room;
+      if (failed) {
+        // Whether the write committed is unknown: rows it may have claimed were never sent.
+        requeueUnsentDirectClaims(pool, { nodeId, sendingAt: failed.at, now: now() })
+          .then((n) => {
+            if (n > 0) wake();
+          })
+          .catch((error: unknown) =>
+            logger.error({ err: error }, 'dispatch: requeueing the claims of a failed write failed'),
+          );
+        return;
+      }
+      if (rows.length === 0) return;
+      const messages: ClaimedMessage[] = rows.map(({ row, message }) => ({
+        id: message.id,
+        tenantId: row.tenantId,
+        priority: row.priority,
+        recipient: row.recipient,
+        content: row.content,
+        parts: row.parts,
+        attempts: 1,
+        duplicateRisk: false,
+        senderCode: message.claimed?.senderCode ?? null,
+        signatureExtension: message.claimed?.signatureExtension ?? null,
+        deadlineAt: message.createdAt.getTime() + deadlineSecondsOf(deadlines, row.type) * 1000,
+        epoch: grant.epoch,
+      }));
+      if (fence !== undefined && fence.epoch !== grant.epoch) {
+        // As for a claim: the node lapsed meanwhile, and these are recovered with its claims.
+        recoverOwnClaims(pool, { nodeId, now: now(), ids: messages.map((m) => m.id) })
+          .then(() => wake())
+          .catch((error: unknown) => logger.error({ err: error }, 'dispatch: recovering claims failed'));
+        return;
+      }
+      const all = connectors();
+      const ready = all.filter((c) => c.isReady);
+      if (stopped || all.length === 0) {
+        // The dispatcher stopped, or every channel went away, meanwhile: back to the queue, unsent.
+        requeueUnsentDirectClaims(pool, { nodeId, now: now(), ids: messages.map((m) => m.id) })
+          .then(() => wake())
+          .catch((error: unknown) => logger.error({ err: error }, 'dispatch: requeueing claims failed'));
+        return;
+      }
+      hand(messages, ready.length > 0 ? ready : all);
+    },
+  };
+
   const running = loop();
   return {
+    direct,
     wake,
     async stop() {
       stopped = true;

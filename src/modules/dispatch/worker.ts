@@ -337,6 +337,7 @@ export async function startWorker({
     fence: liveness,
   });
   const unsubscribe = ctx.onQueued(() => dispatcher?.wake());
+  ctx.setDirectClaimer(dispatcher.direct);
 
   const onError = (what: string) => (error: unknown) =>
     log.error({ err: error }, `${what} failed; will retry`);
@@ -430,6 +431,7 @@ export async function startWorker({
       // left stays `sending` and, once this node's row and lock are gone, a peer or the next
       // start queues it again (duplicate_risk).
       const deadline = Date.now() + config.shutdownDrainMs;
+      ctx.setDirectClaimer(null);
       await dispatcher?.stop();
       await Promise.all([...connectors.values()].map((e) => e.connector.stop(config.shutdownDrainMs / 2)));
       await recorder.drain(Math.max(0, deadline - Date.now()));

@@ -10,12 +10,19 @@
 // order of `order` (lists and caps before quota, so a refused message is never charged).
 import type pg from 'pg';
 import type { AppError } from '../../shared/errors.ts';
-import { type InsertedMessage, insertMessages, type NewMessageRow } from './messages.repository.ts';
+import {
+  type DirectClaim,
+  type InsertedMessage,
+  insertMessages,
+  type NewMessageRow,
+} from './messages.repository.ts';
 
 export interface AdmissionContext {
   now: Date;
   /** The request asked for all or nothing: a step that would refuse some rows refuses them all. */
   allOrNothing: boolean;
+  /** Rows due now are claimed for this node's dispatcher as they are written (intake.ts). */
+  claim?: DirectClaim;
 }
 
 export interface AdmissionStep {
@@ -135,7 +142,7 @@ export async function admitAndInsertMessages(
     };
     const write = async () => {
       const admittedRows = pending.map((i) => rows[i]!);
-      const inserted = await insertMessages(client, admittedRows, context.now);
+      const inserted = await insertMessages(client, admittedRows, context.now, context.claim);
       if (admittedRows.length > 0) {
         for (const step of steps) await step.afterInsert?.(client, admittedRows, inserted, context);
       }

@@ -106,3 +106,37 @@ describe('isRowDataError', () => {
     expect(isRowDataError(null)).toBe(false);
   });
 });
+
+describe('createIntake with a DirectClaimer', () => {
+  it('writes what the grant allows claimed, adopts those rows after the commit, and reports a failed write', async () => {
+    const grants: number[] = [];
+    const adopted: { ids: number[]; failedAt: Date | undefined }[] = [];
+    const claimer = {
+      reserve: (wanted: number) => {
+        grants.push(wanted);
+        return { nodeId: 'intake-node', room: 2, epoch: 7 };
+      },
+      adopt: (_grant: unknown, rows: ReadonlyArray<{ message: { id: number } }>, failed?: { at: Date }) =>
+        adopted.push({ ids: rows.map((r) => r.message.id), failedAt: failed?.at }),
+    };
+    const intake = createIntake({ pool: t.db.pool, claimer: () => claimer });
+    const stored = await Promise.all(
+      ['d1', 'd2', 'd3'].map((content) => intake.insert(row(tenantA, content))),
+    );
+    expect(grants).toEqual([3]);
+    expect(stored.map((m) => m.status)).toEqual(['sending', 'sending', 'queued']);
+    expect(adopted).toEqual([{ ids: [stored[0]!.id, stored[1]!.id], failedAt: undefined }]);
+    // A write that throws: its grant comes back with the write's time, whatever it claimed.
+    const failing = createIntake({
+      pool: {
+        query: async () => {
+          throw Object.assign(new Error('connection lost'), { code: '08006' });
+        },
+      } as unknown as pg.Pool,
+      claimer: () => claimer,
+      now: () => new Date('2026-12-01T00:00:00Z'),
+    });
+    await expect(failing.insert(row(tenantB, 'lost'))).rejects.toThrow('connection lost');
+    expect(adopted[1]).toEqual({ ids: [], failedAt: new Date('2026-12-01T00:00:00Z') });
+  });
+});

@@ -4,7 +4,38 @@
 import type pg from 'pg';
 import { withTransaction } from '../../db/pool.ts';
 import { type Admission, type Admitted, admitAndInsertMessages } from './admission.ts';
-import { type InsertedMessage, insertMessages, type NewMessageRow } from './messages.repository.ts';
+import {
+  type DirectClaim,
+  type InsertedMessage,
+  insertMessages,
+  type NewMessageRow,
+} from './messages.repository.ts';
+
+/** Room granted by DirectClaimer.reserve: the claim to write with, and the node's fence epoch. */
+export interface DirectGrant extends DirectClaim {
+  epoch: number | undefined;
+}
+
+/**
+ * This node's dispatcher, taking single sends as they are written (dispatcher.ts): a row due now
+ * goes in `sending`, claimed by this node, and straight to a channel after the commit, instead of
+ * in `queued` for the next claim to update. Only while the queue holds no due work the claim would
+ * have put first, so neither priority nor a tenant's fair share changes.
+ */
+export interface DirectClaimer {
+  /** Room for at most `wanted` rows, held until adopt; null when none may be claimed at write. */
+  reserve(wanted: number): DirectGrant | null;
+  /**
+   * After the write: the rows it claimed, and the grant's room back. `failed`: the write threw, so
+   * whether it committed is unknown; rows it may have claimed (`sending_at` is the write's time)
+   * go back to the queue.
+   */
+  adopt(
+    grant: DirectGrant,
+    rows: ReadonlyArray<{ row: NewMessageRow; message: InsertedMessage }>,
+    failed?: { at: Date },
+  ): void;
+}
 
 /**
  * SQLSTATE classes a single row's values can cause: 22 data exception (e.g. 22021, a NUL in
@@ -29,6 +60,7 @@ export function createIntake({
   onInserted = () => {},
   isRowError = isRowDataError,
   admission,
+  claimer = () => null,
 }: {
   pool: pg.Pool;
   now?: () => Date;
@@ -39,6 +71,8 @@ export function createIntake({
   isRowError?: (error: unknown) => boolean;
   /** Steps that count or reserve per row (admission.ts); with none, one autocommit statement. */
   admission?: Admission;
+  /** This node's dispatcher, when it runs one and has started (worker.ts). */
+  claimer?: () => DirectClaimer | null;
 }) {
   const queue: Pending[] = [];
   let inFlight = 0;
@@ -91,17 +125,44 @@ export function createIntake({
     if (inserted.length > 0) onInserted(inserted);
   }
 
-  /** A group is one transaction when admission steps exist (they count in it), else one statement. */
+  /** Writes the group, claiming what this node's dispatcher has room for (DirectClaimer). */
   async function write(rows: NewMessageRow[]): Promise<Admitted[]> {
+    const wanted = rows.reduce((n, r) => n + (r.sendAt === null && r.heldForReview !== true ? 1 : 0), 0);
+    const direct = wanted > 0 ? claimer() : null;
+    const grant = direct?.reserve(wanted) ?? null;
+    const at = now();
+    if (!direct || !grant) return writeRows(rows, at, undefined);
+    let results: Admitted[];
+    try {
+      results = await writeRows(rows, at, grant);
+    } catch (error) {
+      direct.adopt(grant, [], { at });
+      throw error;
+    }
+    const claimed: { row: NewMessageRow; message: InsertedMessage }[] = [];
+    results.forEach((result, i) => {
+      if (result.ok && result.message.status === 'sending')
+        claimed.push({ row: rows[i]!, message: result.message });
+    });
+    direct.adopt(grant, claimed);
+    return results;
+  }
+
+  /** A group is one transaction when admission steps exist (they count in it), else one statement. */
+  async function writeRows(
+    rows: NewMessageRow[],
+    at: Date,
+    claim: DirectClaim | undefined,
+  ): Promise<Admitted[]> {
     if (!admission || admission.steps.length === 0) {
       // Only an admission step spends a deferred nonce: without one, a replay would pass.
       if (rows.some((r) => r.nonce))
         throw new Error('a signed request deferred its nonce to an intake without admission');
-      const inserted = await insertMessages(pool, rows, now());
+      const inserted = await insertMessages(pool, rows, at, claim);
       return inserted.map((message) => ({ ok: true, message }));
     }
     return withTransaction(pool, (client) =>
-      admitAndInsertMessages(client, admission, rows, { now: now(), allOrNothing: false }),
+      admitAndInsertMessages(client, admission, rows, { now: at, allOrNothing: false, claim }),
     );
   }
 

@@ -36,8 +36,31 @@ export interface NewMessageRow {
 
 export interface InsertedMessage {
   id: number;
-  status: 'queued' | 'held';
+  /** `sending` when it was claimed as it was written (DirectClaim). */
+  status: 'queued' | 'held' | 'sending';
   createdAt: Date;
+  /** A row claimed as it was written: what the dispatcher needs to send it (as a claim returns). */
+  claimed?: { senderCode: string | null; signatureExtension: string | null };
+}
+
+/**
+ * Rows claimed as they are written, for this node's own dispatcher (intake.ts): the first `room`
+ * rows that would be `queued` go in `sending`, claimed by `nodeId`, instead of waiting for a claim,
+ * saving the claim's update of each row (one non-HOT update into every index of `messages`).
+ */
+export interface DirectClaim {
+  nodeId: string;
+  room: number;
+}
+
+/** Which rows a DirectClaim takes: due now (no send_at), not held for review, the first `room`. */
+export function directClaimFlags(rows: readonly NewMessageRow[], claim: DirectClaim | undefined): boolean[] {
+  let room = claim?.room ?? 0;
+  return rows.map((r) => {
+    if (room <= 0 || r.sendAt !== null || r.heldForReview === true) return false;
+    room--;
+    return true;
+  });
 }
 
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
@@ -46,29 +69,39 @@ export async function insertMessages(
   db: Queryable,
   rows: NewMessageRow[],
   now: Date,
+  claim?: DirectClaim,
 ): Promise<InsertedMessage[]> {
   if (rows.length === 0) return [];
+  const claimed = directClaimFlags(rows, claim);
   const result = await db.query<{
     id: number;
-    status: 'queued' | 'held';
+    status: 'queued' | 'held' | 'sending';
     created_at: Date;
     recipient: string;
+    sender_code: string | null;
+    signature_extension: string | null;
   }>(
     `insert into messages (tenant_id, batch_id, type, priority, recipient, content, encoding, parts, client_ref,
        send_at, status, held_at, queued_at, next_attempt_at, created_at, updated_at, signature_id, template_id,
-       callback_url)
+       callback_url, sending_at, claimed_by, attempts)
      select t.tenant_id, t.batch_id, t.type, t.priority, t.recipient, t.content, t.encoding, t.parts, t.client_ref,
        case when t.review then null else t.send_at end,
-       case when t.review or t.send_at is not null then 'held' else 'queued' end,
+       case when t.review or t.send_at is not null then 'held' when t.claim then 'sending' else 'queued' end,
        case when t.review or t.send_at is not null then $11::timestamptz else null end,
        case when t.review or t.send_at is not null then null else $11::timestamptz end,
        case when t.review then $11::timestamptz else coalesce(t.send_at, $11::timestamptz) end,
-       $11::timestamptz, $11::timestamptz, t.signature_id, t.template_id, t.callback_url
+       $11::timestamptz, $11::timestamptz, t.signature_id, t.template_id, t.callback_url,
+       case when t.claim then $11::timestamptz end, case when t.claim then $17::text end,
+       case when t.claim then 1 else 0 end
      from unnest($1::bigint[], $2::bigint[], $3::text[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::int2[],
-       $9::text[], $10::timestamptz[], $12::bigint[], $13::bigint[], $14::text[], $15::boolean[])
+       $9::text[], $10::timestamptz[], $12::bigint[], $13::bigint[], $14::text[], $15::boolean[], $16::boolean[])
        as t(tenant_id, batch_id, type, priority, recipient, content, encoding, parts, client_ref, send_at,
-         signature_id, template_id, callback_url, review)
-     returning id, status, created_at, recipient`,
+         signature_id, template_id, callback_url, review, claim)
+     returning id, status, created_at, recipient,
+       case when status = 'sending' then (select s.sender_code from tenants s where s.id = tenant_id) end
+         as sender_code,
+       case when status = 'sending' then (select s.extension_code from signatures s where s.id = signature_id) end
+         as signature_extension`,
     [
       rows.map((r) => r.tenantId),
       rows.map((r) => r.batchId),
@@ -85,13 +118,18 @@ export async function insertMessages(
       rows.map((r) => r.templateId ?? null),
       rows.map((r) => r.callbackUrl ?? null),
       rows.map((r) => r.heldForReview === true),
+      claimed,
+      claim?.nodeId ?? null,
     ],
   );
   // INSERT ... SELECT FROM unnest returns rows in input order in PostgreSQL; verify rather than trust.
   return result.rows.map((row, i) => {
     if (row.recipient !== rows[i]!.recipient)
       throw new Error('insertMessages: RETURNING order differs from input order');
-    return { id: row.id, status: row.status, createdAt: row.created_at };
+    const message: InsertedMessage = { id: row.id, status: row.status, createdAt: row.created_at };
+    if (row.status === 'sending')
+      message.claimed = { senderCode: row.sender_code, signatureExtension: row.signature_extension };
+    return message;
   });
 }
 
