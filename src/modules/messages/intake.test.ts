@@ -140,3 +140,43 @@ describe('createIntake with a DirectClaimer', () => {
     expect(adopted[1]).toEqual({ ids: [], failedAt: new Date('2026-12-01T00:00:00Z') });
   });
 });
+
+describe("createIntake's groups", () => {
+  it("never starts a tenant's group while another of its groups is in flight; other tenants go beside", async () => {
+    const writes: { tenants: number[]; release: () => void }[] = [];
+    const pool = {
+      query: (_text: string, values: unknown[][]) =>
+        new Promise((resolve) => {
+          const tenants = values[0] as number[];
+          writes.push({
+            tenants,
+            release: () =>
+              resolve({
+                rows: tenants.map((_, i) => ({
+                  id: writes.length * 100 + i,
+                  status: 'queued',
+                  created_at: new Date(),
+                  recipient: (values[4] as string[])[i],
+                })),
+              }),
+          });
+        }),
+    } as unknown as pg.Pool;
+    const settle = () => new Promise((r) => setTimeout(r, 5));
+    const intake = createIntake({ pool });
+    const first = [intake.insert(row(1, 'a1')), intake.insert(row(1, 'a2'))];
+    await settle();
+    // Tenant 1's group is in flight: its next rows wait, tenant 2's go in a group beside it.
+    const second = [intake.insert(row(1, 'a3')), intake.insert(row(2, 'b1')), intake.insert(row(1, 'a4'))];
+    await settle();
+    expect(writes.map((w) => w.tenants)).toEqual([[1, 1], [2]]);
+    writes[0]!.release();
+    await Promise.all(first);
+    await settle();
+    // Tenant 1's waiting rows, together, once its first group committed.
+    expect(writes.map((w) => w.tenants)).toEqual([[1, 1], [2], [1, 1]]);
+    writes[1]!.release();
+    writes[2]!.release();
+    await Promise.all(second);
+  });
+});
