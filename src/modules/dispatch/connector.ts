@@ -24,8 +24,10 @@ export interface ConnectorDeps {
   logger: Logger;
   /** Called for every deliver_sm; the promise settles once it is stored (then we acknowledge). */
   onDeliver: (channelId: number, pdu: IncomingRequest) => Promise<void>;
-  /** Called when the connector wants more work (a window slot freed, or it just bound). */
+  /** Called when the connector wants more work: it just bound (and, without onRoom, a slot freed). */
   onReady: () => void;
+  /** Called when a window slot freed and it has room for more than a window. */
+  onRoom?: () => void;
   requestTimeoutMs?: number;
   now?: () => number;
   /** How often throttling is summarised in the log, at most. */
@@ -297,7 +299,7 @@ export class ChannelConnector {
       this.submitting++;
       void this.submit(tx, message).finally(() => {
         this.submitting--;
-        if (this.demand > this.windowSize) this.deps.onReady();
+        if (this.demand > this.windowSize) (this.deps.onRoom ?? this.deps.onReady)();
         this.pump();
       });
     }

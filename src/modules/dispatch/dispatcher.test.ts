@@ -236,3 +236,40 @@ describe("the dispatcher's claims at write (DirectClaimer)", () => {
     expect(a.got).toEqual([]);
   });
 });
+
+describe("the dispatcher's wake-ups", () => {
+  it('does not claim when a channel has room after a claim that drained the queue; new work wakes it', async () => {
+    const a = fakeConnector('a'); // demand 5
+    const pending: ((rows: unknown[]) => void)[] = [];
+    const pool = {
+      query: () => new Promise((resolve) => pending.push((rows) => resolve({ rows }))),
+    } as unknown as pg.Pool;
+    const dispatcher = startDispatcher({
+      pool,
+      nodeId: 'n',
+      logger: pino({ level: 'silent' }),
+      connectors: () => [a.connector],
+      deadlines,
+      idlePollMs: 60_000,
+      gatherMs: 0,
+    });
+    const settle = () => new Promise((r) => setTimeout(r, 30));
+    await settle();
+    pending.shift()!([]); // drained
+    await settle();
+    expect(pending).toHaveLength(0);
+    dispatcher.room();
+    await settle();
+    expect(pending).toHaveLength(0); // nothing to claim: new work wakes it
+    dispatcher.wake();
+    await settle();
+    expect(pending).toHaveLength(1);
+    // This claim is cut short by the channel's room (all 5 it asked for): the loop claims again.
+    pending.shift()!([1, 2, 3, 4, 5].map(claimedRow));
+    await settle();
+    expect(pending).toHaveLength(1);
+    const stopping = dispatcher.stop();
+    for (const answer of pending.splice(0)) answer([]);
+    await stopping;
+  });
+});

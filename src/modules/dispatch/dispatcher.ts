@@ -33,7 +33,13 @@ export type RouteMessage = (
 export const NO_CHANNEL_RETRY_MS = 2000;
 
 export interface Dispatcher {
+  /** Work was queued (or a channel bound): claim now. */
   wake(): void;
+  /**
+   * A channel has room again: claim now only if the last claim was cut short by the channels'
+   * room. After one that found the queue drained there is nothing to claim; new work wakes.
+   */
+  room(): void;
   stop(): Promise<void>;
   /** Takes single sends as the intake writes them (intake.ts DirectClaimer). */
   direct: DirectClaimer;
@@ -323,6 +329,9 @@ export function startDispatcher({
   return {
     direct,
     wake,
+    room() {
+      if (!queueDrained) wake();
+    },
     async stop() {
       stopped = true;
       wakeUp?.();

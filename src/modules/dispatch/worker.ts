@@ -293,6 +293,7 @@ export async function startWorker({
         logger: log,
         onDeliver: (channelId, pdu) => ingest.deliver(channelId, pdu),
         onReady: () => dispatcher?.wake(),
+        onRoom: () => dispatcher?.room(),
         reroute: (messageId, channelId, errorCode) => health.shouldReroute(messageId, channelId, errorCode),
         fence: liveness,
       });
