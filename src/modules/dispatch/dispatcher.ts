@@ -246,6 +246,7 @@ export function startDispatcher({
         await new Promise((r) => setImmediate(r));
         continue;
       }
+      if (stopped) break; // asked to stop while it claimed: no idle wait
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, idlePollMs);
         wakeUp = () => {
