@@ -82,6 +82,40 @@ describe('recipient protection', () => {
     }
   });
 
+  it('small groups lock and count in one round trip: exact under concurrency', async () => {
+    for (const [n, { app, ctx, label }] of apps.entries()) {
+      const a = await sendingTenant(ctx, t.db, `lock-count-${n}`);
+      await t.db.pool.query(
+        `insert into protection_settings (tenant_id, settings, updated_at)
+         values ($1, '{"caps":{"notification":{"day":2}}}', now())`,
+        [a.tenantId],
+      );
+      const number = (i: number) => `+86137${n}${String(i).padStart(7, '0')}`;
+      const numbers = Array.from({ length: 60 }, (_, i) => number(i));
+      const post = (list: string[]) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/batches',
+          headers: { ...a.auth, 'content-type': 'application/json' },
+          payload: { content: '【鸿雁】您的订单已发货', recipients: list.map((to) => ({ to })) },
+        });
+      expect((await post([number(0)])).json().accepted).toBe(1);
+      // Four batches of the same 60 numbers at once, each counted on its own transaction after
+      // the previous holder of its numbers' locks committed: each number exactly twice in all.
+      const results = await Promise.all([post(numbers), post(numbers), post(numbers), post(numbers)]);
+      const accepted = results.reduce((sum, res) => sum + res.json().accepted, 0);
+      expect(accepted, label).toBe(2 * 60 - 1);
+      const stored = await t.db.pool.query<{ n: number }>(
+        `select count(*)::int as n from messages where tenant_id = $1 group by recipient`,
+        [a.tenantId],
+      );
+      expect(
+        stored.rows.map((r) => r.n),
+        label,
+      ).toEqual(numbers.map(() => 2));
+    }
+  });
+
   it('a large batch counts its caps beside the write: the same refusals, exact under concurrency, charged only for what it admits', async () => {
     for (const [n, { app, ctx, label }] of apps.entries()) {
       const step = ctx.admission.steps.find((s) => s.name === 'compliance.recipient_protection')!;

@@ -41,8 +41,10 @@ import {
   findAllowlisted,
   findFirstIdSince,
   findListHits,
+  type KeyCounts,
   type ListHits,
   lockRecipients,
+  recipientLockBuckets,
   readSettings,
   readSettingsAndAllowlists,
 } from './protection.sql.ts';
@@ -181,15 +183,22 @@ function firstIdFinder() {
   };
 }
 
-type CapCount = (db: Pick<pg.PoolClient, 'query'>) => Promise<(AppError | null)[]>;
+interface CapCount {
+  /** Takes the locks on the transaction's connection. */
+  lock(client: pg.PoolClient): Promise<void>;
+  /** Counts, on any connection whose statement starts after `lock` returned. */
+  count(db: Pick<pg.PoolClient, 'query'>): Promise<(AppError | null)[]>;
+  /** Both on the transaction's connection, in one round trip (migration 0044). */
+  lockAndCount(client: pg.PoolClient): Promise<(AppError | null)[]>;
+}
 
 /**
- * The caps of the rows, locked: their keys' lock buckets are held by the transaction on `client`
- * when this returns, and what it returns counts them and gives each row its verdict (not yet
- * settled), the rows counted against each other in order. The count may run on any connection
- * whose statement starts after this returned: under READ COMMITTED it sees every message a
- * previous holder of one of these buckets committed, so the group counts what was admitted
- * before it (and none of its own rows, which it counts itself).
+ * The caps of the rows: what locks their keys' buckets in the transaction on `client`, and what
+ * counts them and gives each row its verdict (not yet settled), the rows counted against each
+ * other in order. The count may run on any connection whose statement starts after the lock is
+ * held: under READ COMMITTED it sees every message a previous holder of one of these buckets
+ * committed, so the group counts what was admitted before it (and none of its own rows, which it
+ * counts itself). On the transaction's connection both go in one round trip (lockAndCount).
  */
 async function lockCaps(
   client: pg.PoolClient,
@@ -197,7 +206,8 @@ async function lockCaps(
   context: AdmissionContext,
   firstId: ReturnType<typeof firstIdFinder>,
 ): Promise<CapCount> {
-  const none: CapCount = async () => rows.map(() => null);
+  const nothing = async () => rows.map(() => null);
+  const none: CapCount = { lock: async () => {}, count: nothing, lockAndCount: nothing };
   if (rows.length === 0) return none;
   const { settings, withAllowlist } = await readSettingsAndAllowlists(client, tenantsOf(rows));
   // The last (tenant, type) looked up and its limits: a batch's rows all share it.
@@ -226,11 +236,22 @@ async function lockCaps(
       keyOfRow[i] = keys.add(row.tenantId, row.type, row.recipient);
   });
   if (keys.size === 0) return none;
-  await lockRecipients(client, keys.phonesByTenant());
+  // The lower bound of the ids to count, an hour before the day's window (findFirstIdSince):
+  // found before the locks as well as after them.
   const from = await firstId(client, context.now);
-  return async (db) => {
-    const recent = await countRecentSends(db, { keys, now: context.now, firstId: from });
-    return capVerdictsOf(rows, keys, keyOfRow, recent, limitsOf);
+  const verdicts = (recent: KeyCounts) => capVerdictsOf(rows, keys, keyOfRow, recent, limitsOf);
+  return {
+    lock: (tx) => lockRecipients(tx, keys.phonesByTenant()),
+    count: async (db) => verdicts(await countRecentSends(db, { keys, now: context.now, firstId: from })),
+    lockAndCount: async (tx) =>
+      verdicts(
+        await countRecentSends(tx, {
+          keys,
+          now: context.now,
+          firstId: from,
+          lockBuckets: recipientLockBuckets(keys.phonesByTenant()),
+        }),
+      ),
   };
 }
 
@@ -308,12 +329,13 @@ export function recipientProtectionStep({ pool }: { pool?: SparePool } = {}): Ad
     try {
       quiet = await quietHoursVerdicts(client, rows, context);
       open = rows.filter((_, i) => quiet[i] === null);
-      const count = await lockCaps(client, open, context, firstId);
+      const caps = await lockCaps(client, open, context, firstId);
+      if (beside) await caps.lock(client);
       const spare = beside ? await spareConnection(pool) : null;
-      if (spare === null) counted = count(client);
+      if (spare === null) counted = beside ? caps.count(client) : caps.lockAndCount(client);
       else {
         late = true;
-        counted = releasing(spare, count(spare));
+        counted = releasing(spare, caps.count(spare));
         // Handled where it is awaited; until then an early failure must not go unheard.
         counted.catch(() => {});
       }

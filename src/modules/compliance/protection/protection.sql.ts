@@ -138,6 +138,16 @@ export async function lockRecipients(
   db: Queryable,
   phones: ReadonlyMap<number, Iterable<string>>,
 ): Promise<void> {
+  const buckets = recipientLockBuckets(phones);
+  if (buckets.length === 0) return;
+  await db.query(
+    `select pg_advisory_xact_lock($2::int, b) from unnest($1::int[]) with ordinality as u(b, n) order by n`,
+    [buckets, RECIPIENT_LOCK_CLASS],
+  );
+}
+
+/** The lock buckets of these recipients (`phones` per tenant), ascending: lockRecipients' order. */
+export function recipientLockBuckets(phones: ReadonlyMap<number, Iterable<string>>): number[] {
   // Buckets are found here, not with hashtext() in SQL: a 10,000-recipient group then sends at
   // most 1,024 integers instead of 10,000 strings (less to serialize and parse on both sides).
   // Every process runs this same function, so a recipient is in the same bucket in all of them.
@@ -148,11 +158,7 @@ export async function lockRecipients(
   }
   const buckets: number[] = [];
   for (let b = 0; b < RECIPIENT_LOCK_BUCKETS; b++) if (taken[b]) buckets.push(b);
-  if (buckets.length === 0) return;
-  await db.query(
-    `select pg_advisory_xact_lock($2::int, b) from unnest($1::int[]) with ordinality as u(b, n) order by n`,
-    [buckets, RECIPIENT_LOCK_CLASS],
-  );
+  return buckets;
 }
 
 const FNV_OFFSET_BASIS = 0x811c9dc5;
@@ -259,7 +265,22 @@ export interface KeyCounts {
  */
 export async function countRecentSends(
   db: Queryable,
-  { keys, now, firstId }: { keys: CapKeys; now: Date; firstId: number },
+  {
+    keys,
+    now,
+    firstId,
+    lockBuckets,
+  }: {
+    keys: CapKeys;
+    now: Date;
+    firstId: number;
+    /**
+     * Lock these buckets first, in the same round trip (protection_lock_and_count*, migration
+     * 0044): the count is a statement of its own in that function, so its snapshot is taken after
+     * the locks, as when lockRecipients runs before. Only on the transaction's own connection.
+     */
+    lockBuckets?: number[];
+  },
 ): Promise<KeyCounts> {
   const since = (window: CapWindow) => new Date(now.getTime() - WINDOW_MS[window]);
   const tenants = keys.tenants();
@@ -276,12 +297,26 @@ export async function countRecentSends(
     hour: string | null;
     day: string | null;
   }>(
-    one
-      ? `select recipient, minute, hour, day
-           from protection_recent_counts_one($1::text[], $2::bigint, $3::text, $4, $5, $6, $7, $8::text[])`
-      : `select recipient, tenant, type, minute, hour, day
-           from protection_recent_counts($1::text[], $2::bigint[], $3::text[], $4, $5, $6, $7, $8::text[])`,
-    [textArray(keys.phones()), one ? tenants[0] : tenants, one ? types[0] : types, ...windows],
+    lockBuckets === undefined
+      ? one
+        ? `select recipient, minute, hour, day
+             from protection_recent_counts_one($1::text[], $2::bigint, $3::text, $4, $5, $6, $7, $8::text[])`
+        : `select recipient, tenant, type, minute, hour, day
+             from protection_recent_counts($1::text[], $2::bigint[], $3::text[], $4, $5, $6, $7, $8::text[])`
+      : one
+        ? `select recipient, minute, hour, day
+             from protection_lock_and_count_one($9::int[], $10::int,
+               $1::text[], $2::bigint, $3::text, $4, $5, $6, $7, $8::text[])`
+        : `select recipient, tenant, type, minute, hour, day
+             from protection_lock_and_count($9::int[], $10::int,
+               $1::text[], $2::bigint[], $3::text[], $4, $5, $6, $7, $8::text[])`,
+    [
+      textArray(keys.phones()),
+      one ? tenants[0] : tenants,
+      one ? types[0] : types,
+      ...windows,
+      ...(lockBuckets === undefined ? [] : [lockBuckets, RECIPIENT_LOCK_CLASS]),
+    ],
   );
   // Recipients as one JSON array (one JSON.parse), integers as PostgreSQL's array text split here:
   // postgres-array parsing six arrays of 10,000 took 20–40 ms on the busy machine.
