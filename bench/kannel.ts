@@ -8,6 +8,9 @@
 //   3. Hongyan batches (POST /v1/batches, 10,000 a request), accepted/s and end to end.
 //
 // Prints each figure and Hongyan's ratios to Kannel (targets: singles ≥ 1.2×, batches ≥ 2.5×).
+// With --rounds R (default 1) the three phases run R times in turn (a fresh Kannel and a fresh
+// Hongyan each round), each round printed, then the medians and the ratios of the medians: on a
+// machine whose speed drifts, Kannel's figure moves 1.5–2× between runs minutes apart.
 // Without Kannel installed it says how to install it and measures Hongyan alone. Kannel, Hongyan,
 // the SMSC and the temp folders are stopped and removed on exit and on Ctrl-C.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -60,7 +63,17 @@ function printFigures(
   );
 }
 
-export async function runKannelBench({ messages = 50_000 }: { messages?: number } = {}) {
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
+};
+
+export async function runKannelBench({
+  messages = 50_000,
+  rounds = 1,
+}: { messages?: number; rounds?: number } = {}) {
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error('--rounds: an integer 1..50');
   const cleanup = createCleanup();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'hongyan-kannel-bench-'));
   chmodSync(tmp, 0o755); // the embedded PostgreSQL may run as another account
@@ -69,53 +82,83 @@ export async function runKannelBench({ messages = 50_000 }: { messages?: number 
   cleanup.add(() => agent.destroy());
   console.log(
     `hongyan bench --kannel: ${messages} messages per system, ${CLIENTS} keep-alive connections, ` +
-      `${os.cpus().length} cores, node ${process.version}, temp ${tmp}`,
+      `${os.cpus().length} cores, node ${process.version}, temp ${tmp}` +
+      (rounds > 1 ? `, ${rounds} rounds` : ''),
   );
   try {
     const smsc = await startSmscProcess(cleanup);
-    const load = [os.loadavg()[0]!];
     const binaries = findKannel();
-    let kannel: KannelFigures | undefined;
     if (binaries === null) console.log(KANNEL_INSTALL_HINT);
-    else {
-      try {
-        kannel = await measureKannel({
-          binaries,
-          dir: path.join(tmp, 'kannel'),
-          smsc,
-          messages,
-          agent,
-          cleanup,
-        });
+    const results: { kannel: KannelFigures | undefined; hongyan: HongyanFigures }[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      if (rounds > 1) console.log(`\n-- round ${round} of ${rounds}`);
+      const load = [os.loadavg()[0]!];
+      let kannel: KannelFigures | undefined;
+      if (binaries !== null) {
+        try {
+          kannel = await measureKannel({
+            binaries,
+            dir: path.join(tmp, `kannel-${round}`),
+            smsc,
+            messages,
+            agent,
+            cleanup,
+          });
+          console.log(
+            `kannel ${kannel.version}: sendsms accepted ${kannel.accepted}/s (p50 ${kannel.p50.toFixed(1)} ms, ` +
+              `p99 ${kannel.p99.toFixed(1)} ms); end to end ${kannel.e2e} messages/s; ` +
+              `${submitted(kannel.submits, messages)}; store ${kannel.store ? 'on' : 'off'}`,
+          );
+        } catch (error) {
+          // A broken Kannel install must not cost the Hongyan figures of the same run.
+          console.log(
+            `kannel: FAILED, measuring Hongyan alone: ${error instanceof Error ? error.message : error}`,
+          );
+        }
+      }
+      load.push(os.loadavg()[0]!);
+      const hongyan = await measureHongyan({
+        dataDir: path.join(tmp, `hongyan-${round}`),
+        smsc,
+        messages,
+        agent,
+        cleanup,
+      });
+      load.push(os.loadavg()[0]!);
+      printFigures(messages, kannel, hongyan);
+      // Other work on the machine slows one phase more than another: the reader can tell from this.
+      const [beforeKannel, beforeHongyan, atEnd] = load.map((l) => l.toFixed(1));
+      console.log(
+        `  load average (1 min): ${beforeKannel} before Kannel, ${beforeHongyan} before Hongyan, ` +
+          `${atEnd} at the end, on ${os.cpus().length} cores`,
+      );
+      results.push({ kannel, hongyan });
+    }
+    if (rounds > 1) {
+      const kannels = results.flatMap((r) => (r.kannel ? [r.kannel.e2e] : []));
+      const k = kannels.length > 0 ? median(kannels) : undefined;
+      const singles = median(results.map((r) => r.hongyan.single.e2e));
+      const batches = median(results.map((r) => r.hongyan.batch.e2e));
+      const list = (values: number[]) => values.join(', ');
+      console.log(`\nmedians of ${rounds} rounds (end to end, messages/s)`);
+      if (k !== undefined) console.log(`  Kannel sendsms → dlr-url     ${k}  (${list(kannels)})`);
+      console.log(
+        `  Hongyan POST /v1/messages    ${singles}${ratio(singles, k, TARGETS.singles)}  ` +
+          `(${list(results.map((r) => r.hongyan.single.e2e))})`,
+      );
+      console.log(
+        `  Hongyan POST /v1/batches     ${batches}${ratio(batches, k, TARGETS.batches)}  ` +
+          `(${list(results.map((r) => r.hongyan.batch.e2e))})`,
+      );
+      if (k !== undefined) {
+        const per = (pick: (h: HongyanFigures) => number) =>
+          results.flatMap((r) => (r.kannel ? [(pick(r.hongyan) / r.kannel.e2e).toFixed(2)] : [])).join(', ');
         console.log(
-          `kannel ${kannel.version}: sendsms accepted ${kannel.accepted}/s (p50 ${kannel.p50.toFixed(1)} ms, ` +
-            `p99 ${kannel.p99.toFixed(1)} ms); end to end ${kannel.e2e} messages/s; ` +
-            `${submitted(kannel.submits, messages)}; store ${kannel.store ? 'on' : 'off'}`,
-        );
-      } catch (error) {
-        // A broken Kannel install must not cost the Hongyan figures of the same run.
-        console.log(
-          `kannel: FAILED, measuring Hongyan alone: ${error instanceof Error ? error.message : error}`,
+          `  ratios per round: singles ${per((h) => h.single.e2e)}; batches ${per((h) => h.batch.e2e)}`,
         );
       }
     }
-    load.push(os.loadavg()[0]!);
-    const hongyan = await measureHongyan({
-      dataDir: path.join(tmp, 'hongyan'),
-      smsc,
-      messages,
-      agent,
-      cleanup,
-    });
-    load.push(os.loadavg()[0]!);
-    printFigures(messages, kannel, hongyan);
-    // Other work on the machine slows one phase more than another: the reader can tell from this.
-    const [beforeKannel, beforeHongyan, atEnd] = load.map((l) => l.toFixed(1));
-    console.log(
-      `  load average (1 min): ${beforeKannel} before Kannel, ${beforeHongyan} before Hongyan, ` +
-        `${atEnd} at the end, on ${os.cpus().length} cores`,
-    );
-    return { kannel, hongyan };
+    return results[results.length - 1]!;
   } finally {
     await cleanup.run();
   }

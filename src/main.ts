@@ -63,7 +63,9 @@ ${COMMERCE_HELP}
   hongyan config docs                            print the configuration reference
   hongyan config check                           validate the configuration and exit
   hongyan bench [--messages N]                   run the end-to-end benchmark
-  hongyan bench --kannel [--messages N]          the same SMSC through Kannel and Hongyan, side by side
+  hongyan bench --kannel [--messages N] [--rounds R]
+                                                the same SMSC through Kannel and Hongyan, side by side
+                                                (R rounds alternating the systems: medians)
   hongyan bench --carrier [--messages N]         an SMSC not ours: clean, token-bucket and random throttling
   hongyan bench --compliance                     the content rules engine: matcher MB/s, 10,000 messages
   hongyan bench --signed                         signed (HMAC) against bearer single sends (DATABASE_URL)
@@ -149,6 +151,7 @@ async function main(argv: string[]): Promise<number> {
       profile: { type: 'string' },
       'state-dir': { type: 'string' },
       messages: { type: 'string' },
+      rounds: { type: 'string' },
       kannel: { type: 'boolean', default: false },
       carrier: { type: 'boolean', default: false },
       compliance: { type: 'boolean', default: false },
@@ -262,6 +265,7 @@ async function main(argv: string[]): Promise<number> {
         const { runKannelBench } = await import('../bench/kannel.ts');
         await runKannelBench({
           messages: values.messages === undefined ? undefined : Number(values.messages),
+          rounds: values.rounds === undefined ? undefined : Number(values.rounds),
         });
         return 0;
       }
