@@ -92,6 +92,10 @@ export async function runKannelBench({
     const results: { kannel: KannelFigures | undefined; hongyan: HongyanFigures }[] = [];
     for (let round = 1; round <= rounds; round++) {
       if (rounds > 1) console.log(`\n-- round ${round} of ${rounds}`);
+      // What a round starts (Hongyan, its PostgreSQL, Kannel) stops when the round ends: a Hongyan
+      // of an earlier round still bound to the SMSC would take the next one's receipts and CPU.
+      const roundCleanup = createCleanup();
+      cleanup.add(() => roundCleanup.run());
       const load = [os.loadavg()[0]!];
       let kannel: KannelFigures | undefined;
       if (binaries !== null) {
@@ -102,7 +106,7 @@ export async function runKannelBench({
             smsc,
             messages,
             agent,
-            cleanup,
+            cleanup: roundCleanup,
           });
           console.log(
             `kannel ${kannel.version}: sendsms accepted ${kannel.accepted}/s (p50 ${kannel.p50.toFixed(1)} ms, ` +
@@ -122,8 +126,9 @@ export async function runKannelBench({
         smsc,
         messages,
         agent,
-        cleanup,
+        cleanup: roundCleanup,
       });
+      await roundCleanup.run();
       load.push(os.loadavg()[0]!);
       printFigures(messages, kannel, hongyan);
       // Other work on the machine slows one phase more than another: the reader can tell from this.
