@@ -132,6 +132,32 @@ describe('the dispatcher with a route table', () => {
   });
 });
 
+/**
+ * A dispatcher on one fake channel (demand 5) whose claims each wait for the test to answer them
+ * (`pending`, oldest first); `stop` answers what is left with nothing.
+ */
+function withHeldClaims(options: { idlePollMs: number; gatherMs?: number }) {
+  const a = fakeConnector('a');
+  const pending: ((rows: unknown[]) => void)[] = [];
+  const pool = {
+    query: () => new Promise((resolve) => pending.push((rows) => resolve({ rows }))),
+  } as unknown as pg.Pool;
+  const dispatcher = startDispatcher({
+    pool,
+    nodeId: 'n',
+    logger: pino({ level: 'silent' }),
+    connectors: () => [a.connector],
+    deadlines,
+    ...options,
+  });
+  const stop = async () => {
+    const stopping = dispatcher.stop();
+    for (const answer of pending.splice(0)) answer([]);
+    await stopping;
+  };
+  return { a, pending, dispatcher, stop };
+}
+
 describe("the dispatcher's claims at write (DirectClaimer)", () => {
   const row = (id: number, type = 'verification') => ({
     row: {
@@ -158,20 +184,7 @@ describe("the dispatcher's claims at write (DirectClaimer)", () => {
   };
 
   it('grants room only while the last claim found the queue drained and nothing was queued since', async () => {
-    const a = fakeConnector('a'); // demand 5
-    // Each claim waits for the test to answer it.
-    const pending: ((rows: unknown[]) => void)[] = [];
-    const pool = {
-      query: () => new Promise((resolve) => pending.push((rows) => resolve({ rows }))),
-    } as unknown as pg.Pool;
-    const dispatcher = startDispatcher({
-      pool,
-      nodeId: 'n',
-      logger: pino({ level: 'silent' }),
-      connectors: () => [a.connector],
-      deadlines,
-      idlePollMs: 5,
-    });
+    const { a, pending, dispatcher, stop } = withHeldClaims({ idlePollMs: 5 });
     await until(() => pending.length === 1);
     expect(dispatcher.direct.reserve(3)).toBeNull(); // no claim has answered yet
     // A claim that takes all it asked for: the queue may hold more, the claim path stays first.
@@ -198,9 +211,7 @@ describe("the dispatcher's claims at write (DirectClaimer)", () => {
     // Woken (work was queued): nothing until a claim has found the queue drained again.
     dispatcher.wake();
     expect(dispatcher.direct.reserve(1)).toBeNull();
-    const stopping = dispatcher.stop();
-    for (const answer of pending.splice(0)) answer([]);
-    await stopping;
+    await stop();
     expect(dispatcher.direct.reserve(1)).toBeNull();
   });
 
@@ -239,20 +250,7 @@ describe("the dispatcher's claims at write (DirectClaimer)", () => {
 
 describe("the dispatcher's wake-ups", () => {
   it('does not claim when a channel has room after a claim that drained the queue; new work wakes it', async () => {
-    const a = fakeConnector('a'); // demand 5
-    const pending: ((rows: unknown[]) => void)[] = [];
-    const pool = {
-      query: () => new Promise((resolve) => pending.push((rows) => resolve({ rows }))),
-    } as unknown as pg.Pool;
-    const dispatcher = startDispatcher({
-      pool,
-      nodeId: 'n',
-      logger: pino({ level: 'silent' }),
-      connectors: () => [a.connector],
-      deadlines,
-      idlePollMs: 60_000,
-      gatherMs: 0,
-    });
+    const { pending, dispatcher, stop } = withHeldClaims({ idlePollMs: 60_000, gatherMs: 0 });
     const settle = () => new Promise((r) => setTimeout(r, 30));
     await settle();
     pending.shift()!([]); // drained
@@ -268,8 +266,6 @@ describe("the dispatcher's wake-ups", () => {
     pending.shift()!([1, 2, 3, 4, 5].map(claimedRow));
     await settle();
     expect(pending).toHaveLength(1);
-    const stopping = dispatcher.stop();
-    for (const answer of pending.splice(0)) answer([]);
-    await stopping;
+    await stop();
   });
 });

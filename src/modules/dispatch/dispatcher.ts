@@ -197,8 +197,7 @@ export function startDispatcher({
         // Routing may send a claim's messages to one channel beyond its own demand: what a
         // channel holds past its two windows is taken off the next claims, so no local queue
         // grows without bound.
-        const overfill = all.reduce((sum, c) => sum + (c.overfill ?? 0), 0);
-        const demand = Math.min(maxClaim, ready.reduce((sum, c) => sum + c.demand, 0) - overfill - reserved);
+        const demand = Math.min(maxClaim, roomOf(all, ready));
         if (demand > 0 && (fence === undefined || fence.alive)) {
           const perTenant = Math.max(10, Math.ceil(demand / activeKeys));
           const epoch = fence?.epoch;
@@ -259,6 +258,21 @@ export function startDispatcher({
     }
   }
 
+  /** What the bound channels can take now, less what they hold past two windows and what is granted. */
+  function roomOf(all: ChannelConnector[], ready: ChannelConnector[]): number {
+    const overfill = all.reduce((sum, c) => sum + (c.overfill ?? 0), 0);
+    return ready.reduce((sum, c) => sum + c.demand, 0) - overfill - reserved;
+  }
+
+  /** Claims made at write that were never sent, back to the queue; the loop is woken for them. */
+  function requeueUnsent(which: { sendingAt?: Date; ids?: number[] }): void {
+    requeueUnsentDirectClaims(pool, { nodeId, now: now(), ...which })
+      .then((n) => {
+        if (n > 0) wake();
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'dispatch: requeueing unsent claims failed'));
+  }
+
   /** Routes messages claimed for this node, as a claim's are (the one place both go through). */
   function hand(messages: ClaimedMessage[], ready: ChannelConnector[]): boolean {
     if (routeMessage && recorder) return routeByRules(messages, connectors()) > 0;
@@ -272,8 +286,7 @@ export function startDispatcher({
       const all = connectors();
       const ready = all.filter((c) => c.isReady);
       if (ready.length === 0) return null;
-      const overfill = all.reduce((sum, c) => sum + (c.overfill ?? 0), 0);
-      const room = Math.min(wanted, ready.reduce((sum, c) => sum + c.demand, 0) - overfill - reserved);
+      const room = Math.min(wanted, roomOf(all, ready));
       if (room <= 0) return null;
       reserved += room;
       return { nodeId, room, epoch: fence?.epoch };
@@ -282,13 +295,7 @@ export function startDispatcher({
       reserved -= grant.room;
       if (failed) {
         // Whether the write committed is unknown: rows it may have claimed were never sent.
-        requeueUnsentDirectClaims(pool, { nodeId, sendingAt: failed.at, now: now() })
-          .then((n) => {
-            if (n > 0) wake();
-          })
-          .catch((error: unknown) =>
-            logger.error({ err: error }, 'dispatch: requeueing the claims of a failed write failed'),
-          );
+        requeueUnsent({ sendingAt: failed.at });
         return;
       }
       if (rows.length === 0) return;
@@ -317,9 +324,7 @@ export function startDispatcher({
       const ready = all.filter((c) => c.isReady);
       if (stopped || all.length === 0) {
         // The dispatcher stopped, or every channel went away, meanwhile: back to the queue, unsent.
-        requeueUnsentDirectClaims(pool, { nodeId, now: now(), ids: messages.map((m) => m.id) })
-          .then(() => wake())
-          .catch((error: unknown) => logger.error({ err: error }, 'dispatch: requeueing claims failed'));
+        requeueUnsent({ ids: messages.map((m) => m.id) });
         return;
       }
       hand(messages, ready.length > 0 ? ready : all);
