@@ -1,6 +1,7 @@
 // Charging at acceptance: the quota admission step (order 900, after lists, caps and review, so a
 // refused message is never charged). In the insert transaction it locks the balances of the
-// tenants in the group, in tenant id order, admits each row that fits what is left (greedily, in
+// tenants in the group, in tenant id order, first of all (prefetch: pipelined behind `begin`, so
+// the lock costs no round trip of its own; the steps before it judge the rows meanwhile), admits each row that fits what is left (greedily, in
 // row order: a 3-part message that does not fit does not stop a 1-part one after it), refuses the
 // others with billing.insufficient_quota — all of them if the request asked for all or nothing —
 // and after the insert writes one reserve ledger row per message. The balance lock is held until
@@ -62,6 +63,13 @@ export function decideReservations(
   return verdicts;
 }
 
+/** The tenants whose balances a group's rows draw on (a row of 0 units draws on none), in id order. */
+function chargedTenants(rows: readonly NewMessageRow[], units: readonly number[]): number[] {
+  const ids = new Set<number>();
+  rows.forEach((row, i) => units[i]! > 0 && ids.add(row.tenantId));
+  return [...ids].sort((a, b) => a - b);
+}
+
 export function createQuotaStep({
   loadPrices = (db: pg.PoolClient) => loadPriceTable(db),
   now = () => Date.now(),
@@ -90,15 +98,27 @@ export function createQuotaStep({
   return {
     name: 'billing.quota',
     order: 900,
-    async check(client, rows, context) {
+    /**
+     * The balances of the group's tenants, locked and read before the earlier steps judge the
+     * rows (pipelined behind `begin`): which rows those admit changes how much is asked, not which
+     * balances. Every tenant of the group, charged or not (a row the price table rates at 0 units
+     * draws on nothing, and its tenant's lock costs nothing more), so that the statement is sent
+     * before this returns, ahead of every other step's locks (admission.ts). Every group alike,
+     * batches too: a batch that locked the recipients first and a single send of its tenant that
+     * locked the balance first would each wait for the other.
+     */
+    prefetch(client, rows) {
+      const tenantIds = [...new Set(rows.map((r) => r.tenantId))].sort((a, b) => a - b);
+      return lockBalances(client, tenantIds);
+    },
+    async check(client, rows, context, prefetched) {
       const table = await priceTable(client);
       const units = rows.map((row) => unitsOf(row, table));
       rows.forEach((row, i) => charged.set(row, units[i]!));
-      const tenantIds = [...new Set(rows.filter((_, i) => units[i]! > 0).map((r) => r.tenantId))].sort(
-        (a, b) => a - b,
-      );
+      const early = (await prefetched) as Map<number, number> | undefined;
+      const tenantIds = early === undefined ? chargedTenants(rows, units) : [];
       const available =
-        tenantIds.length > 0 ? await lockBalances(client, tenantIds) : new Map<number, number>();
+        early ?? (tenantIds.length > 0 ? await lockBalances(client, tenantIds) : new Map<number, number>());
       const verdicts = decideReservations(
         rows.map((row, i) => ({ tenantId: row.tenantId, units: units[i]! })),
         available,

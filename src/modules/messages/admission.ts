@@ -39,7 +39,23 @@ export interface AdmissionStep {
     client: pg.PoolClient,
     rows: readonly NewMessageRow[],
     context: AdmissionContext,
+    prefetched?: Promise<unknown>,
   ): Promise<ReadonlyArray<AppError | null>>;
+  /**
+   * Optional: a statement the step can send before any step has judged a row (a lock whose answer
+   * does not depend on which rows the earlier steps admit). The transaction's connection pipelines
+   * it (db/pool.ts) behind `begin`, and the earlier steps' first statements behind it, instead of
+   * a round trip of its own after them. Called with every row of the group before the first step
+   * runs, it must send its statement before it returns (call db.query at once, awaiting nothing
+   * before): the locks it takes then come before every step's own, in step order, on every insert
+   * path alike, which keeps the lock order the same for every group. Its promise goes to `check`
+   * (and to a check run again after a late refusal); undefined when it has nothing to send.
+   */
+  prefetch?(
+    client: pg.PoolClient,
+    rows: readonly NewMessageRow[],
+    context: AdmissionContext,
+  ): Promise<unknown> | undefined;
   /**
    * Optional, for a step whose answer is slow to complete: the verdicts it has at once, and a
    * promise of the verdicts still to come for the rows those admit (null where it has nothing
@@ -118,6 +134,14 @@ export async function admitAndInsertMessages(
     });
   };
   const steps = admission.steps;
+  const prefetched = new Map<AdmissionStep, Promise<unknown>>();
+  for (const step of steps) {
+    const early = step.prefetch?.(client, rows, context);
+    if (early) {
+      early.catch(() => {}); // a failure is the check's to throw, or the statement after it's
+      prefetched.set(step, early);
+    }
+  }
   let late: LateVerdicts | null = null;
   try {
     let pending = rows.map((_, i) => i);
@@ -136,7 +160,11 @@ export async function admitAndInsertMessages(
             if (pending.length > 0) await client.query(`savepoint ${SAVEPOINT}`);
           }
         } else {
-          pending = refuse(pending, await step.check(client, group, context), step.name);
+          pending = refuse(
+            pending,
+            await step.check(client, group, context, prefetched.get(step)),
+            step.name,
+          );
         }
       }
     };
@@ -177,6 +205,8 @@ export async function admitAndInsertMessages(
         inserted = await write();
       }
     }
+    // A prefetch no check read (every row refused before its step) must not fail unheard.
+    await Promise.all(prefetched.values());
     const out: Admitted[] = new Array(rows.length);
     pending.forEach((index, k) => (out[index] = { ok: true, message: inserted[k]! }));
     refused.forEach((error, index) => {

@@ -30,6 +30,7 @@ import type { MessageType } from '../../messages/messages.models.ts';
 import {
   type CapLimits,
   type ListHit,
+  type ProtectionSettings,
   LONGEST_WINDOW_MS,
   type QuietHours,
   listVerdict,
@@ -134,7 +135,15 @@ async function quietHoursVerdicts(
 ): Promise<(AppError | null)[]> {
   const marketing = rows.filter((r) => r.type === 'marketing');
   if (marketing.length === 0) return rows.map(() => null);
-  const settings = await readSettings(client, tenantsOf(marketing));
+  return quietVerdictsOf(rows, await readSettings(client, tenantsOf(marketing)), context);
+}
+
+/** quietHoursVerdicts on settings read already (every marketing row's tenant's). */
+function quietVerdictsOf(
+  rows: readonly NewMessageRow[],
+  settings: ReadonlyMap<number, ProtectionSettings>,
+  context: AdmissionContext,
+): (AppError | null)[] {
   // A batch's rows share their time, their tenant's window and mostly their country: each
   // opening is found once per (window, zones, time), not with a time-zone conversion per row.
   const openings = new Map<QuietHours, Map<readonly string[], Map<number, Date>>>();
@@ -210,15 +219,7 @@ async function lockCaps(
   const none: CapCount = { lock: async () => {}, count: nothing, lockAndCount: nothing };
   if (rows.length === 0) return none;
   const { settings, withAllowlist } = await readSettingsAndAllowlists(client, tenantsOf(rows));
-  // The last (tenant, type) looked up and its limits: a batch's rows all share it.
-  let last: { tenantId: number; type: string; limits: CapLimits | undefined } | null = null;
-  const limitsOf = (row: NewMessageRow): CapLimits | undefined => {
-    if (last !== null && last.tenantId === row.tenantId && last.type === row.type) return last.limits;
-    let limits: CapLimits | undefined = settings.get(row.tenantId)!.caps[row.type as MessageType];
-    if (limits !== undefined && (limits.minute ?? limits.hour ?? limits.day) === null) limits = undefined;
-    last = { tenantId: row.tenantId, type: row.type, limits };
-    return limits;
-  };
+  const limitsOf = capLimits(settings);
   const capped = rows.map((row) => limitsOf(row) !== undefined);
   if (!capped.includes(true)) return none;
   const allowed =
@@ -253,6 +254,72 @@ async function lockCaps(
         }),
       ),
   };
+}
+
+/** Each row's cap limits from its tenant's settings (undefined: not capped), memoized per (tenant, type). */
+function capLimits(settings: ReadonlyMap<number, ProtectionSettings>) {
+  // The last (tenant, type) looked up and its limits: a batch's rows all share it.
+  let last: { tenantId: number; type: string; limits: CapLimits | undefined } | null = null;
+  return (row: NewMessageRow): CapLimits | undefined => {
+    if (last !== null && last.tenantId === row.tenantId && last.type === row.type) return last.limits;
+    let limits: CapLimits | undefined = settings.get(row.tenantId)!.caps[row.type as MessageType];
+    if (limits !== undefined && (limits.minute ?? limits.hour ?? limits.day) === null) limits = undefined;
+    last = { tenantId: row.tenantId, type: row.type, limits };
+    return limits;
+  };
+}
+
+/**
+ * A small group's quiet hours and caps with their reads in one round trip: the tenants' settings,
+ * and the caps' locks and counts for every row's key, sent together on the transaction's
+ * connection (pipelined, pool.ts) before the settings have said which rows are capped. The
+ * verdicts are lockCaps' exactly: a key the settings leave uncapped, a row quiet hours refuses and
+ * an allowlisted number only cost their lock and their count, which no verdict reads (each key is
+ * counted on its own). Two round trips before the insert become one (the allowlist, when the
+ * tenant has one, is still a look-up of its own after them).
+ */
+async function quietAndCapsAtOnce(
+  client: pg.PoolClient,
+  rows: readonly NewMessageRow[],
+  context: AdmissionContext,
+  firstId: ReturnType<typeof firstIdFinder>,
+): Promise<{ quiet: (AppError | null)[]; caps: (AppError | null)[] }> {
+  const keys = new CapKeys();
+  const keyOfRow = new Int32Array(rows.length);
+  rows.forEach((row, i) => (keyOfRow[i] = keys.add(row.tenantId, row.type, row.recipient)));
+  const read = readSettingsAndAllowlists(client, tenantsOf(rows));
+  read.catch(() => {}); // awaited below, unless finding the first id failed
+  const from = await firstId(client, context.now); // a minute's cached bound, or one more statement
+  const counted = countRecentSends(client, {
+    keys,
+    now: context.now,
+    firstId: from,
+    lockBuckets: recipientLockBuckets(keys.phonesByTenant()),
+  });
+  counted.catch(() => {}); // awaited below, unless the read before it failed
+  const { settings, withAllowlist } = await read;
+  const quiet = quietVerdictsOf(rows, settings, context);
+  const limitsOf = capLimits(settings);
+  const open: number[] = [];
+  quiet.forEach((q, i) => q === null && limitsOf(rows[i]!) !== undefined && open.push(i));
+  const allowed =
+    withAllowlist.length > 0 && open.length > 0
+      ? await findAllowlisted(client, {
+          phones: distinct(open.map((i) => rows[i]!.recipient)),
+          tenantIds: withAllowlist,
+        })
+      : null;
+  const recent = await counted;
+  const openRows = rows.filter((_, i) => quiet[i] === null);
+  const keyOfOpen = new Int32Array(openRows.length).fill(-1);
+  let k = 0;
+  rows.forEach((row, i) => {
+    if (quiet[i] !== null) return;
+    if (limitsOf(row) !== undefined && !allowed?.get(row.tenantId)?.has(row.recipient))
+      keyOfOpen[k] = keyOfRow[i]!;
+    k++;
+  });
+  return { quiet, caps: capVerdictsOf(openRows, keys, keyOfOpen, recent, limitsOf) };
 }
 
 /** Each row's cap verdict from its key's counts; rows of one key count against each other in order. */
@@ -323,23 +390,28 @@ export function recipientProtectionStep({ pool }: { pool?: SparePool } = {}): Ad
       tenantIds: tenantsOf(rows),
     });
     let quiet: (AppError | null)[];
-    let open: NewMessageRow[];
     let counted: Promise<(AppError | null)[]>;
     let late = false;
     try {
-      quiet = await quietHoursVerdicts(client, rows, context);
-      open = rows.filter((_, i) => quiet[i] === null);
-      const caps = await lockCaps(client, open, context, firstId);
-      if (beside) await caps.lock(client);
-      const spare = beside ? await spareConnection(pool) : null;
-      if (spare === null) counted = beside ? caps.count(client) : caps.lockAndCount(client);
-      else {
-        late = true;
-        counted = releasing(spare, caps.count(spare));
-        // Handled where it is awaited; until then an early failure must not go unheard.
-        counted.catch(() => {});
+      if (!beside && rows.length < COUNT_BESIDE_MIN_ROWS) {
+        const found = await quietAndCapsAtOnce(client, rows, context, firstId);
+        quiet = found.quiet;
+        counted = Promise.resolve(found.caps);
+      } else {
+        quiet = await quietHoursVerdicts(client, rows, context);
+        const open = rows.filter((_, i) => quiet[i] === null);
+        const caps = await lockCaps(client, open, context, firstId);
+        if (beside) await caps.lock(client);
+        const spare = beside ? await spareConnection(pool) : null;
+        if (spare === null) counted = beside ? caps.count(client) : caps.lockAndCount(client);
+        else {
+          late = true;
+          counted = releasing(spare, caps.count(spare));
+          // Handled where it is awaited; until then an early failure must not go unheard.
+          counted.catch(() => {});
+        }
+        if (!late) await counted;
       }
-      if (!late) await counted;
     } catch (error) {
       // The look-up is waited for either way: its connection goes back before the error does.
       await listed.catch(() => {});
