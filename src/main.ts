@@ -206,7 +206,24 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'bench': {
-      const messages = values.messages === undefined ? undefined : Number(values.messages);
+      // A count the bench runs with: a whole number ≥ 1 (`--messages abc` ran with NaN before).
+      const count = (name: 'messages' | 'rounds'): number | undefined => {
+        const v = values[name];
+        if (v === undefined) return undefined;
+        if (!/^[1-9]\d{0,8}$/.test(v))
+          throw new BenchUsageError(`--${name} must be a whole number ≥ 1, not "${v}"`);
+        return Number(v);
+      };
+      let messages: number | undefined;
+      let rounds: number | undefined;
+      try {
+        messages = count('messages');
+        rounds = count('rounds');
+      } catch (error) {
+        if (!(error instanceof BenchUsageError)) throw error;
+        console.error(`hongyan bench: ${error.message}`);
+        return 2;
+      }
       if (values.billing) {
         const { runBillingBench } = await import('../bench/billing.ts');
         await runBillingBench(messages === undefined ? {} : { messages });
@@ -230,7 +247,7 @@ async function main(argv: string[]): Promise<number> {
       if (values['smpp-server']) {
         const { runSmppServerBench } = await import('../bench/smpp-server.ts');
         await runSmppServerBench({
-          messages: values.messages === undefined ? undefined : Number(values.messages),
+          messages,
         });
         return 0;
       }
@@ -241,7 +258,7 @@ async function main(argv: string[]): Promise<number> {
       }
       if (values['contacts-import']) {
         const { runContactsImportBench } = await import('../bench/contacts-import.ts');
-        await runContactsImportBench(values.messages === undefined ? {} : { rows: Number(values.messages) });
+        await runContactsImportBench(messages === undefined ? {} : { rows: messages });
         return 0;
       }
       if (values.protection) {
@@ -257,20 +274,20 @@ async function main(argv: string[]): Promise<number> {
       if (values.carrier) {
         const { runCarrierBench } = await import('../bench/carrier.ts');
         await runCarrierBench({
-          messages: values.messages === undefined ? undefined : Number(values.messages),
+          messages,
         });
         return 0;
       }
       if (values.kannel) {
         const { runKannelBench } = await import('../bench/kannel.ts');
         await runKannelBench({
-          messages: values.messages === undefined ? undefined : Number(values.messages),
-          rounds: values.rounds === undefined ? undefined : Number(values.rounds),
+          messages,
+          rounds,
         });
         return 0;
       }
       const { runBench } = await import('../bench/e2e.ts');
-      await runBench({ messages: values.messages === undefined ? undefined : Number(values.messages) });
+      await runBench({ messages });
       return 0;
     }
     case 'config':
@@ -285,6 +302,9 @@ async function main(argv: string[]): Promise<number> {
   console.error(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
   return 2;
 }
+
+/** A bench flag's value that is not what the flag takes (exit 2, as for any usage error). */
+class BenchUsageError extends Error {}
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -181,4 +181,18 @@ describe('hongyan CLI', { timeout: 180_000 }, () => {
     expect(badConfig.code).toBe(78);
     expect(badConfig.stderr).toMatch(/HONGYAN_HTTP_PORT: expected an integer/);
   });
+
+  it('refuses a bench count that is not a whole number ≥ 1, before starting anything', async () => {
+    for (const args of [
+      ['--kannel', '--rounds', 'x'],
+      ['--messages', 'abc'],
+      ['--messages', '0'],
+      ['--carrier', '--messages', '1e3'],
+    ]) {
+      const res = await hongyan(['bench', ...args]);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr).toMatch(/^hongyan bench: --(messages|rounds) must be a whole number ≥ 1, not "/);
+      expect(res.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    }
+  });
 });
