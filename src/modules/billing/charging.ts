@@ -108,6 +108,7 @@ export function createQuotaStep({
      * locked the balance first would each wait for the other.
      */
     prefetch(client, rows) {
+      if (rows.length === 0) return undefined;
       const tenantIds = [...new Set(rows.map((r) => r.tenantId))].sort((a, b) => a - b);
       return lockBalances(client, tenantIds);
     },

@@ -300,12 +300,13 @@ async function quietAndCapsAtOnce(
   const { settings, withAllowlist } = await read;
   const quiet = quietVerdictsOf(rows, settings, context);
   const limitsOf = capLimits(settings);
-  const open: number[] = [];
-  quiet.forEach((q, i) => q === null && limitsOf(rows[i]!) !== undefined && open.push(i));
+  // Rows quiet hours let through whose type is capped: the only ones an allowlist can exempt.
+  const capped: number[] = [];
+  quiet.forEach((q, i) => q === null && limitsOf(rows[i]!) !== undefined && capped.push(i));
   const allowed =
-    withAllowlist.length > 0 && open.length > 0
+    withAllowlist.length > 0 && capped.length > 0
       ? await findAllowlisted(client, {
-          phones: distinct(open.map((i) => rows[i]!.recipient)),
+          phones: distinct(capped.map((i) => rows[i]!.recipient)),
           tenantIds: withAllowlist,
         })
       : null;
