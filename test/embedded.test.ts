@@ -324,4 +324,40 @@ describe('a signal during start-up', () => {
     expect((await fetch(`${next.url}/healthz`)).status).toBe(200);
     expect(await stopped(next.child, 'SIGTERM')).toBe(0);
   }, 120_000);
+
+  it('a second Ctrl-C while the stop drains exits at once and stops PostgreSQL, not leaving it running', async () => {
+    const dataDir = reachableDataDir();
+    const child = spawn(process.execPath, [BIN, 'start', '--json'], {
+      env: envFor(dataDir, { HONGYAN_SIMULATOR: 'off' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    let first = false;
+    let second = false;
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (!first && out.includes('"hongyan started"')) {
+        first = true;
+        child.kill('SIGINT');
+      } else if (first && !second && out.includes('"shutting down"')) {
+        second = true; // as the stop begins: PostgreSQL's own shutdown alone outlasts this
+        child.kill('SIGINT');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref());
+    expect(await Promise.race([exited, hung]), out).toBe(130);
+    expect(out).toContain('second signal: exiting now');
+    const pgPid = Number(/embedded PostgreSQL started \(pid (\d+)/.exec(out)![1]);
+    for (let i = 0; i < 300 && alive(pgPid); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive(pgPid)).toBe(false);
+    // Nothing was lost: the next start is not a first start, finds no server to adopt, and serves.
+    const next = await start(dataDir);
+    expect(next.first).toBeNull();
+    expect((await fetch(`${next.url}/healthz`)).status).toBe(200);
+    expect(await stopped(next.child, 'SIGTERM')).toBe(0);
+  }, 120_000);
 });

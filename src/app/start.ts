@@ -143,8 +143,16 @@ export async function startHongyan({
     // liveness lock that only its own stop gives back, and closing the pool waited for it for
     // good (found by a SIGTERM right after the first-start line: 1 start in 8 hung). The start
     // ends at its next step instead, and stops everything it had begun.
+    // A second signal (Ctrl-C again while the stop drains) exits at once: what this node held is
+    // crash recovery's, as after kill -9; but the embedded server it owns is told to stop first
+    // (its fast shutdown needs nothing more of this process), not left running with no owner.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
+      process.on(signal, () => {
+        if (stopAsked) {
+          logger.warn({ signal }, 'second signal: exiting now');
+          database.embedded?.stopNow();
+          process.exit(128 + os.constants.signals[signal]);
+        }
         logger.info({ signal }, 'shutting down');
         stopAsked = true;
         void starting.then(stop).then(() => process.exit(0));
