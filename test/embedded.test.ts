@@ -286,6 +286,40 @@ describe('a start that fails', () => {
   }, 120_000);
 });
 
+/**
+ * `hongyan start` (no simulator) on a new data folder, signalled by `react` as its output grows:
+ * its exit code (or 'hung' after 30 s), all it printed, and its data folder.
+ */
+async function signalledStart(
+  react: (out: string, child: ChildProcess) => void,
+): Promise<{ code: number | null | 'hung'; out: string; dataDir: string }> {
+  const dataDir = reachableDataDir();
+  const child = spawn(process.execPath, [BIN, 'start', '--json'], {
+    env: envFor(dataDir, { HONGYAN_SIMULATOR: 'off' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    react(out, child);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref());
+  const code = await Promise.race([exited, hung]);
+  return { code, out, dataDir };
+}
+
+/** The first start's work was kept: the next start is not a first start, and serves. */
+async function nextStartServes(dataDir: string) {
+  const next = await start(dataDir);
+  expect(next.first).toBeNull();
+  expect((await fetch(`${next.url}/healthz`)).status).toBe(200);
+  expect(await stopped(next.child, 'SIGTERM')).toBe(0);
+}
+
 describe('a signal during start-up', () => {
   it('right after the first-start line stops what was started and exits 0, PostgreSQL with it', async () => {
     // The line is printed before the start has finished (channels, the worker). A SIGTERM there
@@ -294,50 +328,25 @@ describe('a signal during start-up', () => {
     // waited for it for good: about 1 start in 8.
     // This run catches that race only sometimes; the start now ends at its next step and stops
     // everything it began, the worker included (start.ts, goOn).
-    const dataDir = reachableDataDir();
-    const child = spawn(process.execPath, [BIN, 'start', '--json'], {
-      env: envFor(dataDir, { HONGYAN_SIMULATOR: 'off' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let out = '';
     let signalled = false;
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
+    const { code, out, dataDir } = await signalledStart((out, child) => {
       if (!signalled && out.includes('"api_key"')) {
         signalled = true;
         child.kill('SIGTERM');
       }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref());
-    expect(await Promise.race([exited, hung]), out).toBe(0);
+    });
+    expect(code, out).toBe(0);
     expect(signalled).toBe(true);
     const pgPid = Number(/embedded PostgreSQL started \(pid (\d+)/.exec(out)![1]);
     expect(alive(pgPid)).toBe(false);
     expect(out).not.toContain('error during shutdown');
-    // The first start's work was kept: the next start is not a first start, and serves.
-    const next = await start(dataDir);
-    expect(next.first).toBeNull();
-    expect((await fetch(`${next.url}/healthz`)).status).toBe(200);
-    expect(await stopped(next.child, 'SIGTERM')).toBe(0);
+    await nextStartServes(dataDir);
   }, 120_000);
 
   it('a second Ctrl-C while the stop drains exits at once and stops PostgreSQL, not leaving it running', async () => {
-    const dataDir = reachableDataDir();
-    const child = spawn(process.execPath, [BIN, 'start', '--json'], {
-      env: envFor(dataDir, { HONGYAN_SIMULATOR: 'off' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let out = '';
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     let first = false;
     let second = false;
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
+    const { code, out, dataDir } = await signalledStart((out, child) => {
       if (!first && out.includes('"hongyan started"')) {
         first = true;
         child.kill('SIGINT');
@@ -345,19 +354,13 @@ describe('a signal during start-up', () => {
         second = true; // as the stop begins: PostgreSQL's own shutdown alone outlasts this
         child.kill('SIGINT');
       }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref());
-    expect(await Promise.race([exited, hung]), out).toBe(130);
+    });
+    expect(code, out).toBe(130);
     expect(out).toContain('second signal: exiting now');
     const pgPid = Number(/embedded PostgreSQL started \(pid (\d+)/.exec(out)![1]);
     for (let i = 0; i < 300 && alive(pgPid); i++) await new Promise((r) => setTimeout(r, 100));
     expect(alive(pgPid)).toBe(false);
-    // Nothing was lost: the next start is not a first start, finds no server to adopt, and serves.
-    const next = await start(dataDir);
-    expect(next.first).toBeNull();
-    expect((await fetch(`${next.url}/healthz`)).status).toBe(200);
-    expect(await stopped(next.child, 'SIGTERM')).toBe(0);
+    // Nothing was lost, and no server was left to adopt.
+    await nextStartServes(dataDir);
   }, 120_000);
 });
