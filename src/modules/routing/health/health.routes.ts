@@ -166,7 +166,9 @@ export async function registerRoutingHealthRoutes(app: FastifyInstance, ctx: App
     },
   );
 
-  app.get<{ Querystring: { channel_id?: number; after_id?: number; limit?: number } }>(
+  app.get<{
+    Querystring: { channel_id?: number; after_id?: number; limit?: number; order?: 'asc' | 'desc' };
+  }>(
     '/v1/operator/routing/events',
     {
       config: { permission: 'operator.channels.read' },
@@ -180,6 +182,12 @@ export async function registerRoutingHealthRoutes(app: FastifyInstance, ctx: App
             channel_id: { type: 'integer', minimum: 1 },
             after_id: { type: 'integer', minimum: 0 },
             limit: { type: 'integer', minimum: 1, maximum: 1000 },
+            order: {
+              type: 'string',
+              enum: ['asc', 'desc'],
+              default: 'asc',
+              description: 'asc: oldest first (follow with after_id); desc: the newest first',
+            },
           },
         },
         response: {
@@ -193,6 +201,7 @@ export async function registerRoutingHealthRoutes(app: FastifyInstance, ctx: App
         channelId: request.query.channel_id ?? null,
         afterId: request.query.after_id ?? 0,
         limit: request.query.limit ?? 100,
+        newestFirst: request.query.order === 'desc',
       });
       return {
         data: rows.map((e) => ({

@@ -151,7 +151,12 @@ export interface ChannelEventRow {
 
 export async function listChannelEvents(
   db: Queryable,
-  { channelId, afterId, limit }: { channelId: number | null; afterId: number; limit: number },
+  {
+    channelId,
+    afterId,
+    limit,
+    newestFirst = false,
+  }: { channelId: number | null; afterId: number; limit: number; newestFirst?: boolean },
 ): Promise<ChannelEventRow[]> {
   const result = await db.query<{
     id: string;
@@ -165,7 +170,7 @@ export async function listChannelEvents(
   }>(
     `select id, channel_id, kind, reason, node_id, delivery_rate, samples, created_at from channel_events
       where ($1::bigint is null or channel_id = $1) and id > $2
-      order by id limit $3`,
+      order by id ${newestFirst ? 'desc' : 'asc'} limit $3`,
     [channelId, afterId, limit],
   );
   return result.rows.map((r) => ({

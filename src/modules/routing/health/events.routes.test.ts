@@ -1,0 +1,65 @@
+// The routing events route pages oldest first (after_id) by default; order=desc answers the newest
+// first, which is what the console needs for each channel's last event.
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildTestApp } from '../../../../test/helpers/app.ts';
+import { createTestDatabase } from '../../../../test/helpers/db.ts';
+import { type Browser, fakeClock, loginAs, newStaff, withSession } from '../../accounts/accounts.testkit.ts';
+import { recordChannelEvent } from './health.sql.ts';
+
+let t: Awaited<ReturnType<typeof createTestDatabase>>;
+let app: FastifyInstance;
+let admin: Browser;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  ({ app } = await buildTestApp(t.db, { clock: fakeClock() }));
+  await newStaff(t.db, 'boss', 'admin');
+  admin = (await loginAs(app, 'boss', 'staff password 1')).browser!;
+});
+afterAll(async () => {
+  await app.close();
+  await t.drop();
+});
+
+const events = async (query: string) => {
+  const res = await app.inject({
+    method: 'GET',
+    url: `/v1/operator/routing/events?${query}`,
+    headers: withSession(admin),
+  });
+  expect(res.statusCode, res.body).toBe(200);
+  return (res.json() as { data: { id: number; channel_id: number; kind: string }[] }).data;
+};
+
+it('answers the events oldest first by default and the newest first with order=desc', async () => {
+  const ids: number[] = [];
+  for (const name of ['events-a', 'events-b']) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/operator/channels',
+      headers: withSession(admin),
+      payload: { name, host: '127.0.0.1', system_id: name.slice(-1) },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    ids.push((res.json() as { id: number }).id);
+  }
+  const [a, b] = ids as [number, number];
+  await recordChannelEvent(t.db.pool, { channelId: a, kind: 'bind_lost', reason: 'first', nodeId: 'n1' });
+  await recordChannelEvent(t.db.pool, { channelId: b, kind: 'bind_lost', reason: 'second', nodeId: 'n1' });
+  await recordChannelEvent(t.db.pool, { channelId: a, kind: 'bind_back', reason: 'third', nodeId: 'n1' });
+
+  const oldest = await events(`channel_id=${a}`);
+  expect(oldest.map((e) => e.kind)).toEqual(['bind_lost', 'bind_back']);
+  const newest = await events(`channel_id=${a}&order=desc&limit=1`);
+  expect(newest.map((e) => e.kind)).toEqual(['bind_back']);
+  const all = await events('order=desc');
+  expect(all.map((e) => e.id)).toEqual([...all.map((e) => e.id)].sort((x, y) => y - x));
+  expect(all.slice(0, 3).map((e) => e.channel_id)).toEqual([a, b, a]);
+  const refused = await app.inject({
+    method: 'GET',
+    url: '/v1/operator/routing/events?order=sideways',
+    headers: withSession(admin),
+  });
+  expect(refused.statusCode).toBe(400);
+});
