@@ -5,6 +5,7 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import type { AppContext } from '../../app/context.ts';
 import { requireTenant } from '../../http/auth.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
+import { maskPhone } from '../../shared/phone-mask.ts';
 import { normalizePhone } from '../messages/phone.models.ts';
 import { exportContactsCsv, exportContactsXlsx } from './contacts.export.ts';
 import { MAX_FIELD_KEY, MAX_TAG, segmentFilterSql } from './contacts.models.ts';
@@ -155,8 +156,9 @@ export async function registerContactRoutes(app: FastifyInstance, ctx: AppContex
         ...(after === undefined ? {} : { afterId: Number(after) }),
         limit,
       });
+      const views = rows.map(toContactView);
       return {
-        data: rows.map(toContactView),
+        data: request.seesFullNumbers === false ? views.map(maskContact) : views,
         next_after: rows.length === limit ? String(rows[rows.length - 1]!.id) : null,
       };
     },
@@ -309,7 +311,10 @@ export async function registerContactRoutes(app: FastifyInstance, ctx: AppContex
         response: { 200: contactView, ...errorResponses },
       },
     },
-    async (request) => readContact({ tenantId: request.tenantId, id: Number(request.params.id), deps }),
+    async (request) => {
+      const view = await readContact({ tenantId: request.tenantId, id: Number(request.params.id), deps });
+      return request.seesFullNumbers === false ? maskContact(view) : view;
+    },
   );
 
   app.patch<{
@@ -366,4 +371,12 @@ export async function registerContactRoutes(app: FastifyInstance, ctx: AppContex
       return reply.status(204).send();
     },
   );
+}
+
+/**
+ * A contact as a role without `messages.read_full_numbers` (a viewer) sees it: the number reads
+ * 138****8000, as in messages and replies.
+ */
+function maskContact<T extends { phone: string }>(view: T): T {
+  return { ...view, phone: maskPhone(view.phone) };
 }

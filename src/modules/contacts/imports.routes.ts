@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
 import { requireTenant } from '../../http/auth.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
+import { maskPhone } from '../../shared/phone-mask.ts';
 import { importNotFound, invalidImport } from './contacts.errors.ts';
 import { csvCell } from './contacts.export.ts';
 import { getImport, listErrors, listImports } from './imports.sql.ts';
@@ -158,6 +159,8 @@ export async function registerContactImportRoutes(app: FastifyInstance, ctx: App
     async (request, reply) => {
       const job = await getImport(pool, request.tenantId, Number(request.params.id));
       if (!job) throw importNotFound();
+      // A role that reads masked numbers elsewhere (a viewer) reads them masked here too.
+      const phoneOf = (raw: string) => (request.seesFullNumbers === false && raw ? maskPhone(raw) : raw);
       async function* lines() {
         yield '\uFEFFrow,phone,reason,detail\r\n';
         let afterRow = 0;
@@ -166,7 +169,8 @@ export async function registerContactImportRoutes(app: FastifyInstance, ctx: App
           if (rows.length === 0) return;
           yield rows
             .map(
-              (r) => `${[String(r.row_number), r.raw_phone, r.reason, r.detail].map(csvCell).join(',')}\r\n`,
+              (r) =>
+                `${[String(r.row_number), phoneOf(r.raw_phone), r.reason, r.detail].map(csvCell).join(',')}\r\n`,
             )
             .join('');
           afterRow = rows[rows.length - 1]!.row_number;
