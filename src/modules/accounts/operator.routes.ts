@@ -12,6 +12,8 @@ const tenantView = {
     id: { type: 'integer' },
     name: { type: 'string' },
     status: { type: 'string' },
+    /** Why the tenant was suspended or its application rejected (the operator's reason), if given. */
+    status_reason: { type: ['string', 'null'] },
     sender_code: { type: ['string', 'null'] },
     require_two_factor: { type: 'boolean' },
     /** Days final messages keep their content; null: the install's HONGYAN_CONTENT_RETENTION_DAYS. */
@@ -19,7 +21,8 @@ const tenantView = {
     created_at: { type: 'string', format: 'date-time' },
   },
 } as const;
-const tenantColumns = 'id, name, status, sender_code, require_two_factor, content_retention_days, created_at';
+const tenantColumns =
+  'id, name, status, status_reason, sender_code, require_two_factor, content_retention_days, created_at';
 
 export async function registerOperatorRoutes(app: FastifyInstance, ctx: AppContext) {
   const db = ctx.db.pool;

