@@ -35,8 +35,20 @@ export function csvHeader(): string {
   return `${EXPORT_COLUMNS.join(',')}\r\n`;
 }
 
+/** A message's export cells, in EXPORT_COLUMNS order (XLSX writes them as typed cells, unquoted). */
+export function exportCells(v: View): (string | number | null)[] {
+  const cells = cellsOf(v);
+  return EXPORT_COLUMNS.map((c) => cells[c]);
+}
+
 export function csvRow(v: View): string {
-  const cells: Record<(typeof EXPORT_COLUMNS)[number], string | number | null> = {
+  const cells = cellsOf(v);
+  // Recipients are stored E.164 (or masked digits) by our own validation: '+86…' is a number, kept as is.
+  return `${EXPORT_COLUMNS.map((c) => csvField(cells[c], { defuse: c !== 'to' })).join(',')}\r\n`;
+}
+
+function cellsOf(v: View): Record<(typeof EXPORT_COLUMNS)[number], string | number | null> {
+  return {
     id: v.id,
     to: v.to,
     type: v.type,
@@ -49,6 +61,4 @@ export function csvRow(v: View): string {
     error_code: v.error?.code ?? null,
     content: v.content,
   };
-  // Recipients are stored E.164 (or masked digits) by our own validation: '+86…' is a number, kept as is.
-  return `${EXPORT_COLUMNS.map((c) => csvField(cells[c], { defuse: c !== 'to' })).join(',')}\r\n`;
 }

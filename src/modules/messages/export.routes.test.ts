@@ -1,11 +1,13 @@
 // GET /v1/messages/export: owners and admins only, the filters of GET /v1/messages, the tenant's own
 // rows, a cap per request, and one audit row per export.
+import ExcelJS from 'exceljs';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
 import { loginAs, newMember, withSession } from '../accounts/accounts.testkit.ts';
 import { TENANT_ROLES } from '../accounts/permissions.models.ts';
+import { EXPORT_COLUMNS } from './export.models.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let app: FastifyInstance;
@@ -96,6 +98,26 @@ describe('GET /v1/messages/export', () => {
       tenant_id: tenant.tenantId,
       actor: expect.stringMatching(/^member:\d+$/),
       after: { filters: { phone: '13800138000' }, rows: 2, full_numbers: true, capped: false },
+    });
+  });
+
+  it('exports the same rows as XLSX with format=xlsx, and audits the format', async () => {
+    const res = await exportAs(sessions.owner!, '?format=xlsx&phone=13800138000');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe(
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    );
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(res.rawPayload as unknown as ArrayBuffer);
+    const rows: unknown[][] = [];
+    workbook.worksheets[0]!.eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
+    expect(rows[0]).toEqual([...EXPORT_COLUMNS]);
+    expect(rows.slice(1).map((r) => [r[0], r[1], r[5]])).toEqual([
+      [ids[2], '+8613800138000', '=cmd'],
+      [ids[0], '+8613800138000', undefined],
+    ]);
+    expect((await auditRows()).at(-1)).toMatchObject({
+      after: { filters: { phone: '13800138000' }, format: 'xlsx', rows: 2 },
     });
   });
 
