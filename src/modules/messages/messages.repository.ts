@@ -186,6 +186,7 @@ export function createMessagesRepository(db: Kysely<Database>) {
       recipient?: string;
       status?: string;
       batchId?: number;
+      templateId?: number;
       clientRef?: string;
       createdAfter?: Date;
       createdBefore?: Date;
@@ -196,6 +197,7 @@ export function createMessagesRepository(db: Kysely<Database>) {
       if (filter.recipient !== undefined) q = q.where('recipient', '=', filter.recipient);
       if (filter.status !== undefined) q = q.where('status', '=', filter.status);
       if (filter.batchId !== undefined) q = q.where('batch_id', '=', filter.batchId);
+      if (filter.templateId !== undefined) q = q.where('template_id', '=', filter.templateId);
       if (filter.clientRef !== undefined) q = q.where('client_ref', '=', filter.clientRef);
       if (filter.createdAfter !== undefined) q = q.where('created_at', '>=', filter.createdAfter);
       if (filter.createdBefore !== undefined) q = q.where('created_at', '<', filter.createdBefore);

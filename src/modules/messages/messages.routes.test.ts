@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
 import { createDb } from '../../db/pool.ts';
+import { createApprovedTemplate } from '../compliance/templates/templates.usecases.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let app: FastifyInstance;
@@ -57,6 +58,32 @@ describe('POST /v1/messages', () => {
       content: '【鸿雁】您的验证码是 123456，5分钟内有效',
     });
     expect(got.json().events.map((e: { status: string }) => e.status)).toEqual(['accepted', 'queued']);
+  });
+
+  it("shows the code a message ended with on its timeline's final state", async () => {
+    const { id } = (await send({ to: '13800138000', content: 'will fail' })).json();
+    // What a receipt of UNDELIV (err 034) leaves on the row (receipts.sql.ts).
+    await t.db.pool.query(`update messages set status = 'sending', sending_at = now() where id = $1`, [id]);
+    await t.db.pool.query(
+      `update messages set status = 'sent', sent_at = now(), carrier_message_id = 'c-1' where id = $1`,
+      [id],
+    );
+    await t.db.pool.query(
+      `update messages set status = 'undelivered', done_at = now(), error_code = 'carrier.UNDELIV.034',
+         error_detail = 'stat UNDELIV err 034' where id = $1`,
+      [id],
+    );
+    const got = (
+      await app.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: tenantA.auth })
+    ).json();
+    expect(got.events.map((e: { status: string; code?: string }) => [e.status, e.code])).toEqual([
+      ['accepted', undefined],
+      ['queued', undefined],
+      ['sending', undefined],
+      ['sent', undefined],
+      ['undelivered', 'carrier.UNDELIV.034'],
+    ]);
+    expect(got.events.at(-1).detail).toBe('stat UNDELIV err 034');
   });
 
   it('counts parts with the signature and rejects content over the part limit', async () => {
@@ -221,6 +248,58 @@ describe('POST /v1/batches', () => {
     expect(list.json().data).toHaveLength(2);
   });
 
+  it('sends to an uploaded audience file, its columns as variables over the batch-wide params', async () => {
+    const boundary = 'batchfileboundary';
+    const csv = ['phone,city', '13800138010,北京', '13800138011,上海', '12345,广州'].join('\r\n');
+    const upload = await app.inject({
+      method: 'POST',
+      url: '/v1/campaigns/audience-files',
+      headers: { ...tenantA.auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: Buffer.from(
+        `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="list.csv"\r\n\r\n${csv}\r\n--${boundary}--\r\n`,
+      ),
+    });
+    expect(upload.statusCode, upload.body).toBe(201);
+    expect(upload.json()).toMatchObject({ recipients: 2, invalid: 1 });
+    const batch = (payload: Record<string, unknown>, headers = tenantA.auth) =>
+      app.inject({ method: 'POST', url: '/v1/batches', headers, payload });
+    const res = await batch({
+      content: '{city}门店{event}',
+      params: { event: '开业', city: '某地' },
+      audience_file_id: upload.json().id,
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toMatchObject({ total: 2, accepted: 2, rejected: 0 });
+    const listed = await app.inject({
+      method: 'GET',
+      url: `/v1/messages?batch_id=${res.json().id}`,
+      headers: tenantA.auth,
+    });
+    expect(
+      listed
+        .json()
+        .data.map((m: { to: string; content: string }) => `${m.to} ${m.content}`)
+        .sort(),
+    ).toEqual(['+8613800138010 【鸿雁】北京门店开业', '+8613800138011 【鸿雁】上海门店开业']);
+    // Pasted recipients take the batch-wide params too; their own values win.
+    const pasted = await batch({
+      content: '{city}门店{event}',
+      params: { event: '开业' },
+      recipients: [{ to: '13800138012', vars: { city: '深圳' } }],
+    });
+    expect(pasted.json()).toMatchObject({ accepted: 1 });
+    // Both sources, or another tenant's file, are refused.
+    const both = await batch({
+      content: 'x',
+      audience_file_id: upload.json().id,
+      recipients: [{ to: '13800138000' }],
+    });
+    expect(both.json().error.code).toBe('request.invalid');
+    const other = await batch({ content: 'x', audience_file_id: upload.json().id }, tenantB.auth);
+    expect(other.statusCode).toBe(404);
+    expect(other.json().error.code).toBe('campaigns.audience_file_not_found');
+  });
+
   it('refuses a batch over 10,000 recipients and writes nothing', async () => {
     const before = await count();
     const recipients = Array.from({ length: 10_001 }, () => ({ to: '13800138000' }));
@@ -293,6 +372,31 @@ describe('GET /v1/messages', () => {
       headers: tenantA.auth,
     });
     expect(byRef.json().data.map((m: { content: string }) => m.content)).toEqual(['【鸿雁】page 3']); // the default signature
+    const template = await createApprovedTemplate({
+      db: t.db.pool,
+      tenantId: tenantA.tenantId,
+      input: {
+        name: 'Shipped',
+        type: 'notification',
+        content: '您的订单{order}已发货',
+        variables: [{ name: 'order', kind: 'number' }],
+      },
+    });
+    const templated = (
+      await send({ to: '+8613911112222', template_id: template.id, params: { order: '917' } })
+    ).json();
+    const byTemplate = await app.inject({
+      method: 'GET',
+      url: `/v1/messages?template_id=${template.id}`,
+      headers: tenantA.auth,
+    });
+    expect(byTemplate.json().data.map((m: { id: string }) => m.id)).toEqual([templated.id]);
+    const otherTenant = await app.inject({
+      method: 'GET',
+      url: `/v1/messages?template_id=${template.id}`,
+      headers: tenantB.auth,
+    });
+    expect(otherTenant.json().data).toEqual([]);
     const bad = await app.inject({ method: 'GET', url: '/v1/messages?cursor=zzz', headers: tenantA.auth });
     expect(bad.json().error.code).toBe('messages.invalid_cursor');
   });

@@ -28,6 +28,7 @@ import {
   sendMessage,
 } from './messages.usecases.ts';
 import { batchReview, rescheduleBody } from '../compliance/protection/batch-review.ts';
+import { audienceFileRecipients } from '../campaigns/audience-files.ts';
 import { rescheduleBatch, rescheduleMessage } from '../compliance/protection/schedule.usecases.ts';
 
 interface SendBody {
@@ -48,7 +49,9 @@ interface BatchBody {
   send_at?: string;
   sign_name?: string;
   template_id?: string | number;
-  recipients: {
+  params?: Record<string, string | number>;
+  audience_file_id?: string;
+  recipients?: {
     to: string;
     vars?: Record<string, string | number>;
     params?: Record<string, string | number>;
@@ -118,6 +121,22 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
     },
   );
 
+  // A batch's recipients: pasted, or an uploaded audience file's numbers with their columns as
+  // variables (read before the transaction, as the composer is); batch-wide params fill the rest.
+  const batchRecipients = async (tenantId: number, body: BatchBody) => {
+    const pasted =
+      body.audience_file_id === undefined
+        ? (body.recipients ?? [])
+        : (await audienceFileRecipients(ctx.db.pool, tenantId, Number(body.audience_file_id))).recipients.map(
+            (r) => ({ to: r.phone, params: r.fields as Record<string, string | number> }),
+          );
+    if (body.params === undefined) return pasted;
+    return pasted.map(({ vars, params, ...r }: NonNullable<BatchBody['recipients']>[number]) => ({
+      ...r,
+      params: { ...body.params, ...(params ?? vars) },
+    }));
+  };
+
   app.post<{ Body: BatchBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/batches',
     { schema: sendBatchSchema, preHandler: auth, config: { permission: 'messages.send' } },
@@ -127,11 +146,12 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
       // Signatures, template and rules are read before the transaction: taking a second pool
       // connection while holding one exhausts the pool when many batches arrive at once.
       const composer = await composerFor(tenantId, request.body);
+      const recipients = await batchRecipients(tenantId, request.body);
       // A batch is written in one transaction: the batch row and all its messages, or nothing.
       const run = async (client: PoolClient) =>
         sendBatch({
           tenantId,
-          input: request.body,
+          input: { ...request.body, recipients },
           settings,
           composer,
           insertBatch: (row) => insertBatchRow(client, row),

@@ -28,7 +28,17 @@ export const messageView = {
     duplicate_risk: { type: 'boolean' },
     events: {
       type: 'array',
-      items: { type: 'object', properties: { status: { type: 'string' }, at: { type: 'string' } } },
+      description:
+        'The states the message passed through, oldest first; a final state it failed in carries its code (the carrier receipt code, e.g. carrier.UNDELIV.034, or Hongyan’s own) and detail.',
+      items: {
+        type: 'object',
+        properties: {
+          status: { type: 'string' },
+          at: { type: 'string' },
+          code: { type: 'string' },
+          detail: nullableString,
+        },
+      },
     },
   },
 } as const;
@@ -125,7 +135,8 @@ export const sendBatchSchema = {
   body: {
     type: 'object',
     additionalProperties: false,
-    required: ['recipients'],
+    // Pasted recipients or an uploaded audience file; free text or a template.
+    oneOf: [{ required: ['recipients'] }, { required: ['audience_file_id'] }],
     anyOf: [{ required: ['content'] }, { required: ['template_id'] }],
     properties: {
       content,
@@ -133,6 +144,17 @@ export const sendBatchSchema = {
       send_at: sendAt,
       sign_name: signName,
       template_id: templateId,
+      params: {
+        ...params,
+        description:
+          "Values of the template's {variables} for every recipient; a recipient's own params (or vars, or its audience file columns) win.",
+      },
+      audience_file_id: {
+        type: 'string',
+        pattern: '^[1-9][0-9]{0,15}$',
+        description:
+          'An uploaded audience file (POST /v1/campaigns/audience-files), instead of recipients: its numbers, each with its columns as variables (at most 10,000).',
+      },
       all_or_nothing: {
         type: 'boolean',
         default: false,
@@ -229,6 +251,11 @@ export const listMessagesSchema = {
       phone: { type: 'string', maxLength: 32 },
       status: { type: 'string', enum: STATUSES },
       batch_id: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
+      template_id: {
+        type: 'string',
+        pattern: '^[1-9][0-9]{0,15}$',
+        description: 'Messages sent with this template.',
+      },
       client_ref: clientRef,
       created_after: { type: 'string', format: 'date-time' },
       created_before: { type: 'string', format: 'date-time' },

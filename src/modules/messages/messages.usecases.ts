@@ -308,6 +308,7 @@ export async function listMessages({
     phone?: string;
     status?: string;
     batch_id?: string;
+    template_id?: string;
     client_ref?: string;
     created_after?: string;
     created_before?: string;
@@ -335,6 +336,7 @@ export async function listMessages({
     recipient,
     status: query.status,
     batchId: query.batch_id === undefined ? undefined : Number(query.batch_id),
+    templateId: query.template_id === undefined ? undefined : Number(query.template_id),
     clientRef: query.client_ref,
     createdAfter: query.created_after === undefined ? undefined : new Date(query.created_after),
     createdBefore: query.created_before === undefined ? undefined : new Date(query.created_before),

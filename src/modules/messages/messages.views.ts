@@ -7,12 +7,15 @@ type MessageRow = Selectable<MessagesTable>;
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
 /**
- * The public shape of a message: every state it passed through, with its time. `code`: the code
+ * The public shape of a message: every state it passed through, with its time (the final one with
+ * its error or receipt code). `code`: the code
  * the Verify API sent in it (repository.sentCodesOf), shown as asterisks of its length to every
  * reader; the stored row and what the carrier gets keep it.
  */
 export function toMessageView(row: MessageRow, code?: SentCode) {
-  const events: { status: string; at: string }[] = [{ status: 'accepted', at: row.created_at.toISOString() }];
+  const events: { status: string; at: string; code?: string; detail?: string | null }[] = [
+    { status: 'accepted', at: row.created_at.toISOString() },
+  ];
   const push = (status: string, at: Date | null) => {
     if (at) events.push({ status, at: at.toISOString() });
   };
@@ -20,8 +23,13 @@ export function toMessageView(row: MessageRow, code?: SentCode) {
   push('queued', row.queued_at);
   push('sending', row.sending_at);
   push('sent', row.sent_at);
-  if (row.done_at && !['held', 'queued', 'sending', 'sent'].includes(row.status))
+  // The final state carries the code it ended with: the carrier's receipt code (carrier.UNDELIV.034),
+  // or Hongyan's own (dispatch.attempts_exhausted…); a delivery has none.
+  if (row.done_at && !['held', 'queued', 'sending', 'sent'].includes(row.status)) {
     push(row.status, row.done_at);
+    if (row.error_code !== null)
+      Object.assign(events.at(-1)!, { code: row.error_code, detail: row.error_detail });
+  }
   return {
     id: String(row.id),
     to: row.recipient,
