@@ -4,6 +4,12 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Layout, Menu, Space, Typography } from 'antd';
 import { useEffect } from 'react';
 import { Outlet, useLocation, useNavigate, useOutletContext } from 'react-router';
+import {
+  allows,
+  type Permission,
+  type StaffRole,
+  type TenantRole,
+} from '../../../src/modules/accounts/permissions.models.ts';
 import { ApiError, get, post } from '../api.ts';
 import { type MessageKey, useI18n } from '../i18n/i18n.tsx';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
@@ -23,6 +29,7 @@ const TENANT_MENU: [string, MessageKey][] = [
   ['/send', 'nav.send'],
   ['/records', 'nav.records'],
   ['/replies', 'nav.replies'],
+  ['/opt-outs', 'nav.optOuts'],
   ['/verifications', 'nav.verifications'],
   ['/contacts', 'nav.contacts'],
   ['/imports', 'nav.imports'],
@@ -33,6 +40,7 @@ const TENANT_MENU: [string, MessageKey][] = [
   ['/developers', 'nav.developers'],
   ['/members', 'nav.members'],
   ['/audit', 'nav.audit'],
+  ['/security', 'nav.security'],
 ];
 const OPERATOR_MENU: [string, MessageKey][] = [
   ['/operator/reviews', 'nav.reviews'],
@@ -43,6 +51,44 @@ const OPERATOR_MENU: [string, MessageKey][] = [
   ['/operator/audit', 'nav.audit'],
   ['/operator/staff', 'nav.staff'],
 ];
+
+/**
+ * The permission each page needs, from the server's own permission table (docs/permissions.md):
+ * the menu shows a member or staff only the pages their role can use, never one that answers 403.
+ * A page not named here (home, the account's own pages) is for every role.
+ */
+const MENU_PERMISSION: Record<string, Permission> = {
+  '/send': 'messages.send',
+  '/records': 'messages.read',
+  '/replies': 'replies.read',
+  '/opt-outs': 'compliance.lists.read',
+  '/verifications': 'messages.read',
+  '/contacts': 'contacts.read',
+  '/imports': 'contacts.manage',
+  '/campaigns': 'messages.read',
+  '/signatures': 'signatures.read',
+  '/templates': 'templates.read',
+  '/billing': 'billing.read',
+  '/developers': 'credentials.manage',
+  '/members': 'members.read',
+  '/audit': 'audit.read',
+  '/operator/reviews': 'operator.reviews.read',
+  '/operator/tenants': 'operator.tenants.read',
+  '/operator/channels': 'operator.channels.read',
+  '/operator/routes': 'operator.channels.read',
+  '/operator/rules': 'operator.compliance.read',
+  '/operator/audit': 'operator.audit.read',
+  '/operator/staff': 'operator.staff.manage',
+};
+
+/** Whether the signed-in account's role may use the page at `path`. */
+export function mayOpen(me: Me, path: string): boolean {
+  const permission = MENU_PERMISSION[path];
+  if (!permission) return true;
+  return me.kind === 'staff'
+    ? allows({ kind: 'staff', role: me.role as StaffRole }, permission)
+    : allows({ kind: 'member', tenantId: Number(me.tenant_id), role: me.role as TenantRole }, permission);
+}
 
 export function useMe(): Me {
   return useOutletContext<Me>();
@@ -61,14 +107,17 @@ export default function ConsoleLayout() {
   }, [unauthenticated, navigate]);
   const isOperator = me.data?.kind === 'staff';
   const onOperatorPath = location.pathname.startsWith('/operator');
+  const menu = (isOperator ? OPERATOR_MENU : TENANT_MENU).filter(
+    ([path]) => !me.data || mayOpen(me.data, path),
+  );
+  // Staff land on the first page their role can use (the review queue for admins and reviewers).
+  const home = isOperator ? (menu[0]?.[0] ?? '/operator/reviews') : '/';
   useEffect(() => {
-    if (me.data && isOperator !== onOperatorPath)
-      navigate(isOperator ? '/operator/reviews' : '/', { replace: true });
-  }, [me.data, isOperator, onOperatorPath, navigate]);
+    if (me.data && isOperator !== onOperatorPath) navigate(home, { replace: true });
+  }, [me.data, isOperator, onOperatorPath, home, navigate]);
 
   if (me.isPending || unauthenticated) return <PageLoading />;
   if (me.error) return <ErrorState error={me.error} retry={() => void me.refetch()} />;
-  const menu = isOperator ? OPERATOR_MENU : TENANT_MENU;
 
   async function logout() {
     await post('/v1/auth/logout').catch(() => undefined);

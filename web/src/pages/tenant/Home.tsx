@@ -1,10 +1,13 @@
-// Home: today's and this month's sends, delivery rate, balance with the low-balance banner, and
-// a chart of the last 7 or 30 days by status, counted from the message list (GET /v1/messages).
+// Home: today's and this month's sends, delivery rate, balance with the low-balance banner, charts
+// of the last 7 or 30 days by status and by message type, and the latest replies. The counts come
+// from the API's daily statistics (GET /v1/stats/daily), which count a message once it is final,
+// on its day of creation in the statistics' time zone.
 import { useQuery } from '@tanstack/react-query';
-import { Alert, Card, Col, Row, Segmented, Statistic, Typography } from 'antd';
+import { Alert, Card, Col, List, Row, Segmented, Statistic, Typography } from 'antd';
 import { lazy, Suspense, useMemo, useState } from 'react';
+import { Link } from 'react-router';
 import { get, type Page } from '../../api.ts';
-import { ErrorState, PageLoading } from '../../components/states.tsx';
+import { EmptyState, ErrorState, PageLoading } from '../../components/states.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import type { DaySeries } from '../../components/StatusChart.tsx';
 
@@ -12,70 +15,84 @@ const StatusChart = lazy(() =>
   import('../../components/StatusChart.tsx').then((m) => ({ default: m.StatusChart })),
 );
 
-interface Msg {
-  status: string;
-  created_at: string;
+// The days of GET /v1/stats/daily are Asia/Shanghai days (docs/campaigns.md), whatever the
+// browser's own time zone is.
+const STATS_TIME_ZONE = 'Asia/Shanghai';
+const TYPES = ['verification', 'notification', 'marketing'] as const;
+const STATUSES = ['delivered', 'failed', 'unknown', 'canceled'] as const;
+
+interface TypeStat {
+  messages: number;
   parts: number;
+  delivered: number;
+  failed: number;
 }
-// The counts come from the list; this bounds how many messages one view reads.
-const MAX_PAGES = 10;
-const PAGE = 500;
-
-async function messagesSince(since: Date): Promise<{ rows: Msg[]; complete: boolean }> {
-  const rows: Msg[] = [];
-  let cursor: string | null | undefined = undefined;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    const page: Page<Msg> = await get<Page<Msg>>('/v1/messages', {
-      created_after: since.toISOString(),
-      limit: PAGE,
-      cursor,
-    });
-    rows.push(...page.data);
-    cursor = page.next_cursor;
-    if (!cursor) return { rows, complete: true };
-  }
-  return { rows, complete: false };
+interface DayStat {
+  day: string;
+  messages: number;
+  parts: number;
+  sent: number;
+  delivered: number;
+  failed: number;
+  unknown: number;
+  canceled: number;
+  by_type: Partial<Record<string, TypeStat>>;
 }
-
-const dayKey = (d: Date) =>
-  `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-
-function startOfDay(daysAgo: number): Date {
-  const d = new Date();
-  d.setHours(0, 0, 0, 0);
-  d.setDate(d.getDate() - daysAgo);
-  return d;
+interface Reply {
+  id: string;
+  from: string;
+  content: string;
+  received_at: string;
 }
 
-function byDay(rows: Msg[], days: number, tr: (k: string) => string): DaySeries {
-  const keys = Array.from({ length: days }, (_, i) => dayKey(startOfDay(days - 1 - i)));
-  const statuses = [...new Set(rows.map((r) => r.status))].sort();
+/** YYYY-MM-DD of an instant in the statistics' time zone. */
+const statsDay = (at: Date) =>
+  new Intl.DateTimeFormat('en-CA', {
+    timeZone: STATS_TIME_ZONE,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
+
+/** The calendar day `n` days after a YYYY-MM-DD day (negative: before). */
+function addDays(day: string, n: number): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+function series(
+  stats: DayStat[],
+  days: string[],
+  names: readonly string[],
+  value: (s: DayStat, name: string) => number,
+  label: (name: string) => string,
+): DaySeries {
+  const byDay = new Map(stats.map((s) => [s.day, s]));
   return {
-    days: keys,
-    series: statuses.map((s) => ({
-      name: tr(`status.${s}`),
-      data: keys.map(
-        (k) => rows.filter((r) => r.status === s && dayKey(new Date(r.created_at)) === k).length,
-      ),
+    days,
+    series: names.map((name) => ({
+      name: label(name),
+      data: days.map((d) => {
+        const s = byDay.get(d);
+        return s ? value(s, name) : 0;
+      }),
     })),
   };
 }
 
 export default function Home() {
   const { t, tr } = useI18n();
-  const [days, setDays] = useState<7 | 30>(7);
-  const monthStart = useMemo(() => {
-    const d = startOfDay(0);
-    d.setDate(1);
-    return d;
+  const [span, setSpan] = useState<7 | 30>(7);
+  const range = useMemo(() => {
+    const today = statsDay(new Date());
+    const monthStart = `${today.slice(0, 8)}01`;
+    const from30 = addDays(today, -29);
+    return { today, monthStart, from: from30 < monthStart ? from30 : monthStart };
   }, []);
-  const since = useMemo(
-    () => new Date(Math.min(startOfDay(29).getTime(), monthStart.getTime())),
-    [monthStart],
-  );
-  const messages = useQuery({
-    queryKey: ['home-messages'],
-    queryFn: () => messagesSince(since),
+  const stats = useQuery({
+    queryKey: ['stats-daily', range.from, range.today],
+    queryFn: () => get<{ data: DayStat[] }>('/v1/stats/daily', { from: range.from, to: range.today }),
     refetchInterval: 30_000,
   });
   const balance = useQuery({
@@ -86,22 +103,57 @@ export default function Home() {
     queryKey: ['alerts'],
     queryFn: () => get<{ low_balance: boolean; threshold: number }>('/v1/billing/alerts'),
   });
+  const replies = useQuery({
+    queryKey: ['home-replies'],
+    queryFn: () => get<Page<Reply>>('/v1/replies', { limit: 5 }),
+    refetchInterval: 30_000,
+  });
 
-  const stats = useMemo(() => {
-    const rows = messages.data?.rows ?? [];
-    const today = startOfDay(0).getTime();
-    const month = rows.filter((r) => new Date(r.created_at).getTime() >= monthStart.getTime());
-    const final = month.filter((r) =>
-      ['delivered', 'undelivered', 'expired', 'rejected', 'failed'].includes(r.status),
-    );
-    const delivered = month.filter((r) => r.status === 'delivered').length;
+  const totals = useMemo(() => {
+    const rows = stats.data?.data ?? [];
+    const month = rows.filter((r) => r.day >= range.monthStart);
+    const sum = (f: (r: DayStat) => number) => month.reduce((a, r) => a + f(r), 0);
+    // Of this month's messages with an outcome (a canceled one never left), the share delivered.
+    const outcome = sum((r) => r.delivered + r.failed + r.unknown);
     return {
-      today: rows.filter((r) => new Date(r.created_at).getTime() >= today).length,
-      month: month.length,
-      rate: final.length === 0 ? null : (100 * delivered) / final.length,
+      today: rows.find((r) => r.day === range.today)?.messages ?? 0,
+      month: sum((r) => r.messages),
+      rate: outcome === 0 ? null : (100 * sum((r) => r.delivered)) / outcome,
     };
-  }, [messages.data, monthStart]);
-  const chart = useMemo(() => byDay(messages.data?.rows ?? [], days, tr), [messages.data, days, tr]);
+  }, [stats.data, range]);
+
+  const charts = useMemo(() => {
+    const rows = stats.data?.data ?? [];
+    const days = Array.from({ length: span }, (_, i) => addDays(range.today, i - span + 1));
+    return {
+      byStatus: series(
+        rows,
+        days,
+        STATUSES,
+        (s, name) => s[name as (typeof STATUSES)[number]],
+        (name) => tr(`status.${name}`),
+      ),
+      byType: series(
+        rows,
+        days,
+        TYPES,
+        (s, name) => s.by_type[name]?.messages ?? 0,
+        (name) => tr(`type.${name}`),
+      ),
+    };
+  }, [stats.data, span, range.today, tr]);
+
+  const chart = (data: DaySeries, testId: string) =>
+    stats.isPending ? (
+      <PageLoading />
+    ) : stats.error ? (
+      // The error and its retry are shown once, above the figures.
+      <EmptyState />
+    ) : (
+      <Suspense fallback={<PageLoading />}>
+        <StatusChart data={data} testId={testId} />
+      </Suspense>
+    );
 
   return (
     <>
@@ -115,25 +167,26 @@ export default function Home() {
           data-testid="low-balance"
         />
       )}
-      {messages.error && <ErrorState error={messages.error} retry={() => void messages.refetch()} />}
+      {stats.error && <ErrorState error={stats.error} retry={() => void stats.refetch()} />}
       <Row gutter={[16, 16]}>
         <Col xs={12} md={6}>
-          <Card loading={messages.isPending}>
-            <Statistic title={t('home.today')} value={stats.today} />
+          <Card loading={stats.isPending}>
+            <Statistic title={t('home.today')} value={totals.today} data-testid="home-today" />
           </Card>
         </Col>
         <Col xs={12} md={6}>
-          <Card loading={messages.isPending}>
-            <Statistic title={t('home.month')} value={stats.month} />
+          <Card loading={stats.isPending}>
+            <Statistic title={t('home.month')} value={totals.month} data-testid="home-month" />
           </Card>
         </Col>
         <Col xs={12} md={6}>
-          <Card loading={messages.isPending}>
+          <Card loading={stats.isPending}>
             <Statistic
               title={t('home.deliveryRate')}
-              value={stats.rate ?? '—'}
-              precision={1}
-              suffix={stats.rate === null ? '' : '%'}
+              // Rounded here: Statistic's precision cuts digits off (66.66… would read 66.6).
+              value={totals.rate === null ? '—' : totals.rate.toFixed(1)}
+              suffix={totals.rate === null ? '' : '%'}
+              data-testid="home-rate"
             />
           </Card>
         </Col>
@@ -146,34 +199,52 @@ export default function Home() {
                 title={t('home.balance')}
                 value={balance.data?.available ?? 0}
                 suffix={t('unit.parts')}
+                data-testid="home-balance"
               />
             )}
           </Card>
         </Col>
       </Row>
+      <Typography.Paragraph type="secondary" style={{ marginTop: 8 }}>
+        {t('home.countedWhenFinal')}
+      </Typography.Paragraph>
+      <Segmented<7 | 30>
+        value={span}
+        onChange={setSpan}
+        data-testid="home-span"
+        options={[
+          { label: t('home.days7'), value: 7 },
+          { label: t('home.days30'), value: 30 },
+        ]}
+      />
+      <Row gutter={[16, 16]} style={{ marginTop: 16 }}>
+        <Col xs={24} lg={12}>
+          <Card title={t('home.chart')}>{chart(charts.byStatus, 'chart-status')}</Card>
+        </Col>
+        <Col xs={24} lg={12}>
+          <Card title={t('home.chartByType')}>{chart(charts.byType, 'chart-type')}</Card>
+        </Col>
+      </Row>
       <Card
         style={{ marginTop: 16 }}
-        title={t('home.chart')}
-        extra={
-          <Segmented<7 | 30>
-            value={days}
-            onChange={setDays}
-            options={[
-              { label: t('home.days7'), value: 7 },
-              { label: t('home.days30'), value: 30 },
-            ]}
-          />
-        }
+        title={t('home.recentReplies')}
+        extra={<Link to="/replies">{t('home.allReplies')}</Link>}
       >
-        {messages.isPending ? (
-          <PageLoading />
+        {replies.error ? (
+          <ErrorState error={replies.error} retry={() => void replies.refetch()} />
         ) : (
-          <Suspense fallback={<PageLoading />}>
-            <StatusChart data={chart} />
-          </Suspense>
-        )}
-        {messages.data && !messages.data.complete && (
-          <Typography.Text type="secondary">{t('home.partial', { n: MAX_PAGES * PAGE })}</Typography.Text>
+          <List<Reply>
+            size="small"
+            loading={replies.isPending}
+            dataSource={replies.data?.data ?? []}
+            locale={{ emptyText: <EmptyState /> }}
+            data-testid="home-replies"
+            renderItem={(r) => (
+              <List.Item key={r.id} extra={new Date(r.received_at).toLocaleString()}>
+                <List.Item.Meta title={r.from} description={r.content} />
+              </List.Item>
+            )}
+          />
         )}
       </Card>
     </>
