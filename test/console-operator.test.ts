@@ -17,6 +17,7 @@ import {
   openConsole,
   poll,
   startConsoleRig,
+  WAIT,
   warnIfNoChromium,
 } from './helpers/console.ts';
 
@@ -50,7 +51,7 @@ interface Health {
   delivery_rate: number | null;
 }
 
-describe.skipIf(!haveChromium)('the operator console in Chromium', () => {
+describe.skipIf(!haveChromium)('the operator console in Chromium', { timeout: 3 * WAIT }, () => {
   it('shows each channel with its binds up of those configured, max TPS, delivery rate, breaker and last routing event, as the API reports them', async () => {
     const channels = await apiGet<{ data: { id: number; name: string; max_tps: number }[] }>(
       ops,
@@ -125,5 +126,47 @@ describe.skipIf(!haveChromium)('the operator console in Chromium', () => {
     await ops.getByTestId('status-confirm').click();
     await poll(async () => (await application()).status).toBe('active');
     await ops.getByTestId(`suspend-${id}`).waitFor();
+  });
+
+  it("lists a rule set's words, adds and removes them, imports a file and exports it, and the test box blocks an added word", async () => {
+    const path = '/v1/operator/compliance/rule-sets/banned_words';
+    const words = async () => (await apiGet<{ words: string[] }>(ops, path)).words;
+    const before = await words();
+    await ops.goto('/operator/rules');
+    await ops.getByTestId('words-banned_words').click();
+    await ops.getByTestId('words-add').fill('控制台违禁词\nconsoleforbidden\n');
+    await ops.getByTestId('words-add-submit').click();
+    await ops.getByTestId('words-done').getByText('2 words added').waitFor();
+    expect(await words()).toEqual(expect.arrayContaining(['控制台违禁词', 'consoleforbidden']));
+    await ops.getByTestId('words-search').fill('consoleforbidden');
+    await ops.getByTestId('word-remove-consoleforbidden').click();
+    await ops.locator('.ant-popconfirm').getByRole('button', { name: 'Remove' }).click();
+    await ops.getByTestId('words-done').getByText('1 words removed').waitFor();
+    expect(await words()).not.toContain('consoleforbidden');
+    expect(await words()).toContain('控制台违禁词');
+
+    await ops
+      .getByTestId('words-import')
+      .locator('input[type=file]')
+      .setInputFiles({
+        name: 'more.txt',
+        mimeType: 'text/plain',
+        buffer: Buffer.from('导入词甲\n导入词乙\n'),
+      });
+    await ops.getByTestId('words-done').getByText('Imported 2 words: 2 added, 0 removed').waitFor();
+    expect(await words()).toEqual(expect.arrayContaining(['导入词甲', '导入词乙']));
+    expect((await words()).length).toBe(before.length + 3);
+
+    const href = await ops.getByTestId('words-export').getAttribute('href');
+    expect(href).toBe(`${path}/export`);
+    const exported = await ops.request.get(href!);
+    expect(exported.status()).toBe(200);
+    expect((await exported.text()).split('\n')).toEqual(expect.arrayContaining(['控制台违禁词', '导入词乙']));
+
+    await ops.locator('.ant-modal-close').click();
+    await ops.locator('.ant-modal-wrap').waitFor({ state: 'hidden' });
+    await ops.getByTestId('check-content').fill('【鸿雁】本店新品控制台违禁词上市，回T退订');
+    await ops.getByRole('button', { name: 'Check' }).click();
+    await ops.getByTestId('findings').getByText('「控制台违禁词」').waitFor();
   });
 });
