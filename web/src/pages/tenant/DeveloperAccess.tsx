@@ -59,6 +59,7 @@ export function CredentialList() {
           { key: 'name' },
           { key: 'app_key' },
           { key: 'scopes', render: (v) => (Array.isArray(v) ? v.join(', ') : '—') },
+          { key: 'allow', render: (v) => (Array.isArray(v) && v.length ? v.join(', ') : '*') },
           { key: 'rotated_from' },
           { key: 'last_used_at' },
           { key: 'revoked_at' },

@@ -5,24 +5,33 @@ import { Alert, Button, Checkbox, Form, Input, Typography } from 'antd';
 import { post } from '../../api.ts';
 import { PageTitle, Section } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
-import { CursorTable } from '../../components/tables.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import { CredentialList, SmppAccounts } from './DeveloperAccess.tsx';
-import { WebhookEndpoints } from './Webhooks.tsx';
+import { WebhookDeliveries, WebhookEndpoints } from './Webhooks.tsx';
 
 const SCOPES = ['send', 'read', 'templates', 'billing', 'webhooks'];
+
+interface CredentialDraft {
+  name: string;
+  scopes: string[];
+  /** Addresses or CIDRs, separated by commas or spaces; empty: any address. */
+  allow?: string;
+}
 
 export default function Developers() {
   const { t } = useI18n();
   const client = useQueryClient();
   const create = useMutation({
-    mutationFn: (v: { name: string; scopes: string[] }) =>
-      post<{ credential: { id: string; app_key?: string }; app_secret: string }>('/v1/credentials', v),
+    mutationFn: (v: CredentialDraft) =>
+      post<{ credential: { id: string; app_key?: string }; app_secret: string }>('/v1/credentials', {
+        name: v.name,
+        scopes: v.scopes,
+        allow: (v.allow ?? '')
+          .split(/[\s,]+/)
+          .map((s) => s.trim())
+          .filter(Boolean),
+      }),
     onSuccess: () => client.invalidateQueries({ queryKey: ['credentials'] }),
-  });
-  const replay = useMutation({
-    mutationFn: (id: unknown) => post(`/v1/webhooks/deliveries/${String(id)}/replay`),
-    onSuccess: () => client.invalidateQueries({ queryKey: ['deliveries'] }),
   });
   return (
     <>
@@ -36,7 +45,7 @@ export default function Developers() {
         <Form
           layout="inline"
           initialValues={{ scopes: ['send', 'read'] }}
-          onFinish={(v: { name: string; scopes: string[] }) => create.mutate(v)}
+          onFinish={(v: CredentialDraft) => create.mutate(v)}
           style={{ rowGap: 8, marginBottom: 12 }}
         >
           <Form.Item
@@ -44,12 +53,19 @@ export default function Developers() {
             label={t('field.name')}
             rules={[{ required: true, message: t('form.required') }]}
           >
-            <Input maxLength={100} />
+            <Input maxLength={100} data-testid="credential-name" />
           </Form.Item>
           <Form.Item name="scopes" label={t('field.scopes')}>
             <Checkbox.Group options={SCOPES} />
           </Form.Item>
-          <Button type="primary" htmlType="submit" loading={create.isPending}>
+          <Form.Item name="allow" label={t('field.allow')} tooltip={t('developers.allowHelp')}>
+            <Input
+              placeholder="203.0.113.0/24, 2001:db8::/32"
+              style={{ width: 260 }}
+              data-testid="credential-allow"
+            />
+          </Form.Item>
+          <Button type="primary" htmlType="submit" loading={create.isPending} data-testid="credential-create">
             {t('action.create')}
           </Button>
         </Form>
@@ -60,7 +76,7 @@ export default function Developers() {
             style={{ marginBottom: 12 }}
             message={t('developers.secretOnce')}
             description={
-              <Typography.Text copyable code>
+              <Typography.Text copyable code data-testid="credential-secret">
                 {create.data.app_secret}
               </Typography.Text>
             }
@@ -76,28 +92,8 @@ export default function Developers() {
         <WebhookEndpoints />
       </Section>
       <Section title={t('developers.deliveries')}>
-        {replay.error && (
-          <Alert type="error" showIcon message={errorText(replay.error)} style={{ marginBottom: 12 }} />
-        )}
-        <CursorTable queryKey={['deliveries']} path="/v1/webhooks/deliveries" />
-        <Typography.Paragraph type="secondary" style={{ marginTop: 8 }}>
-          {t('developers.replayHint')}
-        </Typography.Paragraph>
-        <Form layout="inline" onFinish={(v: { id: string }) => replay.mutate(v.id.trim())}>
-          <Form.Item
-            name="id"
-            label={t('field.id')}
-            rules={[{ required: true, message: t('form.required') }]}
-          >
-            <Input />
-          </Form.Item>
-          <Button htmlType="submit" loading={replay.isPending}>
-            {t('developers.replay')}
-          </Button>
-        </Form>
-        {replay.isSuccess && (
-          <Alert type="success" showIcon message={t('developers.replayed')} style={{ marginTop: 12 }} />
-        )}
+        <Typography.Paragraph type="secondary">{t('developers.replayHint')}</Typography.Paragraph>
+        <WebhookDeliveries />
       </Section>
     </>
   );

@@ -2,7 +2,9 @@
 // change one. The format is the body of each POST: Hongyan's events envelope, or a cloud vendor's
 // status report push (aliyun, tencent) for receivers written for that vendor. A vendor's format
 // carries message.status only (the API refuses other events with webhooks.format_events), so the
-// form says so and leaves message.status as the one event to choose.
+// form says so and leaves message.status as the one event to choose. The deliveries, newest
+// first, page on the API's `before` (the last row's id), each delivered or dead-lettered one with
+// its own Replay (a new delivery of the same event).
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import {
   Alert,
@@ -20,7 +22,7 @@ import {
 import { useState } from 'react';
 import { patch, post } from '../../api.ts';
 import { errorText } from '../../components/states.tsx';
-import { ListTable, type Row } from '../../components/tables.tsx';
+import { CursorTable, ListTable, type Row, StatusTag } from '../../components/tables.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 
 const EVENTS = [
@@ -239,6 +241,70 @@ export function WebhookEndpoints() {
       >
         {editing && <EditEndpoint endpoint={editing} onDone={() => setEditing(null)} />}
       </Modal>
+    </>
+  );
+}
+
+/** Deliveries, newest first; a delivered or dead-lettered one can be sent again. */
+export function WebhookDeliveries() {
+  const { t } = useI18n();
+  const client = useQueryClient();
+  const replay = useMutation({
+    mutationFn: (id: string) => post<Row>(`/v1/webhooks/deliveries/${id}/replay`),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['deliveries'] }),
+  });
+  return (
+    <>
+      {replay.error && (
+        <Alert
+          type="error"
+          showIcon
+          data-testid="replay-error"
+          message={errorText(replay.error)}
+          style={{ marginBottom: 12 }}
+        />
+      )}
+      {replay.data && (
+        <Alert
+          type="success"
+          showIcon
+          data-testid="replayed"
+          message={t('developers.replayedAs', { id: String(replay.data.id) })}
+          style={{ marginBottom: 12 }}
+        />
+      )}
+      <CursorTable
+        queryKey={['deliveries']}
+        path="/v1/webhooks/deliveries"
+        mode="before"
+        columns={[
+          { key: 'id' },
+          { key: 'event_type' },
+          { key: 'endpoint_id' },
+          { key: 'callback_url' },
+          { key: 'message_id' },
+          { key: 'state', render: (v) => <StatusTag value={v} /> },
+          { key: 'attempts' },
+          { key: 'last_status' },
+          { key: 'last_error' },
+          { key: 'replay_of' },
+          { key: 'created_at' },
+        ]}
+        actions={{
+          key: 'actions',
+          render: (_v, row) =>
+            row.state === 'pending' ? null : (
+              <Button
+                size="small"
+                data-testid={`replay-${String(row.id)}`}
+                loading={replay.isPending && replay.variables === String(row.id)}
+                onClick={() => replay.mutate(String(row.id))}
+              >
+                {t('developers.replay')}
+              </Button>
+            ),
+        }}
+      />
     </>
   );
 }
