@@ -15,6 +15,7 @@ import {
   haveChromium,
   logInMember,
   openConsole,
+  pickOption,
   poll,
   startConsoleRig,
   warnIfNoChromium,
@@ -23,6 +24,7 @@ import {
 warnIfNoChromium('console account browser tests');
 
 let rig: ConsoleRig;
+let tenantId: number;
 const owner = { email: 'owner@account.test', password: 'correct horse battery' };
 const securityMember = { email: 'security@account.test', password: 'first password 123' };
 const sessionsMember = { email: 'sessions@account.test', password: 'first password 123' };
@@ -30,6 +32,15 @@ const sessionsMember = { email: 'sessions@account.test', password: 'first passwo
 async function apiGet<T>(page: Page, path: string): Promise<T> {
   const res = await page.request.get(path);
   expect(res.status(), `${path}: ${await res.text()}`).toBe(200);
+  return (await res.json()) as T;
+}
+
+/** A change through the page's session, with the CSRF token the console echoes. */
+async function apiPost<T>(page: Page, path: string, body: unknown): Promise<T> {
+  const cookies = await page.context().cookies();
+  const csrf = cookies.find((c) => c.name === 'hy_csrf')?.value ?? '';
+  const res = await page.request.post(path, { data: body, headers: { 'x-csrf-token': csrf } });
+  expect(res.ok(), `${path}: ${await res.text()}`).toBe(true);
   return (await res.json()) as T;
 }
 
@@ -47,6 +58,7 @@ beforeAll(async () => {
   });
   const { db } = rig.t;
   const created = await createTenant({ name: 'account', repository: createAccountsRepository(db.kysely) });
+  tenantId = Number(created.tenant.id);
   await newMember(db, created.tenant.id, owner.email, 'owner', owner.password);
   await newMember(db, created.tenant.id, securityMember.email, 'viewer', securityMember.password);
   await newMember(db, created.tenant.id, sessionsMember.email, 'developer', sessionsMember.password);
@@ -147,6 +159,113 @@ describe.skipIf(!haveChromium)('the console account pages in Chromium', () => {
     expect((await login(sessionsMember.password)).status()).toBe(401);
     expect((await login(next)).status()).toBe(200);
     await other.context().close();
+    await page.context().close();
+  }, 180_000);
+
+  it('pages the webhook deliveries past the first 20 and replays one from its row', async () => {
+    const page = await openConsole(rig, { lang: 'en-US' });
+    await logInMember(page, owner);
+    const { endpoint } = await apiPost<{ endpoint: { id: string } }>(page, '/v1/webhooks/endpoints', {
+      url: 'http://127.0.0.1:9/hooks/account',
+      events: ['message.status'],
+    });
+    // 25 dead-lettered deliveries: the log shows 20 a page, newest first.
+    const { rows } = await rig.t.db.pool.query<{ id: string }>(
+      `insert into webhook_deliveries (tenant_id, endpoint_id, event_id, event_type, payload, state, attempts, done_at)
+       select $1, $2, e, 'message.status',
+              jsonb_build_object('id', e::text, 'type', 'message.status', 'data', '{}'::jsonb), 'dead', 1, now()
+         from (select nextval('webhook_event_ids') as e from generate_series(1, 25)) s
+       returning id`,
+      [tenantId, Number(endpoint.id)],
+    );
+    const ids = rows.map((r) => String(r.id)).sort((a, b) => Number(a) - Number(b));
+    const oldest = ids[0]!;
+    const newest = ids.at(-1)!;
+
+    await page.getByRole('menuitem', { name: 'Developers' }).click();
+    const log = page.locator('.ant-card', { hasText: 'Webhook deliveries' });
+    await log.getByTestId(`replay-${newest}`).waitFor();
+    expect(await log.getByTestId(`replay-${oldest}`).count()).toBe(0);
+    await log.getByRole('button', { name: 'Next' }).click();
+    await log.getByTestId(`replay-${oldest}`).waitFor();
+    expect(await log.getByTestId(`replay-${newest}`).count()).toBe(0);
+    await expect.poll(() => log.locator('tbody tr.ant-table-row').count()).toBe(5);
+
+    await log.getByTestId(`replay-${oldest}`).focus();
+    await page.keyboard.press('Enter');
+    const shown = (await log.getByTestId('replayed').textContent())!;
+    const replayId = /delivery (\d+)/.exec(shown)?.[1];
+    expect(replayId, shown).toBeTruthy();
+    const replay = await apiGet<{ replay_of: string; event_id: string }>(
+      page,
+      `/v1/webhooks/deliveries/${replayId}`,
+    );
+    const original = await apiGet<{ event_id: string }>(page, `/v1/webhooks/deliveries/${oldest}`);
+    expect(replay).toMatchObject({ replay_of: oldest, event_id: original.event_id });
+    // A pending delivery has no Replay: the new one, on the first page.
+    await log.getByRole('button', { name: 'Previous' }).click();
+    await log.locator('tr', { hasText: replayId }).first().waitFor();
+    expect(await log.getByTestId(`replay-${replayId}`).count()).toBe(0);
+    await page.context().close();
+  }, 180_000);
+
+  it('adds a member with a generated password, changes the role and removes the member', async () => {
+    const page = await openConsole(rig, { lang: 'en-US' });
+    await logInMember(page, owner);
+    await page.getByRole('menuitem', { name: 'Members' }).click();
+    const email = 'added@account.test';
+    const member = async () =>
+      (await apiGet<{ data: { email: string; role: string }[] }>(page, '/v1/members')).data.find(
+        (m) => m.email === email,
+      );
+
+    await page.getByTestId('member-email').fill(email);
+    await pickOption(page.getByTestId('member-role'), 'Developer');
+    await page.getByTestId('member-add').click();
+    const password = (await page.getByTestId('member-password').textContent())!.trim();
+    expect(await member()).toMatchObject({ role: 'developer' });
+    const added = await openConsole(rig, { lang: 'en-US' });
+    await logInMember(added, { email, password });
+    await added.context().close();
+
+    // The same address again is refused with the API's code.
+    await page.getByTestId('member-email').fill(email);
+    await page.getByTestId('member-add').click();
+    await poll(() => errorShown(page)).toContain('members.email_taken');
+
+    await pickOption(page.getByTestId(`member-role-${email}`), 'Viewer');
+    await page.getByText("Role changed; the member's sessions have ended.").waitFor();
+    expect(await member()).toMatchObject({ role: 'viewer' });
+
+    await page.getByTestId(`member-remove-${email}`).click();
+    await page.locator('.ant-popconfirm').getByRole('button', { name: 'Remove' }).click();
+    await page.getByTestId(`member-remove-${email}`).waitFor({ state: 'detached' });
+    expect(await member()).toBeUndefined();
+    await page.context().close();
+  }, 180_000);
+
+  it('creates an API credential with an IP allowlist', async () => {
+    const page = await openConsole(rig, { lang: 'en-US' });
+    await logInMember(page, owner);
+    await page.goto('/developers');
+    await page.getByTestId('credential-name').fill('office only');
+    await page.getByTestId('credential-allow').fill('203.0.113.0/24, 2001:db8::/32');
+    await page.getByTestId('credential-create').click();
+    expect((await page.getByTestId('credential-secret').textContent())!.trim()).not.toBe('');
+    const list = await apiGet<{ data: { name: string; allow: string[] }[] }>(page, '/v1/credentials');
+    expect(list.data.find((c) => c.name === 'office only')?.allow).toEqual([
+      '203.0.113.0/24',
+      '2001:db8::/32',
+    ]);
+    await page.locator('tr', { hasText: 'office only' }).getByText('203.0.113.0/24, 2001:db8::/32').waitFor();
+
+    // An address that is not one is refused with the API's code, and nothing is created.
+    await page.getByTestId('credential-name').fill('bad allowlist');
+    await page.getByTestId('credential-allow').fill('not-an-address');
+    await page.getByTestId('credential-create').click();
+    await poll(() => errorShown(page)).toContain('credentials.invalid');
+    const after = await apiGet<{ data: { name: string }[] }>(page, '/v1/credentials');
+    expect(after.data.map((c) => c.name)).toEqual(['office only']);
     await page.context().close();
   }, 180_000);
 });
