@@ -169,4 +169,58 @@ describe.skipIf(!haveChromium)('the operator console in Chromium', { timeout: 3 
     await ops.getByRole('button', { name: 'Check' }).click();
     await ops.getByTestId('findings').getByText('「控制台违禁词」').waitFor();
   });
+
+  it("shows a qualification's documents in the review queue, each opening the file the tenant uploaded, and approves it", async () => {
+    const applicant = await rig.browser.newContext({ baseURL: rig.hongyan.httpUrl! });
+    const email = 'applicant@console.test';
+    const password = 'correct horse battery';
+    const registered = await applicant.request.post('/v1/auth/register', {
+      data: {
+        company_name: '福州控制台测试有限公司',
+        credit_code: '91350100M000100Y43',
+        contact_name: '张三',
+        contact_phone: '13800138000',
+        contact_email: 'contact@console.test',
+        industry: 'software',
+        email,
+        password,
+      },
+    });
+    expect(registered.status(), await registered.text()).toBe(201);
+    const tenantId = ((await registered.json()) as { tenant: { id: number } }).tenant.id;
+    const login = await applicant.request.post('/v1/auth/login', { data: { login: email, password } });
+    expect(login.status(), await login.text()).toBe(200);
+    const csrf = (await applicant.cookies()).find((c) => c.name === 'hy_csrf')!.value;
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.alloc(64, 7),
+    ]);
+    const uploaded = await applicant.request.post('/v1/tenant/documents?kind=business_licence', {
+      headers: { 'content-type': 'image/png', 'x-csrf-token': csrf },
+      data: png,
+    });
+    expect(uploaded.status(), await uploaded.text()).toBe(201);
+    const docId = ((await uploaded.json()) as { id: number }).id;
+    await applicant.close();
+
+    await ops.goto('/operator/reviews');
+    await ops.getByRole('tab', { name: 'Qualifications' }).click();
+    const link = ops.getByTestId(`qualification-document-${docId}`);
+    expect(await link.textContent()).toBe('Business licence · PNG · 1 KB');
+    const href = await link.getAttribute('href');
+    expect(href).toBe(`/v1/operator/tenants/${tenantId}/documents/${docId}`);
+    const file = await ops.request.get(href!);
+    expect(file.headers()['content-type']).toBe('image/png');
+    expect(Buffer.from(await file.body()).equals(png)).toBe(true);
+    const row = ops.locator('tr', { has: link });
+    await row.getByText('91350100M000100Y43').waitFor();
+    await row.getByTestId('queue-age').waitFor();
+
+    await ops.getByTestId(`approve-${tenantId}`).click();
+    await poll(
+      async () =>
+        (await apiGet<{ status: string }>(ops, `/v1/operator/tenants/${tenantId}/application`)).status,
+    ).toBe('active');
+    await link.waitFor({ state: 'detached' });
+  });
 });

@@ -1,6 +1,8 @@
-// Review queues: tenants, signatures, templates and marketing batches, each with its age against
-// the target and one-click approve / reject with a reason; and the settings those targets come
-// from (the desks' hours, time zone, holidays; the signature name length).
+// Review queues: tenants (with their qualification documents), signatures, templates and
+// marketing batches, each with its age (against the target where the desk has one: the
+// qualification queue has none in the API yet) and one-click approve / reject with a reason; and
+// the settings those targets come from (the desks' hours, time zone, holidays; the signature name
+// length).
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Input, Modal, Space, Tabs, Tag, Typography } from 'antd';
 import { useState } from 'react';
@@ -54,6 +56,42 @@ function Age({ row }: { row: Row }) {
   );
 }
 
+interface QualificationDocument {
+  id: number;
+  kind: string;
+  content_type: string;
+  size_bytes: number;
+}
+
+/** A tenant's qualification documents, each a link that opens (or downloads) it. */
+function QualificationDocuments({ row }: { row: Row }) {
+  const { tr } = useI18n();
+  const docs = Array.isArray(row.documents) ? (row.documents as QualificationDocument[]) : [];
+  if (docs.length === 0) return <Typography.Text type="secondary">—</Typography.Text>;
+  return (
+    <Space direction="vertical" size={2}>
+      {docs.map((doc) => (
+        <a
+          key={doc.id}
+          href={`/v1/operator/tenants/${String(row.id)}/documents/${doc.id}`}
+          target="_blank"
+          rel="noreferrer"
+          data-testid={`qualification-document-${doc.id}`}
+        >
+          {tr(`documentKind.${doc.kind}`)} · {DOCUMENT_TYPES[doc.content_type] ?? doc.content_type} ·{' '}
+          {Math.max(1, Math.round(doc.size_bytes / 1024))} KB
+        </a>
+      ))}
+    </Space>
+  );
+}
+
+const DOCUMENT_TYPES: Record<string, string> = {
+  'application/pdf': 'PDF',
+  'image/jpeg': 'JPEG',
+  'image/png': 'PNG',
+};
+
 const age: Column = { key: 'age_minutes', render: (_v, row) => <Age row={row} /> };
 
 const QUEUES: Queue[] = [
@@ -102,7 +140,17 @@ const QUEUES: Queue[] = [
     path: '/v1/operator/reviews/tenants',
     decide: (id, a) => `/v1/operator/tenants/${id}/${a}`,
     idKey: 'id',
-    columns: [{ key: 'id' }, { key: 'name' }, { key: 'status' }, { key: 'submitted_at' }, age],
+    columns: [
+      { key: 'id' },
+      { key: 'name' },
+      { key: 'company_name' },
+      { key: 'credit_code' },
+      { key: 'industry' },
+      { key: 'contact_name' },
+      { key: 'submitted_at' },
+      { key: 'documents', render: (_v, row) => <QualificationDocuments row={row} /> },
+      age,
+    ],
   },
   {
     key: 'marketing',
