@@ -1,5 +1,6 @@
-// Records: search by number, status, batch and time; each message's timeline of states and its
-// receipt code; export of the same filters as CSV.
+// Records: search by number, status, batch, template and time; each message's timeline of states,
+// its final state with the receipt or error code; export of the same filters as CSV or XLSX. A row
+// opens its timeline on a click, or from its id's link with the keyboard (Tab, Enter).
 import { useQuery } from '@tanstack/react-query';
 import {
   Button,
@@ -46,7 +47,11 @@ interface Message {
   batch_id: string | null;
   carrier_message_id: string | null;
   error: { code: string; detail: string | null } | null;
-  events: { status: string; at: string }[];
+  events: { status: string; at: string; code?: string; detail?: string | null }[];
+}
+interface Template {
+  id: string;
+  name: string;
 }
 
 function MessageDetail({ id }: { id: string }) {
@@ -83,9 +88,18 @@ function MessageDetail({ id }: { id: string }) {
       <Timeline
         data-testid="timeline"
         items={m.events.map((e) => ({
+          color: e.code ? 'red' : undefined,
           children: (
             <>
               <StatusTag value={e.status} /> {formatValue(e.at)}
+              {e.code && (
+                <div>
+                  <Typography.Text code data-testid="timeline-code">
+                    {e.code}
+                  </Typography.Text>{' '}
+                  {e.detail && <Typography.Text type="secondary">{e.detail}</Typography.Text>}
+                </div>
+              )}
             </>
           ),
         }))}
@@ -98,11 +112,22 @@ export default function Records() {
   const { t, tr } = useI18n();
   const [filters, setFilters] = useState<Query>({});
   const [open, setOpen] = useState<string | null>(null);
-  const apply = (v: { phone?: string; status?: string; batch_id?: string; range?: [Dayjs, Dayjs] | null }) =>
+  const templates = useQuery({
+    queryKey: ['templates'],
+    queryFn: () => get<{ data: Template[] }>('/v1/templates'),
+  });
+  const apply = (v: {
+    phone?: string;
+    status?: string;
+    batch_id?: string;
+    template_id?: string;
+    range?: [Dayjs, Dayjs] | null;
+  }) =>
     setFilters({
       phone: v.phone?.trim(),
       status: v.status,
       batch_id: v.batch_id?.trim(),
+      template_id: v.template_id,
       created_after: v.range?.[0]?.toISOString(),
       created_before: v.range?.[1]?.toISOString(),
     });
@@ -124,6 +149,18 @@ export default function Records() {
           <Form.Item name="batch_id" label={t('field.batch_id')}>
             <Input allowClear style={{ width: 120 }} />
           </Form.Item>
+          <Form.Item name="template_id" label={t('records.template')}>
+            <Select
+              allowClear
+              data-testid="template-filter"
+              style={{ width: 180 }}
+              loading={templates.isPending}
+              status={templates.error ? 'error' : undefined}
+              placeholder={templates.error ? t('state.error') : undefined}
+              notFoundContent={t('state.empty')}
+              options={(templates.data?.data ?? []).map((x) => ({ value: x.id, label: x.name }))}
+            />
+          </Form.Item>
           <Form.Item name="range" label={t('records.time')}>
             <DatePicker.RangePicker showTime />
           </Form.Item>
@@ -131,8 +168,15 @@ export default function Records() {
             <Button type="primary" htmlType="submit">
               {t('action.search')}
             </Button>
-            <Button href={withQuery('/v1/messages/export', filters)} download>
-              {t('action.export')}
+            <Button href={withQuery('/v1/messages/export', filters)} download data-testid="export-csv">
+              {t('records.exportCsv')}
+            </Button>
+            <Button
+              href={withQuery('/v1/messages/export', { ...filters, format: 'xlsx' })}
+              download
+              data-testid="export-xlsx"
+            >
+              {t('records.exportXlsx')}
             </Button>
           </Space>
         </Form>
@@ -144,7 +188,24 @@ export default function Records() {
         refetchInterval={5000}
         onRow={(r: Row) => setOpen(String(r.id))}
         columns={[
-          { key: 'id' },
+          {
+            key: 'id',
+            // A button: reached with Tab and opened with Enter, as the row is with a click.
+            render: (v) => (
+              <Button
+                type="link"
+                size="small"
+                style={{ padding: 0 }}
+                data-testid={`open-${String(v)}`}
+                onClick={(e) => {
+                  e.stopPropagation();
+                  setOpen(String(v));
+                }}
+              >
+                {String(v)}
+              </Button>
+            ),
+          },
           { key: 'to' },
           { key: 'status' },
           { key: 'type', render: (v) => tr(`type.${String(v)}`) },

@@ -1,5 +1,7 @@
-// Send: one number or a pasted batch, free text or an approved template with its variables, a
-// signature, live part count and cost, schedule, and the marketing review notice.
+// Send: one number, a pasted batch or an imported file (CSV or XLSX, uploaded as an audience file
+// with a progress bar, its refused rows shown with their reasons), free text or an approved
+// template with its variables, a signature, live part count and cost, schedule, and the marketing
+// review notice with the time the API expects the review by.
 import { useMutation, useQuery } from '@tanstack/react-query';
 import {
   Alert,
@@ -9,17 +11,20 @@ import {
   Descriptions,
   Form,
   Input,
+  Progress,
   Radio,
   Select,
   Space,
+  Table,
   Typography,
 } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { useMemo, useState } from 'react';
-import { get, post } from '../../api.ts';
+import { ApiError, get, post } from '../../api.ts';
 import { type Finding, Findings } from '../../components/Findings.tsx';
-import { errorText } from '../../components/states.tsx';
+import { ErrorState, errorText } from '../../components/states.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
+import { formatDateTime } from '../../i18n/lang.ts';
 import { countParts, parseRecipients } from '../../parts.ts';
 
 interface Signature {
@@ -36,11 +41,186 @@ interface Template {
   status: string;
   variables: { name: string }[];
 }
+interface AudienceFile {
+  id: string;
+  file_name: string;
+  format: string;
+  variables: string[];
+  rows_read: number;
+  recipients: number;
+  invalid: number;
+  duplicates: number;
+  errors: { row: number; value: string; reason: string; first_row?: number }[];
+}
+interface Review {
+  status: string;
+  expected_by: string;
+}
+interface BatchResult {
+  id: string;
+  accepted: number;
+  rejected: number;
+  review: Review | null;
+  results?: { index: number; to: string; accepted: boolean; error?: { code: string; message: string } }[];
+}
+type Outcome = { text: string; review: Review | null; refused: NonNullable<BatchResult['results']> };
 const MAX_RECIPIENTS = 10_000;
+
+/**
+ * A multipart upload that reports its progress (fetch cannot): the session cookie, the CSRF token
+ * echoed, and the API's error shape turned into an ApiError, as api.ts does for other calls.
+ */
+function uploadWithProgress<T>(
+  path: string,
+  form: FormData,
+  onProgress: (percent: number) => void,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    const csrf = /(?:^|;\s*)hy_csrf=([^;]*)/.exec(document.cookie);
+    xhr.setRequestHeader('x-csrf-token', csrf ? decodeURIComponent(csrf[1]!) : '');
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress(Math.round((e.loaded / e.total) * 100));
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'http.network', 'The upload did not reach Hongyan.'));
+    xhr.onload = () => {
+      let body: unknown;
+      try {
+        body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        body = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        // A small file may be sent whole before any progress event.
+        onProgress(100);
+        return resolve(body as T);
+      }
+      const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+      reject(new ApiError(xhr.status, error?.code ?? `http.${xhr.status}`, error?.message ?? xhr.statusText));
+    };
+    xhr.send(form);
+  });
+}
+
+/** Pick a CSV or XLSX, upload it with a progress bar, and show what it holds and what it refused. */
+function FileImport({
+  file,
+  onFile,
+}: {
+  file: AudienceFile | null;
+  onFile: (f: AudienceFile | null) => void;
+}) {
+  const { t, tr } = useI18n();
+  const [percent, setPercent] = useState<number | null>(null);
+  const importFile = useMutation({
+    mutationFn: (chosen: File) => {
+      const form = new FormData();
+      form.append('file', chosen);
+      setPercent(0);
+      return uploadWithProgress<AudienceFile>('/v1/campaigns/audience-files', form, setPercent);
+    },
+    onMutate: () => onFile(null),
+    onSuccess: (f) => onFile(f),
+  });
+  const refused = file?.errors ?? [];
+  return (
+    <>
+      <Space wrap>
+        <input
+          type="file"
+          data-testid="recipients-file"
+          accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+          onChange={(e) => {
+            const chosen = e.target.files?.[0];
+            if (chosen) importFile.mutate(chosen);
+            e.target.value = '';
+          }}
+        />
+        <Typography.Text type="secondary">{t('send.fileHelp')}</Typography.Text>
+      </Space>
+      {percent !== null && (importFile.isPending || importFile.isSuccess) && (
+        <div data-testid="file-progress">
+          <Progress
+            percent={percent}
+            status={importFile.isPending ? 'active' : 'success'}
+            format={(p) => (importFile.isPending && p === 100 ? t('send.fileReading') : `${p}%`)}
+          />
+        </div>
+      )}
+      {importFile.error && (
+        <div style={{ marginTop: 8 }}>
+          <ErrorState error={importFile.error} />
+        </div>
+      )}
+      {file && (
+        <>
+          <Descriptions size="small" column={{ xs: 1, sm: 2, md: 5 }} style={{ marginTop: 8 }}>
+            <Descriptions.Item label={t('field.file_name')}>{file.file_name}</Descriptions.Item>
+            <Descriptions.Item label={t('field.rows_read')}>{file.rows_read}</Descriptions.Item>
+            <Descriptions.Item label={t('field.recipients')}>
+              <span data-testid="file-recipients">{file.recipients}</span>
+            </Descriptions.Item>
+            <Descriptions.Item label={t('field.invalid')}>{file.invalid}</Descriptions.Item>
+            <Descriptions.Item label={t('field.duplicates')}>{file.duplicates}</Descriptions.Item>
+            <Descriptions.Item label={t('send.fileVariables')} span={5}>
+              {file.variables.length ? file.variables.join(', ') : '—'}
+            </Descriptions.Item>
+          </Descriptions>
+          {file.recipients > MAX_RECIPIENTS && (
+            <Alert
+              type="error"
+              showIcon
+              style={{ marginBottom: 8 }}
+              message={t('send.fileTooMany', { n: file.recipients, max: MAX_RECIPIENTS })}
+            />
+          )}
+          {refused.length > 0 && (
+            <>
+              <Typography.Text strong>{t('send.fileRefused')}</Typography.Text>
+              <Table
+                data-testid="file-refused"
+                size="small"
+                rowKey="row"
+                pagination={{ pageSize: 10, hideOnSinglePage: true }}
+                dataSource={refused}
+                columns={[
+                  { key: 'row', dataIndex: 'row', title: t('send.fileRow') },
+                  { key: 'value', dataIndex: 'value', title: t('send.fileValue') },
+                  {
+                    key: 'reason',
+                    dataIndex: 'reason',
+                    title: t('field.reason'),
+                    render: (reason: string, r) =>
+                      reason === 'duplicate'
+                        ? t('send.fileDuplicateOf', { row: r.first_row ?? '?' })
+                        : `${tr(`send.reason.${reason}`)} (${reason})`,
+                  },
+                ]}
+              />
+              {file.invalid + file.duplicates > refused.length && (
+                <Typography.Text type="secondary">
+                  {t('send.fileMoreRefused', { n: file.invalid + file.duplicates })}
+                </Typography.Text>
+              )}
+              <div>
+                <Button size="small" href={`/v1/campaigns/audience-files/${file.id}/errors`} download>
+                  {t('send.fileErrors')}
+                </Button>
+              </div>
+            </>
+          )}
+        </>
+      )}
+    </>
+  );
+}
 
 export default function Send() {
   const { t, tr } = useI18n();
   const [mode, setMode] = useState<'text' | 'template'>('text');
+  const [source, setSource] = useState<'paste' | 'file'>('paste');
+  const [file, setFile] = useState<AudienceFile | null>(null);
   const [numbers, setNumbers] = useState('');
   const [content, setContent] = useState('');
   const [type, setType] = useState('notification');
@@ -61,6 +241,9 @@ export default function Send() {
   const template = approvedTemplates.find((x) => x.id === templateId);
   const signName = sign ?? approvedSigns.find((s) => s.is_default)?.name ?? approvedSigns[0]?.name;
   const recipients = useMemo(() => parseRecipients(numbers), [numbers]);
+  const recipientCount = source === 'file' ? (file?.recipients ?? 0) : recipients.length;
+  // In a file, a column named as a variable gives each recipient its own value.
+  const fileVariables = new Set(source === 'file' ? (file?.variables ?? []) : []);
   const effectiveType = mode === 'template' ? (template?.type ?? 'notification') : type;
 
   const body =
@@ -85,45 +268,63 @@ export default function Send() {
         ...(sendAt ? { send_at: sendAt.toISOString() } : {}),
       };
       const withParams = mode === 'template' ? { params } : {};
+      const batch = async (body: Record<string, unknown>): Promise<Outcome> => {
+        const b = await post<BatchResult>('/v1/batches', body);
+        return {
+          text: t('send.sentBatch', { id: b.id, accepted: b.accepted, rejected: b.rejected }),
+          review: b.review,
+          refused: (b.results ?? []).filter((r) => !r.accepted),
+        };
+      };
+      if (source === 'file') return batch({ ...common, ...withParams, audience_file_id: file!.id });
       if (recipients.length === 1) {
         const m = await post<{ id: string; status: string }>('/v1/messages', {
           to: recipients[0],
           ...common,
           ...withParams,
         });
-        return t('send.sentOne', { id: m.id, status: tr(`status.${m.status}`) });
+        return {
+          text: t('send.sentOne', { id: m.id, status: tr(`status.${m.status}`) }),
+          review: null,
+          refused: [],
+        } satisfies Outcome;
       }
-      const b = await post<{ id: string; accepted: number; rejected: number; review?: unknown }>(
-        '/v1/batches',
-        {
-          ...common,
-          recipients: recipients.map((to) => ({ to, ...withParams })),
-        },
-      );
-      return t('send.sentBatch', { id: b.id, accepted: b.accepted, rejected: b.rejected });
+      return batch({ ...common, ...withParams, recipients: recipients.map((to) => ({ to })) });
     },
   });
 
-  const tooMany = recipients.length > MAX_RECIPIENTS;
-  const canSend = recipients.length > 0 && !tooMany && (mode === 'text' ? content.trim() !== '' : !!template);
+  const tooMany = recipientCount > MAX_RECIPIENTS;
+  const canSend = recipientCount > 0 && !tooMany && (mode === 'text' ? content.trim() !== '' : !!template);
   return (
     <>
       <Typography.Title level={3}>{t('nav.send')}</Typography.Title>
       <Card>
         <Form layout="vertical" onFinish={() => send.mutate()}>
-          <Form.Item
-            label={t('send.recipients')}
-            help={t('send.recipientsHelp', { n: recipients.length, max: MAX_RECIPIENTS })}
-          >
-            <Input.TextArea
-              data-testid="recipients"
-              rows={4}
-              value={numbers}
-              onChange={(e) => setNumbers(e.target.value)}
-              placeholder="+8613800138000"
-              status={tooMany ? 'error' : undefined}
-            />
+          <Form.Item label={t('send.source')}>
+            <Radio.Group value={source} onChange={(e) => setSource(e.target.value as 'paste' | 'file')}>
+              <Radio.Button value="paste">{t('send.sourcePaste')}</Radio.Button>
+              <Radio.Button value="file">{t('send.sourceFile')}</Radio.Button>
+            </Radio.Group>
           </Form.Item>
+          {source === 'paste' ? (
+            <Form.Item
+              label={t('send.recipients')}
+              help={t('send.recipientsHelp', { n: recipients.length, max: MAX_RECIPIENTS })}
+            >
+              <Input.TextArea
+                data-testid="recipients"
+                rows={4}
+                value={numbers}
+                onChange={(e) => setNumbers(e.target.value)}
+                placeholder="+8613800138000"
+                status={tooMany ? 'error' : undefined}
+              />
+            </Form.Item>
+          ) : (
+            <Form.Item label={t('send.file')}>
+              <FileImport file={file} onFile={setFile} />
+            </Form.Item>
+          )}
           <Form.Item label={t('send.mode')}>
             <Radio.Group value={mode} onChange={(e) => setMode(e.target.value as 'text' | 'template')}>
               <Radio.Button value="text">{t('send.freeText')}</Radio.Button>
@@ -153,6 +354,12 @@ export default function Send() {
             </>
           ) : (
             <>
+              {templates.error && (
+                <ErrorState error={templates.error} retry={() => void templates.refetch()} />
+              )}
+              {templates.isSuccess && approvedTemplates.length === 0 && (
+                <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('send.noTemplate')} />
+              )}
               <Form.Item label={t('send.template')}>
                 <div data-testid="template-select">
                   <Select
@@ -171,7 +378,11 @@ export default function Send() {
                 </div>
               </Form.Item>
               {template?.variables.map((v) => (
-                <Form.Item key={v.name} label={v.name}>
+                <Form.Item
+                  key={v.name}
+                  label={v.name}
+                  help={fileVariables.has(v.name) ? t('send.fromFile') : undefined}
+                >
                   <Input
                     data-testid={`param-${v.name}`}
                     value={params[v.name] ?? ''}
@@ -180,6 +391,9 @@ export default function Send() {
                 </Form.Item>
               ))}
             </>
+          )}
+          {signatures.error && (
+            <ErrorState error={signatures.error} retry={() => void signatures.refetch()} />
           )}
           <Form.Item label={t('field.signature')}>
             <Select
@@ -199,9 +413,11 @@ export default function Send() {
             <Descriptions.Item label={t('send.parts')}>
               <span data-testid="parts">{parts.parts}</span> ({parts.encoding.toUpperCase()}, {parts.length})
             </Descriptions.Item>
-            <Descriptions.Item label={t('send.recipientCount')}>{recipients.length}</Descriptions.Item>
+            <Descriptions.Item label={t('send.recipientCount')}>
+              <span data-testid="recipient-count">{recipientCount}</span>
+            </Descriptions.Item>
             <Descriptions.Item label={t('send.cost')}>
-              <span data-testid="cost">{parts.parts * recipients.length}</span> {t('unit.parts')}
+              <span data-testid="cost">{parts.parts * recipientCount}</span> {t('unit.parts')}
             </Descriptions.Item>
           </Descriptions>
           {effectiveType === 'marketing' && (
@@ -216,8 +432,36 @@ export default function Send() {
               type="success"
               showIcon
               style={{ marginBottom: 16 }}
-              message={send.data}
+              message={send.data.text}
               data-testid="send-result"
+            />
+          )}
+          {send.data?.review && (
+            <Alert
+              type="warning"
+              showIcon
+              style={{ marginBottom: 16 }}
+              data-testid="review-notice"
+              message={t('send.underReview', { at: formatDateTime(send.data.review.expected_by) })}
+            />
+          )}
+          {send.data && send.data.refused.length > 0 && (
+            <Table
+              data-testid="batch-refused"
+              size="small"
+              style={{ marginBottom: 16 }}
+              rowKey="index"
+              pagination={{ pageSize: 10, hideOnSinglePage: true }}
+              dataSource={send.data.refused}
+              columns={[
+                { key: 'to', dataIndex: 'to', title: t('field.to') },
+                {
+                  key: 'error',
+                  dataIndex: 'error',
+                  title: t('field.reason'),
+                  render: (e?: { code: string; message: string }) => (e ? `${e.code}: ${e.message}` : '—'),
+                },
+              ]}
             />
           )}
           {send.error && (
