@@ -367,6 +367,7 @@ const fixtures: Record<string, Record<string, Fixture>> = {
   '/v1/members/:id': { id: member },
   '/v1/members/:id/password-reset': { id: member },
   '/v1/members/:id/reset-code': { id: member },
+  '/v1/credentials/:id': { id: credential },
   '/v1/credentials/:id/rotate': { id: credential },
   '/v1/credentials/:id/revoke': { id: credential },
   '/v1/smpp-accounts/:id/disable': { id: smppAccount },
@@ -408,6 +409,7 @@ const fixtures: Record<string, Record<string, Fixture>> = {
 /** Bodies that pass a route's schema, so that the request reaches the tenant check. */
 const validBodies: Record<string, unknown> = {
   'PATCH /v1/members/:id': { role: 'admin' },
+  'PATCH /v1/credentials/:id': { allow: ['192.0.2.0/24'] },
   // A new time for B's scheduled send (its fixture is a day away, so at least an hour away).
   'PATCH /v1/messages/:id': { send_at: new Date(Date.now() + 2 * 86_400_000).toISOString() },
   'PATCH /v1/batches/:id': { send_at: new Date(Date.now() + 2 * 86_400_000).toISOString() },

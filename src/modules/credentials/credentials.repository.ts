@@ -80,6 +80,15 @@ export function createCredentialsRepository(pool: Queryable) {
       );
       return rows[0] ?? null;
     },
+    /** A live credential's new allowlist; null when there is no such credential or it is revoked. */
+    async setAllow(tenantId: number, id: number, allow: readonly string[]): Promise<CredentialRow | null> {
+      const { rows } = await pool.query<CredentialRow>(
+        `update api_credentials set allow_cidrs = $3
+          where tenant_id = $1 and id = $2 and revoked_at is null returning *`,
+        [tenantId, id, allow],
+      );
+      return rows[0] ?? null;
+    },
     async revokeCredential(tenantId: number, id: number, at: Date): Promise<CredentialRow | null> {
       const { rows } = await pool.query<CredentialRow>(
         `update api_credentials set revoked_at = coalesce(revoked_at, $3)

@@ -201,6 +201,28 @@ describe('signed requests', () => {
     expect(code(outside6)).toBe('auth.ip_not_allowed');
   });
 
+  it("PATCH replaces a live credential's allowlist, checked at once; a bad CIDR, a revoked or another tenant's credential is refused", async () => {
+    const pair = await createPair({ name: 'moved', scopes: ['send'], allow: ['203.0.113.0/24'] });
+    const patchAllow = (allow: unknown, id = pair.id, auth = tenantA.auth) =>
+      app.inject({ method: 'PATCH', url: `/v1/credentials/${id}`, headers: auth, payload: { allow } });
+    expect(code(await signedSend(pair, { remoteAddress: '198.51.100.7' }))).toBe('auth.ip_not_allowed');
+    const moved = await patchAllow([' 198.51.100.0/24 ', '2001:db8::/32']);
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(moved.json()).toMatchObject({ id: pair.id, allow: ['198.51.100.0/24', '2001:db8::/32'] });
+    expect((await signedSend(pair, { remoteAddress: '198.51.100.7' })).statusCode).toBe(202);
+    expect(code(await signedSend(pair, { remoteAddress: '203.0.113.77' }))).toBe('auth.ip_not_allowed');
+
+    const bad = await patchAllow(['10.0.0.0/33']);
+    expect([bad.statusCode, code(bad)]).toEqual([400, 'credentials.invalid']);
+    expect((await patchAllow([])).json().allow).toEqual([]);
+    expect((await signedSend(pair, { remoteAddress: '203.0.113.77' })).statusCode).toBe(202);
+
+    const bPair = await createPair({ name: 'b-allow', scopes: ['send'] }, tenantB.auth);
+    expect(code(await patchAllow(['192.0.2.0/24'], bPair.id))).toBe('credentials.not_found');
+    await app.inject({ method: 'POST', url: `/v1/credentials/${pair.id}/revoke`, headers: tenantA.auth });
+    expect(code(await patchAllow(['192.0.2.0/24']))).toBe('credentials.not_found');
+  });
+
   it('a credential without the send scope cannot send, yet reads', async () => {
     const pair = await createPair({ name: 'read-only', scopes: ['read'] });
     const res = await signedSend(pair);

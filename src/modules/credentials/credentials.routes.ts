@@ -1,4 +1,5 @@
-// /v1/credentials: a tenant's signed API credentials (list, create, rotate, revoke). A signed
+// /v1/credentials: a tenant's signed API credentials (list, create, change the allowlist, rotate,
+// revoke). A signed
 // credential cannot manage credentials (no scope opens these routes): a login or the tenant's
 // bearer key does.
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +12,7 @@ import {
   listCredentials,
   revokeCredential,
   rotateCredential,
+  updateCredentialAllow,
 } from './credentials.usecases.ts';
 
 const credentialView = {
@@ -41,6 +43,13 @@ const withSecret = {
     credential: credentialView,
     app_secret: { type: 'string', description: 'Shown once; stored sealed with the master key.' },
   },
+} as const;
+
+const allowSchema = {
+  type: 'array',
+  maxItems: 100,
+  items: { type: 'string', maxLength: 64 },
+  description: 'IPv4/IPv6 CIDRs the requests may come from; empty or absent: any address.',
 } as const;
 
 interface CreateBody {
@@ -94,12 +103,7 @@ export async function registerCredentialRoutes(app: FastifyInstance, ctx: AppCon
               maxItems: SCOPES.length,
               items: { type: 'string', enum: [...SCOPES] },
             },
-            allow: {
-              type: 'array',
-              maxItems: 100,
-              items: { type: 'string', maxLength: 64 },
-              description: 'IPv4/IPv6 CIDRs the requests may come from; empty or absent: any address.',
-            },
+            allow: allowSchema,
             rate_limit: {
               type: 'integer',
               minimum: 1,
@@ -121,6 +125,38 @@ export async function registerCredentialRoutes(app: FastifyInstance, ctx: AppCon
         ...deps,
       });
       return reply.status(201).send({ credential, app_secret: appSecret });
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: { allow: string[] } }>(
+    '/v1/credentials/:id',
+    {
+      preHandler: auth,
+      config: { permission: 'credentials.manage' },
+      bodyLimit: 64 * 1024,
+      schema: {
+        tags: ['credentials'],
+        summary: "Replace a live credential's IP allowlist (empty: any address)",
+        params: idParam,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['allow'],
+          properties: { allow: allowSchema },
+        },
+        response: { 200: credentialView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const view = await updateCredentialAllow({
+        tenantId: request.tenantId,
+        id: Number(request.params.id),
+        allow: request.body.allow,
+        repository: ctx.credentials,
+      });
+      // This node checks the new list at once; other nodes within their cache's 10 s.
+      ctx.signedRequests.forget(view.app_key);
+      return view;
     },
   );
 

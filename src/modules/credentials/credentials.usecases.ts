@@ -1,4 +1,4 @@
-// Create, list, rotate and revoke a tenant's signed API credentials. The AppSecret is returned
+// Create, list, rotate, revoke a tenant's signed API credentials and change their IP allowlists. The AppSecret is returned
 // once, at creation or rotation; the table holds it sealed with the master key.
 import { type KeyRingSource, seal } from '../../shared/secrets.ts';
 import { credentialNotFound, invalidCredential } from './credentials.errors.ts';
@@ -114,4 +114,34 @@ export async function revokeCredential({
   const row = await repository.revokeCredential(tenantId, id, now);
   if (!row) throw credentialNotFound();
   return toCredentialView(row);
+}
+
+/** A live credential's IP allowlist replaced (empty: any address); the same checks as at creation. */
+export async function updateCredentialAllow({
+  tenantId,
+  id,
+  allow,
+  repository,
+}: {
+  tenantId: number;
+  id: number;
+  allow: readonly string[];
+  repository: CredentialsRepository;
+}): Promise<CredentialView> {
+  const row = await repository.getCredential(tenantId, id);
+  if (!row || row.revoked_at) throw credentialNotFound();
+  const problems = validateCredentialInput({
+    name: row.name,
+    scopes: row.scopes,
+    allow,
+    rateLimit: row.rate_limit,
+  });
+  if (problems.length > 0) throw invalidCredential({ message: problems.join('; '), details: problems });
+  const updated = await repository.setAllow(
+    tenantId,
+    id,
+    allow.map((c) => c.trim()),
+  );
+  if (!updated) throw credentialNotFound();
+  return toCredentialView(updated);
 }
