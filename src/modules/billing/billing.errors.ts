@@ -17,3 +17,8 @@ export const adjustmentBelowZero = createError({
   statusCode: 409,
   message: 'The adjustment would take more parts than the tenant has available.',
 });
+export const invalidLedgerCursor = createError({
+  code: 'billing.invalid_cursor',
+  statusCode: 400,
+  message: 'The cursor is not valid.',
+});

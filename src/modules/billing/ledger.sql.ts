@@ -255,3 +255,37 @@ export async function readBalance(db: Queryable, tenantId: number) {
     lots: (row.lots ?? []).map((l) => ({ ...l, expires_at: new Date(l.expires_at) })),
   };
 }
+
+export type LedgerKind = 'reserve' | 'capture' | 'refund' | 'release' | 'credit' | 'adjust' | 'expire';
+
+export interface LedgerRow {
+  id: number;
+  kind: LedgerKind;
+  available_delta: number;
+  reserved_delta: number;
+  units: number | null;
+  message_id: number | null;
+  batch_id: number | null;
+  order_id: number | null;
+  lot_id: number | null;
+  reason: string | null;
+  created_at: Date;
+}
+
+/**
+ * A tenant's ledger rows, newest first, below `beforeId` when given (the index on
+ * (tenant_id, id) answers it without reading other tenants' rows).
+ */
+export async function listLedger(
+  db: Queryable,
+  input: { tenantId: number; beforeId?: number; kind?: LedgerKind; limit: number },
+): Promise<LedgerRow[]> {
+  const result = await db.query<LedgerRow>(
+    `select id, kind, available_delta, reserved_delta, units, message_id, batch_id, order_id, lot_id, reason, created_at
+       from billing_ledger
+      where tenant_id = $1 and ($2::bigint is null or id < $2) and ($3::text is null or kind = $3)
+      order by id desc limit $4`,
+    [input.tenantId, input.beforeId ?? null, input.kind ?? null, input.limit],
+  );
+  return result.rows;
+}
