@@ -3,7 +3,8 @@
 // but those to numbers ending in 9 and has every recipient it delivers to reply "TD". Messages are sent through
 // the API; the home page shows them as the daily statistics count them (figures and both charts'
 // data), with the replies; the replies put the numbers on the opt-outs page, where a number is
-// found, added and taken off, each change read back through the API.
+// found, added and taken off, each change read back through the API; the billing page shows the
+// messages' movements in the ledger and a statement over a range of days picked on the page.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import {
   haveChromium,
   logInMember,
   openConsole,
+  pickOption,
   poll,
   startConsoleRig,
   warnIfNoChromium,
@@ -28,6 +30,8 @@ let rig: ConsoleRig;
 let page: Page;
 let apiKey: string;
 let profileDir: string;
+/** The messages the first test sends, in order: two delivered, the last undelivered. */
+const ids: string[] = [];
 const member = { email: 'home@console.test', password: 'correct horse battery' };
 const DELIVERED = ['+8613800138001', '+8613800138002'];
 const UNDELIVERED = '+8613800138009';
@@ -42,6 +46,16 @@ async function api(method: string, route: string, body?: unknown) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (res.status === 204 ? null : await res.json()) as any };
+}
+
+/** Types a range into the statement's range picker (each input shows the current day as its placeholder). */
+async function pickRange(from: string, to: string) {
+  const inputs = page.getByTestId('statement-range').locator('input');
+  await inputs.first().click();
+  await inputs.first().fill(from);
+  await inputs.first().press('Enter');
+  await inputs.last().fill(to);
+  await inputs.last().press('Enter');
 }
 
 beforeAll(async () => {
@@ -78,7 +92,6 @@ afterAll(async () => {
 
 describe.skipIf(!haveChromium)('the console home, opt-outs and billing in Chromium', () => {
   it("shows today's and this month's sends, the delivery rate, both charts' data and the latest replies from the API's daily statistics", async () => {
-    const ids: string[] = [];
     for (const [to, type] of [
       [DELIVERED[0]!, 'verification'],
       [DELIVERED[1]!, 'notification'],
@@ -155,5 +168,56 @@ describe.skipIf(!haveChromium)('the console home, opt-outs and billing in Chromi
     await poll(() => table.getByText(added).count()).toBe(0);
     const after = await api('GET', `/v1/compliance/opt-outs?phone=${encodeURIComponent(added)}`);
     expect(after.body.data).toEqual([]);
+  }, 120_000);
+
+  it("shows the ledger's movements of the messages, filtered by kind, and a statement over a picked range with its export", async () => {
+    const session = async (route: string) => {
+      const res = await page.request.get(route);
+      expect(res.status(), await res.text()).toBe(200);
+      return res;
+    };
+    const ledger = (await (await session('/v1/billing/ledger?limit=500')).json()).data as {
+      kind: string;
+      message_id: string | null;
+    }[];
+    const count = (kind: string) => ledger.filter((r) => r.kind === kind).length;
+    expect([count('reserve'), count('capture'), count('refund'), count('credit')]).toEqual([3, 3, 1, 1]);
+
+    await page.getByRole('menuitem', { name: 'Billing' }).click();
+    await page.waitForURL('**/billing');
+    const table = page.getByTestId('ledger');
+    await poll(() => table.getByText('Reserved for a message', { exact: true }).count()).toBe(3);
+    expect(await table.getByText('Charged (carrier took it)', { exact: true }).count()).toBe(3);
+    expect(await table.getByText('Purchase or credit', { exact: true }).count()).toBe(1);
+    await pickOption(page.getByTestId('ledger-kind'), 'Refunded (failed)');
+    await poll(() => table.locator('tbody tr.ant-table-row').count()).toBe(1);
+    expect(await table.locator('tbody tr.ant-table-row').textContent()).toContain(ids[2]!);
+
+    const day = (offset: number) =>
+      new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(
+        new Date(Date.now() + offset * 86_400_000),
+      );
+    const statement = page.getByTestId('statement');
+    await poll(() => statement.locator('tbody tr.ant-table-row').count()).toBe(2);
+    // Yesterday to today: today's two rows (verification, notification).
+    await pickRange(day(-1), day(0));
+    await page.getByText(`Statement (${day(-1)} to ${day(0)})`).waitFor();
+    await poll(() => statement.locator('tbody tr.ant-table-row').count()).toBe(2);
+    const text = await statement.textContent();
+    expect(text).toContain('Verification');
+    expect(text).toContain('Notification');
+    const href = await page.getByTestId('statement-csv').getAttribute('href');
+    const url = new URL(href!, rig.hongyan.httpUrl!);
+    expect([
+      url.searchParams.get('from'),
+      url.searchParams.get('to'),
+      url.searchParams.get('format'),
+    ]).toEqual([day(-1), day(0), 'csv']);
+    const csv = await (await session(href!)).text();
+    expect(csv.split('\n').filter((l) => l.startsWith(day(0)))).toHaveLength(2);
+    // A range of days with no messages: the statement is empty.
+    await pickRange(day(-60), day(-40));
+    await page.getByText(`Statement (${day(-60)} to ${day(-40)})`).waitFor();
+    await statement.locator('.ant-empty').waitFor();
   }, 120_000);
 });
