@@ -41,6 +41,52 @@ export interface RouteView {
   created_at: string;
 }
 
+function checkRoute(input: RouteInput): void {
+  const problems = validateRoute(input);
+  if (problems.length > 0) throw invalidRoute({ message: problems.join('; '), details: problems });
+}
+
+/** A route's filters and description as columns: what is left out matches anything. */
+function routeColumns(input: RouteInput) {
+  return {
+    tenant_id: input.tenantId ?? null,
+    message_type: input.messageType ?? null,
+    carrier: input.carrier ?? null,
+    country_prefix: input.countryPrefix ?? null,
+    signature: input.signature ?? null,
+    description: input.description ?? '',
+  };
+}
+
+/** The channel group's members by channel id; a channel named that does not exist is refused. */
+async function resolveMembers(trx: Kysely<Database>, input: RouteInput) {
+  const members = [];
+  for (const m of input.channels) {
+    const byId = /^\d+$/.test(m.channel);
+    const channel = await trx
+      .selectFrom('channels')
+      .select('id')
+      .where(byId ? 'id' : 'name', '=', byId ? Number(m.channel) : m.channel)
+      .executeTakeFirst();
+    if (!channel) throw channelNotFound({ message: `No such channel: ${m.channel}.` });
+    members.push({ channel_id: channel.id, tier: m.tier ?? 1, weight: m.weight ?? 1 });
+  }
+  if (new Set(members.map((m) => m.channel_id)).size !== members.length)
+    throw invalidRoute({ message: 'channels: a channel named twice' });
+  return members;
+}
+
+/** Runs a write that names a tenant: a tenant that does not exist is refused as invalid. */
+async function tenantMustExist<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if ((error as { code?: string }).code === '23503')
+      throw invalidRoute({ message: 'tenant: no such tenant', cause: error });
+    throw error;
+  }
+}
+
 export function createRoutingRepository(db: Kysely<Database>) {
   async function listRoutes(): Promise<RouteView[]> {
     const routes = await db.selectFrom('routes').selectAll().orderBy('position').orderBy('id').execute();
@@ -79,22 +125,9 @@ export function createRoutingRepository(db: Kysely<Database>) {
 
     /** Adds a route; without a position it goes last (10 after the last one). */
     async addRoute(input: RouteInput): Promise<RouteView> {
-      const problems = validateRoute(input);
-      if (problems.length > 0) throw invalidRoute({ message: problems.join('; '), details: problems });
+      checkRoute(input);
       const id = await inTransaction(db, async (trx) => {
-        const members = [];
-        for (const m of input.channels) {
-          const byId = /^\d+$/.test(m.channel);
-          const channel = await trx
-            .selectFrom('channels')
-            .select('id')
-            .where(byId ? 'id' : 'name', '=', byId ? Number(m.channel) : m.channel)
-            .executeTakeFirst();
-          if (!channel) throw channelNotFound({ message: `No such channel: ${m.channel}.` });
-          members.push({ channel_id: channel.id, tier: m.tier ?? 1, weight: m.weight ?? 1 });
-        }
-        if (new Set(members.map((m) => m.channel_id)).size !== members.length)
-          throw invalidRoute({ message: 'channels: a channel named twice' });
+        const members = await resolveMembers(trx, input);
         let position = input.position;
         if (position === undefined) {
           const last = await trx
@@ -103,18 +136,10 @@ export function createRoutingRepository(db: Kysely<Database>) {
             .executeTakeFirstOrThrow();
           position = (last.p ?? 0) + 10;
         }
-        try {
+        return tenantMustExist(async () => {
           const row = await trx
             .insertInto('routes')
-            .values({
-              position,
-              tenant_id: input.tenantId ?? null,
-              message_type: input.messageType ?? null,
-              carrier: input.carrier ?? null,
-              country_prefix: input.countryPrefix ?? null,
-              signature: input.signature ?? null,
-              description: input.description ?? '',
-            })
+            .values({ position, ...routeColumns(input) })
             .returning('id')
             .executeTakeFirstOrThrow();
           await trx
@@ -122,15 +147,41 @@ export function createRoutingRepository(db: Kysely<Database>) {
             .values(members.map((m) => ({ ...m, route_id: row.id })))
             .execute();
           return row.id;
-        } catch (error) {
-          // The tenant named does not exist.
-          if ((error as { code?: string }).code === '23503')
-            throw invalidRoute({ message: 'tenant: no such tenant', cause: error });
-          throw error;
-        }
+        });
       });
       const route = (await listRoutes()).find((r) => r.id === id);
       return route!;
+    },
+
+    /**
+     * Replaces a route's filters, description and channel group with `input` (what is left out
+     * matches anything, as when adding); without a position it keeps its own. Answers the route
+     * before and after.
+     */
+    async replaceRoute(id: number, input: RouteInput): Promise<{ before: RouteView; after: RouteView }> {
+      checkRoute(input);
+      const before = (await listRoutes()).find((r) => r.id === id);
+      if (!before) throw routeNotFound();
+      await inTransaction(db, async (trx) => {
+        const members = await resolveMembers(trx, input);
+        await tenantMustExist(async () => {
+          const row = await trx
+            .updateTable('routes')
+            .set({ position: input.position ?? before.position, ...routeColumns(input) })
+            .where('id', '=', id)
+            .returning('id')
+            .executeTakeFirst();
+          if (!row) throw routeNotFound();
+          await trx.deleteFrom('route_channels').where('route_id', '=', id).execute();
+          await trx
+            .insertInto('route_channels')
+            .values(members.map((m) => ({ ...m, route_id: id })))
+            .execute();
+        });
+      });
+      const after = (await listRoutes()).find((r) => r.id === id);
+      if (!after) throw routeNotFound();
+      return { before, after };
     },
 
     async removeRoute(id: number): Promise<RouteView> {

@@ -8,6 +8,7 @@ import { createChannelsRepository } from '../channels/channels.repository.ts';
 import type { ChangedBy } from '../channels/channels.usecases.ts';
 import { normalizePhone } from '../messages/phone.models.ts';
 import { registerRoutingHealthRoutes } from './health/health.routes.ts';
+import type { RouteInput } from './route-input.models.ts';
 import { invalidRoute } from './routing.errors.ts';
 import {
   type ChannelHealth,
@@ -18,7 +19,13 @@ import {
   type RoutedMessageType,
 } from './routing.models.ts';
 import { createRoutingRepository, routingChannelOf } from './routing.repository.ts';
-import { addRoute, removeNumberCarrier, removeRoute, setNumberCarrier } from './routing.usecases.ts';
+import {
+  addRoute,
+  changeRoute,
+  removeNumberCarrier,
+  removeRoute,
+  setNumberCarrier,
+} from './routing.usecases.ts';
 
 const routeView = {
   type: 'object',
@@ -57,6 +64,39 @@ const overrideView = {
   },
 } as const;
 
+const routeBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['channels'],
+  properties: {
+    position: { type: 'integer' },
+    tenant_id: { type: ['integer', 'null'] },
+    message_type: { type: ['string', 'null'], enum: [...MESSAGE_TYPES, null] },
+    carrier: { type: ['string', 'null'], enum: [...ROUTE_CARRIERS, null] },
+    country_prefix: { type: ['string', 'null'], maxLength: 6 },
+    signature: { type: ['string', 'null'], maxLength: 40 },
+    description: { type: 'string', maxLength: 500 },
+    channels: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 100,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['channel'],
+        properties: {
+          channel: { type: ['string', 'integer'], description: 'A channel name or id.' },
+          tier: {
+            type: 'integer',
+            description: '1 first; a higher tier carries only when no lower one is bound.',
+          },
+          weight: { type: 'integer' },
+        },
+      },
+    },
+  },
+} as const;
+
 interface RouteBody {
   position?: number;
   tenant_id?: number | null;
@@ -67,6 +107,17 @@ interface RouteBody {
   description?: string;
   channels: { channel: string | number; tier?: number; weight?: number }[];
 }
+
+const routeInput = (b: RouteBody): RouteInput => ({
+  position: b.position,
+  tenantId: b.tenant_id ?? null,
+  messageType: b.message_type ?? null,
+  carrier: b.carrier ?? null,
+  countryPrefix: b.country_prefix ?? null,
+  signature: b.signature ?? null,
+  description: b.description,
+  channels: b.channels.map((c) => ({ channel: String(c.channel), tier: c.tier, weight: c.weight })),
+});
 
 export async function registerRoutingRoutes(app: FastifyInstance, ctx: AppContext) {
   const routes = createRoutingRepository(ctx.db.kysely);
@@ -96,59 +147,36 @@ export async function registerRoutingRoutes(app: FastifyInstance, ctx: AppContex
       schema: {
         tags: ['operator'],
         summary: 'Add a route: filters (absent or null match anything) and a channel group',
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['channels'],
-          properties: {
-            position: { type: 'integer' },
-            tenant_id: { type: ['integer', 'null'] },
-            message_type: { type: ['string', 'null'], enum: [...MESSAGE_TYPES, null] },
-            carrier: { type: ['string', 'null'], enum: [...ROUTE_CARRIERS, null] },
-            country_prefix: { type: ['string', 'null'], maxLength: 6 },
-            signature: { type: ['string', 'null'], maxLength: 40 },
-            description: { type: 'string', maxLength: 500 },
-            channels: {
-              type: 'array',
-              minItems: 1,
-              maxItems: 100,
-              items: {
-                type: 'object',
-                additionalProperties: false,
-                required: ['channel'],
-                properties: {
-                  channel: { type: ['string', 'integer'], description: 'A channel name or id.' },
-                  tier: {
-                    type: 'integer',
-                    description: '1 first; a higher tier carries only when no lower one is bound.',
-                  },
-                  weight: { type: 'integer' },
-                },
-              },
-            },
-          },
-        },
+        body: routeBody,
         response: { 201: routeView, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const b = request.body;
-      const route = await addRoute({
-        db: ctx.db.kysely,
-        input: {
-          position: b.position,
-          tenantId: b.tenant_id ?? null,
-          messageType: b.message_type ?? null,
-          carrier: b.carrier ?? null,
-          countryPrefix: b.country_prefix ?? null,
-          signature: b.signature ?? null,
-          description: b.description,
-          channels: b.channels.map((c) => ({ channel: String(c.channel), tier: c.tier, weight: c.weight })),
-        },
-        by: by(request),
-      });
+      const route = await addRoute({ db: ctx.db.kysely, input: routeInput(request.body), by: by(request) });
       return reply.status(201).send(route);
     },
+  );
+
+  app.put<{ Params: { id: string }; Body: RouteBody }>(
+    '/v1/operator/routes/:id',
+    {
+      config: { permission: 'operator.channels.manage' },
+      schema: {
+        tags: ['operator'],
+        summary:
+          'Change a route: its filters, description and channel group are replaced by the body (what is left out matches anything); without a position it keeps its own',
+        params: idParam,
+        body: routeBody,
+        response: { 200: routeView, ...errorResponses },
+      },
+    },
+    async (request) =>
+      changeRoute({
+        db: ctx.db.kysely,
+        id: Number(request.params.id),
+        input: routeInput(request.body),
+        by: by(request),
+      }),
   );
 
   app.delete<{ Params: { id: string } }>(

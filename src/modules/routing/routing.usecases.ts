@@ -32,6 +32,32 @@ export async function addRoute({
   });
 }
 
+/** Replaces a route's filters, description and channel group (its position kept if not given). */
+export async function changeRoute({
+  db,
+  id,
+  input,
+  by,
+}: {
+  db: Kysely<Database>;
+  id: number;
+  input: RouteInput;
+  by: ChangedBy;
+}): Promise<RouteView> {
+  return inTransaction(db, async (trx) => {
+    const { before, after } = await createRoutingRepository(trx).replaceRoute(id, input);
+    await audit(queryableOf(trx), {
+      actor: by.actor,
+      action: 'route.changed',
+      target: `route:${id}`,
+      before: routeAudited(before),
+      after: routeAudited(after),
+      ip: by.ip ?? null,
+    });
+    return after;
+  });
+}
+
 export async function removeRoute({
   db,
   id,
