@@ -244,7 +244,7 @@ describe.skipIf(!haveChromium)('the console account pages in Chromium', () => {
     await page.context().close();
   }, 180_000);
 
-  it('creates an API credential with an IP allowlist', async () => {
+  it('creates an API credential with an IP allowlist and changes the list', async () => {
     const page = await openConsole(rig, { lang: 'en-US' });
     await logInMember(page, owner);
     await page.goto('/developers');
@@ -252,12 +252,27 @@ describe.skipIf(!haveChromium)('the console account pages in Chromium', () => {
     await page.getByTestId('credential-allow').fill('203.0.113.0/24, 2001:db8::/32');
     await page.getByTestId('credential-create').click();
     expect((await page.getByTestId('credential-secret').textContent())!.trim()).not.toBe('');
-    const list = await apiGet<{ data: { name: string; allow: string[] }[] }>(page, '/v1/credentials');
+    const list = await apiGet<{ data: { id: number; name: string; allow: string[] }[] }>(
+      page,
+      '/v1/credentials',
+    );
     expect(list.data.find((c) => c.name === 'office only')?.allow).toEqual([
       '203.0.113.0/24',
       '2001:db8::/32',
     ]);
     await page.locator('tr', { hasText: 'office only' }).getByText('203.0.113.0/24, 2001:db8::/32').waitFor();
+
+    // The allowlist of the live credential changed from its row, with the keyboard.
+    const id = list.data.find((c) => c.name === 'office only')!.id;
+    await page.getByTestId(`credential-allow-${id}`).click();
+    const edit = page.getByTestId('credential-edit-allow');
+    await expect.poll(() => edit.inputValue()).toBe('203.0.113.0/24, 2001:db8::/32');
+    await edit.fill('198.51.100.0/24');
+    await edit.press('Enter');
+    await edit.waitFor({ state: 'detached' });
+    const changed = await apiGet<{ data: { id: number; allow: string[] }[] }>(page, '/v1/credentials');
+    expect(changed.data.find((c) => c.id === id)?.allow).toEqual(['198.51.100.0/24']);
+    await page.locator('tr', { hasText: 'office only' }).getByText('198.51.100.0/24').waitFor();
 
     // An address that is not one is refused with the API's code, and nothing is created.
     await page.getByTestId('credential-name').fill('bad allowlist');

@@ -133,6 +133,14 @@ export const enUS = {
   'routes.tierHelp': '1 first; a higher tier carries only when no lower one is bound. Within a tier, channels share the traffic by weight.',
   'routes.positionHelp': 'Lower positions are tried first; empty: after the last route (or kept, when editing).',
   'routes.removeConfirm': 'Remove this route? Workers stop using it at their next channel sync.',
+  'staff.new': 'Add staff',
+  'staff.password': 'Password (optional)',
+  'staff.passwordHelp': 'Left empty, an initial password is generated and shown once.',
+  'staff.added': '{username} added',
+  'staff.initialPassword': 'Initial password (shown only now):',
+  'staff.changeRole': 'Change role',
+  'staff.changeRoleHelp': 'Make {username} {role}? Their sessions end and they log in again.',
+  'staff.removeConfirm': 'Remove {username}? Their sessions end.',
   'field.types': 'Message types',
   'send.check': 'Check',
   'send.checkClean': 'No findings',
@@ -181,6 +189,10 @@ export const enUS = {
   'send.noTemplate': 'No approved template yet: submit one under Templates first.',
   'send.underReview':
     'This marketing batch waits for the platform’s review, expected by {at}; it is sent once approved.',
+  'send.reviewForecast':
+    'Marketing batches are reviewed by the platform and sent once approved: submitted now, the review is expected by {at} (reviews {open}–{close}, {zone}; what arrives after {intake} is reviewed from {open} on the next review day).',
+  'send.noReview':
+    'This account’s marketing batches are not reviewed: they are sent as scheduled.',
   'signatures.apply': 'Apply for a signature',
   'state.empty': 'Nothing here yet',
   'state.error': 'Could not load',

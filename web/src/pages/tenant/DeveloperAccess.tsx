@@ -1,8 +1,10 @@
 // Developers' access: the credential list with rotation (the old and the new key both work until
-// the old one is revoked) and revocation, and the SMPP accounts (the password shown once).
+// the old one is revoked), revocation and a live credential's IP allowlist changed, and the SMPP
+// accounts (the password shown once).
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Form, Input, InputNumber, Popconfirm, Space, Switch, Typography } from 'antd';
-import { post } from '../../api.ts';
+import { Alert, Button, Form, Input, InputNumber, Modal, Popconfirm, Space, Switch, Typography } from 'antd';
+import { useState } from 'react';
+import { patch, post } from '../../api.ts';
 import { Section } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
 import { ListTable, type Row } from '../../components/tables.tsx';
@@ -28,6 +30,48 @@ function SecretOnce({ label, secret, testId }: { label: string; secret: string; 
   );
 }
 
+/** Addresses or CIDRs as typed (commas or spaces between them) as the API's list. */
+export function parseAllow(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function EditAllow({ credential, onDone }: { credential: Row; onDone: () => void }) {
+  const { t } = useI18n();
+  const client = useQueryClient();
+  const save = useMutation({
+    mutationFn: (v: { allow?: string }) =>
+      patch(`/v1/credentials/${String(credential.id)}`, { allow: parseAllow(v.allow) }),
+    onSuccess: async () => {
+      await client.invalidateQueries({ queryKey: ['credentials'] });
+      onDone();
+    },
+  });
+  return (
+    <Form
+      layout="vertical"
+      initialValues={{ allow: Array.isArray(credential.allow) ? credential.allow.join(', ') : '' }}
+      onValuesChange={() => save.reset()}
+      onFinish={(v: { allow?: string }) => save.mutate(v)}
+    >
+      <Form.Item name="allow" label={t('field.allow')} extra={t('developers.allowHelp')}>
+        <Input placeholder="203.0.113.0/24, 2001:db8::/32" data-testid="credential-edit-allow" />
+      </Form.Item>
+      {save.error && (
+        <Alert type="error" showIcon message={errorText(save.error)} style={{ marginBottom: 12 }} />
+      )}
+      <Space>
+        <Button type="primary" htmlType="submit" loading={save.isPending} data-testid="credential-edit-save">
+          {t('action.save')}
+        </Button>
+        <Button onClick={onDone}>{t('action.cancel')}</Button>
+      </Space>
+    </Form>
+  );
+}
+
 export function CredentialList() {
   const { t } = useI18n();
   const client = useQueryClient();
@@ -42,8 +86,18 @@ export function CredentialList() {
     onSuccess: refresh,
   });
   const error = rotate.error ?? revoke.error;
+  const [editing, setEditing] = useState<Row | null>(null);
   return (
     <>
+      <Modal
+        open={editing !== null}
+        title={editing ? t('developers.editAllowTitle', { name: String(editing.name) }) : ''}
+        footer={null}
+        destroyOnHidden
+        onCancel={() => setEditing(null)}
+      >
+        {editing && <EditAllow credential={editing} onDone={() => setEditing(null)} />}
+      </Modal>
       {rotate.data && (
         <>
           <Alert type="info" showIcon style={{ marginBottom: 12 }} message={t('developers.rotated')} />
@@ -69,6 +123,13 @@ export function CredentialList() {
           render: (_v, row: Row) =>
             row.revoked_at ? null : (
               <Space>
+                <Button
+                  size="small"
+                  data-testid={`credential-allow-${String(row.id)}`}
+                  onClick={() => setEditing(row)}
+                >
+                  {t('developers.editAllow')}
+                </Button>
                 <Button size="small" onClick={() => rotate.mutate(String(row.id))}>
                   {t('developers.rotate')}
                 </Button>

@@ -6,7 +6,7 @@ import { post } from '../../api.ts';
 import { PageTitle, Section } from '../../components/Section.tsx';
 import { errorText } from '../../components/states.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
-import { CredentialList, SmppAccounts } from './DeveloperAccess.tsx';
+import { CredentialList, parseAllow, SmppAccounts } from './DeveloperAccess.tsx';
 import { WebhookDeliveries, WebhookEndpoints } from './Webhooks.tsx';
 
 const SCOPES = ['send', 'read', 'templates', 'billing', 'webhooks'];
@@ -26,10 +26,7 @@ export default function Developers() {
       post<{ credential: { id: string; app_key?: string }; app_secret: string }>('/v1/credentials', {
         name: v.name,
         scopes: v.scopes,
-        allow: (v.allow ?? '')
-          .split(/[\s,]+/)
-          .map((s) => s.trim())
-          .filter(Boolean),
+        allow: parseAllow(v.allow),
       }),
     onSuccess: () => client.invalidateQueries({ queryKey: ['credentials'] }),
   });
