@@ -1,7 +1,8 @@
 // The console's Send and Records pages in Chromium against a running Hongyan with the simulator
 // (numbers ending in 99 come back UNDELIV, err 001): a CSV imported with a progress bar, its
 // refused rows shown with their reasons, sent as one batch with a template whose variable comes
-// from the file; a marketing batch's review notice with the time the API expects the review by;
+// from the file; a marketing batch's review notice, before sending (the API's forecast from the
+// review calendar) and after (the time the API expects the review by);
 // Records filtered by template, a message's timeline (with its receipt code) opened from the
 // keyboard, and the XLSX export of the same filter.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -112,7 +113,29 @@ describe.skipIf(!haveChromium)('Send and Records in Chromium', () => {
     await page.getByTestId('recipients').fill('13800138011\n13800138012');
     await pickOption(page.locator('.ant-form-item', { hasText: /^类型/ }), '营销');
     await page.getByTestId('content').fill('新品上市，全场八折，回T退订');
-    await page.getByText('营销短信可能需要平台人工审核').waitFor();
+    // Before sending: the API's forecast from the marketing desk's hours (seed 002: 9:00–23:00
+    // Beijing time, what arrives after 20:00 from 9:00 the next day).
+    const forecast = page.getByTestId('review-forecast');
+    await forecast.getByText('09:00–23:00，Asia/Shanghai；20:00 后提交的').waitFor();
+    const { expected_by } = await api<{ expected_by: string }>('/v1/batches/review-forecast');
+    const minute = (ms: number) =>
+      page.evaluate(
+        (at) =>
+          new Date(at).toLocaleString('zh-CN', {
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+            hour: '2-digit',
+            minute: '2-digit',
+          }),
+        ms,
+      );
+    const at = new Date(expected_by).getTime();
+    // The page asked a moment before this test did: the same minute, or the one before.
+    const text = (await forecast.textContent()) ?? '';
+    expect(
+      [await minute(at), await minute(at - 60_000)].some((m) => text.includes(`预计 ${m} 前完成审核`)),
+    ).toBe(true);
     await page.getByTestId('send-button').click();
     const result = (await page.getByTestId('send-result').textContent()) ?? '';
     const batchId = /批次 (\d+)/.exec(result)?.[1];

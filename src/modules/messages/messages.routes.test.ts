@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
 import { createDb } from '../../db/pool.ts';
+import { reviewDueFor } from '../compliance/settings/settings.models.ts';
+import { readComplianceSettings } from '../compliance/settings/settings.sql.ts';
 import { createApprovedTemplate } from '../compliance/templates/templates.usecases.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -298,6 +300,37 @@ describe('POST /v1/batches', () => {
     const other = await batch({ content: 'x', audience_file_id: upload.json().id }, tenantB.auth);
     expect(other.statusCode).toBe(404);
     expect(other.json().error.code).toBe('campaigns.audience_file_not_found');
+  });
+
+  it('forecasts whether a marketing batch sent now is reviewed, and by when', async () => {
+    const settings = await readComplianceSettings(t.db.pool);
+    const before = reviewDueFor(settings, 'marketing', new Date());
+    const forecast = await app.inject({
+      method: 'GET',
+      url: '/v1/batches/review-forecast',
+      headers: tenantA.auth,
+    });
+    const after = reviewDueFor(settings, 'marketing', new Date());
+    expect(forecast.statusCode, forecast.body).toBe(200);
+    const body = forecast.json();
+    expect(body).toMatchObject({
+      review: true,
+      hours: { time_zone: 'Asia/Shanghai', open: '09:00', close: '23:00', intake_until: '20:00' },
+    });
+    const expected = new Date(body.expected_by).getTime();
+    expect(expected).toBeGreaterThanOrEqual(before.getTime());
+    expect(expected).toBeLessThanOrEqual(after.getTime());
+    // A tenant the operator exempted from the review: none, and no time.
+    await t.db.pool.query(
+      `insert into protection_settings (tenant_id, settings, updated_at) values ($1, '{"marketing_review": false}', now())`,
+      [tenantB.tenantId],
+    );
+    const exempt = await app.inject({
+      method: 'GET',
+      url: '/v1/batches/review-forecast',
+      headers: tenantB.auth,
+    });
+    expect(exempt.json()).toMatchObject({ review: false, expected_by: null });
   });
 
   it('refuses a batch over 10,000 recipients and writes nothing', async () => {

@@ -15,6 +15,7 @@ import {
   batchView,
   listMessagesSchema,
   messageView,
+  reviewForecastView,
   sendBatchSchema,
   sendMessageSchema,
 } from './messages.schemas.ts';
@@ -29,6 +30,9 @@ import {
 } from './messages.usecases.ts';
 import { batchReview, rescheduleBody } from '../compliance/protection/batch-review.ts';
 import { audienceFileRecipients } from '../campaigns/audience-files.ts';
+import { readSettings } from '../compliance/protection/protection.sql.ts';
+import { reviewDueFor } from '../compliance/settings/settings.models.ts';
+import { readComplianceSettings } from '../compliance/settings/settings.sql.ts';
 import { rescheduleBatch, rescheduleMessage } from '../compliance/protection/schedule.usecases.ts';
 
 interface SendBody {
@@ -237,6 +241,41 @@ export async function registerMessageRoutes(app: FastifyInstance, ctx: AppContex
         repository: ctx.messages,
         now: ctx.clock.now(),
       }),
+  );
+
+  // Before sending: whether this tenant's marketing batches wait for a review, and by when one sent
+  // now is expected to be reviewed (the marketing desk's hours and holidays, compliance settings).
+  app.get(
+    '/v1/batches/review-forecast',
+    {
+      schema: {
+        tags: ['batches'],
+        summary:
+          "Whether a marketing batch sent now waits for the operator's review, and by when it is expected to be reviewed",
+        response: { 200: reviewForecastView, ...errorResponses },
+      },
+      preHandler: auth,
+      config: { permission: 'messages.read' },
+    },
+    async (request) => {
+      const now = ctx.clock.now();
+      const protection = (await readSettings(ctx.db.pool, [request.tenantId])).get(request.tenantId)!;
+      const settings = await readComplianceSettings(ctx.db.pool);
+      const desk = settings.review.marketing;
+      return {
+        review: protection.marketing_review,
+        expected_by: protection.marketing_review
+          ? reviewDueFor(settings, 'marketing', now).toISOString()
+          : null,
+        hours: {
+          time_zone: settings.review.time_zone,
+          days: desk.days,
+          open: desk.open,
+          close: desk.close,
+          intake_until: desk.intake_until,
+        },
+      };
+    },
   );
 
   app.get<{ Params: { id: string } }>(

@@ -271,3 +271,30 @@ export const listMessagesSchema = {
     ...errorResponses,
   },
 } as const;
+
+export const reviewForecastView = {
+  type: 'object',
+  properties: {
+    review: {
+      type: 'boolean',
+      description: "The tenant's marketing batches wait for an operator's review (recipient protection).",
+    },
+    expected_by: {
+      type: ['string', 'null'],
+      format: 'date-time',
+      description: 'When a marketing batch sent now is expected to be reviewed; null: no review.',
+    },
+    hours: {
+      type: 'object',
+      description:
+        "The marketing desk's hours (GET /v1/operator/compliance/settings): it reviews on its days from open to close, in time_zone; what arrives from intake_until waits for the next opening.",
+      properties: {
+        time_zone: { type: 'string' },
+        days: { type: 'array', items: { type: 'integer' } },
+        open: { type: 'string' },
+        close: { type: 'string' },
+        intake_until: { type: 'string' },
+      },
+    },
+  },
+} as const;

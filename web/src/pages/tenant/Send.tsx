@@ -103,6 +103,58 @@ function uploadWithProgress<T>(
   });
 }
 
+interface ReviewForecast {
+  review: boolean;
+  expected_by: string | null;
+  hours: { time_zone: string; open: string; close: string; intake_until: string };
+}
+
+/** To the minute, in the console's language: a forecast moves with the clock, its seconds do not matter. */
+const toMinute = (at: string, lang: string) =>
+  new Date(at).toLocaleString(lang, {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+
+/**
+ * Before a marketing batch is sent: whether this account's marketing batches are reviewed, by when
+ * one sent now would be, and the desk's hours, as the API computes them from the review calendar.
+ */
+function ReviewNotice() {
+  const { t, lang } = useI18n();
+  const q = useQuery({
+    queryKey: ['review-forecast'],
+    queryFn: () => get<ReviewForecast>('/v1/batches/review-forecast'),
+    refetchInterval: 60_000,
+  });
+  const style = { marginBottom: 16 };
+  if (q.error) return <ErrorState error={q.error} retry={() => void q.refetch()} />;
+  if (!q.data) return <Alert type="info" showIcon style={style} message={t('send.marketingNotice')} />;
+  const f = q.data;
+  if (!f.review || !f.expected_by)
+    return (
+      <Alert type="info" showIcon style={style} data-testid="review-forecast" message={t('send.noReview')} />
+    );
+  return (
+    <Alert
+      type="info"
+      showIcon
+      style={style}
+      data-testid="review-forecast"
+      message={t('send.reviewForecast', {
+        at: toMinute(f.expected_by, lang),
+        open: f.hours.open,
+        close: f.hours.close,
+        intake: f.hours.intake_until,
+        zone: f.hours.time_zone,
+      })}
+    />
+  );
+}
+
 /** Pick a CSV or XLSX, upload it with a progress bar, and show what it holds and what it refused. */
 function FileImport({
   file,
@@ -293,6 +345,8 @@ export default function Send() {
     },
   });
 
+  // Only batches wait for the marketing review; one message on its own does not.
+  const asBatch = source === 'file' || recipients.length !== 1;
   const tooMany = recipientCount > MAX_RECIPIENTS;
   const canSend = recipientCount > 0 && !tooMany && (mode === 'text' ? content.trim() !== '' : !!template);
   return (
@@ -420,9 +474,7 @@ export default function Send() {
               <span data-testid="cost">{parts.parts * recipientCount}</span> {t('unit.parts')}
             </Descriptions.Item>
           </Descriptions>
-          {effectiveType === 'marketing' && (
-            <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('send.marketingNotice')} />
-          )}
+          {effectiveType === 'marketing' && asBatch && <ReviewNotice />}
           {check.data && <Findings findings={check.data.findings} blocked={check.data.blocked} />}
           {check.error && (
             <Alert type="error" showIcon style={{ marginBottom: 16 }} message={errorText(check.error)} />
