@@ -127,6 +127,38 @@ describe.skipIf(!haveChromium)('the console account pages in Chromium', () => {
     await page.context().close();
   }, 180_000);
 
+  it('takes a member whose tenant requires two-factor to the Security page until it is on', async () => {
+    const { db } = rig.t;
+    const required = await createTenant({
+      name: 'two-factor required',
+      repository: createAccountsRepository(db.kysely),
+    });
+    await db.pool.query('update tenants set require_two_factor = true where id = $1', [required.tenant.id]);
+    const member = { email: 'enrol@account.test', password: 'first password 123' };
+    await newMember(db, required.tenant.id, member.email, 'developer', member.password);
+
+    const page = await openConsole(rig, { lang: 'en-US' });
+    await logInMember(page, member);
+    await page.waitForURL('**/security');
+    await page.getByText('The operator requires two-factor for this account.').waitFor();
+    expect((await page.request.get('/v1/webhooks/endpoints')).status()).toBe(403);
+    await page.goto('/developers');
+    await page.waitForURL('**/security');
+
+    await page.getByRole('button', { name: 'Set up two-factor' }).click();
+    const secret = (await page.getByTestId('two-factor-secret').textContent())!.trim();
+    await page.getByTestId('two-factor-code').fill(totp(base32Decode(secret), Math.floor(Date.now() / 1000)));
+    await page.getByTestId('two-factor-code').press('Enter');
+    await page.getByTestId('recovery-codes').waitFor();
+    expect(await apiGet<{ stage: string }>(page, '/v1/auth/me')).toMatchObject({ stage: 'active' });
+    // Required two-factor cannot be turned off here.
+    expect(await page.getByRole('button', { name: 'Turn off two-factor' }).count()).toBe(0);
+    await page.getByRole('menuitem', { name: 'Developers' }).click();
+    await page.waitForURL('**/developers');
+    await page.getByTestId('credential-name').waitFor();
+    await page.context().close();
+  }, 180_000);
+
   it('changes the password and signs the other sessions out', async () => {
     const page = await openConsole(rig, { lang: 'en-US' });
     const other = await openConsole(rig, { lang: 'en-US' });

@@ -58,6 +58,7 @@ const router = createBrowserRouter([
       { path: 'operator/rules', element: page(() => import('./pages/operator/Rules.tsx')) },
       { path: 'operator/audit', element: page(() => import('./pages/operator/OperatorAudit.tsx')) },
       { path: 'operator/staff', element: page(() => import('./pages/operator/Staff.tsx')) },
+      { path: 'operator/security', element: page(() => import('./pages/tenant/Security.tsx')) },
       { path: '*', element: <Navigate to="/" replace /> },
     ],
   },

@@ -50,6 +50,7 @@ const OPERATOR_MENU: [string, MessageKey][] = [
   ['/operator/rules', 'nav.rules'],
   ['/operator/audit', 'nav.audit'],
   ['/operator/staff', 'nav.staff'],
+  ['/operator/security', 'nav.security'],
 ];
 
 /**
@@ -115,6 +116,13 @@ export default function ConsoleLayout() {
   useEffect(() => {
     if (me.data && isOperator !== onOperatorPath) navigate(home, { replace: true });
   }, [me.data, isOperator, onOperatorPath, home, navigate]);
+  // A session that must set up two-factor first reaches only the account's own routes: its
+  // Security page, until two-factor is on.
+  const security = isOperator ? '/operator/security' : '/security';
+  const mustEnrol = me.data?.stage === 'enrol';
+  useEffect(() => {
+    if (mustEnrol && location.pathname !== security) navigate(security, { replace: true });
+  }, [mustEnrol, location.pathname, security, navigate]);
 
   if (me.isPending || unauthenticated) return <PageLoading />;
   if (me.error) return <ErrorState error={me.error} retry={() => void me.refetch()} />;
