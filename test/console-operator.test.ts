@@ -15,6 +15,7 @@ import {
   haveChromium,
   logInStaff,
   openConsole,
+  pickOption,
   poll,
   startConsoleRig,
   WAIT,
@@ -222,5 +223,101 @@ describe.skipIf(!haveChromium)('the operator console in Chromium', { timeout: 3 
         (await apiGet<{ status: string }>(ops, `/v1/operator/tenants/${tenantId}/application`)).status,
     ).toBe('active');
     await link.waitFor({ state: 'detached' });
+  });
+
+  it('creates a route with a two-tier channel group, changes it, and removes it', async () => {
+    interface Route {
+      id: number;
+      position: number;
+      message_type: string | null;
+      carrier: string | null;
+      description: string;
+      channels: { channel: string; tier: number; weight: number }[];
+    }
+    const routes = async () => (await apiGet<{ data: Route[] }>(ops, '/v1/operator/routes')).data;
+    const primary = (await apiGet<{ data: { name: string }[] }>(ops, '/v1/operator/channels')).data[0]!.name;
+    const backup = await ops.request.post('/v1/operator/channels', {
+      headers: { 'x-csrf-token': (await ops.context().cookies()).find((c) => c.name === 'hy_csrf')!.value },
+      data: { name: 'console-backup', host: '127.0.0.1', system_id: 'backup', enabled: false },
+    });
+    expect(backup.status(), await backup.text()).toBe(201);
+
+    await ops.goto('/operator/routes');
+    await ops.getByTestId('route-new').click();
+    await pickOption(ops.getByTestId('route-type'), 'Marketing');
+    await pickOption(ops.getByTestId('route-carrier'), 'China Mobile');
+    await ops.getByTestId('route-description').fill('marketing on China Mobile');
+    await pickOption(ops.getByTestId('route-channel-0'), primary);
+    await ops.getByTestId('route-add-channel').click();
+    await pickOption(ops.getByTestId('route-channel-1'), 'console-backup');
+    await ops.getByTestId('route-tier-1').fill('2');
+    await ops.getByTestId('route-save').click();
+    await poll(async () =>
+      (await routes()).find((r) => r.description === 'marketing on China Mobile'),
+    ).toMatchObject({
+      message_type: 'marketing',
+      carrier: 'cmcc',
+      channels: [
+        { channel: primary, tier: 1, weight: 1 },
+        { channel: 'console-backup', tier: 2, weight: 1 },
+      ],
+    });
+    const created = (await routes()).find((r) => r.description === 'marketing on China Mobile')!;
+    expect(await ops.getByTestId(`route-group-${created.id}`).textContent()).toBe(
+      `Tier 1: ${primary}×1 › Tier 2: console-backup×1`,
+    );
+
+    await ops.getByTestId(`route-edit-${created.id}`).click();
+    await ops.getByTestId('route-description').fill('marketing, weighted');
+    await ops.getByTestId('route-weight-0').fill('5');
+    await ops.getByTestId('route-save').click();
+    await poll(async () => (await routes()).find((r) => r.id === created.id)?.description).toBe(
+      'marketing, weighted',
+    );
+    expect((await routes()).find((r) => r.id === created.id)).toMatchObject({
+      position: created.position,
+      message_type: 'marketing',
+      carrier: 'cmcc',
+      channels: [
+        { channel: primary, tier: 1, weight: 5 },
+        { channel: 'console-backup', tier: 2, weight: 1 },
+      ],
+    });
+
+    await ops.getByTestId(`route-remove-${created.id}`).click();
+    await ops.locator('.ant-popconfirm').getByRole('button', { name: 'Remove' }).click();
+    await poll(async () => (await routes()).some((r) => r.id === created.id)).toBe(false);
+    await ops.getByTestId(`route-remove-${created.id}`).waitFor({ state: 'detached' });
+  });
+
+  it('adds a member of staff who can log in with the initial password shown once, changes their role, and removes them', async () => {
+    const members = async () =>
+      (await apiGet<{ data: { id: number; username: string; role: string }[] }>(ops, '/v1/operator/staff'))
+        .data;
+    await ops.goto('/operator/staff');
+    await ops.getByTestId('staff-new').click();
+    await ops.getByTestId('staff-username').fill('console-reviewer');
+    await ops.getByTestId('staff-submit').click();
+    const password = (await ops.getByTestId('staff-initial-password').textContent())!.trim();
+    expect(password.length).toBeGreaterThan(8);
+    expect((await members()).find((m) => m.username === 'console-reviewer')?.role).toBe('reviewer');
+    const other = await rig.browser.newContext({ baseURL: rig.hongyan.httpUrl! });
+    const login = await other.request.post('/v1/auth/login', {
+      data: { login: 'console-reviewer', password },
+    });
+    expect(login.status(), await login.text()).toBe(200);
+    await other.close();
+    await ops.locator('.ant-modal-wrap:visible .ant-modal-close').click();
+    await ops.locator('.ant-modal-wrap').waitFor({ state: 'hidden' });
+
+    await pickOption(ops.getByTestId('staff-role-console-reviewer'), 'Support');
+    await ops.locator('#staff-role-confirm').click();
+    await poll(async () => (await members()).find((m) => m.username === 'console-reviewer')?.role).toBe(
+      'support',
+    );
+
+    await ops.getByTestId('staff-remove-console-reviewer').click();
+    await ops.locator('.ant-popconfirm').getByRole('button', { name: 'Remove' }).click();
+    await poll(async () => (await members()).some((m) => m.username === 'console-reviewer')).toBe(false);
   });
 });
