@@ -1,6 +1,6 @@
 // The console's Send and Records pages in Chromium against a running Hongyan with the simulator
-// (numbers ending in 99 come back UNDELIV, err 001): a CSV imported with a progress bar, its
-// refused rows shown with their reasons, sent as one batch with a template whose variable comes
+// (numbers ending in 99 come back UNDELIV, err 001): a file without a valid row refused with its
+// rows' reasons; a CSV imported with a progress bar, its refused rows shown with their reasons, sent as one batch with a template whose variable comes
 // from the file; a marketing batch's review notice, before sending (the API's forecast from the
 // review calendar) and after (the time the API expects the review by);
 // Records filtered by template, a message's timeline (with its receipt code) opened from the
@@ -70,6 +70,19 @@ describe.skipIf(!haveChromium)('Send and Records in Chromium', () => {
   it('imports a CSV with a progress bar, shows its refused rows, and sends it with a template', async () => {
     await page.goto('/send');
     await page.locator('.ant-radio-button-wrapper', { hasText: '导入文件' }).click();
+    // A file with no valid row is refused whole; its rows are listed with their reasons all the same.
+    await page.getByTestId('recipients-file').setInputFiles({
+      name: 'bad.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('phone\r\n12345\r\nabc\r\n'),
+    });
+    await page.getByText('campaigns.audience_empty').waitFor();
+    await page
+      .getByTestId('file-refused')
+      .locator('tr', { hasText: 'abc' })
+      .getByText('不是有效号码')
+      .waitFor();
+    expect(await page.getByTestId('send-button').isDisabled()).toBe(true);
     const csv = [
       'phone,city',
       '13800138001,北京',

@@ -66,6 +66,18 @@ interface BatchResult {
 type Outcome = { text: string; review: Review | null; refused: NonNullable<BatchResult['results']> };
 const MAX_RECIPIENTS = 10_000;
 
+/** An upload's error with the API's details: a file with no valid row lists its refused rows there. */
+class UploadError extends ApiError {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    readonly details: unknown,
+  ) {
+    super(status, code, message);
+  }
+}
+
 /**
  * A multipart upload that reports its progress (fetch cannot): the session cookie, the CSRF token
  * echoed, and the API's error shape turned into an ApiError, as api.ts does for other calls.
@@ -96,8 +108,16 @@ function uploadWithProgress<T>(
         onProgress(100);
         return resolve(body as T);
       }
-      const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
-      reject(new ApiError(xhr.status, error?.code ?? `http.${xhr.status}`, error?.message ?? xhr.statusText));
+      const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)
+        ?.error;
+      reject(
+        new UploadError(
+          xhr.status,
+          error?.code ?? `http.${xhr.status}`,
+          error?.message ?? xhr.statusText,
+          error?.details,
+        ),
+      );
     };
     xhr.send(form);
   });
@@ -175,7 +195,12 @@ function FileImport({
     onMutate: () => onFile(null),
     onSuccess: (f) => onFile(f),
   });
-  const refused = file?.errors ?? [];
+  // A file without any valid row is not stored (422 campaigns.audience_empty): its rows come with the error.
+  const emptyFile =
+    importFile.error instanceof UploadError && importFile.error.code === 'campaigns.audience_empty'
+      ? ((importFile.error.details as { errors?: AudienceFile['errors'] } | undefined)?.errors ?? [])
+      : [];
+  const refused = file?.errors ?? emptyFile;
   return (
     <>
       <Space wrap>
@@ -227,40 +252,42 @@ function FileImport({
               message={t('send.fileTooMany', { n: file.recipients, max: MAX_RECIPIENTS })}
             />
           )}
-          {refused.length > 0 && (
-            <>
-              <Typography.Text strong>{t('send.fileRefused')}</Typography.Text>
-              <Table
-                data-testid="file-refused"
-                size="small"
-                rowKey="row"
-                pagination={{ pageSize: 10, hideOnSinglePage: true }}
-                dataSource={refused}
-                columns={[
-                  { key: 'row', dataIndex: 'row', title: t('send.fileRow') },
-                  { key: 'value', dataIndex: 'value', title: t('send.fileValue') },
-                  {
-                    key: 'reason',
-                    dataIndex: 'reason',
-                    title: t('field.reason'),
-                    render: (reason: string, r) =>
-                      reason === 'duplicate'
-                        ? t('send.fileDuplicateOf', { row: r.first_row ?? '?' })
-                        : `${tr(`send.reason.${reason}`)} (${reason})`,
-                  },
-                ]}
-              />
-              {file.invalid + file.duplicates > refused.length && (
-                <Typography.Text type="secondary">
-                  {t('send.fileMoreRefused', { n: file.invalid + file.duplicates })}
-                </Typography.Text>
-              )}
-              <div>
-                <Button size="small" href={`/v1/campaigns/audience-files/${file.id}/errors`} download>
-                  {t('send.fileErrors')}
-                </Button>
-              </div>
-            </>
+        </>
+      )}
+      {refused.length > 0 && (
+        <>
+          <Typography.Text strong>{t('send.fileRefused')}</Typography.Text>
+          <Table
+            data-testid="file-refused"
+            size="small"
+            rowKey="row"
+            pagination={{ pageSize: 10, hideOnSinglePage: true }}
+            dataSource={refused}
+            columns={[
+              { key: 'row', dataIndex: 'row', title: t('send.fileRow') },
+              { key: 'value', dataIndex: 'value', title: t('send.fileValue') },
+              {
+                key: 'reason',
+                dataIndex: 'reason',
+                title: t('field.reason'),
+                render: (reason: string, r) =>
+                  reason === 'duplicate'
+                    ? t('send.fileDuplicateOf', { row: r.first_row ?? '?' })
+                    : `${tr(`send.reason.${reason}`)} (${reason})`,
+              },
+            ]}
+          />
+          {file && file.invalid + file.duplicates > refused.length && (
+            <Typography.Text type="secondary">
+              {t('send.fileMoreRefused', { n: file.invalid + file.duplicates })}
+            </Typography.Text>
+          )}
+          {file && (
+            <div>
+              <Button size="small" href={`/v1/campaigns/audience-files/${file.id}/errors`} download>
+                {t('send.fileErrors')}
+              </Button>
+            </div>
           )}
         </>
       )}
