@@ -29,6 +29,7 @@ warnIfNoChromium('console home browser tests');
 let rig: ConsoleRig;
 let page: Page;
 let apiKey: string;
+let tenantId: number;
 let profileDir: string;
 /** The messages the first test sends, in order: two delivered, the last undelivered. */
 const ids: string[] = [];
@@ -80,6 +81,7 @@ beforeAll(async () => {
   rig = await startConsoleRig({ HONGYAN_SIMULATOR_PROFILE: profile });
   const created = await newSendingTenant(rig.t.db, 'home');
   apiKey = created.apiKey.key;
+  tenantId = created.tenant.id;
   await newMember(rig.t.db, created.tenant.id, member.email, 'owner', member.password);
   page = await openConsole(rig, { lang: 'en-US' });
   await logInMember(page, member);
@@ -219,5 +221,21 @@ describe.skipIf(!haveChromium)('the console home, opt-outs and billing in Chromi
     await pickRange(day(-60), day(-40));
     await page.getByText(`Statement (${day(-60)} to ${day(-40)})`).waitFor();
     await statement.locator('.ant-empty').waitFor();
+  }, 120_000);
+
+  it("shows a viewer the home's figures without the balance, and asks nothing the role may not read", async () => {
+    const viewer = { email: 'viewer@console.test', password: 'correct horse battery' };
+    await newMember(rig.t.db, tenantId, viewer.email, 'viewer', viewer.password);
+    const own = await openConsole(rig, { lang: 'en-US' });
+    const forbidden: string[] = [];
+    own.on('response', (r) => {
+      if (r.status() === 403) forbidden.push(r.url());
+    });
+    await logInMember(own, viewer);
+    await poll(() => own.getByTestId('home-today').textContent()).toContain('3');
+    await own.getByTestId('home-replies').waitFor();
+    expect(await own.getByTestId('home-balance').count()).toBe(0);
+    expect(forbidden).toEqual([]);
+    await own.context().close();
   }, 120_000);
 });

@@ -5,7 +5,9 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Card, Col, DatePicker, Row as Grid, Select, Space, Statistic, Table } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { useState } from 'react';
+import { allows, type TenantRole } from '../../../../src/modules/accounts/permissions.models.ts';
 import { get, post, withQuery } from '../../api.ts';
+import { useMe } from '../../components/ConsoleLayout.tsx';
 import { PageTitle, Section } from '../../components/Section.tsx';
 import { EmptyState, ErrorState, errorText } from '../../components/states.tsx';
 import { CursorTable, formatValue, ListTable, type Row } from '../../components/tables.tsx';
@@ -161,6 +163,12 @@ function Ledger() {
 export default function Billing() {
   const { t } = useI18n();
   const client = useQueryClient();
+  const me = useMe();
+  // The order button only for the roles the API lets order (billing.order).
+  const canOrder = allows(
+    { kind: 'member', tenantId: Number(me.tenant_id), role: me.role as TenantRole },
+    'billing.order',
+  );
   const balance = useQuery({
     queryKey: ['balance'],
     queryFn: () => get<{ available: number; reserved: number; lots: Row[] }>('/v1/billing/balance'),
@@ -210,14 +218,18 @@ export default function Billing() {
         <ListTable
           queryKey={['packages']}
           path="/v1/billing/packages"
-          actions={{
-            key: 'actions',
-            render: (_v, row) => (
-              <Button size="small" onClick={() => order.mutate(row.id)} loading={order.isPending}>
-                {t('billing.order')}
-              </Button>
-            ),
-          }}
+          actions={
+            canOrder
+              ? {
+                  key: 'actions',
+                  render: (_v, row) => (
+                    <Button size="small" onClick={() => order.mutate(row.id)} loading={order.isPending}>
+                      {t('billing.order')}
+                    </Button>
+                  ),
+                }
+              : undefined
+          }
         />
       </Section>
       <Section title={t('billing.orders')}>

@@ -6,7 +6,13 @@ import { useQuery } from '@tanstack/react-query';
 import { Alert, Card, Col, List, Row, Segmented, Statistic, Typography } from 'antd';
 import { lazy, Suspense, useMemo, useState } from 'react';
 import { Link } from 'react-router';
+import {
+  allows,
+  type Permission,
+  type TenantRole,
+} from '../../../../src/modules/accounts/permissions.models.ts';
 import { get, type Page } from '../../api.ts';
+import { useMe } from '../../components/ConsoleLayout.tsx';
 import { EmptyState, ErrorState, PageLoading } from '../../components/states.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import type { DaySeries } from '../../components/StatusChart.tsx';
@@ -83,6 +89,14 @@ function series(
 
 export default function Home() {
   const { t, tr } = useI18n();
+  const me = useMe();
+  // Each part is shown, and asked for, only when the member's role may read it: a viewer's home
+  // asks nothing that answers 403 (the same permission table as the server's).
+  const may = (permission: Permission) =>
+    allows({ kind: 'member', tenantId: Number(me.tenant_id), role: me.role as TenantRole }, permission);
+  const canStats = may('messages.read');
+  const canBilling = may('billing.read');
+  const canReplies = may('replies.read');
   const [span, setSpan] = useState<7 | 30>(7);
   const range = useMemo(() => {
     const today = statsDay(new Date());
@@ -94,19 +108,23 @@ export default function Home() {
     queryKey: ['stats-daily', range.from, range.today],
     queryFn: () => get<{ data: DayStat[] }>('/v1/stats/daily', { from: range.from, to: range.today }),
     refetchInterval: 30_000,
+    enabled: canStats,
   });
   const balance = useQuery({
     queryKey: ['balance'],
     queryFn: () => get<{ available: number; reserved: number }>('/v1/billing/balance'),
+    enabled: canBilling,
   });
   const alert = useQuery({
     queryKey: ['alerts'],
     queryFn: () => get<{ low_balance: boolean; threshold: number }>('/v1/billing/alerts'),
+    enabled: canBilling,
   });
   const replies = useQuery({
     queryKey: ['home-replies'],
     queryFn: () => get<Page<Reply>>('/v1/replies', { limit: 5 }),
     refetchInterval: 30_000,
+    enabled: canReplies,
   });
 
   const totals = useMemo(() => {
@@ -169,84 +187,96 @@ export default function Home() {
       )}
       {stats.error && <ErrorState error={stats.error} retry={() => void stats.refetch()} />}
       <Row gutter={[16, 16]}>
-        <Col xs={12} md={6}>
-          <Card loading={stats.isPending}>
-            <Statistic title={t('home.today')} value={totals.today} data-testid="home-today" />
-          </Card>
-        </Col>
-        <Col xs={12} md={6}>
-          <Card loading={stats.isPending}>
-            <Statistic title={t('home.month')} value={totals.month} data-testid="home-month" />
-          </Card>
-        </Col>
-        <Col xs={12} md={6}>
-          <Card loading={stats.isPending}>
-            <Statistic
-              title={t('home.deliveryRate')}
-              // Rounded here: Statistic's precision cuts digits off (66.66… would read 66.6).
-              value={totals.rate === null ? '—' : totals.rate.toFixed(1)}
-              suffix={totals.rate === null ? '' : '%'}
-              data-testid="home-rate"
-            />
-          </Card>
-        </Col>
-        <Col xs={12} md={6}>
-          <Card loading={balance.isPending}>
-            {balance.error ? (
-              <ErrorState error={balance.error} />
-            ) : (
-              <Statistic
-                title={t('home.balance')}
-                value={balance.data?.available ?? 0}
-                suffix={t('unit.parts')}
-                data-testid="home-balance"
-              />
-            )}
-          </Card>
-        </Col>
-      </Row>
-      <Typography.Paragraph type="secondary" style={{ marginTop: 8 }}>
-        {t('home.countedWhenFinal')}
-      </Typography.Paragraph>
-      <Segmented<7 | 30>
-        value={span}
-        onChange={setSpan}
-        data-testid="home-span"
-        options={[
-          { label: t('home.days7'), value: 7 },
-          { label: t('home.days30'), value: 30 },
-        ]}
-      />
-      <Row gutter={[16, 16]} style={{ marginTop: 16 }}>
-        <Col xs={24} lg={12}>
-          <Card title={t('home.chart')}>{chart(charts.byStatus, 'chart-status')}</Card>
-        </Col>
-        <Col xs={24} lg={12}>
-          <Card title={t('home.chartByType')}>{chart(charts.byType, 'chart-type')}</Card>
-        </Col>
-      </Row>
-      <Card
-        style={{ marginTop: 16 }}
-        title={t('home.recentReplies')}
-        extra={<Link to="/replies">{t('home.allReplies')}</Link>}
-      >
-        {replies.error ? (
-          <ErrorState error={replies.error} retry={() => void replies.refetch()} />
-        ) : (
-          <List<Reply>
-            size="small"
-            loading={replies.isPending}
-            dataSource={replies.data?.data ?? []}
-            locale={{ emptyText: <EmptyState /> }}
-            data-testid="home-replies"
-            renderItem={(r) => (
-              <List.Item key={r.id} extra={new Date(r.received_at).toLocaleString()}>
-                <List.Item.Meta title={r.from} description={r.content} />
-              </List.Item>
-            )}
-          />
+        {canStats && (
+          <>
+            <Col xs={12} md={6}>
+              <Card loading={stats.isPending}>
+                <Statistic title={t('home.today')} value={totals.today} data-testid="home-today" />
+              </Card>
+            </Col>
+            <Col xs={12} md={6}>
+              <Card loading={stats.isPending}>
+                <Statistic title={t('home.month')} value={totals.month} data-testid="home-month" />
+              </Card>
+            </Col>
+            <Col xs={12} md={6}>
+              <Card loading={stats.isPending}>
+                <Statistic
+                  title={t('home.deliveryRate')}
+                  // Rounded here: Statistic's precision cuts digits off (66.66… would read 66.6).
+                  value={totals.rate === null ? '—' : totals.rate.toFixed(1)}
+                  suffix={totals.rate === null ? '' : '%'}
+                  data-testid="home-rate"
+                />
+              </Card>
+            </Col>
+          </>
         )}
-      </Card>
+        {canBilling && (
+          <Col xs={12} md={6}>
+            <Card loading={balance.isPending}>
+              {balance.error ? (
+                <ErrorState error={balance.error} />
+              ) : (
+                <Statistic
+                  title={t('home.balance')}
+                  value={balance.data?.available ?? 0}
+                  suffix={t('unit.parts')}
+                  data-testid="home-balance"
+                />
+              )}
+            </Card>
+          </Col>
+        )}
+      </Row>
+      {canStats && (
+        <>
+          <Typography.Paragraph type="secondary" style={{ marginTop: 8 }}>
+            {t('home.countedWhenFinal')}
+          </Typography.Paragraph>
+          <Segmented<7 | 30>
+            value={span}
+            onChange={setSpan}
+            data-testid="home-span"
+            options={[
+              { label: t('home.days7'), value: 7 },
+              { label: t('home.days30'), value: 30 },
+            ]}
+          />
+          <Row gutter={[16, 16]} style={{ marginTop: 16 }}>
+            <Col xs={24} lg={12}>
+              <Card title={t('home.chart')}>{chart(charts.byStatus, 'chart-status')}</Card>
+            </Col>
+            <Col xs={24} lg={12}>
+              <Card title={t('home.chartByType')}>{chart(charts.byType, 'chart-type')}</Card>
+            </Col>
+          </Row>
+        </>
+      )}
+      {canReplies && (
+        <Card
+          style={{ marginTop: 16 }}
+          title={t('home.recentReplies')}
+          extra={<Link to="/replies">{t('home.allReplies')}</Link>}
+        >
+          {replies.error ? (
+            <ErrorState error={replies.error} retry={() => void replies.refetch()} />
+          ) : (
+            <List<Reply>
+              size="small"
+              loading={replies.isPending}
+              dataSource={replies.data?.data ?? []}
+              locale={{ emptyText: <EmptyState /> }}
+              data-testid="home-replies"
+              renderItem={(r) => (
+                <List.Item key={r.id} extra={new Date(r.received_at).toLocaleString()}>
+                  <List.Item.Meta title={r.from} description={r.content} />
+                </List.Item>
+              )}
+            />
+          )}
+        </Card>
+      )}
     </>
   );
 }

@@ -4,7 +4,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Form, Input, Popconfirm, Space, Table, Typography } from 'antd';
 import { useState } from 'react';
+import { allows, type TenantRole } from '../../../../src/modules/accounts/permissions.models.ts';
 import { del, get, type Page, post, withQuery } from '../../api.ts';
+import { useMe } from '../../components/ConsoleLayout.tsx';
 import { PageTitle, Section } from '../../components/Section.tsx';
 import { EmptyState, ErrorState, errorText } from '../../components/states.tsx';
 import { formatValue } from '../../components/tables.tsx';
@@ -23,6 +25,11 @@ interface OptOut {
 export default function OptOuts() {
   const { t, tr } = useI18n();
   const client = useQueryClient();
+  const me = useMe();
+  const member = { kind: 'member' as const, tenantId: Number(me.tenant_id), role: me.role as TenantRole };
+  // Adding, removing and exporting are shown only to the roles the API lets do them.
+  const canManage = allows(member, 'compliance.lists.manage');
+  const canExport = allows(member, 'compliance.lists.export');
   const [search, setSearch] = useState('');
   const [phone, setPhone] = useState('');
   const [added, setAdded] = useState<string | null>(null);
@@ -51,50 +58,54 @@ export default function OptOuts() {
   return (
     <>
       <PageTitle>{t('nav.optOuts')}</PageTitle>
-      <Section title={t('optOuts.add')}>
-        <Form
-          layout="inline"
-          onFinish={() => {
-            setAdded(null);
-            add.mutate(phone.trim());
-          }}
-        >
-          <Form.Item label={t('field.phone')}>
-            <Input
-              value={phone}
-              onChange={(e) => setPhone(e.target.value)}
-              placeholder="+8613800138000"
-              data-testid="opt-out-phone"
-            />
-          </Form.Item>
-          <Button
-            type="primary"
-            htmlType="submit"
-            disabled={phone.trim() === ''}
-            loading={add.isPending}
-            data-testid="opt-out-add"
+      {canManage && (
+        <Section title={t('optOuts.add')}>
+          <Form
+            layout="inline"
+            onFinish={() => {
+              setAdded(null);
+              add.mutate(phone.trim());
+            }}
           >
-            {t('action.create')}
-          </Button>
-        </Form>
-        {added && (
-          <Alert
-            type="success"
-            showIcon
-            style={{ marginTop: 12 }}
-            message={t('optOuts.added', { phone: added })}
-          />
-        )}
-        <Typography.Paragraph type="secondary" style={{ marginTop: 12, marginBottom: 0 }}>
-          {t('optOuts.hint')}
-        </Typography.Paragraph>
-      </Section>
+            <Form.Item label={t('field.phone')}>
+              <Input
+                value={phone}
+                onChange={(e) => setPhone(e.target.value)}
+                placeholder="+8613800138000"
+                data-testid="opt-out-phone"
+              />
+            </Form.Item>
+            <Button
+              type="primary"
+              htmlType="submit"
+              disabled={phone.trim() === ''}
+              loading={add.isPending}
+              data-testid="opt-out-add"
+            >
+              {t('action.create')}
+            </Button>
+          </Form>
+          {added && (
+            <Alert
+              type="success"
+              showIcon
+              style={{ marginTop: 12 }}
+              message={t('optOuts.added', { phone: added })}
+            />
+          )}
+          <Typography.Paragraph type="secondary" style={{ marginTop: 12, marginBottom: 0 }}>
+            {t('optOuts.hint')}
+          </Typography.Paragraph>
+        </Section>
+      )}
       <Section
         title={t('nav.optOuts')}
         extra={
-          <Button href={`${PATH}/export`} download>
-            {t('action.export')} CSV
-          </Button>
+          canExport && (
+            <Button href={`${PATH}/export`} download>
+              {t('action.export')} CSV
+            </Button>
+          )
         }
       >
         <Input.Search
@@ -142,23 +153,27 @@ export default function OptOuts() {
                   title: t('field.created_at'),
                   render: formatValue,
                 },
-                {
-                  key: 'actions',
-                  render: (_v, row) => (
-                    <Popconfirm
-                      title={t('optOuts.removeConfirm', { phone: row.phone })}
-                      onConfirm={() => remove.mutate(row.phone)}
-                    >
-                      <Button
-                        size="small"
-                        danger
-                        loading={remove.isPending && remove.variables === row.phone}
-                      >
-                        {t('action.remove')}
-                      </Button>
-                    </Popconfirm>
-                  ),
-                },
+                ...(canManage
+                  ? [
+                      {
+                        key: 'actions',
+                        render: (_v: unknown, row: OptOut) => (
+                          <Popconfirm
+                            title={t('optOuts.removeConfirm', { phone: row.phone })}
+                            onConfirm={() => remove.mutate(row.phone)}
+                          >
+                            <Button
+                              size="small"
+                              danger
+                              loading={remove.isPending && remove.variables === row.phone}
+                            >
+                              {t('action.remove')}
+                            </Button>
+                          </Popconfirm>
+                        ),
+                      },
+                    ]
+                  : []),
               ]}
             />
             <Space style={{ marginTop: 12 }}>
