@@ -1,5 +1,7 @@
 // The one way the console talks to Hongyan: same-origin fetch with the session cookie, the CSRF
 // token echoed on changes, and the API's error shape turned into an ApiError with its stable code.
+import { lookup } from './i18n/lang.ts';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -94,7 +96,13 @@ export interface Page<T> {
   next_after?: string | null;
 }
 
-/** An error as a person reads it: the stable code and the API's message. */
+/**
+ * An error as a person reads it, in the console's language: the text the dictionaries give its
+ * stable code (error.<code>, docs/errors.md), with the code; for a code they do not know, the
+ * API's own message.
+ */
 export function errorText(error: unknown): string {
-  return error instanceof ApiError ? `${error.code}: ${error.message}` : String(error);
+  if (!(error instanceof ApiError)) return String(error);
+  const text = lookup(`error.${error.code}`);
+  return text ? `${text} (${error.code})` : `${error.code}: ${error.message}`;
 }

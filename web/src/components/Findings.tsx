@@ -1,6 +1,9 @@
-// The rules engine's findings on a text: blocking ones in red, warnings in orange.
+// The rules engine's findings on a text: blocking ones in red, warnings in orange. Each reads in
+// the console's language by its rule (the finding codes of src/modules/compliance/rules/); a rule
+// the dictionaries do not know yet shows the server's message.
 import { Alert, Tag } from 'antd';
 import { useI18n } from '../i18n/i18n.tsx';
+import { lookup } from '../i18n/lang.ts';
 
 export interface Finding {
   rule?: string;
@@ -11,6 +14,7 @@ export interface Finding {
 
 export function Findings({ findings, blocked }: { findings: Finding[]; blocked?: boolean }) {
   const { t, tr } = useI18n();
+  const explain = (f: Finding) => (f.rule && lookup(`finding.${f.rule}`)) || f.message || f.rule;
   return (
     <Alert
       data-testid="findings"
@@ -23,7 +27,7 @@ export function Findings({ findings, blocked }: { findings: Finding[]; blocked?:
             {tr(`severity.${f.severity ?? 'warn'}`)}
           </Tag>
           {f.text ? `「${f.text}」` : ''}
-          {f.message ?? f.rule}
+          {explain(f)}
         </div>
       ))}
     />

@@ -1,13 +1,13 @@
 // Loading, empty and error states every page uses.
 import { Alert, Button, Empty } from 'antd';
-import { ApiError } from '../api.ts';
+import { errorText } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 
 export { PageLoading } from './PageLoading.tsx';
 
 export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
   const { t } = useI18n();
-  const detail = error instanceof ApiError ? `${error.code}: ${error.message}` : String(error);
+  const detail = errorText(error);
   return (
     <Alert
       type="error"

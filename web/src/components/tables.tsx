@@ -3,10 +3,12 @@
 import { useQuery } from '@tanstack/react-query';
 import { Button, Space, Table, Tag } from 'antd';
 import type { TableColumnsType } from 'antd';
-import { type ReactNode, useState } from 'react';
+import { type HTMLAttributes, type ReactNode, useState } from 'react';
 import { get, type Page, type Query } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
+import { formatDateTime } from '../i18n/lang.ts';
 import { EmptyState, ErrorState } from './states.tsx';
+import './tables.css';
 
 export type Row = Record<string, unknown>;
 export interface Column {
@@ -36,12 +38,42 @@ export function StatusTag({ value }: { value: unknown }) {
   return <Tag color={STATUS_COLORS[s] ?? 'default'}>{tr(`status.${s}`)}</Tag>;
 }
 
+/** A value as a cell shows it; timestamps as the console's language writes them. */
 export function formatValue(value: unknown): ReactNode {
   if (value === null || value === undefined || value === '') return '—';
   if (typeof value === 'boolean') return value ? '✓' : '✗';
-  if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT/.test(value)) return new Date(value).toLocaleString();
+  if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT/.test(value)) return formatDateTime(value);
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
+}
+
+/**
+ * Fields whose values come from a set the API documents, and the dictionary prefix that names
+ * them ("breaker": "healthy" reads status.healthy). A value the dictionary lacks shows as words.
+ */
+const ENUM_FIELDS: Record<string, string> = {
+  state: 'status',
+  breaker: 'status',
+  last_status: 'status',
+  role: 'role',
+  type: 'type',
+  message_type: 'type',
+  carrier: 'carrier',
+  severity: 'severity',
+  bind_mode: 'bindMode',
+  id_convention: 'idConvention',
+  scopes: 'scope',
+  encoding: 'encoding',
+  event_type: 'event',
+  events: 'event',
+  kind: 'kind',
+};
+
+function enumLabel(tr: (key: string) => string, prefix: string, value: unknown): ReactNode {
+  if (Array.isArray(value))
+    return value.length ? value.map((v) => tr(`${prefix}.${String(v)}`)).join(', ') : '—';
+  if (value === null || value === undefined || value === '') return '—';
+  return tr(`${prefix}.${String(value)}`);
 }
 
 /** Without a column list, the first row's plain fields (at most 8) are shown. */
@@ -56,14 +88,25 @@ function autoColumns(rows: Row[]): Column[] {
 
 function useColumns(columns: Column[] | undefined, rows: Row[], extra: Column[] = []): TableColumnsType<Row> {
   const { tr } = useI18n();
-  return [...(columns ?? autoColumns(rows)), ...extra].map((c) => ({
-    key: c.key,
-    dataIndex: c.key,
-    title: tr(`field.${c.key}`),
-    ellipsis: c.key === 'content',
-    render: (v: unknown, row: Row) =>
-      c.render ? c.render(v, row) : c.key === 'status' ? <StatusTag value={v} /> : formatValue(v),
-  }));
+  return [...(columns ?? autoColumns(rows)), ...extra].map((c) => {
+    const prefix = ENUM_FIELDS[c.key];
+    return {
+      key: c.key,
+      dataIndex: c.key,
+      title: tr(`field.${c.key}`),
+      ellipsis: c.key === 'content',
+      render: (v: unknown, row: Row) =>
+        c.render ? (
+          c.render(v, row)
+        ) : c.key === 'status' || (prefix === 'status' && typeof v === 'string') ? (
+          <StatusTag value={v} />
+        ) : prefix ? (
+          enumLabel(tr, prefix, v)
+        ) : (
+          formatValue(v)
+        ),
+    };
+  });
 }
 
 export function ListTable({
@@ -101,6 +144,23 @@ export function ListTable({
       pagination={{ pageSize: 20, hideOnSinglePage: true }}
     />
   );
+}
+
+/**
+ * A row that opens something: a Tab stop, opened by Enter or Space as by a click (keys pressed on
+ * a button or link inside the row stay theirs).
+ */
+function clickableRow(row: Row, open: (row: Row) => void): HTMLAttributes<HTMLElement> {
+  return {
+    tabIndex: 0,
+    className: 'hy-clickable-row',
+    onClick: () => open(row),
+    onKeyDown: (e) => {
+      if (e.target !== e.currentTarget || (e.key !== 'Enter' && e.key !== ' ')) return;
+      e.preventDefault();
+      open(row);
+    },
+  };
 }
 
 /** How a list route pages: the query parameter it reads, and where the next page's value comes from. */
@@ -178,7 +238,7 @@ export function CursorTable({
         dataSource={rows}
         locale={{ emptyText: <EmptyState /> }}
         pagination={false}
-        onRow={onRow ? (row) => ({ onClick: () => onRow(row), style: { cursor: 'pointer' } }) : undefined}
+        onRow={onRow ? (row) => clickableRow(row, onRow) : undefined}
       />
       <Space style={{ marginTop: 12 }}>
         <Button disabled={cursors.length < 2} onClick={() => setCursors((c) => c.slice(0, -1))}>

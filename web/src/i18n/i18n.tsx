@@ -1,12 +1,9 @@
 // Two dictionaries with the same keys (a test checks it); 简体中文 is the default. The choice is a
 // display preference of this browser only.
 import { createContext, type ReactNode, useContext, useMemo, useState } from 'react';
-import { enUS } from './en-US.ts';
-import { zhCN } from './zh-CN.ts';
+import { applyLang, dictionaries, type Lang, type MessageKey } from './lang.ts';
 
-export type Lang = 'zh-CN' | 'en-US';
-export type MessageKey = keyof typeof zhCN;
-export const dictionaries: Record<Lang, Record<MessageKey, string>> = { 'zh-CN': zhCN, 'en-US': enUS };
+export { dictionaries, type Lang, type MessageKey } from './lang.ts';
 
 const STORAGE_KEY = 'hongyan.lang';
 
@@ -33,6 +30,8 @@ function initialLang(): Lang {
 export function I18nProvider({ children }: { children: ReactNode }) {
   const [lang, setLangState] = useState<Lang>(initialLang);
   const value = useMemo<I18n>(() => {
+    // Before anything renders in this language: dates, error texts and antd's date pickers follow it.
+    applyLang(lang);
     const dict = dictionaries[lang];
     const t = (key: MessageKey, vars?: Record<string, string | number>) =>
       dict[key].replace(/\{(\w+)\}/g, (_, name: string) => String(vars?.[name] ?? `{${name}}`));
@@ -40,11 +39,10 @@ export function I18nProvider({ children }: { children: ReactNode }) {
       lang,
       setLang(next) {
         localStorage.setItem(STORAGE_KEY, next);
-        document.documentElement.lang = next;
         setLangState(next);
       },
       t,
-      tr: (key) => (key in dict ? dict[key as MessageKey] : fallbackLabel(key)),
+      tr: (key) => (Object.hasOwn(dict, key) ? dict[key as MessageKey] : fallbackLabel(key)),
     };
   }, [lang]);
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
