@@ -26,9 +26,22 @@ import { campaignDeps } from './campaigns.start.ts';
 import { campaignBreakdowns, runFunnel, sumFunnels } from './campaign-reports.ts';
 import { reportCsv, reportXlsx } from './campaign-exports.ts';
 import { startRest } from './campaign-runs.ts';
-import { readDailyStats } from './daily-stats.ts';
+import { readDailyStats, readPlatformStats } from './daily-stats.ts';
 import { DEFAULT_TIME_ZONE } from './campaigns.models.ts';
 import { registerAudienceFileRoutes } from './audience-files.routes.ts';
+
+const PLATFORM_COUNTS = {
+  type: 'object',
+  properties: {
+    messages: { type: 'integer' },
+    parts: { type: 'integer' },
+    delivered: { type: 'integer' },
+    failed: { type: 'integer' },
+    unknown: { type: 'integer' },
+    canceled: { type: 'integer' },
+    delivery_rate: { type: ['number', 'null'], description: 'delivered / (delivered + failed + unknown)' },
+  },
+} as const;
 
 export async function registerCampaignRoutes(app: FastifyInstance, ctx: AppContext) {
   const auth = requireTenant(ctx);
@@ -304,5 +317,53 @@ export async function registerCampaignRoutes(app: FastifyInstance, ctx: AppConte
     async (request) => ({
       data: await readDailyStats(ctx.db.pool, { tenantId: request.tenantId, ...request.query }),
     }),
+  );
+
+  app.get<{ Querystring: { from: string; to: string } }>(
+    '/v1/operator/stats/daily',
+    {
+      config: { permission: 'operator.tenants.read' },
+      schema: {
+        tags: ['operator'],
+        summary:
+          "The platform's daily statistics (messages counted once final, on their day of creation): each day's totals and each tenant's over the range, with delivery rates",
+        querystring: {
+          type: 'object',
+          required: ['from', 'to'],
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
+            to: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              days: {
+                type: 'array',
+                items: {
+                  ...PLATFORM_COUNTS,
+                  properties: { day: { type: 'string' }, ...PLATFORM_COUNTS.properties },
+                },
+              },
+              tenants: {
+                type: 'array',
+                items: {
+                  ...PLATFORM_COUNTS,
+                  properties: {
+                    tenant_id: { type: 'integer' },
+                    tenant_name: { type: 'string' },
+                    ...PLATFORM_COUNTS.properties,
+                  },
+                },
+              },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => readPlatformStats(ctx.db.pool, request.query),
   );
 }

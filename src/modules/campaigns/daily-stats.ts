@@ -183,3 +183,45 @@ export async function readDailyStats(
   }
   return [...days.values()];
 }
+
+const PLATFORM_FIELDS = ['messages', 'parts', 'delivered', 'failed', 'unknown', 'canceled'] as const;
+type PlatformCounts = Record<(typeof PLATFORM_FIELDS)[number], number> & { delivery_rate: number | null };
+
+/** Delivered of the messages that have an outcome (delivered, failed or unknown); null for none. */
+function withRate(r: Record<(typeof PLATFORM_FIELDS)[number], number>): PlatformCounts {
+  const judged = r.delivered + r.failed + r.unknown;
+  return { ...r, delivery_rate: judged === 0 ? null : r.delivered / judged };
+}
+
+/**
+ * The whole platform's daily statistics for the operator, from the same table: each day's totals
+ * and each tenant's totals over the range, busiest first, each with its delivery rate.
+ */
+export async function readPlatformStats(
+  pool: Pick<pg.Pool, 'query'>,
+  { from, to }: { from: string; to: string },
+) {
+  const sums = PLATFORM_FIELDS.map((f) => `sum(${f})::int as ${f}`).join(', ');
+  const days = await pool.query<{ day: string } & Record<(typeof PLATFORM_FIELDS)[number], number>>(
+    `select to_char(day, 'YYYY-MM-DD') as day, ${sums}
+       from daily_stats where day between $1::date and $2::date group by day order by day`,
+    [from, to],
+  );
+  const tenants = await pool.query<
+    { tenant_id: string; tenant_name: string | null } & Record<(typeof PLATFORM_FIELDS)[number], number>
+  >(
+    `select s.tenant_id, t.name as tenant_name, ${PLATFORM_FIELDS.map((f) => `sum(s.${f})::int as ${f}`).join(', ')}
+       from daily_stats s left join tenants t on t.id = s.tenant_id
+      where s.day between $1::date and $2::date
+      group by s.tenant_id, t.name order by messages desc, s.tenant_id`,
+    [from, to],
+  );
+  return {
+    days: days.rows.map(({ day, ...r }) => ({ day, ...withRate(r) })),
+    tenants: tenants.rows.map(({ tenant_id, tenant_name, ...r }) => ({
+      tenant_id: Number(tenant_id),
+      tenant_name: tenant_name ?? '',
+      ...withRate(r),
+    })),
+  };
+}
