@@ -320,4 +320,38 @@ describe.skipIf(!haveChromium)('the operator console in Chromium', { timeout: 3 
     await ops.locator('.ant-popconfirm').getByRole('button', { name: 'Remove' }).click();
     await poll(async () => (await members()).some((m) => m.username === 'console-reviewer')).toBe(false);
   });
+
+  it("shows the platform's messages per day and by tenant with delivery rates, as the statistics API answers them", async () => {
+    const { tenant } = await createTenant({
+      name: 'stats-console',
+      repository: createAccountsRepository(rig.t.db.kysely),
+    });
+    const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
+    // A row as the periodic job keeps it: 40 final messages of today, 30 delivered.
+    await rig.t.db.pool.query(
+      `insert into daily_stats (tenant_id, day, type, messages, parts, sent, delivered, failed, unknown)
+       values ($1, $2, 'notification', 40, 40, 40, 30, 6, 4)`,
+      [tenant.id, today],
+    );
+    const stats = await apiGet<{
+      days: { day: string; messages: number; delivery_rate: number | null }[];
+      tenants: { tenant_id: number; messages: number; delivery_rate: number | null }[];
+    }>(ops, `/v1/operator/stats/daily?from=${today}&to=${today}`);
+    const day = stats.days.find((d) => d.day === today)!;
+    expect(stats.tenants.find((r) => r.tenant_id === tenant.id)).toMatchObject({
+      messages: 40,
+      delivery_rate: 0.75,
+    });
+
+    await ops.goto('/operator/statistics');
+    const dayRow = ops.getByTestId('stats-days').locator('tr', { hasText: today });
+    await dayRow.getByText(String(day.messages), { exact: true }).first().waitFor();
+    await dayRow.getByText(`${(day.delivery_rate! * 100).toFixed(1)} %`).waitFor();
+    const tenantRow = ops
+      .getByTestId('stats-tenants')
+      .locator('tr', { hasText: `#${tenant.id} stats-console` });
+    await tenantRow.getByText('75.0 %').waitFor();
+    await tenantRow.getByText('40', { exact: true }).waitFor();
+    await ops.getByTestId('stats-channels').locator('tbody tr').first().waitFor();
+  });
 });

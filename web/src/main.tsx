@@ -56,6 +56,7 @@ const router = createBrowserRouter([
       { path: 'operator/channels', element: page(() => import('./pages/operator/Channels.tsx')) },
       { path: 'operator/routes', element: page(() => import('./pages/operator/Routes.tsx')) },
       { path: 'operator/rules', element: page(() => import('./pages/operator/Rules.tsx')) },
+      { path: 'operator/statistics', element: page(() => import('./pages/operator/Statistics.tsx')) },
       { path: 'operator/audit', element: page(() => import('./pages/operator/OperatorAudit.tsx')) },
       { path: 'operator/staff', element: page(() => import('./pages/operator/Staff.tsx')) },
       { path: 'operator/security', element: page(() => import('./pages/tenant/Security.tsx')) },

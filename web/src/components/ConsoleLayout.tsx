@@ -48,6 +48,7 @@ const OPERATOR_MENU: [string, MessageKey][] = [
   ['/operator/channels', 'nav.channels'],
   ['/operator/routes', 'nav.routes'],
   ['/operator/rules', 'nav.rules'],
+  ['/operator/statistics', 'nav.statistics'],
   ['/operator/audit', 'nav.audit'],
   ['/operator/staff', 'nav.staff'],
   ['/operator/security', 'nav.security'],
@@ -78,6 +79,7 @@ const MENU_PERMISSION: Record<string, Permission> = {
   '/operator/channels': 'operator.channels.read',
   '/operator/routes': 'operator.channels.read',
   '/operator/rules': 'operator.compliance.read',
+  '/operator/statistics': 'operator.tenants.read',
   '/operator/audit': 'operator.audit.read',
   '/operator/staff': 'operator.staff.manage',
 };
@@ -111,11 +113,13 @@ export default function ConsoleLayout() {
   const menu = (isOperator ? OPERATOR_MENU : TENANT_MENU).filter(
     ([path]) => !me.data || mayOpen(me.data, path),
   );
-  // Staff land on the first page their role can use (the review queue for admins and reviewers).
+  // Staff land on the first page their role can use (the review queue for admins and reviewers);
+  // a page the role cannot use (an old link, the login's default) leads there too, not to a 403.
   const home = isOperator ? (menu[0]?.[0] ?? '/operator/reviews') : '/';
+  const mayBeHere = !me.data || mayOpen(me.data, location.pathname);
   useEffect(() => {
-    if (me.data && isOperator !== onOperatorPath) navigate(home, { replace: true });
-  }, [me.data, isOperator, onOperatorPath, home, navigate]);
+    if (me.data && (isOperator !== onOperatorPath || !mayBeHere)) navigate(home, { replace: true });
+  }, [me.data, isOperator, onOperatorPath, mayBeHere, home, navigate]);
   // A session that must set up two-factor first reaches only the account's own routes: its
   // Security page, until two-factor is on.
   const security = isOperator ? '/operator/security' : '/security';
