@@ -7,7 +7,7 @@
 // clickable row is reached with Tab and opened with Enter.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newMember } from '../src/modules/accounts/accounts.testkit.ts';
+import { newMember, newStaff } from '../src/modules/accounts/accounts.testkit.ts';
 import { enUS } from '../web/src/i18n/en-US.ts';
 import { zhCN } from '../web/src/i18n/zh-CN.ts';
 import {
@@ -46,6 +46,7 @@ const LANGS = [
 let rig: ConsoleRig;
 const owner = { email: 'owner@i18n.test', password: 'correct horse battery' };
 const viewer = { email: 'viewer@i18n.test', password: 'correct horse battery' };
+const support = { username: 'i18n-support', password: 'staff password 1' };
 
 /** A button's accessible name: antd spaces out a two-character Chinese label (登 录). */
 const label = (text: string) =>
@@ -77,6 +78,7 @@ beforeAll(async () => {
   const created = await newSendingTenant(db, 'i18n');
   await newMember(db, created.tenant.id, owner.email, 'owner', owner.password);
   await newMember(db, created.tenant.id, viewer.email, 'viewer', viewer.password);
+  await newStaff(db, support.username, 'support', support.password);
   const api = (path: string, body: unknown) =>
     fetch(`${rig.hongyan.httpUrl!}${path}`, {
       method: 'POST',
@@ -203,6 +205,32 @@ describe.skipIf(!haveChromium)('roles and the keyboard', () => {
     await page.goto('/contacts');
     await page.getByText('+86139****9000').waitFor();
     expect(await page.locator('body').innerText()).not.toContain('13900139000');
+    await page.context().close();
+  }, 180_000);
+
+  it('support staff land on the first page their role may use; the menu lacks the review queue and staff', async () => {
+    const page = await open('zh-CN');
+    const forbidden: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() === 403 && new URL(r.url()).pathname.startsWith('/v1/')) forbidden.push(r.url());
+    });
+    await page.goto('/login');
+    await page.getByLabel(zhCN['login.login']).fill(support.username);
+    await page.getByLabel(zhCN['login.password']).fill(support.password);
+    await page.getByRole('button', { name: label(zhCN['login.submit']) }).click();
+    await page.waitForURL('**/operator/tenants');
+    await settled(page);
+    const items = (await page.locator('.ant-layout-sider .ant-menu-item').allInnerTexts()).map((s) =>
+      s.trim(),
+    );
+    for (const key of ['nav.reviews', 'nav.staff', 'nav.audit'] as const)
+      expect(items).not.toContain(zhCN[key]);
+    expect(items).toContain(zhCN['nav.tenants']);
+    // The tenants' statuses read in 简体中文, never as the API spells them.
+    const tags = await page.locator('tbody .ant-tag').allInnerTexts();
+    expect(tags.length).toBeGreaterThan(0);
+    for (const tag of tags) expect(Object.values(zhCN)).toContain(tag.trim());
+    expect(forbidden).toEqual([]);
     await page.context().close();
   }, 180_000);
 
