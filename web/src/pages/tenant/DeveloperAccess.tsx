@@ -73,7 +73,7 @@ function EditAllow({ credential, onDone }: { credential: Row; onDone: () => void
 }
 
 export function CredentialList() {
-  const { t } = useI18n();
+  const { t, tr } = useI18n();
   const client = useQueryClient();
   const refresh = () => client.invalidateQueries({ queryKey: ['credentials'] });
   const rotate = useMutation({
@@ -112,7 +112,10 @@ export function CredentialList() {
           { key: 'id' },
           { key: 'name' },
           { key: 'app_key' },
-          { key: 'scopes', render: (v) => (Array.isArray(v) ? v.join(', ') : '—') },
+          {
+            key: 'scopes',
+            render: (v) => (Array.isArray(v) ? v.map((s) => tr(`scope.${String(s)}`)).join(', ') : '—'),
+          },
           { key: 'allow', render: (v) => (Array.isArray(v) && v.length ? v.join(', ') : '*') },
           { key: 'rotated_from' },
           { key: 'last_used_at' },

@@ -174,7 +174,10 @@ export default function Imports() {
               <Select
                 allowClear
                 style={{ width: 120 }}
-                options={['auto', 'utf-8', 'gbk'].map((v) => ({ value: v, label: v }))}
+                options={(['auto', 'utf-8', 'gbk'] as const).map((v) => ({
+                  value: v,
+                  label: t(`encoding.${v}`),
+                }))}
               />
             </Form.Item>
           </Space>
