@@ -249,6 +249,8 @@ describe.skipIf(!haveChromium)('the operator console in Chromium', { timeout: 3 
     await ops.getByTestId('route-description').fill('marketing on China Mobile');
     await pickOption(ops.getByTestId('route-channel-0'), primary);
     await ops.getByTestId('route-add-channel').click();
+    // The first channel's list closes before the second opens: both name the same channels.
+    await poll(() => ops.locator('.ant-select-dropdown:visible').count()).toBe(0);
     await pickOption(ops.getByTestId('route-channel-1'), 'console-backup');
     await ops.getByTestId('route-tier-1').fill('2');
     await ops.getByTestId('route-save').click();
