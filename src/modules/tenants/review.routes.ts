@@ -7,6 +7,8 @@ import { createFileDocumentStore, type DocumentStore } from './document-store.ts
 import type { TenantAction } from './tenants.models.ts';
 import { findTenant, listDocuments, listReviewQueue } from './tenants.repository.ts';
 import { tenantNotFound } from '../accounts/accounts.errors.ts';
+import { reviewTimingFor } from '../compliance/settings/settings.models.ts';
+import { readComplianceSettings } from '../compliance/settings/settings.sql.ts';
 import { documentParams, queueItemView, reasonBody, tenantProfileView } from './tenants.schemas.ts';
 import { changeTenantStatus, readDocument } from './tenants.usecases.ts';
 
@@ -63,7 +65,11 @@ export async function registerReviewRoutes(
       },
     },
     async () => {
-      const queue = await listReviewQueue(db, ctx.clock.now(), 500);
+      const now = ctx.clock.now();
+      const [queue, settings] = await Promise.all([
+        listReviewQueue(db, now, 500),
+        readComplianceSettings(db),
+      ]);
       const docs = await listDocuments(
         db,
         queue.map((t) => t.id),
@@ -71,6 +77,9 @@ export async function registerReviewRoutes(
       return {
         data: queue.map((t) => ({
           ...t,
+          // Against the qualification desk's target (seed 000: 1–3 working days), as the other
+          // review queues are against theirs.
+          ...(t.submitted_at ? reviewTimingFor(settings, 'qualification', t.submitted_at, now) : {}),
           documents: docs.filter((d) => Number(d.tenant_id) === Number(t.id)),
         })),
       };

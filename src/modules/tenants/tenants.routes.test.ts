@@ -10,6 +10,7 @@ import { createTestDatabase } from '../../../test/helpers/db.ts';
 import { type Browser, fakeClock, loginAs, newStaff, withSession } from '../accounts/accounts.testkit.ts';
 import { claimNextMessages } from '../dispatch/dispatch.sql.ts';
 import { creditForTests } from '../billing/billing.testkit.ts';
+import { DEFAULT_COMPLIANCE_SETTINGS, reviewDueFor } from '../compliance/settings/settings.models.ts';
 import { grantSending } from '../compliance/signatures/signatures.usecases.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -128,6 +129,13 @@ describe('registration and review', () => {
       age_seconds: 600,
       documents: [{ id: png.json().id }],
     });
+    // Aged against the qualification desk (seed 000: 1–3 working days): 3 working days of 9 hours.
+    expect(item).toMatchObject({ target_review_minutes: 3 * 9 * 60, overdue: false });
+    const submitted = new Date(item.submitted_at);
+    expect(item.due_at).toBe(
+      reviewDueFor(DEFAULT_COMPLIANCE_SETTINGS, 'qualification', submitted).toISOString(),
+    );
+    expect(new Date(item.due_at).getTime() - submitted.getTime()).toBeGreaterThanOrEqual(2 * 86_400_000);
     const download = await app.inject({
       method: 'GET',
       url: `/v1/operator/tenants/${tenantId}/documents/${png.json().id}`,

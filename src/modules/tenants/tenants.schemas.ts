@@ -62,7 +62,15 @@ export const tenantProfileView = {
 
 export const queueItemView = {
   type: 'object',
-  properties: { ...tenantProfileView.properties, age_seconds: { type: 'integer' } },
+  properties: {
+    ...tenantProfileView.properties,
+    age_seconds: { type: 'integer' },
+    age_minutes: { type: 'integer' },
+    review_minutes: { type: 'integer', description: 'Working minutes waited since the desk took it in.' },
+    target_review_minutes: { type: 'integer', description: 'The qualification desk’s target.' },
+    due_at: { type: 'string', description: 'When a decision is due, in working hours.' },
+    overdue: { type: 'boolean' },
+  },
 } as const;
 
 export const documentQuery = {

@@ -130,8 +130,10 @@ export const enUS = {
   'routes.any': 'Any',
   'routes.tier': 'Tier {n}',
   'routes.addChannel': 'Add a channel',
-  'routes.tierHelp': '1 first; a higher tier carries only when no lower one is bound. Within a tier, channels share the traffic by weight.',
-  'routes.positionHelp': 'Lower positions are tried first; empty: after the last route (or kept, when editing).',
+  'routes.tierHelp':
+    '1 first; a higher tier carries only when no lower one is bound. Within a tier, channels share the traffic by weight.',
+  'routes.positionHelp':
+    'Lower positions are tried first; empty: after the last route (or kept, when editing).',
   'routes.removeConfirm': 'Remove this route? Workers stop using it at their next channel sync.',
   'staff.new': 'Add staff',
   'staff.password': 'Password (optional)',
@@ -142,7 +144,8 @@ export const enUS = {
   'staff.changeRoleHelp': 'Make {username} {role}? Their sessions end and they log in again.',
   'staff.removeConfirm': 'Remove {username}? Their sessions end.',
   'nav.statistics': 'Statistics',
-  'stats.help': 'Messages are counted once final, on the day they were sent (Beijing time); the figures are updated every few seconds.',
+  'stats.help':
+    'Messages are counted once final, on the day they were sent (Beijing time); the figures are updated every few seconds.',
   'stats.perDay': 'Messages per day',
   'stats.byTenant': 'By tenant',
   'stats.byChannel': 'By channel (live, recent messages)',
@@ -199,8 +202,7 @@ export const enUS = {
     'This marketing batch waits for the platform’s review, expected by {at}; it is sent once approved.',
   'send.reviewForecast':
     'Marketing batches are reviewed by the platform and sent once approved: submitted now, the review is expected by {at} (reviews {open}–{close}, {zone}; what arrives after {intake} is reviewed from {open} on the next review day).',
-  'send.noReview':
-    'This account’s marketing batches are not reviewed: they are sent as scheduled.',
+  'send.noReview': 'This account’s marketing batches are not reviewed: they are sent as scheduled.',
   'signatures.apply': 'Apply for a signature',
   'state.empty': 'Nothing here yet',
   'state.error': 'Could not load',
@@ -570,7 +572,7 @@ export const enUS = {
   'reviews.due': 'Due by {at}',
   'reviews.overdue': 'Overdue',
   'documentKind.business_licence': 'Business licence',
-  'documentKind.legal_rep_id': 'Legal representative\'s ID',
+  'documentKind.legal_rep_id': "Legal representative's ID",
   'documentKind.industry_licence': 'Industry licence',
   'field.company_name': 'Company',
   'field.industry': 'Industry',
@@ -712,6 +714,7 @@ export const enUS = {
   'compliance.desk.signature': 'Signature desk',
   'compliance.desk.template': 'Template desk',
   'compliance.desk.marketing': 'Marketing batch desk',
+  'compliance.desk.qualification': 'Qualification desk',
   'compliance.deskHelp': 'Opens < intake until ≤ closes, within one day (not across midnight).',
   'compliance.days': 'Working days',
   'compliance.open': 'Opens',

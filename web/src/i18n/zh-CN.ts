@@ -191,8 +191,7 @@ export const zhCN = {
   'send.underReview': '本批营销短信正在等待平台审核，预计 {at} 前完成审核，通过后发送。',
   'send.reviewForecast':
     '营销批次需平台人工审核，通过后发送：现在提交，预计 {at} 前完成审核（审核时间 {open}–{close}，{zone}；{intake} 后提交的于下一个审核日 {open} 起审核）。',
-  'send.noReview':
-    '本账户的营销批次无需平台审核，提交后按计划发送。',
+  'send.noReview': '本账户的营销批次无需平台审核，提交后按计划发送。',
   'signatures.apply': '申请签名',
   'state.empty': '暂无数据',
   'state.error': '加载失败',
@@ -696,6 +695,7 @@ export const zhCN = {
   'compliance.desk.signature': '签名审核台',
   'compliance.desk.template': '模板审核台',
   'compliance.desk.marketing': '营销批次审核台',
+  'compliance.desk.qualification': '资质审核台',
   'compliance.deskHelp': '须满足 开始 < 受理截止 ≤ 结束（一天之内，不跨午夜）。',
   'compliance.days': '工作日',
   'compliance.open': '开始',
@@ -821,7 +821,8 @@ export const zhCN = {
   'error.billing.package_unavailable': '该套餐已下架。',
   'error.campaigns.audience_empty': '受众中没有有效的收信人。',
   'error.campaigns.audience_file_not_found': '没有这个受众文件。',
-  'error.campaigns.audience_file_too_large': '受众文件过大（最多 32 MiB、200,000 行），请导入为联系人后按分组发送。',
+  'error.campaigns.audience_file_too_large':
+    '受众文件过大（最多 32 MiB、200,000 行），请导入为联系人后按分组发送。',
   'error.campaigns.audience_too_large': '粘贴的号码最多 10,000 个，更多请使用分组或上传文件。',
   'error.campaigns.invalid_ab': 'A/B 测试设置无效。',
   'error.campaigns.invalid_audience_file': '无法读取受众文件（仅支持 CSV、XLSX，且须有手机号列）。',

@@ -10,7 +10,7 @@ import {
   type ReviewTiming,
 } from './review-hours.models.ts';
 
-export const REVIEW_KINDS = ['signature', 'template', 'marketing'] as const;
+export const REVIEW_KINDS = ['signature', 'template', 'marketing', 'qualification'] as const;
 export type ReviewKind = (typeof REVIEW_KINDS)[number];
 
 export interface DeskSettings {
@@ -79,6 +79,17 @@ export const DEFAULT_COMPLIANCE_SETTINGS: ComplianceSettings = {
       closed_on_holidays: false,
       holiday_target_minutes: null,
     },
+    // Seed 000: an applicant's qualification documents get their first review "在1-3个工作日内":
+    // three working days of office hours (9:00–18:00), closed on holidays.
+    qualification: {
+      days: WORKING_WEEK,
+      open: '09:00',
+      close: '18:00',
+      intake_until: '18:00',
+      target_minutes: 3 * 9 * 60,
+      closed_on_holidays: true,
+      holiday_target_minutes: null,
+    },
   },
 };
 
@@ -98,6 +109,7 @@ export function mergeComplianceSettings(
       signature: desk('signature'),
       template: desk('template'),
       marketing: desk('marketing'),
+      qualification: desk('qualification'),
     },
   };
 }

@@ -21,7 +21,7 @@ import { get, patch } from '../../api.ts';
 import { ErrorState, errorText, PageLoading } from '../../components/states.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 
-const KINDS = ['signature', 'template', 'marketing'] as const;
+const KINDS = ['signature', 'template', 'marketing', 'qualification'] as const;
 const WEEKDAYS = [1, 2, 3, 4, 5, 6, 7] as const;
 const TIME = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

@@ -1,6 +1,6 @@
 // Review queues: tenants (with their qualification documents), signatures, templates and
-// marketing batches, each with its age (against the target where the desk has one: the
-// qualification queue has none in the API yet) and one-click approve / reject with a reason; and
+// marketing batches, each with its age against its desk's target (the due time, overdue in red)
+// and one-click approve / reject with a reason; and
 // the settings those targets come from (the desks' hours, time zone, holidays; the signature name
 // length).
 import { useMutation, useQueryClient } from '@tanstack/react-query';
