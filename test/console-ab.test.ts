@@ -9,6 +9,7 @@
 import type { APIRequestContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMember } from '../src/modules/accounts/accounts.testkit.ts';
+import { enUS } from '../web/src/i18n/en-US.ts';
 import {
   type ConsoleRig,
   haveChromium,
@@ -219,8 +220,10 @@ describe.skipIf(!haveChromium)('the campaign form sets up an A/B test', () => {
     expect(deleted.status()).toBe(204);
     await create.click();
     const alert = page.locator('.ant-alert-error', { hasText: 'compliance.signature_not_approved' });
+    // The dictionary's text for the code, the code, and the API's own words on what to correct.
     await poll(() => alert.textContent()).toBe(
-      'compliance.signature_not_approved: 【鸿雁优选】 is not an approved signature of this tenant',
+      `${enUS['error.compliance.signature_not_approved']} (compliance.signature_not_approved): ` +
+        '【鸿雁优选】 is not an approved signature of this tenant',
     );
     expect(page.url()).toMatch(/\/campaigns\/new$/);
     const list = (await (await page.request.get('/v1/campaigns')).json()) as { data: { name: string }[] };

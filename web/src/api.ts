@@ -98,11 +98,18 @@ export interface Page<T> {
 
 /**
  * An error as a person reads it, in the console's language: the text the dictionaries give its
- * stable code (error.<code>, docs/errors.md), with the code; for a code they do not know, the
+ * stable code (error.<code>, docs/errors.md), with the code, and for a request refused for its
+ * content the API's own message (which field, which range); for a code they do not know, the
  * API's own message.
  */
 export function errorText(error: unknown): string {
   if (!(error instanceof ApiError)) return String(error);
   const text = lookup(`error.${error.code}`);
-  return text ? `${text} (${error.code})` : `${error.code}: ${error.message}`;
+  if (!text) return `${error.code}: ${error.message}`;
+  // A refused request's own message names what to correct (a field, a range): kept after the
+  // translated text, as the dictionaries cannot say it. Other errors need only the translation.
+  const correctable = error.status === 400 || error.status === 409 || error.status === 422;
+  return correctable && error.message && error.message !== text
+    ? `${text} (${error.code}): ${error.message}`
+    : `${text} (${error.code})`;
 }
