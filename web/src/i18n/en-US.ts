@@ -381,6 +381,8 @@ export const enUS = {
   'field.margin': 'Margin',
   'field.max_parts': 'Max parts',
   'field.max_tps': 'Max TPS',
+  'field.carriers': 'Carriers',
+  'field.message_types': 'Message types',
   'field.message': 'Message',
   'field.message_id': 'Message id',
   'field.message_type': 'Message type',

@@ -369,6 +369,8 @@ export const zhCN = {
   'field.margin': '毛利',
   'field.max_parts': '最大条数',
   'field.max_tps': '最大速率（条/秒）',
+  'field.carriers': '运营商',
+  'field.message_types': '短信类型',
   'field.message': '消息',
   'field.message_id': '短信 ID',
   'field.message_type': '短信类型',

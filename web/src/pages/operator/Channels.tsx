@@ -227,7 +227,10 @@ export default function Channels() {
             { key: 'bind_mode' },
             { key: 'binds' },
             { key: 'max_tps' },
-            { key: 'carriers', render: (v) => (Array.isArray(v) ? v.join(', ') : '—') },
+            {
+              key: 'carriers',
+              render: (v) => (Array.isArray(v) ? v.map((x) => tr(`carrier.${String(x)}`)).join(', ') : '—'),
+            },
             {
               key: 'message_types',
               render: (v) => (Array.isArray(v) ? v.map((x) => tr(`type.${String(x)}`)).join(', ') : '—'),
