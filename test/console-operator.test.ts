@@ -129,6 +129,31 @@ describe.skipIf(!haveChromium)('the operator console in Chromium', { timeout: 3 
     await ops.getByTestId(`suspend-${id}`).waitFor();
   });
 
+  it('pages the tenant list on the server, newest first, and finds tenants by name and status', async () => {
+    const repository = createAccountsRepository(rig.t.db.kysely);
+    const ids: number[] = [];
+    for (let i = 0; i < 21; i++) ids.push((await createTenant({ name: `pager-${i}`, repository })).tenant.id);
+    await ops.goto('/operator/tenants');
+    await ops.getByTestId('tenants-search').fill('PAGER');
+    await ops.getByTestId('tenants-search').press('Enter');
+    const shown = async () =>
+      Promise.all(
+        (await ops.locator('tbody tr[data-row-key]').all()).map(async (r) =>
+          Number(await r.getAttribute('data-row-key')),
+        ),
+      );
+    // A page of 20, the newest first; the 21st (the oldest) on the next page.
+    await poll(shown).toEqual([...ids].reverse().slice(0, 20));
+    await ops.getByRole('button', { name: 'Next' }).click();
+    await poll(shown).toEqual([ids[0]]);
+    await ops.getByRole('button', { name: 'Previous' }).click();
+    await poll(shown).toEqual([...ids].reverse().slice(0, 20));
+
+    await rig.t.db.pool.query(`update tenants set status = 'suspended' where id = $1`, [ids[3]]);
+    await pickOption(ops.getByTestId('tenants-status'), 'Suspended');
+    await poll(shown).toEqual([ids[3]]);
+  });
+
   it("lists a rule set's words, adds and removes them, imports a file and exports it, and the test box blocks an added word", async () => {
     const path = '/v1/operator/compliance/rule-sets/banned_words';
     const words = async () => (await apiGet<{ words: string[] }>(ops, path)).words;

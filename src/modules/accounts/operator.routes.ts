@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
+import { TENANT_STATUSES } from '../tenants/tenants.models.ts';
 import { tenantNotFound } from './accounts.errors.ts';
 import { createTenant } from './accounts.usecases.ts';
 import { audit } from './audit.ts';
@@ -27,22 +28,44 @@ const tenantColumns =
 export async function registerOperatorRoutes(app: FastifyInstance, ctx: AppContext) {
   const db = ctx.db.pool;
 
-  app.get(
+  app.get<{ Querystring: { limit?: number; before?: string; status?: string; q?: string } }>(
     '/v1/operator/tenants',
     {
       config: { permission: 'operator.tenants.read' },
       schema: {
         tags: ['operator'],
-        summary: 'Every tenant',
+        summary:
+          'Tenants: with limit, newest first a page at a time (before: the last id seen); without, every tenant by id',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 500 },
+            before: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
+            status: { type: 'string', enum: TENANT_STATUSES },
+            q: { type: 'string', minLength: 1, maxLength: 200, description: 'Part of the name (any case).' },
+          },
+        },
         response: {
           200: { type: 'object', properties: { data: { type: 'array', items: tenantView } } },
           ...errorResponses,
         },
       },
     },
-    async () => ({
-      data: (await db.query(`select ${tenantColumns} from tenants order by id`)).rows,
-    }),
+    async (request) => {
+      const { limit, before, status, q } = request.query;
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (status !== undefined) where.push(`status = $${params.push(status)}`);
+      if (q !== undefined) where.push(`strpos(lower(name), lower($${params.push(q)})) > 0`);
+      if (before !== undefined) where.push(`id < $${params.push(before)}::bigint`);
+      const filter = where.length > 0 ? `where ${where.join(' and ')}` : '';
+      // A page (the console's list) is newest first on the primary key; the whole list, by id.
+      const order = limit === undefined ? 'order by id' : `order by id desc limit $${params.push(limit)}`;
+      return {
+        data: (await db.query(`select ${tenantColumns} from tenants ${filter} ${order}`, params)).rows,
+      };
+    },
   );
 
   app.post<{ Body: { name: string } }>(

@@ -590,6 +590,7 @@ export const enUS = {
   'tenants.limits': 'Limits',
   'tenants.notZero': 'Must not be 0',
   'tenants.suspend': 'Suspend',
+  'tenants.searchName': 'Find by name',
   'tenants.activate': 'Reactivate',
   'tenants.suspendHelp':
     'Sending and logins stop at once; queued messages are held until the tenant is reactivated.',

@@ -575,6 +575,7 @@ export const zhCN = {
   'tenants.limits': '限额',
   'tenants.notZero': '不能为 0',
   'tenants.suspend': '暂停',
+  'tenants.searchName': '按名称查找',
   'tenants.activate': '恢复',
   'tenants.suspendHelp': '立即停止发送和登录；排队中的消息会被暂扣，直到恢复该租户。',
   'tenants.activateHelp': '租户可重新登录和发送；暂扣的消息将继续发送。',

@@ -1,17 +1,30 @@
-// Tenants: every tenant, with a balance adjustment (credit or take parts, with a reason; audited)
+// Tenants: newest first, a page at a time from the server (by status and part of the name), with a balance adjustment (credit or take parts, with a reason; audited)
 // and its limits: the frequency caps per message type (GET/PATCH .../protection), two-factor and
 // content retention (PATCH /v1/operator/tenants/{id}); suspend (with an optional reason) and
 // reactivate, each confirmed in a dialog.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Form, Input, InputNumber, Modal, Space, Switch, Table, Typography } from 'antd';
+import {
+  Alert,
+  Button,
+  Form,
+  Input,
+  InputNumber,
+  Modal,
+  Select,
+  Space,
+  Switch,
+  Table,
+  Typography,
+} from 'antd';
 import { useState } from 'react';
 import { get, patch, post } from '../../api.ts';
 import { PageTitle } from '../../components/Section.tsx';
 import { ErrorState, errorText, PageLoading } from '../../components/states.tsx';
-import { ListTable, type Row } from '../../components/tables.tsx';
+import { CursorTable, type Row } from '../../components/tables.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 
 const TYPES = ['verification', 'notification', 'marketing'] as const;
+const STATUSES = ['pending_review', 'active', 'suspended', 'rejected'] as const;
 const WINDOWS = ['minute', 'hour', 'day'] as const;
 type Caps = Record<(typeof TYPES)[number], Record<(typeof WINDOWS)[number], number | null>>;
 
@@ -214,6 +227,8 @@ function Limits({ tenant, onDone }: { tenant: Row; onDone: () => void }) {
 
 export default function Tenants() {
   const { t } = useI18n();
+  const [status, setStatus] = useState<string | undefined>();
+  const [name, setName] = useState('');
   const [open, setOpen] = useState<{
     tenant: Row;
     kind: 'adjust' | 'limits' | 'suspend' | 'activate';
@@ -227,9 +242,31 @@ export default function Tenants() {
   return (
     <>
       <PageTitle>{t('nav.tenants')}</PageTitle>
-      <ListTable
+      <Space wrap style={{ marginBottom: 12 }}>
+        <Input.Search
+          allowClear
+          style={{ width: 240 }}
+          placeholder={t('tenants.searchName')}
+          aria-label={t('tenants.searchName')}
+          data-testid="tenants-search"
+          onSearch={(v) => setName(v.trim())}
+        />
+        <Select
+          allowClear
+          style={{ width: 180 }}
+          placeholder={t('field.status')}
+          aria-label={t('field.status')}
+          data-testid="tenants-status"
+          value={status}
+          onChange={(v: string | undefined) => setStatus(v)}
+          options={STATUSES.map((v) => ({ value: v, label: t(`status.${v}`) }))}
+        />
+      </Space>
+      <CursorTable
         queryKey={['op-tenants']}
         path="/v1/operator/tenants"
+        mode="before"
+        query={{ status, q: name || undefined }}
         columns={[
           { key: 'id' },
           { key: 'name' },
