@@ -52,7 +52,7 @@ export const PERMISSIONS = {
     scope: 'read',
   },
   'messages.export': {
-    doc: "Export messages as CSV (GET /v1/messages/export), with full numbers where the role may see them; audited. Not for API keys or credentials: a bulk copy of personal data is an accountable person's act.",
+    doc: "Export messages as CSV or XLSX (GET /v1/messages/export, `format=xlsx`; the filters of GET /v1/messages, `template_id` among them), with full numbers where the role may see them; audited. Not for API keys or credentials: a bulk copy of personal data is an accountable person's act.",
     tenant: ['owner', 'admin'],
     staff: [],
   },
