@@ -5,6 +5,7 @@
 // API errors and the rules engine's findings read in it by their code; a viewer's menu lacks the
 // pages its role cannot use (and what it shows answers no 403), with contacts' numbers masked; a
 // clickable row is reached with Tab and opened with Enter.
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMember, newStaff } from '../src/modules/accounts/accounts.testkit.ts';
@@ -26,6 +27,15 @@ describe('the console dictionaries', () => {
     expect(Object.keys(enUS).sort()).toEqual(Object.keys(zhCN).sort());
     for (const dict of [zhCN, enUS])
       for (const [k, v] of Object.entries(dict)) expect(v.trim(), k).not.toBe('');
+  });
+
+  it('translate every error code docs/errors.md lists', () => {
+    const listed = [
+      ...readFileSync('docs/errors.md', 'utf8').matchAll(/^\| `([a-z_]+\.[a-z0-9_.]+)` \| \d{3} \|/gm),
+    ];
+    expect(listed.length).toBeGreaterThan(150);
+    const missing = listed.map((m) => m[1]!).filter((code) => !(`error.${code}` in zhCN));
+    expect(missing).toEqual([]);
   });
 
   it('use the same {placeholders} in both languages', () => {
