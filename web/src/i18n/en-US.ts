@@ -843,6 +843,7 @@ export const enUS = {
   'error.billing.invalid_credit':
     'A non-zero whole number of parts, a reason and a future expiry are needed.',
   'error.billing.adjustment_below_zero': 'The adjustment takes more parts than are available.',
+  'error.billing.invalid_cursor': 'The page position is not valid: start from the first page again.',
   'error.billing.invalid_range': 'Not a valid date range (YYYY-MM-DD, at most 366 days).',
   'error.billing.order_not_cancelable': 'Only an unpaid order can be canceled.',
   'error.billing.order_not_confirmable': 'A canceled order cannot be confirmed.',

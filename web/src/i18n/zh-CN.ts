@@ -816,6 +816,7 @@ export const zhCN = {
   'error.billing.insufficient_quota': '余额不足，请先充值。',
   'error.billing.invalid_credit': '须为非零整数条数、填写原因，且有效期在未来。',
   'error.billing.adjustment_below_zero': '扣减超过可用余额。',
+  'error.billing.invalid_cursor': '分页位置无效，请从第一页重新查看。',
   'error.billing.invalid_range': '日期范围无效（YYYY-MM-DD，不超过 366 天）。',
   'error.billing.order_not_cancelable': '只有未付款的订单可以取消。',
   'error.billing.order_not_confirmable': '已取消的订单不能确认。',
