@@ -178,22 +178,31 @@ export async function applyReceipts(
 ) {
   if (receipts.length === 0) return { applied: 0, parked: 0, duplicate: 0 };
   const resolutions = await resolveAll(db, receipts, readingsOf, known, false);
-  const { applied, duplicates } = await applyMatched(db, receipts, resolutions, now);
-  const parked = receipts.filter((_, i) => resolutions[i]!.kind !== 'match');
-  await parkReceipts(db, {
-    rows: parked.map((r) => ({ ...r, hints: hintsOf(r, readingsOf(r.channelId)) })),
+  const { applied } = await applyMatched(db, receipts, resolutions, now);
+  const toPark = receipts.flatMap((_, i) => (resolutions[i]!.kind === 'match' ? [] : [i]));
+  const parkedOf = await parkReceipts(db, {
+    rows: toPark.map((i) => ({
+      ...receipts[i]!,
+      hints: hintsOf(receipts[i]!, readingsOf(receipts[i]!.channelId)),
+    })),
     now,
   });
+  // A receipt not parked because a copy of it already waits is a duplicate, like one of a final message.
+  const parked = new Set([...parkedOf].map((k) => toPark[k]!));
   const counts = new Map<number, ReceiptCounts>();
   receipts.forEach((r, i) => {
     const c = countsFor(counts, r.channelId);
     c.received++;
     if (applied.has(i)) c.applied++;
-    else if (duplicates.has(i)) c.duplicate++;
-    else c.parked++;
+    else if (parked.has(i)) c.parked++;
+    else c.duplicate++;
   });
   await addReceiptCounts(db, { counts, slot });
-  return { applied: applied.size, parked: parked.length, duplicate: duplicates.size };
+  return {
+    applied: applied.size,
+    parked: parked.size,
+    duplicate: receipts.length - applied.size - parked.size,
+  };
 }
 
 /**

@@ -308,6 +308,24 @@ describe('duplicates and expiry are recorded, never dropped in silence', () => {
     expect(await counts(ch)).toMatchObject({ received: 3, applied: 1, duplicate: 2 });
   });
 
+  it('a carrier’s resend of a receipt that waits parked is counted as a duplicate, not parked twice', async () => {
+    const ch = await channel('resend', 'as-is');
+    const [a] = await sending(1);
+    // Twice in one batch, then once more later (its deliver_sm_resp lost with a dropped session).
+    expect(await apply([receipt(ch, '88'), receipt(ch, '88')], fixed('as-is'))).toEqual({
+      applied: 0,
+      parked: 1,
+      duplicate: 1,
+    });
+    expect(await apply([receipt(ch, '88')], fixed('as-is'))).toEqual({ applied: 0, parked: 0, duplicate: 1 });
+    expect(await counts(ch)).toMatchObject({ received: 3, parked: 1, duplicate: 2, waiting: 1 });
+    // The one copy kept matches once its submit result is written, and nothing is left waiting.
+    await recordSent(ch, [{ id: a!, carrierIds: ['88'] }]);
+    expect(await retry(fixed('as-is'))).toMatchObject({ applied: 1, duplicate: 0 });
+    expect((await outcomes([a!]))[0]!.status).toBe('delivered');
+    expect(await counts(ch)).toMatchObject({ applied: 1, waiting: 0 });
+  });
+
   it('a parked receipt past the receipt window is dropped and counted as expired', async () => {
     const ch = await channel('expiry', 'as-is');
     await apply([receipt(ch, 'nobody')], fixed('as-is'));

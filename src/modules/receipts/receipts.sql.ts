@@ -273,19 +273,25 @@ export interface ParkedReceiptInput {
   doneAt: Date;
 }
 
-/** Receipts that name no message yet wait in pending_receipts. */
+/**
+ * Receipts that name no message yet wait in pending_receipts, one per carrier id and channel: a
+ * copy of one already waiting (a carrier's resend, or twice in this batch) is not parked again.
+ * Answers the index of each row that was parked; the others were copies.
+ */
 export async function parkReceipts(
   db: Queryable,
   { rows, now }: { rows: ParkedReceiptInput[]; now: Date },
-): Promise<void> {
-  if (rows.length === 0) return;
-  await db.query(
+): Promise<Set<number>> {
+  if (rows.length === 0) return new Set();
+  const result = await db.query<{ channel_id: string; carrier_message_id: string }>(
     prepared(
       'park-receipts',
       `insert into pending_receipts (channel_id, carrier_message_id, id_variants, state, error_code, done_at, received_at)
      select u.channel_id, u.cid, string_to_array(u.hints, ' '), u.state, u.err, u.done_at, $7
        from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-         as u(channel_id, cid, hints, state, err, done_at)`,
+         as u(channel_id, cid, hints, state, err, done_at)
+     on conflict (channel_id, carrier_message_id) do nothing
+     returning channel_id, carrier_message_id`,
       [
         rows.map((r) => r.channelId),
         rows.map((r) => r.carrierId),
@@ -298,6 +304,13 @@ export async function parkReceipts(
       ],
     ),
   );
+  // Each inserted key counts once, for its first row here; later rows with it were copies.
+  const inserted = new Set(result.rows.map((r) => `${r.channel_id} ${r.carrier_message_id}`));
+  const parked = new Set<number>();
+  rows.forEach((r, i) => {
+    if (inserted.delete(`${r.channelId} ${r.carrierId}`)) parked.add(i);
+  });
+  return parked;
 }
 
 export interface ParkedReceipt {
