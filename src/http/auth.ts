@@ -169,6 +169,8 @@ export interface RoutePermissionEntry {
   method: string;
   url: string;
   permission: unknown;
+  /** The route's JSON schemas as declared (body, querystring, params), so a test sees its fields. */
+  schema?: { body?: unknown; querystring?: unknown; params?: unknown };
 }
 
 /**
@@ -182,7 +184,15 @@ export function enforcePermissions(app: FastifyInstance, ctx: AppContext) {
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/v1/')) return;
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') routes.push({ method, url: route.url, permission: route.config?.permission });
+      if (method !== 'HEAD') {
+        const { body, querystring, params } = route.schema ?? {};
+        routes.push({
+          method,
+          url: route.url,
+          permission: route.config?.permission,
+          schema: { body, querystring, params },
+        });
+      }
     }
     const existing = route.preHandler === undefined ? [] : [route.preHandler].flat();
     route.preHandler = [check, ...existing];

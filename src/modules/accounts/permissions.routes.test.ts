@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, newTenant } from '../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../test/helpers/db.ts';
+import { validBodies, validQueries } from '../../../test/helpers/valid-requests.ts';
 import { canonicalString, SCOPES, sha256Hex, sign } from '../credentials/credentials.models.ts';
 import {
   isPermission,
@@ -206,92 +207,6 @@ describe('OpenAPI', () => {
     });
   });
 });
-
-const validBodies: Record<string, unknown> = {
-  'POST /v1/operator/tenants': { name: 'n' },
-  'POST /v1/operator/channels': { name: 'c', host: 'h', system_id: 's' },
-  'PATCH /v1/operator/channels/:id': { weight: 2 },
-  'PATCH /v1/operator/channels/:id/breaker': { probe_share: 0.05 },
-  'POST /v1/operator/routes': { channels: [{ channel: 'c' }] },
-  'PUT /v1/operator/routes/:id': { channels: [{ channel: 'c' }] },
-  'POST /v1/operator/routes/test': { to: '13800138000' },
-  'PUT /v1/operator/number-carriers': { number: '+8613800138000', carrier: 'ctcc' },
-  'PATCH /v1/operator/tenants/:id': { require_two_factor: true },
-  'PUT /v1/operator/tenants/:id/short-domain': { base_url: 'https://t.example.cn/s' },
-  'PUT /v1/operator/security': { staff_require_two_factor: true },
-  'POST /v1/operator/staff': { username: 'scope-check', role: 'support' },
-  'PATCH /v1/operator/staff/:id': { role: 'support' },
-  'POST /v1/operator/tenants/:id/reject': { reason: 'r' },
-  'PATCH /v1/messages/:id': { send_at: '2030-01-01T00:00:00Z' },
-  'PATCH /v1/batches/:id': { send_at: '2030-01-01T00:00:00Z' },
-  'POST /v1/compliance/opt-outs': { phone: '13800138000' },
-  'POST /v1/compliance/blacklist': { phone: '13800138000' },
-  'POST /v1/compliance/allowlist': { phone: '13800138000' },
-  'POST /v1/operator/compliance/blacklist': { phone: '13800138000' },
-  'PUT /v1/operator/compliance/opt-out-keywords': { opt_out: ['TD'], opt_in: [] },
-  'POST /v1/operator/marketing-reviews/:batchId/reject': { reason: 'r' },
-  'POST /v1/messages': { to: '13800138000', content: 'scope check' },
-  'POST /v1/batches': { content: 'scope check', recipients: [{ to: '13800138000' }] },
-  'POST /v1/signatures': { name: 'scope', source: 'company' },
-  'POST /v1/templates': { name: 'scope', type: 'notification', content: '订单{order}已发货' },
-  'POST /v1/operator/signatures/:id/reject': { reason: 'r' },
-  'POST /v1/operator/templates/:id/reject': { reason: 'r' },
-  'PUT /v1/operator/tenants/:id/free-text': { allowed: true },
-  'PATCH /v1/members/:id': { role: 'viewer' },
-  'PATCH /v1/credentials/:id': { allow: ['192.0.2.0/24'] },
-  'POST /v1/members': { email: 'scope@t.cn', role: 'viewer' },
-  'POST /v1/credentials': { name: 'n', scopes: ['read'] },
-  'POST /v1/webhooks/endpoints': { url: 'https://93.184.216.34/hooks', events: ['message.status'] },
-  'POST /v1/verifications': { to: '13800138000' },
-  'POST /v1/contacts': { phone: '13800138000' },
-  'POST /v1/contacts/bulk': { contacts: [{ phone: '13800138000' }] },
-  'POST /v1/contacts/groups': { name: 'g' },
-  'POST /v1/contacts/groups/:id/members/add': { contact_ids: ['1'] },
-  'POST /v1/contacts/groups/:id/members/remove': { contact_ids: ['1'] },
-  'POST /v1/contacts/segments': {
-    name: 's',
-    filter: { match: 'all', conditions: [{ type: 'engaged', days: 1 }] },
-  },
-  // Multipart only: a JSON body reaches the handler (past the scope check) and is refused there (400).
-  'POST /v1/contacts/imports': {},
-  // Not multipart: refused after the permission check (a 400, not a 403), as the import above.
-  'POST /v1/campaigns/audience-files': {},
-  'POST /v1/verifications/check': { to: '13800138000', code: '123456' },
-  'POST /v1/campaigns': {
-    name: 'c',
-    audience: { numbers: '13800138000' },
-    content: 'scope check',
-    draft: true,
-  },
-  'POST /v1/campaigns/preview': { name: 'c', audience: { numbers: '13800138000' }, content: 'scope check' },
-  'POST /v1/campaigns/:id/runs/:runId/choose': { variant: 'A' },
-  'PATCH /v1/tenant': { contact_name: 'n' },
-  'POST /v1/auth/password': { current_password: 'p', new_password: 'a-new-password-1' },
-  'POST /v1/auth/two-factor/confirm': { code: '000000' },
-  'POST /v1/auth/phone': { phone: '13800138000' },
-  'POST /v1/auth/phone/confirm': { code: '000000' },
-  'POST /v1/auth/two-factor/disable': { password: 'p' },
-  'PATCH /v1/operator/compliance/rule-sets/:setId': { enabled: true },
-  'POST /v1/operator/compliance/rule-sets/:setId/words': { words: ['w'] },
-  'POST /v1/operator/compliance/rule-sets/:setId/words/remove': { words: ['w'] },
-  'POST /v1/operator/compliance/check': { content: 'c', type: 'notification' },
-  'POST /v1/compliance/check': { content: 'c', type: 'notification' },
-  'POST /v1/billing/orders': { package_id: 1 },
-  'PUT /v1/billing/alerts': { threshold: 30 },
-  'POST /v1/operator/billing/packages': { name: 'p', parts: 1000, price: '10', validity_days: 365 },
-  'PATCH /v1/operator/billing/packages/:id': { enabled: false },
-  'PUT /v1/operator/billing/prices': { destination: 'domestic', units_per_part: 1 },
-  'POST /v1/operator/billing/tenants/:id/adjust': { parts: 1, reason: 'r' },
-};
-
-/** Query strings a route's schema requires. */
-const validQueries: Record<string, string> = {
-  'POST /v1/tenant/documents': '?kind=business_licence',
-  'GET /v1/billing/statements': '?from=2026-03-01&to=2026-03-01',
-  'GET /v1/billing/statements/export': '?from=2026-03-01&to=2026-03-01',
-  'GET /v1/stats/daily': '?from=2026-03-01&to=2026-03-01',
-  'GET /v1/operator/stats/daily': '?from=2026-03-01&to=2026-03-01',
-};
 
 async function signedInject(
   { appKey, secret }: { appKey: string; secret: string },
