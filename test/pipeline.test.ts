@@ -117,14 +117,15 @@ describe('the pipeline', () => {
     const rows = await waitFor(async () => {
       const r = await db.pool.query(
         `select id, status, recipient, content, claimed_by, attempts, duplicate_risk, carrier_message_id,
-                sending_at = created_at as claimed_at_write, queued_at = created_at as queued_at_write
+                date_trunc('milliseconds', sending_at) = created_at as claimed_at_write,
+                queued_at = created_at as queued_at_write
            from messages where id = any($1::bigint[]) order by id`,
         [ids],
       );
       return r.rows.every((m) => m.status === 'delivered') && r.rows;
     });
     // Written `sending`, in one statement with its claim: the answer says so, and the row's
-    // sending_at is its created_at (a claim's would be later).
+    // sending_at is in its created_at's millisecond (the claim's own instant; a claim's is later).
     const direct = rows.filter((m) => m.claimed_at_write);
     expect(direct.length).toBeGreaterThan(0);
     for (const s of sends.filter((x) => direct.some((m) => String(m.id) === x.body.id)))

@@ -59,6 +59,7 @@ export async function claimNextMessages(
     deadlines,
     maxAttempts,
     maxKeys = 256,
+    sendingAt = now,
   }: {
     nodeId: string;
     limit: number;
@@ -67,6 +68,11 @@ export async function claimNextMessages(
     deadlines: Deadlines;
     maxAttempts: number;
     maxKeys?: number;
+    /**
+     * The `sending_at` the claimed rows get: the dispatcher's ClaimInstant, which no other write
+     * of this node shares, so that a claim whose answer was lost can be undone by it alone.
+     */
+    sendingAt?: Date | string;
   },
 ): Promise<ClaimedMessage[]> {
   const result = await db.query<{
@@ -119,7 +125,7 @@ export async function claimNextMessages(
      )
      update messages m
         set status = p.outcome,
-            sending_at = case when p.outcome = 'sending' then $1 else m.sending_at end,
+            sending_at = case when p.outcome = 'sending' then $10::timestamptz else m.sending_at end,
             claimed_by = case when p.outcome = 'sending' then $2 else m.claimed_by end,
             attempts = m.attempts + case when p.outcome = 'sending' then 1 else 0 end,
             done_at = case when p.outcome = 'sending' then m.done_at else $1 end,
@@ -137,7 +143,7 @@ export async function claimNextMessages(
      returning m.id, m.tenant_id, m.priority, m.recipient, m.content, m.parts, m.attempts, m.duplicate_risk,
        t.sender_code, m.status, (extract(epoch from p.deadline_at) * 1000)::float8 as deadline_ms,
        (select s.extension_code from signatures s where s.id = m.signature_id) as signature_extension`,
-      [now, nodeId, limit, perTenant, maxKeys, ...deadlineParams(deadlines), maxAttempts],
+      [now, nodeId, limit, perTenant, maxKeys, ...deadlineParams(deadlines), maxAttempts, sendingAt],
     ),
   );
   return result.rows
@@ -433,13 +439,14 @@ export async function recoverOwnClaims(
 }
 
 /**
- * Messages this node claimed as they were written (intake.ts DirectClaimer) that it never sent:
- * those of a write whose outcome is unknown (`sendingAt`, the write's time) or these `ids`. Back
- * to the queue as if never claimed: no attempt counted, no duplicate risk.
+ * Messages this node claimed that it never sent: those of a claim, or of a write that claimed as
+ * it wrote (intake.ts DirectClaimer), whose outcome is unknown (`sendingAt`, the claim's unique
+ * instant, see ClaimInstants) or these `ids`. Back to the queue as if never claimed: no attempt
+ * counted, no duplicate risk.
  */
 export async function requeueUnsentDirectClaims(
   db: Queryable,
-  { nodeId, now, sendingAt, ids }: { nodeId: string; now: Date; sendingAt?: Date; ids?: number[] },
+  { nodeId, now, sendingAt, ids }: { nodeId: string; now: Date; sendingAt?: Date | string; ids?: number[] },
 ) {
   const result = await db.query(
     `update messages m

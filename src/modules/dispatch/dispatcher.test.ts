@@ -197,8 +197,14 @@ describe("the dispatcher's claims at write (DirectClaimer)", () => {
     // Drained. The fake channel's demand stays 5 (its enqueue takes no room): grants hold room
     // until adopted.
     const grant = dispatcher.direct.reserve(3);
-    expect(grant).toEqual({ nodeId: 'n', room: 3, epoch: undefined });
-    expect(dispatcher.direct.reserve(9)).toEqual({ nodeId: 'n', room: 2, epoch: undefined });
+    const instant = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(grant).toEqual({ nodeId: 'n', room: 3, epoch: undefined, sendingAt: instant });
+    expect(dispatcher.direct.reserve(9)).toEqual({
+      nodeId: 'n',
+      room: 2,
+      epoch: undefined,
+      sendingAt: instant,
+    });
     expect(dispatcher.direct.reserve(1)).toBeNull();
     dispatcher.direct.adopt(grant!, [row(11), row(12, 'notification')]);
     expect(
@@ -207,7 +213,12 @@ describe("the dispatcher's claims at write (DirectClaimer)", () => {
       [11, 1, '1069', '01', 1_000_000 + 600_000],
       [12, 1, '1069', '01', 1_000_000 + 86_400_000],
     ]);
-    expect(dispatcher.direct.reserve(3)).toEqual({ nodeId: 'n', room: 3, epoch: undefined });
+    expect(dispatcher.direct.reserve(3)).toEqual({
+      nodeId: 'n',
+      room: 3,
+      epoch: undefined,
+      sendingAt: instant,
+    });
     // Woken (work was queued): nothing until a claim has found the queue drained again.
     dispatcher.wake();
     expect(dispatcher.direct.reserve(1)).toBeNull();
@@ -243,7 +254,8 @@ describe("the dispatcher's claims at write (DirectClaimer)", () => {
     await until(() => statements.length > 0);
     await dispatcher.stop();
     expect(statements[0]!.text).toMatch(/set status = 'queued', claimed_by = null, sending_at = null/);
-    expect(statements[0]!.values).toEqual(['n', expect.any(Date), at, null]);
+    // By the grant's own instant, not the write's millisecond, which another write may share.
+    expect(statements[0]!.values).toEqual(['n', expect.any(Date), grant!.sendingAt, null]);
     expect(a.got).toEqual([]);
   });
 });

@@ -45,6 +45,29 @@ export interface Dispatcher {
   direct: DirectClaimer;
 }
 
+/**
+ * The `sending_at` of each claim this node makes, by the dispatcher's loop or by an intake write
+ * (DirectClaimer): strictly increasing, in microseconds, so no two claims share one. A claim whose
+ * answer was lost (the connection dropped after the commit, a timeout) may have claimed rows that
+ * nothing here holds; they are found by this instant and nothing else. Milliseconds alone were
+ * not enough: two intake groups, or a group and a claim, written in the same millisecond, and the
+ * failure of one would have sent the other's rows back to the queue while they were being sent.
+ */
+export function createClaimInstants() {
+  let last = 0;
+  return {
+    next(now: Date): string {
+      const micros = Math.max(now.getTime() * 1000, last + 1);
+      last = micros;
+      const iso = new Date(Math.floor(micros / 1000)).toISOString();
+      return `${iso.slice(0, 23)}${String(micros % 1000).padStart(3, '0')}Z`;
+    },
+  };
+}
+
+/** How long after a claim's unknown outcome its rows are looked for (settleUnknownClaims). */
+export const SETTLE_AFTER_MS = 1000;
+
 const deadlineSecondsOf = (d: Deadlines, type: string) =>
   type === 'verification'
     ? d.verificationSeconds
@@ -103,6 +126,13 @@ export function startDispatcher({
   let queueDrained = false;
   // Room granted to intake writes still in flight (DirectClaimer.reserve), taken off the claims.
   let reserved = 0;
+  const instants = createClaimInstants();
+  // Claims whose outcome is unknown, by instant, with when their requeue may run (see settle).
+  const unsettled = new Map<string, number>();
+  const unknownOutcome = (sendingAt: string) => {
+    unsettled.set(sendingAt, Date.now() + SETTLE_AFTER_MS);
+    setTimeout(wake, SETTLE_AFTER_MS).unref();
+  };
 
   const wake = () => {
     woken = true;
@@ -192,6 +222,7 @@ export function startDispatcher({
     while (!stopped) {
       let claimedAny = false;
       try {
+        if (unsettled.size > 0) await settleUnknownClaims();
         const all = connectors();
         const ready = all.filter((c) => c.isReady);
         // Routing may send a claim's messages to one channel beyond its own demand: what a
@@ -201,14 +232,24 @@ export function startDispatcher({
         if (demand > 0 && (fence === undefined || fence.alive)) {
           const perTenant = Math.max(10, Math.ceil(demand / activeKeys));
           const epoch = fence?.epoch;
-          const claimed = await claimNextMessages(pool, {
-            nodeId,
-            limit: demand,
-            perTenant,
-            now: now(),
-            deadlines,
-            maxAttempts: MAX_ATTEMPTS,
-          });
+          const at = now();
+          const sendingAt = instants.next(at);
+          let claimed: ClaimedMessage[];
+          try {
+            claimed = await claimNextMessages(pool, {
+              nodeId,
+              limit: demand,
+              perTenant,
+              now: at,
+              sendingAt,
+              deadlines,
+              maxAttempts: MAX_ATTEMPTS,
+            });
+          } catch (error) {
+            // It may have committed with its answer lost: what it claimed goes back, unsent.
+            unknownOutcome(sendingAt);
+            throw error;
+          }
           lastClaimSize = claimed.length;
           queueDrained = claimed.length < demand;
           if (fence !== undefined && fence.epoch !== epoch && claimed.length > 0) {
@@ -265,12 +306,31 @@ export function startDispatcher({
   }
 
   /** Claims made at write that were never sent, back to the queue; the loop is woken for them. */
-  function requeueUnsent(which: { sendingAt?: Date; ids?: number[] }): void {
+  function requeueUnsent(which: { ids: number[] }): void {
     requeueUnsentDirectClaims(pool, { nodeId, now: now(), ...which })
       .then((n) => {
         if (n > 0) wake();
       })
       .catch((error: unknown) => logger.error({ err: error }, 'dispatch: requeueing unsent claims failed'));
+  }
+
+  /**
+   * Claims whose outcome is unknown, each undone by its instant once SETTLE_AFTER_MS has passed:
+   * what they claimed was never sent and goes back to the queue. The wait lets a statement whose
+   * connection dropped finish its commit on the server first, or its rows would be claimed after
+   * the requeue looked. One whose requeue fails stays for the loop's next turn (the database may
+   * be back by then).
+   */
+  async function settleUnknownClaims(): Promise<void> {
+    for (const [sendingAt, due] of [...unsettled]) {
+      if (due > Date.now()) continue;
+      const n = await requeueUnsentDirectClaims(pool, { nodeId, now: now(), sendingAt });
+      unsettled.delete(sendingAt);
+      if (n > 0) {
+        logger.warn({ requeued: n }, 'dispatch: a claim whose answer was lost is undone');
+        wake();
+      }
+    }
   }
 
   /** Routes messages claimed for this node, as a claim's are (the one place both go through). */
@@ -281,7 +341,7 @@ export function startDispatcher({
   }
 
   const direct: DirectClaimer = {
-    reserve(wanted) {
+    reserve(wanted, at = now()) {
       if (stopped || !queueDrained || woken || (fence !== undefined && !fence.alive)) return null;
       const all = connectors();
       const ready = all.filter((c) => c.isReady);
@@ -289,13 +349,13 @@ export function startDispatcher({
       const room = Math.min(wanted, roomOf(all, ready));
       if (room <= 0) return null;
       reserved += room;
-      return { nodeId, room, epoch: fence?.epoch };
+      return { nodeId, room, epoch: fence?.epoch, sendingAt: instants.next(at) };
     },
     adopt(grant: DirectGrant, rows, failed) {
       reserved -= grant.room;
       if (failed) {
         // Whether the write committed is unknown: rows it may have claimed were never sent.
-        requeueUnsent({ sendingAt: failed.at });
+        unknownOutcome(grant.sendingAt);
         return;
       }
       if (rows.length === 0) return;
@@ -342,6 +402,11 @@ export function startDispatcher({
       stopped = true;
       wakeUp?.();
       await running;
+      // Undone now rather than left to a restart's recovery, which would mark them duplicate_risk.
+      for (const [sendingAt] of unsettled) unsettled.set(sendingAt, 0);
+      await settleUnknownClaims().catch((error: unknown) =>
+        logger.error({ err: error }, 'dispatch: requeueing claims whose answer was lost failed'),
+      );
     },
   };
 }

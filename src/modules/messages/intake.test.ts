@@ -114,7 +114,7 @@ describe('createIntake with a DirectClaimer', () => {
     const claimer = {
       reserve: (wanted: number) => {
         grants.push(wanted);
-        return { nodeId: 'intake-node', room: 2, epoch: 7 };
+        return { nodeId: 'intake-node', room: 2, epoch: 7, sendingAt: '2026-11-30T08:00:00.000123Z' };
       },
       adopt: (_grant: unknown, rows: ReadonlyArray<{ message: { id: number } }>, failed?: { at: Date }) =>
         adopted.push({ ids: rows.map((r) => r.message.id), failedAt: failed?.at }),
@@ -126,6 +126,11 @@ describe('createIntake with a DirectClaimer', () => {
     expect(grants).toEqual([3]);
     expect(stored.map((m) => m.status)).toEqual(['sending', 'sending', 'queued']);
     expect(adopted).toEqual([{ ids: [stored[0]!.id, stored[1]!.id], failedAt: undefined }]);
+    // The claimed rows carry the grant's instant, to the microsecond, and nothing else does.
+    const marked = await t.db.pool.query<{ id: number }>(
+      `select id from messages where sending_at = '2026-11-30T08:00:00.000123Z'::timestamptz order by id`,
+    );
+    expect(marked.rows.map((r) => r.id)).toEqual([stored[0]!.id, stored[1]!.id]);
     // A write that throws: its grant comes back with the write's time, whatever it claimed.
     const failing = createIntake({
       pool: {

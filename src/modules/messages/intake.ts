@@ -14,6 +14,7 @@ import {
 /** Room granted by DirectClaimer.reserve: the claim to write with, and the node's fence epoch. */
 export interface DirectGrant extends DirectClaim {
   epoch: number | undefined;
+  sendingAt: string;
 }
 
 /**
@@ -23,12 +24,15 @@ export interface DirectGrant extends DirectClaim {
  * have put first, so neither priority nor a tenant's fair share changes.
  */
 export interface DirectClaimer {
-  /** Room for at most `wanted` rows, held until adopt; null when none may be claimed at write. */
-  reserve(wanted: number): DirectGrant | null;
+  /**
+   * Room for at most `wanted` rows, held until adopt; null when none may be claimed at write. `at`
+   * is the write's time: the grant's instant (`sendingAt`) falls in its millisecond.
+   */
+  reserve(wanted: number, at?: Date): DirectGrant | null;
   /**
    * After the write: the rows it claimed, and the grant's room back. `failed`: the write threw, so
-   * whether it committed is unknown; rows it may have claimed (`sending_at` is the write's time)
-   * go back to the queue.
+   * whether it committed is unknown; rows it may have claimed (their `sending_at` is the grant's
+   * instant, which no other claim shares) go back to the queue.
    */
   adopt(
     grant: DirectGrant,
@@ -139,8 +143,8 @@ export function createIntake({
   async function write(rows: NewMessageRow[]): Promise<Admitted[]> {
     const wanted = rows.reduce((n, r) => n + (r.sendAt === null && r.heldForReview !== true ? 1 : 0), 0);
     const direct = wanted > 0 ? claimer() : null;
-    const grant = direct?.reserve(wanted) ?? null;
     const at = now();
+    const grant = direct?.reserve(wanted, at) ?? null;
     if (!direct || !grant) return writeRows(rows, at, undefined);
     let results: Admitted[];
     try {

@@ -51,6 +51,12 @@ export interface InsertedMessage {
 export interface DirectClaim {
   nodeId: string;
   room: number;
+  /**
+   * The claimed rows' `sending_at`: an instant no other claim of this node shares (the
+   * dispatcher's ClaimInstants), so a write whose outcome is unknown is undone by it alone.
+   * The write's own time when absent.
+   */
+  sendingAt?: string;
 }
 
 /** Which rows a DirectClaim takes: due now (no send_at), not held for review, the first `room`. */
@@ -91,7 +97,7 @@ export async function insertMessages(
        case when t.review or t.send_at is not null then null else $11::timestamptz end,
        case when t.review then $11::timestamptz else coalesce(t.send_at, $11::timestamptz) end,
        $11::timestamptz, $11::timestamptz, t.signature_id, t.template_id, t.callback_url,
-       case when t.claim then $11::timestamptz end, case when t.claim then $17::text end,
+       case when t.claim then coalesce($18::timestamptz, $11::timestamptz) end, case when t.claim then $17::text end,
        case when t.claim then 1 else 0 end
      from unnest($1::bigint[], $2::bigint[], $3::text[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::int2[],
        $9::text[], $10::timestamptz[], $12::bigint[], $13::bigint[], $14::text[], $15::boolean[], $16::boolean[])
@@ -120,6 +126,7 @@ export async function insertMessages(
       rows.map((r) => r.heldForReview === true),
       claimed,
       claim?.nodeId ?? null,
+      claim?.sendingAt ?? null,
     ],
   );
   // INSERT ... SELECT FROM unnest returns rows in input order in PostgreSQL; verify rather than trust.
