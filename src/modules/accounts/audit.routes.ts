@@ -9,7 +9,7 @@ const query = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    before_id: { type: 'integer', minimum: 1 },
+    before_id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
     limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
   },
 } as const;
