@@ -70,7 +70,7 @@ const routeBody = {
   required: ['channels'],
   properties: {
     position: { type: 'integer' },
-    tenant_id: { type: ['integer', 'null'] },
+    tenant_id: { type: ['integer', 'null'], minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
     message_type: { type: ['string', 'null'], enum: [...MESSAGE_TYPES, null] },
     carrier: { type: ['string', 'null'], enum: [...ROUTE_CARRIERS, null] },
     country_prefix: { type: ['string', 'null'], maxLength: 6 },

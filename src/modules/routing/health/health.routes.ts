@@ -179,8 +179,8 @@ export async function registerRoutingHealthRoutes(app: FastifyInstance, ctx: App
           type: 'object',
           additionalProperties: false,
           properties: {
-            channel_id: { type: 'integer', minimum: 1 },
-            after_id: { type: 'integer', minimum: 0 },
+            channel_id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+            after_id: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
             limit: { type: 'integer', minimum: 1, maximum: 1000 },
             order: {
               type: 'string',
