@@ -39,7 +39,7 @@ import type { LedgerPort } from './ledger-port.ts';
 import { adjustBalance, cancelOrder, confirmOrder } from './orders.usecases.ts';
 import { readStatement, type StatementQuery } from './statements.usecases.ts';
 
-const tenantFilter = { type: 'integer', minimum: 1 } as const;
+const tenantFilter = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
 
 export async function registerBillingOperatorRoutes(
   app: FastifyInstance,

@@ -99,7 +99,7 @@ export const orderBody = {
   type: 'object',
   additionalProperties: false,
   required: ['package_id'],
-  properties: { package_id: { type: 'integer', minimum: 1 } },
+  properties: { package_id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
 } as const;
 
 export const confirmBody = {
