@@ -42,7 +42,7 @@ import { enforcePermissions } from './auth.ts';
 import { capConnectionsPerAddress, createClientErrorHandler } from './connections.ts';
 import { errorHandler } from './error-handler.ts';
 import { methodNotAllowed, routeNotFound, serviceUnavailable } from './http.errors.ts';
-import { buildValidatorByHttpPart, checkQueryText, registerJsonBodyParser } from './validation.ts';
+import { buildValidatorByHttpPart, checkUrlText, registerJsonBodyParser } from './validation.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -80,7 +80,7 @@ export async function buildHttpServer(
   // JSON only: a text/plain body is answered 415 rather than failing schema validation.
   app.removeContentTypeParser('text/plain');
   registerJsonBodyParser(app);
-  app.addHook('preValidation', checkQueryText);
+  app.addHook('preValidation', checkUrlText);
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;

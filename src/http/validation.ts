@@ -140,14 +140,13 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
 }
 
 /**
- * Query-string values are decoded from %XX escapes, so they can hold NUL or broken UTF-8 too.
+ * Query-string values and path parameters are decoded from %XX escapes, so they can hold NUL or
+ * broken UTF-8 too (`DELETE /v1/operator/number-carriers/%00` reached the SQL and failed there).
  * A callback-style hook: it runs on every request, and an async one costs a promise each time.
  */
-export function checkQueryText(
-  request: FastifyRequest,
-  _reply: unknown,
-  done: (error?: Error) => void,
-): void {
+export function checkUrlText(request: FastifyRequest, _reply: unknown, done: (error?: Error) => void): void {
+  const inPath = request.params ? findUnstorableText(request.params) : null;
+  if (inPath) return done(invalidText({ details: { ...inPath, path: `params${inPath.path}` } }));
   if (!request.raw.url?.includes('?')) return done();
   const found = findUnstorableText(request.query);
   if (found) return done(invalidText({ details: { ...found, path: `querystring${found.path}` } }));
