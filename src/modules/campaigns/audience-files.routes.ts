@@ -4,6 +4,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
 import { requireTenant } from '../../http/auth.ts';
+import { isTruncatedMultipart, TRUNCATED_MULTIPART_MESSAGE } from '../../http/multipart.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import type { UploadPart } from '../contacts/imports.usecases.ts';
 import {
@@ -78,6 +79,10 @@ export async function registerAudienceFileRoutes(app: FastifyInstance, ctx: AppC
           parts: request.parts() as AsyncIterable<UploadPart>,
           region: ctx.config.defaultRegion,
           now: ctx.clock.now(),
+        }).catch((error: unknown) => {
+          if (isTruncatedMultipart(error))
+            throw invalidAudienceFile({ message: TRUNCATED_MULTIPART_MESSAGE, cause: error });
+          throw error;
         });
         return reply.status(201).send(file);
       },

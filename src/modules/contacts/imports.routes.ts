@@ -7,6 +7,7 @@ import ExcelJS from 'exceljs';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app/context.ts';
 import { requireTenant } from '../../http/auth.ts';
+import { isTruncatedMultipart, TRUNCATED_MULTIPART_MESSAGE } from '../../http/multipart.ts';
 import { errorResponses, idParam } from '../../http/schemas.ts';
 import { maskPhone } from '../../shared/phone-mask.ts';
 import { importNotFound, invalidImport } from './contacts.errors.ts';
@@ -71,6 +72,10 @@ export async function registerContactImportRoutes(app: FastifyInstance, ctx: App
           tenantId: request.tenantId,
           parts: request.parts() as AsyncIterable<UploadPart>,
           now: ctx.clock.now(),
+        }).catch((error: unknown) => {
+          if (isTruncatedMultipart(error))
+            throw invalidImport({ message: TRUNCATED_MULTIPART_MESSAGE, cause: error });
+          throw error;
         });
         return reply.status(202).send(view);
       },
