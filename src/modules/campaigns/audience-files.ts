@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import type { CountryCode } from 'libphonenumber-js';
 import type pg from 'pg';
 import { withTransaction } from '../../db/pool.ts';
+import { AppError } from '../../shared/errors.ts';
 import { normalizePhone } from '../messages/phone.models.ts';
 import {
   checkMappingField,
@@ -220,6 +221,13 @@ export async function receiveAudienceFile({
     encoding: parseEncoding(form.get('encoding')),
     mapping: parseMapping(form.get('mapping')),
     region,
+  }).catch((error: unknown) => {
+    if (error instanceof AppError) throw error;
+    // A file the parsers refuse (a broken zip, an unterminated quote), said as contact imports say it.
+    throw invalidAudienceFile({
+      message: `the file could not be read: ${(error as Error).message}`.slice(0, 500),
+      cause: error,
+    });
   });
   if (read.recipients.length === 0)
     throw audienceEmpty({
