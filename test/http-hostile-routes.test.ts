@@ -18,6 +18,7 @@ import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoutePermissionEntry } from '../src/http/auth.ts';
+import { AWKWARD, anyCodeUnits, percentEncoded, UNSTORABLE } from './helpers/hostile-values.ts';
 import { loginAs, newMember, newStaff, withSession } from '../src/modules/accounts/accounts.testkit.ts';
 import { PUBLIC } from '../src/modules/accounts/permissions.models.ts';
 import { buildTestApp, newTenant } from './helpers/app.ts';
@@ -230,44 +231,7 @@ async function createFixtures() {
 // ---------------------------------------------------------------------------------------------
 // Hostile values.
 
-// Strings of any UTF-16 code units, biased towards control characters (NUL among them) and
-// surrogate halves, as in test/http-hostile.test.ts.
-const anyCodeUnits = fc.string({
-  unit: fc
-    .oneof(
-      fc.integer({ min: 0, max: 0x1f }),
-      fc.integer({ min: 0xd800, max: 0xdfff }),
-      fc.integer({ min: 0, max: 0xffff }),
-    )
-    .map((c) => String.fromCharCode(c)),
-  maxLength: 12,
-});
-const nasty = fc.constantFrom(
-  '\u0000',
-  'a\u0000b',
-  '\ud800',
-  'x\udfffy',
-  '\ud83d\ude00',
-  '',
-  ' ',
-  'Infinity',
-  '-Infinity',
-  'NaN',
-  '1e400',
-  '-1',
-  '0',
-  '9'.repeat(40),
-  '2027-02-30T00:00:00Z',
-  '2027-01-01T24:00:00Z',
-  '9999-12-31T23:59:59Z',
-  '../../etc/passwd',
-  "' or 1=1 --",
-  '{name}',
-  '【鸿雁】',
-  '%00',
-  '\u202e',
-  'x'.repeat(70_000),
-);
+const nasty = fc.constantFrom(...UNSTORABLE, ...AWKWARD);
 const jsonValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: nasty },
   { weight: 3, arbitrary: anyCodeUnits },
@@ -295,7 +259,6 @@ const FIXED_JSON: unknown[] = [
   {},
 ];
 
-const percentEncoded = (s: string) => Buffer.from(s, 'utf8').toString('hex').replace(/../g, '%$&');
 /** Query and path text as it travels: percent-encoded UTF-8, or escapes that decode to nothing valid. */
 const FIXED_URL_TEXT = [
   '%00',
