@@ -249,8 +249,7 @@ describe("the dispatcher's claims at write (DirectClaimer)", () => {
       grant = dispatcher.direct.reserve(2);
     }
     expect(grant).not.toBeNull();
-    const at = new Date(2_000_000);
-    dispatcher.direct.adopt(grant!, [], { at });
+    dispatcher.direct.adopt(grant!, [], true);
     await until(() => statements.length > 0);
     await dispatcher.stop();
     expect(statements[0]!.text).toMatch(/set status = 'queued', claimed_by = null, sending_at = null/);

@@ -143,7 +143,7 @@ describe('two writes that claim as they write, in the same millisecond', () => {
         a!,
         rowsA.map((r, i) => ({ row: r, message: insertedA[i]! })),
       );
-      dispatcher.direct.adopt(b!, [], { at });
+      dispatcher.direct.adopt(b!, [], true);
       // B's rows back in the queue, unsent; the dispatcher then claims them itself.
       await until(() => got.length >= 4);
     } finally {

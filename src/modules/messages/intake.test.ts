@@ -110,14 +110,14 @@ describe('isRowDataError', () => {
 describe('createIntake with a DirectClaimer', () => {
   it('writes what the grant allows claimed, adopts those rows after the commit, and reports a failed write', async () => {
     const grants: number[] = [];
-    const adopted: { ids: number[]; failedAt: Date | undefined }[] = [];
+    const adopted: { ids: number[]; failed: boolean | undefined }[] = [];
     const claimer = {
       reserve: (wanted: number) => {
         grants.push(wanted);
         return { nodeId: 'intake-node', room: 2, epoch: 7, sendingAt: '2026-11-30T08:00:00.000123Z' };
       },
-      adopt: (_grant: unknown, rows: ReadonlyArray<{ message: { id: number } }>, failed?: { at: Date }) =>
-        adopted.push({ ids: rows.map((r) => r.message.id), failedAt: failed?.at }),
+      adopt: (_grant: unknown, rows: ReadonlyArray<{ message: { id: number } }>, failed?: boolean) =>
+        adopted.push({ ids: rows.map((r) => r.message.id), failed }),
     };
     const intake = createIntake({ pool: t.db.pool, claimer: () => claimer });
     const stored = await Promise.all(
@@ -125,13 +125,13 @@ describe('createIntake with a DirectClaimer', () => {
     );
     expect(grants).toEqual([3]);
     expect(stored.map((m) => m.status)).toEqual(['sending', 'sending', 'queued']);
-    expect(adopted).toEqual([{ ids: [stored[0]!.id, stored[1]!.id], failedAt: undefined }]);
+    expect(adopted).toEqual([{ ids: [stored[0]!.id, stored[1]!.id], failed: undefined }]);
     // The claimed rows carry the grant's instant, to the microsecond, and nothing else does.
     const marked = await t.db.pool.query<{ id: number }>(
       `select id from messages where sending_at = '2026-11-30T08:00:00.000123Z'::timestamptz order by id`,
     );
     expect(marked.rows.map((r) => r.id)).toEqual([stored[0]!.id, stored[1]!.id]);
-    // A write that throws: its grant comes back with the write's time, whatever it claimed.
+    // A write that throws: its grant comes back marked failed, whatever it claimed.
     const failing = createIntake({
       pool: {
         query: async () => {
@@ -142,7 +142,7 @@ describe('createIntake with a DirectClaimer', () => {
       now: () => new Date('2026-12-01T00:00:00Z'),
     });
     await expect(failing.insert(row(tenantB, 'lost'))).rejects.toThrow('connection lost');
-    expect(adopted[1]).toEqual({ ids: [], failedAt: new Date('2026-12-01T00:00:00Z') });
+    expect(adopted[1]).toEqual({ ids: [], failed: true });
   });
 });
 

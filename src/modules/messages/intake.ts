@@ -37,7 +37,7 @@ export interface DirectClaimer {
   adopt(
     grant: DirectGrant,
     rows: ReadonlyArray<{ row: NewMessageRow; message: InsertedMessage }>,
-    failed?: { at: Date },
+    failed?: boolean,
   ): void;
 }
 
@@ -150,7 +150,7 @@ export function createIntake({
     try {
       results = await writeRows(rows, at, grant);
     } catch (error) {
-      direct.adopt(grant, [], { at });
+      direct.adopt(grant, [], true);
       throw error;
     }
     const claimed: { row: NewMessageRow; message: InsertedMessage }[] = [];
