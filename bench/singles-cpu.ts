@@ -15,7 +15,7 @@
 // backends that exited, from /proc), with the load average. Alternate two checkouts (e.g. a
 // `git clone` of the old commit under /tmp with node_modules linked) and compare medians.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -179,6 +179,11 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
       const admin = new pg.Client({ connectionString: socket });
       await admin.connect();
       await admin.query(`alter system set shared_preload_libraries = 'pg_stat_statements'`);
+      if (process.env.BENCH_STATEMENTS === 'all') {
+        // The statements triggers and functions run, each on its own line, and planning time.
+        await admin.query(`alter system set pg_stat_statements.track = 'all'`);
+        await admin.query(`alter system set pg_stat_statements.track_planning = on`);
+      }
       await admin.end();
       await stopChild(first.child);
       // The server stops after Hongyan has exited: the next start would adopt it still running.
@@ -252,25 +257,42 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
     }
     const [h0, p0, load] = [hongyanCpu(), postgresCpu(postmaster), os.loadavg()[0]!];
     const t0 = Date.now();
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
     const latencies = await runClients({ total: messages, send: (i) => post(measured.key, i) });
     const accepted = Date.now();
     const final = await waitAllFinal(db, measured.id, messages, 600_000);
     const [h1, p1] = [hongyanCpu(), postgresCpu(postmaster)];
+    if (process.env.BENCH_CPU_PROF) {
+      // The measured phase, for bench/cpu-profile.ts --phases (the child's profile and this
+      // process's hrtime share the monotonic clock): start-up and warm-up are left out.
+      const toUs = Number(process.hrtime.bigint() / 1000n);
+      const phases = [{ mode: 'singles', fromUs, toUs, requests: messages }];
+      writeFileSync(path.join(process.env.BENCH_CPU_PROF, 'phases.json'), JSON.stringify(phases));
+    }
     if (process.env.BENCH_TABLE_STATS) await printTableStats(db, stats0);
     if (process.env.BENCH_STATEMENTS) {
       // The measured phase's statements by the server's time in them, per message sent.
-      const { rows } = await db.query<{ calls: string; ms: number; rows: string; q: string }>(
-        `select calls, total_exec_time as ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) as q
+      const { rows } = await db.query<{
+        calls: string;
+        ms: number;
+        rows: string;
+        toplevel: boolean;
+        q: string;
+      }>(
+        `select calls, total_exec_time + total_plan_time as ms, rows, toplevel,
+                left(regexp_replace(query, '\\s+', ' ', 'g'), 160) as q
            from pg_stat_statements where query not like '%pg_stat_statements%'
-          order by total_exec_time desc limit 25`,
+          order by total_exec_time + total_plan_time desc limit ${process.env.BENCH_STATEMENTS === 'all' ? 40 : 25}`,
       );
-      const total = rows.reduce((sum, r) => sum + r.ms, 0);
+      // Nested statements (BENCH_STATEMENTS=all: in triggers and functions, marked ›) are part
+      // of their top-level statement's time, so only top-level ones are summed.
+      const total = rows.reduce((sum, r) => sum + (r.toplevel ? r.ms : 0), 0);
       console.log(
-        `statements (top 25: ${Math.round((total / messages) * 1000)} µs of execution per message):`,
+        `statements (top-level of these: ${Math.round((total / messages) * 1000)} µs of planning and execution per message):`,
       );
       for (const r of rows)
         console.log(
-          `  ${Math.round((r.ms / messages) * 1000)} µs/msg  ${r.calls} calls  ${r.rows} rows  ${r.q}`,
+          `  ${r.toplevel ? '' : '› '}${Math.round((r.ms / messages) * 1000)} µs/msg  ${r.calls} calls  ${r.rows} rows  ${r.q}`,
         );
     }
     // Messages whose receipt was written with their submit result, in one update (the recorder's
