@@ -12,7 +12,10 @@
 // is made and the request sent again. Path parameters that could name the principal's own
 // resources name throw-away ones instead: a second member, a throw-away staff account, and a
 // separate tenant for the operator's tenant routes (suspend, reject, require two-factor). A route
-// never answered with anything but 401/403 fails the test, so a broken fixture cannot pass it.
+// never answered with anything but 401/403 fails the test, so a broken fixture cannot pass it; so
+// does one never answered with a success, unless ONLY_REFUSED says why it cannot be: a base request
+// that a business rule refuses (a name taken, a schedule too far ahead, a signature already
+// approved) would keep every hostile value in its other fields away from the handler's writes.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -116,8 +119,23 @@ function principalFor(r: RoutePermissionEntry): Principal {
 /** Decoy account for the public login routes: failed logins may lock it, never a principal. */
 const DECOY = { email: 'decoy@hostile.test', password: PASSWORD };
 
+/** A number no earlier request used: per-recipient cooldowns and caps must not refuse the base. */
+const freshPhone = () => `+86137${String(++seq).padStart(8, '0')}`;
+
 function bodyFor(key: string): unknown {
   const local: Record<string, unknown> = {
+    // Unique per request, so the base request is not refused as taken and hostile values in the
+    // other fields reach the write.
+    'POST /v1/signatures': { name: `sig${++seq}`, source: 'company' },
+    'POST /v1/operator/channels': { name: `c${unique()}`, host: 'h', system_id: 's' },
+    'POST /v1/contacts': { phone: freshPhone() },
+    'POST /v1/contacts/groups': { name: `g${unique()}` },
+    'POST /v1/contacts/segments': {
+      name: `s${unique()}`,
+      filter: { match: 'all', conditions: [{ type: 'engaged', days: 1 }] },
+    },
+    'POST /v1/verifications': { to: freshPhone() },
+    'POST /v1/auth/phone': { phone: freshPhone() },
     'POST /v1/auth/login': { login: DECOY.email, password: DECOY.password },
     'POST /v1/auth/login/two-factor': { challenge: 'x'.repeat(43), code: '000000' },
     'POST /v1/auth/reset': { email: DECOY.email, reset_code: '00000000', new_password: 'a-new-password-1' },
@@ -153,10 +171,41 @@ function bodyFor(key: string): unknown {
   return local[key] ?? validBodies[key];
 }
 
+/** A multipart form with one CSV file. */
+const csvForm = (rows: string) => ({
+  contentType: 'multipart/form-data; boundary=XyZ',
+  payload: Buffer.from(
+    `--XyZ\r\ncontent-disposition: form-data; name="file"; filename="a.csv"\r\n\r\n${rows}\r\n--XyZ--\r\n`,
+  ),
+});
+
+/** Routes whose body is a file, not JSON: the body their valid request sends. */
+const RAW_BODIES: Record<string, { contentType: string; payload: Buffer }> = {
+  'POST /v1/contacts/imports': csvForm('phone\n13700138001\n'),
+  'POST /v1/campaigns/audience-files': csvForm('phone\n13700138001\n1\n'),
+  'POST /v1/tenant/documents': {
+    contentType: 'application/pdf',
+    payload: Buffer.from('%PDF-1.7\nhostile\n'),
+  },
+  'POST /v1/signatures/:id/documents': {
+    contentType: 'application/pdf',
+    payload: Buffer.from('%PDF-1.7\nhostile\n'),
+  },
+};
+
 /** Values for path parameters: fixtures made in beforeAll, by URL prefix; "1" otherwise. */
 const fixtureIds = new Map<string, string>();
 
-function paramValue(url: string, name: string): string {
+/**
+ * Path parameters of single routes, over the prefixes above: the signature and template routes
+ * that edit need one still in review (the shared ones are approved by the operator's routes
+ * first), and a document of it.
+ */
+const routeParams = new Map<string, Record<string, string>>();
+
+function paramValue(key: string, url: string, name: string): string {
+  const own = routeParams.get(key)?.[name];
+  if (own !== undefined) return own;
   const prefix = url.slice(0, url.indexOf(`:${name}`) - 1);
   const special: Record<string, string> = {
     setId: 'prohibited_industries',
@@ -209,6 +258,79 @@ async function createFixtures() {
   ])
     await send(url);
   await api(owner, 'POST', '/v1/campaigns', bodyFor('POST /v1/campaigns'));
+  // Files: a tenant document, a contact import and an audience file, so the routes that read
+  // them by id are reached with a real one.
+  const upload = async (url: string, contentType: string, payload: Buffer) => {
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      headers: { ...owner.headers, 'content-type': contentType },
+      payload,
+    });
+    const id = (res.json() as { id?: unknown }).id;
+    if (res.statusCode >= 300 || id === undefined)
+      throw new Error(`fixture POST ${url}: ${res.statusCode} ${res.body.slice(0, 300)}`);
+    fixtureIds.set(url.replace(/\?.*/, ''), String(id));
+  };
+  const pdf = RAW_BODIES['POST /v1/tenant/documents']!;
+  await upload('/v1/tenant/documents?kind=business_licence', pdf.contentType, pdf.payload);
+  for (const url of ['/v1/contacts/imports', '/v1/campaigns/audience-files']) {
+    const form = RAW_BODIES[`POST ${url}`]!;
+    await upload(url, form.contentType, form.payload);
+  }
+  // A signature and a template still in review, and a document of the signature, for the routes
+  // that edit them (the shared ones are approved by the operator's routes before these run).
+  // Signatures and templates for the routes that need one in a given state (the shared ones are
+  // approved by the operator's routes before these run): in review (documents; the operator's
+  // reject), rejected (the tenant's edit), and a document of the one in review.
+  const shared = [fixtureIds.get('/v1/signatures')!, fixtureIds.get('/v1/templates')!];
+  const newSignature = () => api(owner, 'POST', '/v1/signatures', bodyFor('POST /v1/signatures'));
+  const newTemplate = () =>
+    api(owner, 'POST', '/v1/templates', {
+      ...(validBodies['POST /v1/templates'] as object),
+      name: `t${unique()}`,
+    });
+  const [inReview, toReject, template, templateToReject] = [
+    await newSignature(),
+    await newSignature(),
+    await newTemplate(),
+    await newTemplate(),
+  ];
+  fixtureIds.set('/v1/signatures', shared[0]!);
+  fixtureIds.set('/v1/templates', shared[1]!);
+  for (const [kind, id] of [
+    ['signatures', toReject],
+    ['templates', templateToReject],
+  ] as const) {
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/operator/${kind}/${id}/reject`,
+      headers: staff.headers,
+      payload: { reason: 'r' },
+    });
+    if (res.statusCode !== 200)
+      throw new Error(`fixture reject ${kind} ${id}: ${res.statusCode} ${res.body}`);
+  }
+  const documents = await app.inject({
+    method: 'POST',
+    url: `/v1/signatures/${inReview}/documents`,
+    headers: { ...owner.headers, 'content-type': 'application/pdf' },
+    payload: RAW_BODIES['POST /v1/signatures/:id/documents']!.payload,
+  });
+  const docId = (documents.json() as { id?: unknown }).id;
+  if (documents.statusCode >= 300 || docId === undefined)
+    throw new Error(`fixture signature document: ${documents.statusCode} ${documents.body.slice(0, 300)}`);
+  for (const key of [
+    'POST /v1/signatures/:id/documents',
+    'GET /v1/signatures/:id/documents/:docId',
+    'DELETE /v1/signatures/:id/documents/:docId',
+    'GET /v1/operator/signatures/:id/documents/:docId',
+    'POST /v1/operator/signatures/:id/reject',
+  ])
+    routeParams.set(key, { id: inReview, docId: String(docId) });
+  routeParams.set('PATCH /v1/signatures/:id', { id: toReject });
+  routeParams.set('PATCH /v1/templates/:id', { id: templateToReject });
+  routeParams.set('POST /v1/operator/templates/:id/reject', { id: template });
   // Another member of the owner's tenant, for the member routes (so no pass removes the owner).
   const member = await newMember(t.db, tenant.tenantId, `member-${unique()}@hostile.test`, 'viewer');
   fixtureIds.set('/v1/members', String(member.id));
@@ -219,12 +341,19 @@ async function createFixtures() {
     `select id::text from operators where username = 'throwaway-staff'`,
   );
   fixtureIds.set('/v1/operator/staff', s.rows[0]!.id);
+  // The shared bodies: the route names the channel "c" the shared channel body creates.
   for (const url of ['/v1/operator/channels', '/v1/operator/routes', '/v1/operator/billing/packages']) {
-    await api(staff, 'POST', url, bodyFor(`POST ${url}`));
+    await api(staff, 'POST', url, validBodies[`POST ${url}`]);
   }
-  await api(owner, 'POST', '/v1/billing/orders', {
-    package_id: Number(fixtureIds.get('/v1/operator/billing/packages')),
-  });
+  // Orders: the shared one (the operator's confirm takes it), and one for each cancel route.
+  const order = () =>
+    api(owner, 'POST', '/v1/billing/orders', {
+      package_id: Number(fixtureIds.get('/v1/operator/billing/packages')),
+    });
+  const [cancelOwn, cancelStaff, sharedOrder] = [await order(), await order(), await order()];
+  fixtureIds.set('/v1/billing/orders', sharedOrder);
+  routeParams.set('POST /v1/billing/orders/:id/cancel', { id: cancelOwn });
+  routeParams.set('POST /v1/operator/billing/orders/:id/cancel', { id: cancelStaff });
   await newMember(t.db, target.tenantId, DECOY.email, 'viewer', DECOY.password);
 }
 
@@ -377,7 +506,7 @@ function build(r: RoutePermissionEntry, hostile: Hostile | null): Built {
   let url = r.url.replace(/:([A-Za-z_]+)/g, (_, name: string) =>
     hostile?.part === 'param' && hostile.field === name
       ? String(hostile.value)
-      : encodeURIComponent(paramValue(r.url, name)),
+      : encodeURIComponent(paramValue(key, r.url, name)),
   );
   const query = new URLSearchParams(validQueries[key]?.replace(/^\?/, '') ?? '');
   let queryText = query.toString();
@@ -410,6 +539,8 @@ function build(r: RoutePermissionEntry, hostile: Hostile | null): Built {
     case 'multipart':
       return { url, payload: String(hostile.value), contentType: 'multipart/form-data; boundary=XyZ' };
   }
+  const raw = RAW_BODIES[key];
+  if (raw) return { url, payload: raw.payload, contentType: raw.contentType };
   if (base !== undefined) return json(base);
   return { url };
 }
@@ -472,6 +603,38 @@ function hostileFor(r: RoutePermissionEntry): { arbitrary: fc.Arbitrary<Hostile>
 // Sending and checking.
 
 const reached = new Map<string, number>();
+/** Routes that answered a success (below 400) at least once. */
+const succeeded = new Set<string>();
+
+/**
+ * Routes whose valid request cannot succeed in this test, and why: each refuses it by a rule of
+ * state the fixtures do not reach (a code sent by SMS or e-mail, a review already decided, a
+ * resource no route here creates). Every other route must answer a success at least once.
+ */
+const ONLY_REFUSED: Record<string, string> = {
+  'POST /v1/signatures/:id/default': 'the default must be approved; the approved one is already it',
+  'POST /v1/auth/login/two-factor': 'a challenge from a login with two-factor',
+  'POST /v1/auth/reset': 'a reset code sent by e-mail',
+  'POST /v1/auth/two-factor/confirm': 'a code from the enrolment’s authenticator',
+  'POST /v1/auth/phone/confirm': 'a code sent by SMS',
+  'POST /v1/auth/two-factor/disable': 'two-factor is not on',
+  'DELETE /v1/auth/sessions/:id': 'another session of the owner’s (its own would log it out)',
+  'PATCH /v1/tenant': 'an approved tenant’s profile is locked',
+  'POST /v1/tenant/resubmit': 'only a rejected tenant resubmits',
+  'GET /v1/operator/tenants/:id/documents/:docId': 'a document of the operator’s target tenant',
+  'POST /v1/operator/tenants/:id/approve': 'the target tenant is not under review',
+  'POST /v1/operator/tenants/:id/reject': 'the target tenant is not under review',
+  'POST /v1/operator/tenants/:id/activate': 'the target tenant is not suspended when it runs',
+  'POST /v1/operator/marketing-reviews/:batchId/approve': 'a marketing batch held for review',
+  'POST /v1/operator/marketing-reviews/:batchId/reject': 'a marketing batch held for review',
+  'GET /v1/webhooks/deliveries/:id': 'a webhook delivery (an event to a subscribed endpoint)',
+  'POST /v1/webhooks/deliveries/:id/replay': 'a webhook delivery',
+  'POST /v1/campaigns/:id/runs/:runId/choose': 'an A/B run of a started campaign',
+  'GET /v1/operator/short-links/:code': 'a short link (a sent campaign with a link)',
+  'POST /v1/operator/short-links/:code/enable': 'a short link',
+  'POST /v1/operator/short-links/:code/disable': 'a short link',
+  'POST /v1/verifications/check': 'the code of a verification (sent by SMS)',
+};
 const failures: string[] = [];
 let hostileRequests = 0;
 
@@ -525,6 +688,7 @@ async function sendHostile(r: RoutePermissionEntry, hostile: Hostile | null): Pr
     if (again) throw new Error(`after refreshing the principal: ${again}`);
   }
   const code = res.statusCode >= 400 ? (res.json() as { error: { code: string } }).error.code : null;
+  if (res.statusCode < 400) succeeded.add(`${r.method} ${r.url}`);
   if (res.statusCode !== 401 && res.statusCode !== 403 && code !== 'request.not_found') {
     const k = `${r.method} ${r.url}`;
     reached.set(k, (reached.get(k) ?? 0) + 1);
@@ -624,6 +788,10 @@ describe('hostile input on every /v1 route of the route table', () => {
     // principal cannot make this pass by having every request refused before the route runs.
     const unreached = routes.map((r) => `${r.method} ${r.url}`).filter((k) => !reached.has(k));
     expect.soft(unreached).toEqual([]);
+    // And every route but those listed answered a success at least once: its valid request, or
+    // a hostile value it took, went all the way through the handler and its writes.
+    const neverSucceeded = routes.map((r) => `${r.method} ${r.url}`).filter((k) => !succeeded.has(k));
+    expect.soft(neverSucceeded.sort()).toEqual(Object.keys(ONLY_REFUSED).sort());
 
     // Each good send accepted, and its own message stored for the victim.
     expect.soft(good.filter((g) => g.status !== 202)).toEqual([]);

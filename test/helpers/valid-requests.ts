@@ -3,6 +3,9 @@
 // to get past validation (permissions.routes.test.ts) or start from them and change one field at
 // a time (test/http-hostile-routes.test.ts).
 
+/** A time the API accepts as a schedule: a week ahead (at most a year ahead is allowed). */
+const WEEK_AHEAD = new Date(Date.now() + 7 * 86_400_000).toISOString();
+
 /** A body each route's schema accepts. */
 export const validBodies: Record<string, unknown> = {
   'POST /v1/operator/tenants': { name: 'n' },
@@ -19,8 +22,8 @@ export const validBodies: Record<string, unknown> = {
   'POST /v1/operator/staff': { username: 'scope-check', role: 'support' },
   'PATCH /v1/operator/staff/:id': { role: 'support' },
   'POST /v1/operator/tenants/:id/reject': { reason: 'r' },
-  'PATCH /v1/messages/:id': { send_at: '2030-01-01T00:00:00Z' },
-  'PATCH /v1/batches/:id': { send_at: '2030-01-01T00:00:00Z' },
+  'PATCH /v1/messages/:id': { send_at: WEEK_AHEAD },
+  'PATCH /v1/batches/:id': { send_at: WEEK_AHEAD },
   'POST /v1/compliance/opt-outs': { phone: '13800138000' },
   'POST /v1/compliance/blacklist': { phone: '13800138000' },
   'POST /v1/compliance/allowlist': { phone: '13800138000' },
@@ -81,8 +84,14 @@ export const validBodies: Record<string, unknown> = {
   'POST /v1/operator/billing/tenants/:id/adjust': { parts: 1, reason: 'r' },
 };
 
-/** Query strings a route's schema requires. */
+/** Query strings a route's schema requires, or its handler (the lists' DELETE ?phone=). */
 export const validQueries: Record<string, string> = {
+  'DELETE /v1/compliance/opt-outs': '?phone=13800138000',
+  'DELETE /v1/compliance/blacklist': '?phone=13800138000',
+  'DELETE /v1/compliance/allowlist': '?phone=13800138000',
+  'DELETE /v1/operator/compliance/blacklist': '?phone=13800138000',
+  'GET /v1/operator/billing/statements': '?from=2026-03-01&to=2026-03-01',
+  'GET /v1/operator/billing/statements/export': '?from=2026-03-01&to=2026-03-01',
   'POST /v1/tenant/documents': '?kind=business_licence',
   'GET /v1/billing/statements': '?from=2026-03-01&to=2026-03-01',
   'GET /v1/billing/statements/export': '?from=2026-03-01&to=2026-03-01',
