@@ -13,7 +13,7 @@ import {
   recoverAbandonedMessages,
   releaseHeldMessages,
   requeueMessages,
-  requeueUnsentDirectClaims,
+  requeueUnsentClaims,
 } from './dispatch.sql.ts';
 import { createRecorder } from './recorder.ts';
 
@@ -391,12 +391,10 @@ describe('claims at write (intake DirectClaimer)', () => {
     ]);
     // A write whose outcome was unknown: its claims (sending_at = the write's time) go back, and
     // no other node's, and no claim of another time.
-    expect(await requeueUnsentDirectClaims(db.pool, { nodeId: 'other-node', now, sendingAt: now })).toBe(0);
-    expect(await requeueUnsentDirectClaims(db.pool, { nodeId: 'direct-node', now, sendingAt: later })).toBe(
-      0,
-    );
-    expect(await requeueUnsentDirectClaims(db.pool, { nodeId: 'direct-node', now })).toBe(0);
-    expect(await requeueUnsentDirectClaims(db.pool, { nodeId: 'direct-node', now, sendingAt: now })).toBe(2);
+    expect(await requeueUnsentClaims(db.pool, { nodeId: 'other-node', now, sendingAt: now })).toBe(0);
+    expect(await requeueUnsentClaims(db.pool, { nodeId: 'direct-node', now, sendingAt: later })).toBe(0);
+    expect(await requeueUnsentClaims(db.pool, { nodeId: 'direct-node', now })).toBe(0);
+    expect(await requeueUnsentClaims(db.pool, { nodeId: 'direct-node', now, sendingAt: now })).toBe(2);
     expect(await read()).toEqual([
       ['queued', null, 0, false],
       ['held', null, 0, false],

@@ -444,7 +444,7 @@ export async function recoverOwnClaims(
  * instant, see ClaimInstants) or these `ids`. Back to the queue as if never claimed: no attempt
  * counted, no duplicate risk.
  */
-export async function requeueUnsentDirectClaims(
+export async function requeueUnsentClaims(
   db: Queryable,
   { nodeId, now, sendingAt, ids }: { nodeId: string; now: Date; sendingAt?: Date | string; ids?: number[] },
 ) {

@@ -15,7 +15,7 @@ import {
   claimNextMessages,
   type Deadlines,
   recoverOwnClaims,
-  requeueUnsentDirectClaims,
+  requeueUnsentClaims,
 } from './dispatch.sql.ts';
 import type { NodeFence } from './nodes.ts';
 import type { Recorder } from './recorder.ts';
@@ -307,7 +307,7 @@ export function startDispatcher({
 
   /** Claims made at write that were never sent, back to the queue; the loop is woken for them. */
   function requeueUnsent(which: { ids: number[] }): void {
-    requeueUnsentDirectClaims(pool, { nodeId, now: now(), ...which })
+    requeueUnsentClaims(pool, { nodeId, now: now(), ...which })
       .then((n) => {
         if (n > 0) wake();
       })
@@ -324,7 +324,7 @@ export function startDispatcher({
   async function settleUnknownClaims(): Promise<void> {
     for (const [sendingAt, due] of [...unsettled]) {
       if (due > Date.now()) continue;
-      const n = await requeueUnsentDirectClaims(pool, { nodeId, now: now(), sendingAt });
+      const n = await requeueUnsentClaims(pool, { nodeId, now: now(), sendingAt });
       unsettled.delete(sendingAt);
       if (n > 0) {
         logger.warn({ requeued: n }, 'dispatch: a claim whose answer was lost is undone');
