@@ -274,6 +274,10 @@ async function createFixtures() {
   };
   const pdf = RAW_BODIES['POST /v1/tenant/documents']!;
   await upload('/v1/tenant/documents?kind=business_licence', pdf.contentType, pdf.payload);
+  routeParams.set('GET /v1/operator/tenants/:id/documents/:docId', {
+    id: String(tenant.tenantId),
+    docId: fixtureIds.get('/v1/tenant/documents')!,
+  });
   for (const url of ['/v1/contacts/imports', '/v1/campaigns/audience-files']) {
     const form = RAW_BODIES[`POST ${url}`]!;
     await upload(url, form.contentType, form.payload);
@@ -355,6 +359,60 @@ async function createFixtures() {
   routeParams.set('POST /v1/billing/orders/:id/cancel', { id: cancelOwn });
   routeParams.set('POST /v1/operator/billing/orders/:id/cancel', { id: cancelStaff });
   await newMember(t.db, target.tenantId, DECOY.email, 'viewer', DECOY.password);
+
+  // Tenants for the operator's decisions: two registered (under review), one suspended.
+  const registered = async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/register',
+      payload: bodyFor('POST /v1/auth/register') as object,
+    });
+    const id = (res.json() as { tenant?: { id?: unknown } }).tenant?.id;
+    if (res.statusCode !== 201 || id === undefined)
+      throw new Error(`fixture register: ${res.statusCode} ${res.body.slice(0, 300)}`);
+    return String(id);
+  };
+  routeParams.set('POST /v1/operator/tenants/:id/approve', { id: await registered() });
+  routeParams.set('POST /v1/operator/tenants/:id/reject', { id: await registered() });
+  const suspended = await newTenant(ctx, 'suspended');
+  const suspend = await app.inject({
+    method: 'POST',
+    url: `/v1/operator/tenants/${suspended.tenantId}/suspend`,
+    headers: staff.headers,
+    payload: { reason: 'r' },
+  });
+  if (suspend.statusCode !== 200) throw new Error(`fixture suspend: ${suspend.statusCode} ${suspend.body}`);
+  routeParams.set('POST /v1/operator/tenants/:id/activate', { id: String(suspended.tenantId) });
+
+  // Marketing batches held for review, one for each decision.
+  const review = (on: boolean) =>
+    app.inject({
+      method: 'PATCH',
+      url: `/v1/operator/tenants/${tenant.tenantId}/protection`,
+      headers: staff.headers,
+      // Quiet hours off meanwhile: a batch sent outside the sending hours would be held for them.
+      payload: { marketing_review: on, quiet_hours: { enabled: !on } },
+    });
+  if ((await review(true)).statusCode !== 200) throw new Error('fixture: marketing review on');
+  const heldBatch = async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers: owner.headers,
+      payload: {
+        type: 'marketing',
+        content: 'Sale today, reply STOP to opt out',
+        recipients: [{ to: freshPhone() }],
+      },
+    });
+    const { id, review } = res.json() as { id?: unknown; review?: unknown };
+    if (res.statusCode >= 300 || id === undefined || review === null)
+      throw new Error(`fixture marketing batch: ${res.statusCode} ${res.body.slice(0, 300)}`);
+    return String(id);
+  };
+  routeParams.set('POST /v1/operator/marketing-reviews/:batchId/approve', { batchId: await heldBatch() });
+  routeParams.set('POST /v1/operator/marketing-reviews/:batchId/reject', { batchId: await heldBatch() });
+  if ((await review(false)).statusCode !== 200) throw new Error('fixture: marketing review off');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -621,12 +679,6 @@ const ONLY_REFUSED: Record<string, string> = {
   'DELETE /v1/auth/sessions/:id': 'another session of the owner’s (its own would log it out)',
   'PATCH /v1/tenant': 'an approved tenant’s profile is locked',
   'POST /v1/tenant/resubmit': 'only a rejected tenant resubmits',
-  'GET /v1/operator/tenants/:id/documents/:docId': 'a document of the operator’s target tenant',
-  'POST /v1/operator/tenants/:id/approve': 'the target tenant is not under review',
-  'POST /v1/operator/tenants/:id/reject': 'the target tenant is not under review',
-  'POST /v1/operator/tenants/:id/activate': 'the target tenant is not suspended when it runs',
-  'POST /v1/operator/marketing-reviews/:batchId/approve': 'a marketing batch held for review',
-  'POST /v1/operator/marketing-reviews/:batchId/reject': 'a marketing batch held for review',
   'GET /v1/webhooks/deliveries/:id': 'a webhook delivery (an event to a subscribed endpoint)',
   'POST /v1/webhooks/deliveries/:id/replay': 'a webhook delivery',
   'POST /v1/campaigns/:id/runs/:runId/choose': 'an A/B run of a started campaign',
