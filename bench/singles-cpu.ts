@@ -2,10 +2,13 @@
 // machine, where wall-clock rates move by 2× between runs of the same code but CPU time per
 // message moves far less.
 //
-//   node --import tsx bench/singles-cpu.ts [--messages N] [--root DIR]   (BENCH_CPU_PROF=<dir> profiles Hongyan)
+//   node --import tsx bench/singles-cpu.ts [--messages N] [--root DIR]
 //
-// BENCH_STATEMENTS=1: PostgreSQL's execution time per statement over the measured phase, per
-// message (pg_stat_statements, loaded by a restart of the server before the run).
+// BENCH_CPU_PROF=<dir>: a V8 CPU profile of Hongyan and the measured phase's window
+// (<dir>/phases.json), for `bench/cpu-profile.ts <profile> --phases <dir>/phases.json`.
+// BENCH_STATEMENTS=1: PostgreSQL's planning and execution time per statement over the measured
+// phase, per message (pg_stat_statements, loaded by a restart of the server before the run);
+// BENCH_STATEMENTS=all: also the statements triggers and functions run, marked ›.
 //
 // Starts `hongyan start` of the checkout in DIR (default: this one) on a fresh embedded
 // PostgreSQL, with one channel to bench/npm-smsc.ts (its own process, as in `--kannel`), warms up
