@@ -179,18 +179,14 @@ const csvForm = (rows: string) => ({
   ),
 });
 
+const PDF = { contentType: 'application/pdf', payload: Buffer.from('%PDF-1.7\nhostile\n') };
+
 /** Routes whose body is a file, not JSON: the body their valid request sends. */
 const RAW_BODIES: Record<string, { contentType: string; payload: Buffer }> = {
   'POST /v1/contacts/imports': csvForm('phone\n13700138001\n'),
   'POST /v1/campaigns/audience-files': csvForm('phone\n13700138001\n1\n'),
-  'POST /v1/tenant/documents': {
-    contentType: 'application/pdf',
-    payload: Buffer.from('%PDF-1.7\nhostile\n'),
-  },
-  'POST /v1/signatures/:id/documents': {
-    contentType: 'application/pdf',
-    payload: Buffer.from('%PDF-1.7\nhostile\n'),
-  },
+  'POST /v1/tenant/documents': PDF,
+  'POST /v1/signatures/:id/documents': PDF,
 };
 
 /** Values for path parameters: fixtures made in beforeAll, by URL prefix; "1" otherwise. */
@@ -217,12 +213,19 @@ function paramValue(key: string, url: string, name: string): string {
 }
 
 async function createFixtures() {
-  const api = async (p: Principal, method: Method, url: string, payload?: unknown) => {
+  /** A request that must succeed; the id of what it made or changed. A file body is `raw`. */
+  const call = async (
+    p: Principal,
+    method: Method,
+    url: string,
+    payload?: unknown,
+    raw?: { contentType: string; payload: Buffer },
+  ) => {
     const res = await app.inject({
       method,
       url,
-      headers: p.headers,
-      ...(payload === undefined ? {} : { payload: payload as object }),
+      headers: raw ? { ...p.headers, 'content-type': raw.contentType } : p.headers,
+      ...(raw ? { payload: raw.payload } : payload === undefined ? {} : { payload: payload as object }),
     });
     const json = res.json() as Record<string, { id?: unknown }> & { id?: unknown };
     // The id at the top, or of the one object the answer wraps ({"endpoint":{"id":…},"secret":…}).
@@ -230,8 +233,13 @@ async function createFixtures() {
       json.id ?? Object.values(json).find((v) => v !== null && typeof v === 'object' && 'id' in v)?.id;
     if (res.statusCode >= 300 || id === undefined)
       throw new Error(`fixture ${method} ${url}: ${res.statusCode} ${res.body.slice(0, 300)}`);
-    fixtureIds.set(url, String(id));
     return String(id);
+  };
+  /** The same, its id the fixture of the URL's routes (fixtureIds). */
+  const api = async (p: Principal, method: Method, url: string, payload?: unknown) => {
+    const id = await call(p, method, url, payload);
+    fixtureIds.set(url, id);
+    return id;
   };
   const send = (url: string) => api(owner, 'POST', url, bodyFor(`POST ${url}`));
   await api(owner, 'POST', '/v1/messages', {
@@ -260,37 +268,22 @@ async function createFixtures() {
   await api(owner, 'POST', '/v1/campaigns', bodyFor('POST /v1/campaigns'));
   // Files: a tenant document, a contact import and an audience file, so the routes that read
   // them by id are reached with a real one.
-  const upload = async (url: string, contentType: string, payload: Buffer) => {
-    const res = await app.inject({
-      method: 'POST',
-      url,
-      headers: { ...owner.headers, 'content-type': contentType },
-      payload,
-    });
-    const id = (res.json() as { id?: unknown }).id;
-    if (res.statusCode >= 300 || id === undefined)
-      throw new Error(`fixture POST ${url}: ${res.statusCode} ${res.body.slice(0, 300)}`);
-    fixtureIds.set(url.replace(/\?.*/, ''), String(id));
-  };
-  const pdf = RAW_BODIES['POST /v1/tenant/documents']!;
-  await upload('/v1/tenant/documents?kind=business_licence', pdf.contentType, pdf.payload);
+  for (const [url, query] of [
+    ['/v1/tenant/documents', '?kind=business_licence'],
+    ['/v1/contacts/imports', ''],
+    ['/v1/campaigns/audience-files', ''],
+  ] as const)
+    fixtureIds.set(url, await call(owner, 'POST', url + query, undefined, RAW_BODIES[`POST ${url}`]));
   routeParams.set('GET /v1/operator/tenants/:id/documents/:docId', {
     id: String(tenant.tenantId),
     docId: fixtureIds.get('/v1/tenant/documents')!,
   });
-  for (const url of ['/v1/contacts/imports', '/v1/campaigns/audience-files']) {
-    const form = RAW_BODIES[`POST ${url}`]!;
-    await upload(url, form.contentType, form.payload);
-  }
-  // A signature and a template still in review, and a document of the signature, for the routes
-  // that edit them (the shared ones are approved by the operator's routes before these run).
   // Signatures and templates for the routes that need one in a given state (the shared ones are
   // approved by the operator's routes before these run): in review (documents; the operator's
   // reject), rejected (the tenant's edit), and a document of the one in review.
-  const shared = [fixtureIds.get('/v1/signatures')!, fixtureIds.get('/v1/templates')!];
-  const newSignature = () => api(owner, 'POST', '/v1/signatures', bodyFor('POST /v1/signatures'));
+  const newSignature = () => call(owner, 'POST', '/v1/signatures', bodyFor('POST /v1/signatures'));
   const newTemplate = () =>
-    api(owner, 'POST', '/v1/templates', {
+    call(owner, 'POST', '/v1/templates', {
       ...(validBodies['POST /v1/templates'] as object),
       name: `t${unique()}`,
     });
@@ -300,30 +293,15 @@ async function createFixtures() {
     await newTemplate(),
     await newTemplate(),
   ];
-  fixtureIds.set('/v1/signatures', shared[0]!);
-  fixtureIds.set('/v1/templates', shared[1]!);
-  for (const [kind, id] of [
-    ['signatures', toReject],
-    ['templates', templateToReject],
-  ] as const) {
-    const res = await app.inject({
-      method: 'POST',
-      url: `/v1/operator/${kind}/${id}/reject`,
-      headers: staff.headers,
-      payload: { reason: 'r' },
-    });
-    if (res.statusCode !== 200)
-      throw new Error(`fixture reject ${kind} ${id}: ${res.statusCode} ${res.body}`);
-  }
-  const documents = await app.inject({
-    method: 'POST',
-    url: `/v1/signatures/${inReview}/documents`,
-    headers: { ...owner.headers, 'content-type': 'application/pdf' },
-    payload: RAW_BODIES['POST /v1/signatures/:id/documents']!.payload,
-  });
-  const docId = (documents.json() as { id?: unknown }).id;
-  if (documents.statusCode >= 300 || docId === undefined)
-    throw new Error(`fixture signature document: ${documents.statusCode} ${documents.body.slice(0, 300)}`);
+  await call(staff, 'POST', `/v1/operator/signatures/${toReject}/reject`, { reason: 'r' });
+  await call(staff, 'POST', `/v1/operator/templates/${templateToReject}/reject`, { reason: 'r' });
+  const docId = await call(
+    owner,
+    'POST',
+    `/v1/signatures/${inReview}/documents`,
+    undefined,
+    RAW_BODIES['POST /v1/signatures/:id/documents'],
+  );
   for (const key of [
     'POST /v1/signatures/:id/documents',
     'GET /v1/signatures/:id/documents/:docId',
@@ -331,7 +309,7 @@ async function createFixtures() {
     'GET /v1/operator/signatures/:id/documents/:docId',
     'POST /v1/operator/signatures/:id/reject',
   ])
-    routeParams.set(key, { id: inReview, docId: String(docId) });
+    routeParams.set(key, { id: inReview, docId });
   routeParams.set('PATCH /v1/signatures/:id', { id: toReject });
   routeParams.set('PATCH /v1/templates/:id', { id: templateToReject });
   routeParams.set('POST /v1/operator/templates/:id/reject', { id: template });
@@ -351,37 +329,21 @@ async function createFixtures() {
   }
   // Orders: the shared one (the operator's confirm takes it), and one for each cancel route.
   const order = () =>
-    api(owner, 'POST', '/v1/billing/orders', {
+    call(owner, 'POST', '/v1/billing/orders', {
       package_id: Number(fixtureIds.get('/v1/operator/billing/packages')),
     });
-  const [cancelOwn, cancelStaff, sharedOrder] = [await order(), await order(), await order()];
-  fixtureIds.set('/v1/billing/orders', sharedOrder);
+  const [cancelOwn, cancelStaff] = [await order(), await order()];
+  fixtureIds.set('/v1/billing/orders', await order());
   routeParams.set('POST /v1/billing/orders/:id/cancel', { id: cancelOwn });
   routeParams.set('POST /v1/operator/billing/orders/:id/cancel', { id: cancelStaff });
   await newMember(t.db, target.tenantId, DECOY.email, 'viewer', DECOY.password);
 
   // Tenants for the operator's decisions: two registered (under review), one suspended.
-  const registered = async () => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/auth/register',
-      payload: bodyFor('POST /v1/auth/register') as object,
-    });
-    const id = (res.json() as { tenant?: { id?: unknown } }).tenant?.id;
-    if (res.statusCode !== 201 || id === undefined)
-      throw new Error(`fixture register: ${res.statusCode} ${res.body.slice(0, 300)}`);
-    return String(id);
-  };
+  const registered = () => call(anonymous, 'POST', '/v1/auth/register', bodyFor('POST /v1/auth/register'));
   routeParams.set('POST /v1/operator/tenants/:id/approve', { id: await registered() });
   routeParams.set('POST /v1/operator/tenants/:id/reject', { id: await registered() });
   const suspended = await newTenant(ctx, 'suspended');
-  const suspend = await app.inject({
-    method: 'POST',
-    url: `/v1/operator/tenants/${suspended.tenantId}/suspend`,
-    headers: staff.headers,
-    payload: { reason: 'r' },
-  });
-  if (suspend.statusCode !== 200) throw new Error(`fixture suspend: ${suspend.statusCode} ${suspend.body}`);
+  await call(staff, 'POST', `/v1/operator/tenants/${suspended.tenantId}/suspend`, { reason: 'r' });
   routeParams.set('POST /v1/operator/tenants/:id/activate', { id: String(suspended.tenantId) });
 
   // Marketing batches held for review, one for each decision.
