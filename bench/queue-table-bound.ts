@@ -18,8 +18,8 @@
 // for the rest. Triggers, billing and the other tables are left out: they are the same in both.
 // Prints, per layout, the median of its rounds: the backend's CPU per message (from /proc, so run
 // it on the database's machine), WAL bytes per message, and the share of updates that were HOT.
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { CLOCK_TICKS, procTicks } from './singles-cpu.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -127,12 +127,6 @@ with upd as (
 delete from flight f using upd where f.message_id = upd.id`,
 };
 
-function backendCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
 let serial = 0;
 
 async function send(db: pg.Client, layout: Layout, count: number): Promise<void> {
@@ -180,9 +174,9 @@ async function round(layout: Layout) {
     const pid = Number((await db.query('select pg_backend_pid() as pid')).rows[0].pid);
     const lsn = async () =>
       (await db.query<{ lsn: string }>('select pg_current_wal_lsn() as lsn')).rows[0]!.lsn;
-    const [cpu0, lsn0, t0] = [backendCpuSeconds(pid), await lsn(), Date.now()];
+    const [cpu0, lsn0, t0] = [procTicks(pid).own / CLOCK_TICKS, await lsn(), Date.now()];
     await send(db, layout, messages);
-    const [cpu1, lsn1, t1] = [backendCpuSeconds(pid), await lsn(), Date.now()];
+    const [cpu1, lsn1, t1] = [procTicks(pid).own / CLOCK_TICKS, await lsn(), Date.now()];
     // A backend reports its table counters at most once a second, when idle.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await db.query('select pg_stat_clear_snapshot()');

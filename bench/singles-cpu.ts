@@ -29,7 +29,7 @@ import { content, createAgent, percentile, perSecond, request, runClients } from
 import { SMSC_PASSWORD, SMSC_SYSTEM_ID, startSmscProcess, WINDOW } from './kannel/smsc.ts';
 
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLOCK_TICKS = 100; // USER_HZ on Linux
+export const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -37,7 +37,7 @@ function arg(name: string): string | undefined {
 }
 
 /** utime+stime of a process, and of its children that exited and were waited for, in ticks. */
-function procTicks(pid: number): { ppid: number; own: number; reaped: number } {
+export function procTicks(pid: number): { ppid: number; own: number; reaped: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) };
