@@ -21,7 +21,7 @@
 // so it is indicative).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -278,6 +278,8 @@ export async function runSignedBench({
         toUs,
         requests,
       }));
+      // V8 makes the folder only when the child exits, after this.
+      mkdirSync(process.env.BENCH_CPU_PROF, { recursive: true });
       writeFileSync(path.join(process.env.BENCH_CPU_PROF, 'phases.json'), JSON.stringify(phases));
     }
     return result;

@@ -270,6 +270,8 @@ export async function runSinglesCpu({ messages, root }: { messages: number; root
       // process's hrtime share the monotonic clock): start-up and warm-up are left out.
       const toUs = Number(process.hrtime.bigint() / 1000n);
       const phases = [{ mode: 'singles', fromUs, toUs, requests: messages }];
+      // V8 makes the folder only when the child exits, after this.
+      mkdirSync(process.env.BENCH_CPU_PROF, { recursive: true });
       writeFileSync(path.join(process.env.BENCH_CPU_PROF, 'phases.json'), JSON.stringify(phases));
     }
     if (process.env.BENCH_TABLE_STATS) await printTableStats(db, stats0);
