@@ -25,7 +25,7 @@
 // name is printed) for EXPLAIN of those statements on the same data. BENCH_CPU_PROF=<dir> writes this process's CPU profile of the
 // measured rounds and each request's window by arm, for bench/cpu-profile.ts --phases --mode on|off.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +42,7 @@ import { createTenant } from '../src/modules/accounts/accounts.usecases.ts';
 import { compileRules, evaluateContent } from '../src/modules/compliance/rules/rules.models.ts';
 import type { RulesProvider } from '../src/modules/compliance/rules/rules.provider.ts';
 import type { AdmissionStep } from '../src/modules/messages/admission.ts';
+import { procTicks } from './proc-stat.ts';
 
 /** Messages each recipient of a notification batch already has that day, for the caps to count. */
 const EARLIER_MESSAGES = 8;
@@ -282,8 +283,7 @@ async function benchOn(serverUrl: string, embedded: boolean): Promise<void> {
       const ticks = new Map<number, number>();
       for (const { pid } of pids.rows) {
         try {
-          const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-          ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+          ticks.set(pid, procTicks(pid).own);
         } catch {
           return null;
         }

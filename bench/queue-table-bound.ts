@@ -19,7 +19,7 @@
 // Prints, per layout, the median of its rounds: the backend's CPU per message (from /proc, so run
 // it on the database's machine), WAL bytes per message, and the share of updates that were HOT.
 import pg from 'pg';
-import { CLOCK_TICKS, procTicks } from './singles-cpu.ts';
+import { CLOCK_TICKS, procTicks } from './proc-stat.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

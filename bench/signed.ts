@@ -21,7 +21,7 @@
 // so it is indicative).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +29,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { canonicalString, sha256Hex, sign } from '../src/modules/credentials/credentials.models.ts';
 import { type HongyanChild, request, startHongyanChild } from './hongyan-child.ts';
+import { CLOCK_TICKS, procTicks } from './proc-stat.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -44,15 +45,10 @@ interface PhaseResult {
   dbCpuUs: number;
 }
 
-const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
-
 /** utime + stime of a process in µs, or null when it is gone or unreadable. */
 function cpuOf(pid: number): number | null {
   try {
-    // Fields after the command (which is in parentheses and may hold spaces): utime is the 12th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+    return (procTicks(pid).own * 1e6) / CLOCK_TICKS;
   } catch {
     return null;
   }

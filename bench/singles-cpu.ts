@@ -18,29 +18,21 @@
 // backends that exited, from /proc), with the load average. Alternate two checkouts (e.g. a
 // `git clone` of the old commit under /tmp with node_modules linked) and compare medians.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { phone, waitAllFinal } from './e2e.ts';
+import { CLOCK_TICKS, procTicks } from './proc-stat.ts';
 import { createCleanup, stopChild } from './kannel/cleanup.ts';
 import { content, createAgent, percentile, perSecond, request, runClients } from './kannel/http-load.ts';
 import { SMSC_PASSWORD, SMSC_SYSTEM_ID, startSmscProcess, WINDOW } from './kannel/smsc.ts';
 
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const CLOCK_TICKS = 100; // USER_HZ on Linux
-
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i < 0 ? undefined : process.argv[i + 1];
-}
-
-/** utime+stime of a process, and of its children that exited and were waited for, in ticks. */
-export function procTicks(pid: number): { ppid: number; own: number; reaped: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) };
 }
 
 /** CPU seconds of a PostgreSQL server: the postmaster, its live children and those that exited. */
