@@ -57,6 +57,18 @@ describe('the console bundle', () => {
     expect(await bundledText(rebuilt.dir)).toContain('second version');
   }, 120_000);
 
+  it("fails with the build's own error when the sources do not build, and keeps the last bundle", async () => {
+    await writeSources('last good');
+    const good = await ensureConsoleBuilt({ dataDir, webRoot });
+    await writeFile(
+      path.join(webRoot, 'src/main.ts'),
+      "import { missing } from './nowhere.ts';\nmissing();\n",
+    );
+    const failed = ensureConsoleBuilt({ dataDir, webRoot });
+    await expect(failed).rejects.toThrow(/the web console's build exited with code 1:[\s\S]*nowhere/);
+    expect(await bundledText(good.dir)).toContain('last good');
+  }, 120_000);
+
   it.skipIf(process.getuid?.() === 0)(
     'goes to the data directory when the checkout is read-only',
     async () => {

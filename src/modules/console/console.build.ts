@@ -1,6 +1,8 @@
-// Builds the web console (web/) with Vite's JS API when its bundle is missing or older than its
-// sources, so that `npm ci && npm start` serves it with no extra build command. The bundle is
-// keyed by a hash of the sources: a start with unchanged sources reuses it at once.
+// Builds the web console (web/) with Vite's JS API, in a child process (vite-build.mjs), when its
+// bundle is missing or older than its sources, so that `npm ci && npm start` serves it with no
+// extra build command. The bundle is keyed by a hash of the sources: a start with unchanged
+// sources reuses it at once.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, constants, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const WEB_ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../web');
 const HASH_FILE = '.sources-hash';
+const BUILD_SCRIPT = fileURLToPath(new URL('vite-build.mjs', import.meta.url));
 // What decides the bundle: the sources, the page, the build config, the installed versions (the
 // lockfile) and this builder.
 const SOURCE_ENTRIES = ['src', 'index.html', 'vite.config.ts', 'public'];
@@ -32,9 +35,10 @@ export async function hashConsoleSources(webRoot = WEB_ROOT): Promise<string> {
       .update('\0');
   }
   const lock = await readFile(path.join(webRoot, '../package-lock.json')).catch(() => Buffer.alloc(0));
-  // This file too: how the bundle is built (its Vite options) is part of what it is.
+  // These files too: how the bundle is built (its Vite options) is part of what it is.
   const builder = await readFile(fileURLToPath(import.meta.url));
-  return hash.update(lock).update(builder).digest('hex').slice(0, 32);
+  const script = await readFile(BUILD_SCRIPT);
+  return hash.update(lock).update(builder).update(script).digest('hex').slice(0, 32);
 }
 
 async function collectFiles(target: string, out: string[]) {
@@ -95,29 +99,35 @@ export async function ensureConsoleBuilt({
   log(`building the web console into ${dir} (its sources changed or it was never built)`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(path.dirname(dir), { recursive: true });
-  const { build } = await import('vite');
-  // Under a test runner NODE_ENV is "test". Vite takes NODE_ENV over `mode` for isProduction, and
-  // the React plugin then compiles JSX for React's development runtime (jsxDEV) while the bundle
-  // holds the production one, whose jsxDEV is undefined: a blank page. The served console is
-  // always the production build, so NODE_ENV is production for the build's duration.
-  const nodeEnv = process.env.NODE_ENV;
-  process.env.NODE_ENV = 'production';
-  try {
-    await build({
-      configFile: path.join(webRoot, 'vite.config.ts'),
-      root: webRoot,
-      logLevel: 'warn',
-      mode: 'production',
-      define: { 'process.env.NODE_ENV': JSON.stringify('production') },
-      build: { outDir: staging, emptyOutDir: true },
-    });
-  } finally {
-    if (nodeEnv === undefined) delete process.env.NODE_ENV;
-    else process.env.NODE_ENV = nodeEnv;
-  }
+  await runViteBuild(webRoot, staging);
   await writeFile(path.join(staging, HASH_FILE), `${hash}\n`);
   await replaceDir(staging, dir, hash);
   return { dir, built: true, hash };
+}
+
+/**
+ * Vite's build in a child process (vite-build.mjs), so that this server does not keep the build
+ * toolchain and its memory after it; rejects with the end of the child's output when it fails.
+ */
+function runViteBuild(webRoot: string, outDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BUILD_SCRIPT, webRoot, outDir], {
+      env: { ...process.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-4000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve();
+      const how = signal ? `was killed by ${signal}` : `exited with code ${String(code)}`;
+      reject(new Error(`the web console's build ${how}:\n${output.trim()}`));
+    });
+  });
 }
 
 async function replaceDir(staging: string, dir: string, hash: string) {
