@@ -197,7 +197,7 @@ export const settings = {
   console: setting<boolean>({
     key: 'console',
     env: 'HONGYAN_CONSOLE',
-    doc: 'Serve the web console at / from `hongyan start` (API role), building web/ with Vite first when its bundle is missing or older than its sources (into web/dist, or the data directory when the checkout is read-only).',
+    doc: "Serve the web console at / from `hongyan start` (API role), building web/ with Vite first when its bundle is missing or older than its sources (into web/dist, or the data directory when the checkout is read-only), in a child process that exits when the bundle is written, so the server does not keep the build's memory.",
     default: true,
     accepts: 'on or off',
     parse: onOff,
