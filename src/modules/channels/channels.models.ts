@@ -111,3 +111,18 @@ export function validateChannelPatch(patch: ChannelPatch): string[] {
   const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
   return validateChannel({ name: 'x', host: 'x', port: 1, systemId: 'x', ...given });
 }
+
+/**
+ * How a channel named by the operator is looked up: digits that make a usable id look up the id,
+ * anything else the name. Digits too large for an id ("9999…9") are looked up as a name (and so
+ * end in channel.not_found) instead of reaching PostgreSQL as a number it refuses.
+ */
+export function channelKey(
+  nameOrId: string,
+): { column: 'id'; value: number } | { column: 'name'; value: string } {
+  if (/^\d+$/.test(nameOrId)) {
+    const id = Number(nameOrId);
+    if (Number.isSafeInteger(id)) return { column: 'id', value: id };
+  }
+  return { column: 'name', value: nameOrId };
+}

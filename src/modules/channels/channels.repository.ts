@@ -6,6 +6,7 @@ import { channelNameTaken, channelNotFound, invalidChannel } from './channels.er
 import {
   type ChannelInput,
   type ChannelPatch,
+  channelKey,
   ID_CONVENTIONS,
   type IdConvention,
   validateChannel,
@@ -111,7 +112,7 @@ export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRing
     async setIdConvention(nameOrId: string, idConvention: IdConvention): Promise<Channel> {
       if (!ID_CONVENTIONS.includes(idConvention))
         throw invalidChannel({ message: `id_convention: one of ${ID_CONVENTIONS.join(', ')}` });
-      const byId = /^\d+$/.test(nameOrId);
+      const key = channelKey(nameOrId);
       const row = await db
         .updateTable('channels')
         .set({
@@ -120,7 +121,7 @@ export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRing
           id_convention_learned_at: null,
           updated_at: new Date(),
         })
-        .where(byId ? 'id' : 'name', '=', byId ? Number(nameOrId) : nameOrId)
+        .where(key.column, '=', key.value)
         .returningAll()
         .executeTakeFirst();
       if (!row) throw channelNotFound();
@@ -133,7 +134,7 @@ export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRing
     async updateChannel(nameOrId: string, patch: ChannelPatch): Promise<Channel> {
       const problems = validateChannelPatch(patch);
       if (problems.length > 0) throw invalidChannel({ message: problems.join('; '), details: problems });
-      const byId = /^\d+$/.test(nameOrId);
+      const key = channelKey(nameOrId);
       const row = await db
         .updateTable('channels')
         .set({
@@ -159,18 +160,18 @@ export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRing
           ...routingColumns(patch),
           updated_at: new Date(),
         })
-        .where(byId ? 'id' : 'name', '=', byId ? Number(nameOrId) : nameOrId)
+        .where(key.column, '=', key.value)
         .returningAll()
         .executeTakeFirst();
       if (!row) throw channelNotFound();
       return opened(row);
     },
     async getChannel(nameOrId: string): Promise<Channel> {
-      const byId = /^\d+$/.test(nameOrId);
+      const key = channelKey(nameOrId);
       const row = await db
         .selectFrom('channels')
         .selectAll()
-        .where(byId ? 'id' : 'name', '=', byId ? Number(nameOrId) : nameOrId)
+        .where(key.column, '=', key.value)
         .executeTakeFirst();
       if (!row) throw channelNotFound();
       return opened(row);
@@ -214,10 +215,10 @@ export function createChannelsRepository(db: Kysely<Database>, keyRing?: KeyRing
       return changed;
     },
     async removeChannel(nameOrId: string): Promise<Channel> {
-      const byId = /^\d+$/.test(nameOrId);
+      const key = channelKey(nameOrId);
       const row = await db
         .deleteFrom('channels')
-        .where(byId ? 'id' : 'name', '=', byId ? Number(nameOrId) : nameOrId)
+        .where(key.column, '=', key.value)
         .returningAll()
         .executeTakeFirst();
       if (!row) throw channelNotFound();

@@ -7,7 +7,7 @@ import { inTransaction, queryableOf } from '../../db/queryable.ts';
 import type { KeyRingSource } from '../../shared/secrets.ts';
 import { audit } from '../accounts/audit.ts';
 import { channelNotFound } from './channels.errors.ts';
-import type { ChannelInput, ChannelPatch } from './channels.models.ts';
+import { type ChannelInput, type ChannelPatch, channelKey } from './channels.models.ts';
 import { type Channel, createChannelsRepository, toChannelView } from './channels.repository.ts';
 
 /** Who changes it: 'staff:1' and the request's address from the API, 'operator-cli' from the CLI. */
@@ -114,11 +114,11 @@ export async function removeChannel({
 
 /** Locks the channel's row for the rest of the transaction (two changes at once: one waits). */
 export async function lockChannel(trx: Kysely<Database>, nameOrId: string): Promise<number> {
-  const byId = /^\d+$/.test(nameOrId);
+  const key = channelKey(nameOrId);
   const row = await trx
     .selectFrom('channels')
     .select('id')
-    .where(byId ? 'id' : 'name', '=', byId ? Number(nameOrId) : nameOrId)
+    .where(key.column, '=', key.value)
     .forUpdate()
     .executeTakeFirst();
   if (!row) throw channelNotFound();

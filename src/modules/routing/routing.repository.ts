@@ -5,6 +5,7 @@ import { inTransaction } from '../../db/queryable.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Channel } from '../channels/channels.repository.ts';
 import { channelNotFound } from '../channels/channels.errors.ts';
+import { channelKey } from '../channels/channels.models.ts';
 import type { DomesticCarrier } from './cn-segments.ts';
 import { invalidOverride, invalidRoute, overrideNotFound, routeNotFound } from './routing.errors.ts';
 import type {
@@ -62,11 +63,11 @@ function routeColumns(input: RouteInput) {
 async function resolveMembers(trx: Kysely<Database>, input: RouteInput) {
   const members = [];
   for (const m of input.channels) {
-    const byId = /^\d+$/.test(m.channel);
+    const key = channelKey(m.channel);
     const channel = await trx
       .selectFrom('channels')
       .select('id')
-      .where(byId ? 'id' : 'name', '=', byId ? Number(m.channel) : m.channel)
+      .where(key.column, '=', key.value)
       .executeTakeFirst();
     if (!channel) throw channelNotFound({ message: `No such channel: ${m.channel}.` });
     members.push({ channel_id: channel.id, tier: m.tier ?? 1, weight: m.weight ?? 1 });

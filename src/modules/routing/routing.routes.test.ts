@@ -149,6 +149,15 @@ describe('operator channels and routes', () => {
       channels: [{ channel: 'nope' }],
     });
     expect(unknownChannel.statusCode).toBe(404);
+    // Digits too large for an id are a name no channel has, not a number PostgreSQL refuses (500).
+    for (const channel of ['9'.repeat(40), 2 ** 53 + 2]) {
+      const tooLarge = await call('POST', '/v1/operator/routes', admin, { channels: [{ channel }] });
+      expect(tooLarge.statusCode, tooLarge.body).toBe(404);
+      expect(tooLarge.json().error.code).toBe('channels.not_found');
+    }
+    // The path takes up to 16 digits: more than a safe integer holds.
+    const breaker = await call('GET', `/v1/operator/channels/${'9'.repeat(16)}/breaker`, support);
+    expect(breaker.statusCode, breaker.body).toBe(404);
     const badRoute = await call('POST', '/v1/operator/routes', admin, {
       country_prefix: '+86',
       channels: [{ channel: 'all-b', tier: 12 }],

@@ -7,6 +7,7 @@ import { inTransaction, queryableOf } from '../../../db/queryable.ts';
 import type { Database } from '../../../db/schema.ts';
 import { audit } from '../../accounts/audit.ts';
 import { channelNotFound } from '../../channels/channels.errors.ts';
+import { channelKey } from '../../channels/channels.models.ts';
 import { type ChangedBy, lockChannel } from '../../channels/channels.usecases.ts';
 import { invalidBreaker } from '../routing.errors.ts';
 import { DEFAULT_BREAKER } from './health.models.ts';
@@ -111,11 +112,11 @@ export async function readBreaker({
   db: Kysely<Database>;
   nameOrId: string;
 }): Promise<BreakerView> {
-  const byId = /^\d+$/.test(nameOrId);
+  const key = channelKey(nameOrId);
   const row = await db
     .selectFrom('channels')
     .select(COLUMNS)
-    .where(byId ? 'id' : 'name', '=', byId ? Number(nameOrId) : nameOrId)
+    .where(key.column, '=', key.value)
     .executeTakeFirst();
   if (!row) throw channelNotFound();
   return viewOf(row);
