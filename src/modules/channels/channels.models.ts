@@ -115,7 +115,7 @@ export function validateChannelPatch(patch: ChannelPatch): string[] {
 /**
  * How a channel named by the operator is looked up: digits that make a usable id look up the id,
  * anything else the name. Digits too large for an id ("9999…9") are looked up as a name (and so
- * end in channel.not_found) instead of reaching PostgreSQL as a number it refuses.
+ * end in channels.not_found) instead of reaching PostgreSQL as a number it refuses.
  */
 export function channelKey(
   nameOrId: string,
