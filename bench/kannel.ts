@@ -3,15 +3,17 @@
 // its own process, alphanumeric message ids), driven by the same HTTP client (keep-alive, 50
 // connections, 50 clients). The phases run one after the other, so they never share the CPU:
 //
-//   1. Kannel (the Debian package): sendsms → SMPP → receipts back through dlr-url, end to end;
+//   1. Kannel (the Debian package): sendsms → SMPP → receipts back through dlr-url, end to end,
+//      without its store and then with its spool store (KANNEL_BENCH_STORE=off|on: one only);
 //   2. Hongyan single sends (POST /v1/messages), end to end until every message is final;
 //   3. Hongyan batches (POST /v1/batches, 10,000 a request), accepted/s and end to end.
 //
-// Prints each figure and Hongyan's ratios to Kannel (targets: singles ≥ 1.2×, batches ≥ 2.5×).
-// With --rounds R (default 1) the three phases run R times in turn (a fresh Kannel and a fresh
+// Prints each figure, each process's CPU per message, and Hongyan's ratios to the faster Kannel
+// of the round (targets: singles ≥ 1.2×, batches ≥ 2.5×).
+// With --rounds R (default 1) the phases run R times in turn (a fresh Kannel and a fresh
 // Hongyan each round), after an unmeasured Kannel run of up to 5,000 messages that warms the SMSC
 // and the dlr-url server; each round printed, then the medians and the ratios of the medians: on
-// a machine whose speed drifts, Kannel's figure moves 1.5–2× between runs minutes apart.
+// a machine whose speed drifts, a figure moves between runs minutes apart.
 // Without Kannel installed it says how to install it and measures Hongyan alone. Kannel, Hongyan,
 // the SMSC and the temp folders are stopped and removed on exit and on Ctrl-C.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -21,10 +23,34 @@ import { createCleanup } from './kannel/cleanup.ts';
 import { findKannel, KANNEL_INSTALL_HINT } from './kannel/gateway.ts';
 import { type HongyanFigures, measureHongyan } from './kannel/hongyan-phase.ts';
 import { CLIENTS, createAgent } from './kannel/http-load.ts';
+import { formatCpu } from './kannel/cpu.ts';
 import { type KannelFigures, measureKannel } from './kannel/kannel-phase.ts';
 import { startSmscProcess } from './kannel/smsc.ts';
 
 const TARGETS = { singles: 1.2, batches: 2.5 };
+
+// Kannel is measured without its store (its default) and with its spool store, a file per message
+// under the temp folder, in turn each round; the ratios are to the faster of the two. The spool's
+// speed is the file system's: on this machine's ext4, creating and deleting tens of thousands of
+// files a minute sent bearerbox into the kernel's inode allocator (perf: find_get_block_common,
+// recently_deleted, find_inode_bit, 60 % of its samples) and its CPU per message from ~450 µs to
+// 700–2,000 µs, changing from round to round; the same spool on tmpfs ran at 390–430 µs.
+// KANNEL_BENCH_STORE=off or =on measures one of the two only.
+function kannelModes(): boolean[] {
+  const mode = process.env.KANNEL_BENCH_STORE ?? 'both';
+  if (mode === 'both') return [false, true];
+  if (mode === 'off' || mode === 'on') return [mode === 'on'];
+  throw new Error(`KANNEL_BENCH_STORE: off, on or both, not ${JSON.stringify(mode)}`);
+}
+const storeName = (store: boolean) => (store ? 'spool store' : 'no store');
+
+/** The Kannel figure the targets are measured against: the faster of the round's. */
+function reference(kannels: KannelFigures[]): KannelFigures | undefined {
+  return kannels.reduce<KannelFigures | undefined>(
+    (best, k) => (best && best.e2e >= k.e2e ? best : k),
+    undefined,
+  );
+}
 
 // A resend (or a lost submit) would make the figures incomparable: say so beside them.
 function submitted(submits: number, messages: number): string {
@@ -39,29 +65,38 @@ function ratio(value: number, kannel: number | undefined, target: number): strin
   return `  ${r.toFixed(2)}× Kannel (target ≥ ${target}×: ${r >= target ? 'met' : 'NOT met'})`;
 }
 
-function printFigures(
-  messages: number,
-  kannel: KannelFigures | undefined,
-  { single, batch }: HongyanFigures,
-) {
+function printFigures(messages: number, kannels: KannelFigures[], { single, batch }: HongyanFigures) {
+  const kannel = reference(kannels);
   const ms = (n: number) => `${n.toFixed(1)} ms`;
   console.log(
     `hongyan singles: accepted ${single.accepted}/s (p50 ${ms(single.p50)}, p99 ${ms(single.p99)}); ` +
       `end to end ${single.e2e} messages/s; ${submitted(single.submits, messages)}`,
   );
+  console.log(`  ${formatCpu('Hongyan and its PostgreSQL', single.cpu)}`);
   console.log(
     `hongyan batches: accepted ${batch.accepted}/s; end to end ${batch.e2e} messages/s; ` +
       submitted(batch.submits, messages),
   );
+  console.log(`  ${formatCpu('Hongyan and its PostgreSQL', batch.cpu)}`);
   console.log(`\nside by side (${messages} messages each, end to end: every message final)`);
-  if (kannel) console.log(`  Kannel sendsms → dlr-url     ${kannel.e2e} messages/s`);
-  else console.log('  Kannel                       not measured (see above)');
+  for (const k of kannels) {
+    const mark = kannels.length > 1 && k === kannel ? ' (the faster: ratios are to it)' : '';
+    console.log(`  Kannel sendsms → dlr-url     ${k.e2e} messages/s, ${storeName(k.store)}${mark}`);
+  }
+  if (!kannel) console.log('  Kannel                       not measured (see above)');
   console.log(
     `  Hongyan POST /v1/messages    ${single.e2e} messages/s${ratio(single.e2e, kannel?.e2e, TARGETS.singles)}`,
   );
   console.log(
     `  Hongyan POST /v1/batches     ${batch.e2e} messages/s${ratio(batch.e2e, kannel?.e2e, TARGETS.batches)}`,
   );
+  // The work each gateway did per message, whatever share of the machine it had in its phase.
+  const gateway = [
+    ...kannels.map((k) => `Kannel ${storeName(k.store)} ${k.cpu.gateway}`),
+    `singles ${single.cpu.gateway}`,
+    `batches ${batch.cpu.gateway}`,
+  ];
+  console.log(`  gateway CPU per message (µs): ${gateway.join(', ')}`);
 }
 
 const median = (values: number[]) => {
@@ -105,6 +140,7 @@ export async function runKannelBench({
           messages: n,
           agent,
           cleanup: warm,
+          store: kannelModes()[0]!,
         });
         console.log(`warm-up (not counted): Kannel ${n} messages, ${w.e2e} messages/s end to end`);
       } catch (error) {
@@ -112,7 +148,8 @@ export async function runKannelBench({
       }
       await warm.run();
     }
-    const results: { kannel: KannelFigures | undefined; hongyan: HongyanFigures }[] = [];
+    const modes = kannelModes();
+    const results: { kannels: KannelFigures[]; hongyan: HongyanFigures }[] = [];
     for (let round = 1; round <= rounds; round++) {
       if (rounds > 1) console.log(`\n-- round ${round} of ${rounds}`);
       // What a round starts (Hongyan, its PostgreSQL, Kannel) stops when the round ends: a Hongyan
@@ -120,26 +157,29 @@ export async function runKannelBench({
       const roundCleanup = createCleanup();
       cleanup.add(() => roundCleanup.run());
       const load = [os.loadavg()[0]!];
-      let kannel: KannelFigures | undefined;
-      if (binaries !== null) {
+      const kannels: KannelFigures[] = [];
+      for (const store of binaries === null ? [] : modes) {
         try {
-          kannel = await measureKannel({
-            binaries,
-            dir: path.join(tmp, `kannel-${round}`),
+          const kannel = await measureKannel({
+            binaries: binaries!,
+            dir: path.join(tmp, `kannel-${round}-${store ? 'store' : 'nostore'}`),
             smsc,
             messages,
             agent,
             cleanup: roundCleanup,
+            store,
           });
+          kannels.push(kannel);
           console.log(
-            `kannel ${kannel.version}: sendsms accepted ${kannel.accepted}/s (p50 ${kannel.p50.toFixed(1)} ms, ` +
-              `p99 ${kannel.p99.toFixed(1)} ms); end to end ${kannel.e2e} messages/s; ` +
-              `${submitted(kannel.submits, messages)}; store ${kannel.store ? 'on' : 'off'}`,
+            `kannel ${kannel.version}, ${storeName(store)}: sendsms accepted ${kannel.accepted}/s ` +
+              `(p50 ${kannel.p50.toFixed(1)} ms, p99 ${kannel.p99.toFixed(1)} ms); ` +
+              `end to end ${kannel.e2e} messages/s; ${submitted(kannel.submits, messages)}`,
           );
+          console.log(`  ${formatCpu('bearerbox and smsbox', kannel.cpu)}`);
         } catch (error) {
           // A broken Kannel install must not cost the Hongyan figures of the same run.
           console.log(
-            `kannel: FAILED, measuring Hongyan alone: ${error instanceof Error ? error.message : error}`,
+            `kannel, ${storeName(store)}: FAILED: ${error instanceof Error ? error.message : error}`,
           );
         }
       }
@@ -153,23 +193,34 @@ export async function runKannelBench({
       });
       await roundCleanup.run();
       load.push(os.loadavg()[0]!);
-      printFigures(messages, kannel, hongyan);
+      printFigures(messages, kannels, hongyan);
       // Other work on the machine slows one phase more than another: the reader can tell from this.
       const [beforeKannel, beforeHongyan, atEnd] = load.map((l) => l.toFixed(1));
       console.log(
         `  load average (1 min): ${beforeKannel} before Kannel, ${beforeHongyan} before Hongyan, ` +
           `${atEnd} at the end, on ${os.cpus().length} cores`,
       );
-      results.push({ kannel, hongyan });
+      results.push({ kannels, hongyan });
     }
     if (rounds > 1) {
-      const kannels = results.flatMap((r) => (r.kannel ? [r.kannel.e2e] : []));
-      const k = kannels.length > 0 ? median(kannels) : undefined;
+      const list = (values: number[]) => values.join(', ');
+      const of = <T>(pick: (r: (typeof results)[number]) => T | undefined): T[] =>
+        results.flatMap((r) => {
+          const v = pick(r);
+          return v === undefined ? [] : [v];
+        });
+      const refs = of((r) => reference(r.kannels)?.e2e);
+      const k = refs.length > 0 ? median(refs) : undefined;
       const singles = median(results.map((r) => r.hongyan.single.e2e));
       const batches = median(results.map((r) => r.hongyan.batch.e2e));
-      const list = (values: number[]) => values.join(', ');
       console.log(`\nmedians of ${rounds} rounds (end to end, messages/s)`);
-      if (k !== undefined) console.log(`  Kannel sendsms → dlr-url     ${k}  (${list(kannels)})`);
+      for (const store of binaries === null ? [] : modes) {
+        const values = of((r) => r.kannels.find((x) => x.store === store)?.e2e);
+        if (values.length > 0)
+          console.log(`  Kannel, ${storeName(store).padEnd(20)} ${median(values)}  (${list(values)})`);
+      }
+      if (k !== undefined && modes.length > 1)
+        console.log(`  Kannel, the faster of a round  ${k}  (${list(refs)}): ratios are to it`);
       console.log(
         `  Hongyan POST /v1/messages    ${singles}${ratio(singles, k, TARGETS.singles)}  ` +
           `(${list(results.map((r) => r.hongyan.single.e2e))})`,
@@ -178,9 +229,26 @@ export async function runKannelBench({
         `  Hongyan POST /v1/batches     ${batches}${ratio(batches, k, TARGETS.batches)}  ` +
           `(${list(results.map((r) => r.hongyan.batch.e2e))})`,
       );
+      const cpuLine = [
+        ...(binaries === null ? [] : modes).map(
+          (store) =>
+            [
+              `Kannel ${storeName(store)}`,
+              of((r) => r.kannels.find((x) => x.store === store)?.cpu.gateway),
+            ] as const,
+        ),
+        ['singles', of((r) => r.hongyan.single.cpu.gateway)] as const,
+        ['batches', of((r) => r.hongyan.batch.cpu.gateway)] as const,
+      ]
+        .filter(([, values]) => values.length > 0)
+        .map(([name, values]) => `${name} ${median(values)} (${list(values)})`);
+      console.log(`  gateway CPU per message, µs: ${cpuLine.join('; ')}`);
       if (k !== undefined) {
         const per = (pick: (h: HongyanFigures) => number) =>
-          results.flatMap((r) => (r.kannel ? [(pick(r.hongyan) / r.kannel.e2e).toFixed(2)] : [])).join(', ');
+          of((r) => {
+            const ref = reference(r.kannels);
+            return ref ? (pick(r.hongyan) / ref.e2e).toFixed(2) : undefined;
+          }).join(', ');
         console.log(
           `  ratios per round: singles ${per((h) => h.single.e2e)}; batches ${per((h) => h.batch.e2e)}`,
         );

@@ -98,6 +98,8 @@ function httpGet(url: string): Promise<{ status: number; text: string }> {
 export interface KannelGateway {
   /** As bearerbox reports it, e.g. "1.4.5". */
   version: string;
+  /** bearerbox and smsbox */
+  pids: number[];
   sendsmsUrl: string;
   statusUrl: string;
   stop(): Promise<void>;
@@ -150,7 +152,7 @@ export async function startKannel({
     await stop();
     throw error;
   }
-  return { version, sendsmsUrl, statusUrl, stop };
+  return { version, pids: children.map((child) => child.pid!), sendsmsUrl, statusUrl, stop };
 }
 
 async function waitUntil(

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createSendingTenant, phone, startHongyan, waitAllFinal } from '../e2e.ts';
 import { type Cleanup, stopChild } from './cleanup.ts';
+import { type CpuPerMessage, cpuPerMessage, readCpu } from './cpu.ts';
 import { content, percentile, perSecond, request, runClients } from './http-load.ts';
 import { type Smsc, SMSC_PASSWORD, SMSC_SYSTEM_ID, WINDOW } from './smsc.ts';
 
@@ -18,8 +19,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const BATCH_SIZE = 10_000;
 
 export interface HongyanFigures {
-  single: { accepted: number; p50: number; p99: number; e2e: number; submits: number };
-  batch: { accepted: number; e2e: number; submits: number };
+  single: { accepted: number; p50: number; p99: number; e2e: number; submits: number; cpu: CpuPerMessage };
+  batch: { accepted: number; e2e: number; submits: number; cpu: CpuPerMessage };
 }
 
 function hongyanCli(args: string[], dataDir: string, env: NodeJS.ProcessEnv): Promise<void> {
@@ -80,7 +81,10 @@ export async function measureHongyan({
   await waitAllFinal(db, warm.id, 1, 60_000);
 
   const singles = await createSendingTenant(db, url, dataDir, env, 'bench singles');
+  // The Hongyan process and what it started: its embedded PostgreSQL and that server's backends.
+  const cpu = () => readCpu([child.pid!], smsc.pid);
   let before = await smsc.stats();
+  let cpu0 = cpu();
   const s0 = Date.now();
   const latencies = await runClients({
     total: messages,
@@ -88,6 +92,7 @@ export async function measureHongyan({
   });
   const sAccepted = Date.now();
   const sFinal = await waitAllFinal(db, singles.id, messages, 600_000);
+  let cpu1 = cpu();
   let after = await smsc.stats();
   const singleFigures = {
     accepted: perSecond(messages, sAccepted - s0),
@@ -95,6 +100,7 @@ export async function measureHongyan({
     p99: percentile(latencies, 99),
     e2e: perSecond(messages, sFinal - s0),
     submits: after.submits - before.submits,
+    cpu: cpuPerMessage(cpu0, cpu1, messages),
   };
 
   // Batches, on a tenant of their own with credit for the run: the install's first tenant starts
@@ -102,6 +108,7 @@ export async function measureHongyan({
   const batches = await createSendingTenant(db, url, dataDir, env, 'bench batches');
   const key = batches.key;
   before = after;
+  cpu0 = cpu();
   const b0 = Date.now();
   const inflight: Promise<void>[] = [];
   for (let offset = 0; offset < messages; offset += BATCH_SIZE) {
@@ -128,6 +135,7 @@ export async function measureHongyan({
   await Promise.all(inflight);
   const bAccepted = Date.now();
   const bFinal = await waitAllFinal(db, batches.id, messages, 600_000);
+  cpu1 = cpu();
   after = await smsc.stats();
   return {
     single: singleFigures,
@@ -135,6 +143,7 @@ export async function measureHongyan({
       accepted: perSecond(messages, bAccepted - b0),
       e2e: perSecond(messages, bFinal - b0),
       submits: after.submits - before.submits,
+      cpu: cpuPerMessage(cpu0, cpu1, messages),
     },
   };
 }

@@ -4,6 +4,7 @@
 import type http from 'node:http';
 import { phone } from '../e2e.ts';
 import type { Cleanup } from './cleanup.ts';
+import { type CpuPerMessage, cpuPerMessage, readCpu } from './cpu.ts';
 import { type KannelBinaries, type KannelGateway, startKannel } from './gateway.ts';
 import {
   content,
@@ -24,6 +25,7 @@ export interface KannelFigures {
   p99: number;
   e2e: number;
   submits: number;
+  cpu: CpuPerMessage;
 }
 
 // %d is the report's type, %F the SMSC's message id that Kannel matched the report by.
@@ -50,18 +52,19 @@ export async function measureKannel({
   messages,
   agent,
   cleanup,
+  store,
 }: {
   binaries: KannelBinaries;
   dir: string;
   smsc: Smsc;
   messages: number;
   agent: http.Agent;
+  /** Kannel's spool store (a file per message in <dir>/spool) */
+  store: boolean;
   cleanup: Cleanup;
 }): Promise<KannelFigures> {
   const counter = await startReceiptCounter();
   cleanup.add(() => counter.close());
-  // Hongyan keeps every accepted message in PostgreSQL; Kannel's equivalent is its store.
-  const store = process.env.KANNEL_BENCH_STORE !== 'off';
   const gateway = await startKannel({
     binaries,
     dir,
@@ -102,10 +105,12 @@ async function sendThroughKannel({
   await send(messages); // warm-up, on a recipient outside the measured range
   await counter.allFinal(1);
   const before = await smsc.stats();
+  const cpu0 = readCpu(gateway.pids, smsc.pid);
   const t0 = Date.now();
   const latencies = await runClients({ total: messages, send });
   const tAccepted = Date.now();
   const tFinal = await counter.allFinal(messages + 1);
+  const cpu1 = readCpu(gateway.pids, smsc.pid);
   const after = await smsc.stats();
   return {
     accepted: perSecond(messages, tAccepted - t0),
@@ -113,5 +118,6 @@ async function sendThroughKannel({
     p99: percentile(latencies, 99),
     e2e: perSecond(messages, tFinal - t0),
     submits: after.submits - before.submits,
+    cpu: cpuPerMessage(cpu0, cpu1, messages),
   };
 }

@@ -16,6 +16,7 @@ export const SMSC_SYSTEM_ID = { kannel: 'kannel', hongyan: 'hongyan' } as const;
 
 export interface Smsc {
   port: number;
+  pid: number;
   stats(): Promise<NpmSmscStats>;
 }
 
@@ -46,5 +47,5 @@ export async function startSmscProcess(cleanup: Cleanup): Promise<Smsc> {
       child.on('message', onMessage);
       child.send('stats');
     });
-  return { port, stats };
+  return { port, pid: child.pid!, stats };
 }
