@@ -114,26 +114,41 @@ function peakRssMb(pid: number): number {
   }
 }
 
+/**
+ * Waits until `expected` messages of the tenant are final; returns the time it saw them so.
+ * `maybeDone`, where the bench has a cheaper sign than the database (the SMSC's count of receipts
+ * Hongyan acknowledged, each after storing it), is asked instead of the busy probe below, which
+ * costs the PostgreSQL being measured: with 40,000 messages of one tenant in flight it took 24 ms
+ * a call (pg_stat_statements, a batch phase), 56 µs per message sent.
+ */
 export async function waitAllFinal(
   db: pg.Pool,
   tenantId: number,
   expected: number,
   timeoutMs: number,
+  maybeDone?: () => Promise<boolean>,
 ): Promise<number> {
   const start = Date.now();
+  let signalled = false;
   for (;;) {
     // The exact count walks every message of the tenant (20 ms a poll at 10,000 under load,
     // 23 ms at 30,000; every 50 ms, from the PostgreSQL being measured); while any is still
-    // queued, held, sending or sent, the partial indexes of those states answer in 0.04 ms.
-    const busy = await db.query(
-      `select exists (select 1 from messages where status = 'queued' and tenant_id = $1)
-           or exists (select 1 from messages where status = 'held' and tenant_id = $1)
-           or exists (select 1 from messages where status = 'sending' and tenant_id = $1)
-           or exists (select 1 from messages where status = 'sent' and tenant_id = $1) as busy`,
-      [tenantId],
-    );
+    // queued, held, sending or sent, the partial indexes of those states answer, in 0.04 ms while
+    // few are in flight.
+    const busy =
+      maybeDone && !signalled
+        ? !(signalled = await maybeDone())
+        : (
+            await db.query(
+              `select exists (select 1 from messages where status = 'queued' and tenant_id = $1)
+                   or exists (select 1 from messages where status = 'held' and tenant_id = $1)
+                   or exists (select 1 from messages where status = 'sending' and tenant_id = $1)
+                   or exists (select 1 from messages where status = 'sent' and tenant_id = $1) as busy`,
+              [tenantId],
+            )
+          ).rows[0].busy;
     const timedOut = Date.now() - start > timeoutMs;
-    if (!busy.rows[0].busy || timedOut) {
+    if (!busy || timedOut) {
       const r = await db.query(
         `select count(*)::int as n from messages where tenant_id = $1 and status in ${FINAL}`,
         [tenantId],

@@ -13,6 +13,7 @@ import { createSendingTenant, phone, startHongyan, waitAllFinal } from '../e2e.t
 import { type Cleanup, stopChild } from './cleanup.ts';
 import { type CpuPerMessage, cpuPerMessage, readCpu } from './cpu.ts';
 import { content, percentile, perSecond, request, runClients } from './http-load.ts';
+import type { NpmSmscStats } from '../npm-smsc.models.ts';
 import { type Smsc, SMSC_PASSWORD, SMSC_SYSTEM_ID, WINDOW } from './smsc.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -73,6 +74,10 @@ export async function measureHongyan({
     if (res.status !== 202) throw new Error(`${route} answered ${res.status}: ${res.text}`);
     return res;
   };
+  // Hongyan acknowledges a receipt after storing it: once the SMSC has N more acknowledgements,
+  // the messages are final or about to be, and only then is the database asked (see waitAllFinal).
+  const receiptsAcked = (from: NpmSmscStats) => async () =>
+    (await smsc.stats()).receiptsAcked - from.receiptsAcked >= messages;
   const single = (i: number) => ({ to: phone(i), content: content(i), type: 'verification' });
 
   // Warm-up: the worker picks up the new channel within its 5 s sync, and binds.
@@ -91,7 +96,7 @@ export async function measureHongyan({
     send: async (i) => void (await post(singles.key, '/v1/messages', single(i))),
   });
   const sAccepted = Date.now();
-  const sFinal = await waitAllFinal(db, singles.id, messages, 600_000);
+  const sFinal = await waitAllFinal(db, singles.id, messages, 600_000, receiptsAcked(before));
   let cpu1 = cpu();
   let after = await smsc.stats();
   const singleFigures = {
@@ -134,7 +139,7 @@ export async function measureHongyan({
   }
   await Promise.all(inflight);
   const bAccepted = Date.now();
-  const bFinal = await waitAllFinal(db, batches.id, messages, 600_000);
+  const bFinal = await waitAllFinal(db, batches.id, messages, 600_000, receiptsAcked(before));
   cpu1 = cpu();
   after = await smsc.stats();
   return {
