@@ -34,7 +34,7 @@ const TARGETS = { singles: 1.2, batches: 2.5 };
 // speed is the file system's: on this machine's ext4, creating and deleting tens of thousands of
 // files a minute sent bearerbox into the kernel's inode allocator (perf: find_get_block_common,
 // recently_deleted, find_inode_bit, 60 % of its samples) and its CPU per message from ~450 µs to
-// 700–2,000 µs, changing from round to round; the same spool on tmpfs ran at 390–430 µs.
+// 660–2,100 µs, changing from round to round; the same spool on tmpfs ran at 390–430 µs.
 // KANNEL_BENCH_STORE=off or =on measures one of the two only.
 function kannelModes(): boolean[] {
   const mode = process.env.KANNEL_BENCH_STORE ?? 'both';
