@@ -135,18 +135,20 @@ export async function waitAllFinal(
     // 23 ms at 30,000; every 50 ms, from the PostgreSQL being measured); while any is still
     // queued, held, sending or sent, the partial indexes of those states answer, in 0.04 ms while
     // few are in flight.
-    const busy =
-      maybeDone && !signalled
-        ? !(signalled = await maybeDone())
-        : (
-            await db.query(
-              `select exists (select 1 from messages where status = 'queued' and tenant_id = $1)
-                   or exists (select 1 from messages where status = 'held' and tenant_id = $1)
-                   or exists (select 1 from messages where status = 'sending' and tenant_id = $1)
-                   or exists (select 1 from messages where status = 'sent' and tenant_id = $1) as busy`,
-              [tenantId],
-            )
-          ).rows[0].busy;
+    let busy: boolean;
+    if (maybeDone && !signalled) {
+      signalled = await maybeDone();
+      busy = !signalled;
+    } else {
+      const probe = await db.query(
+        `select exists (select 1 from messages where status = 'queued' and tenant_id = $1)
+             or exists (select 1 from messages where status = 'held' and tenant_id = $1)
+             or exists (select 1 from messages where status = 'sending' and tenant_id = $1)
+             or exists (select 1 from messages where status = 'sent' and tenant_id = $1) as busy`,
+        [tenantId],
+      );
+      busy = probe.rows[0].busy;
+    }
     const timedOut = Date.now() - start > timeoutMs;
     if (!busy || timedOut) {
       const r = await db.query(

@@ -209,13 +209,15 @@ export async function runKannelBench({
           const v = pick(r);
           return v === undefined ? [] : [v];
         });
+      const kannelOf = (r: (typeof results)[number], store: boolean) =>
+        r.kannels.find((x) => x.store === store);
       const refs = of((r) => reference(r.kannels)?.e2e);
       const k = refs.length > 0 ? median(refs) : undefined;
       const singles = median(results.map((r) => r.hongyan.single.e2e));
       const batches = median(results.map((r) => r.hongyan.batch.e2e));
       console.log(`\nmedians of ${rounds} rounds (end to end, messages/s)`);
       for (const store of binaries === null ? [] : modes) {
-        const values = of((r) => r.kannels.find((x) => x.store === store)?.e2e);
+        const values = of((r) => kannelOf(r, store)?.e2e);
         if (values.length > 0)
           console.log(`  Kannel, ${storeName(store).padEnd(20)} ${median(values)}  (${list(values)})`);
       }
@@ -231,11 +233,7 @@ export async function runKannelBench({
       );
       const cpuLine = [
         ...(binaries === null ? [] : modes).map(
-          (store) =>
-            [
-              `Kannel ${storeName(store)}`,
-              of((r) => r.kannels.find((x) => x.store === store)?.cpu.gateway),
-            ] as const,
+          (store) => [`Kannel ${storeName(store)}`, of((r) => kannelOf(r, store)?.cpu.gateway)] as const,
         ),
         ['singles', of((r) => r.hongyan.single.cpu.gateway)] as const,
         ['batches', of((r) => r.hongyan.batch.cpu.gateway)] as const,

@@ -21,37 +21,29 @@
 // backends that exited, from /proc), with the load average. Alternate two checkouts (e.g. a
 // `git clone` of the old commit under /tmp with node_modules linked) and compare medians.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { phone, waitAllFinal } from './e2e.ts';
-import { CLOCK_TICKS, procTicks } from './proc-stat.ts';
+import { CLOCK_TICKS, procTicks, treeCpu } from './proc-stat.ts';
 import { createCleanup, stopChild } from './kannel/cleanup.ts';
-import { content, createAgent, percentile, perSecond, request, runClients } from './kannel/http-load.ts';
+import {
+  content,
+  createAgent,
+  percentile,
+  perSecond,
+  postBatches,
+  request,
+  runClients,
+} from './kannel/http-load.ts';
 import { SMSC_PASSWORD, SMSC_SYSTEM_ID, startSmscProcess, WINDOW } from './kannel/smsc.ts';
 
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i < 0 ? undefined : process.argv[i + 1];
-}
-
-/** CPU seconds of a PostgreSQL server: the postmaster, its live children and those that exited. */
-function postgresCpu(postmaster: number): number {
-  const pm = procTicks(postmaster);
-  let ticks = pm.own + pm.reaped;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const p = procTicks(Number(entry));
-      if (p.ppid === postmaster) ticks += p.own;
-    } catch {
-      // exited while listed
-    }
-  }
-  return ticks / CLOCK_TICKS;
 }
 
 function run(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -245,35 +237,6 @@ export async function runSinglesCpu({
       if (res.status !== 202) throw new Error(`POST /v1/messages answered ${res.status}: ${res.text}`);
     };
 
-    // --batches: the same messages through POST /v1/batches, 10,000 a request, two in flight (as
-    // the side-by-side bench); the latencies are the requests'.
-    const sendBatches = async (key: string) => {
-      const latencies: number[] = [];
-      const inflight: Promise<void>[] = [];
-      for (let offset = 0; offset < messages; offset += 10_000) {
-        const recipients = Array.from({ length: Math.min(10_000, messages - offset) }, (_, i) => ({
-          to: phone(offset + i),
-          vars: { code: String((offset + i) % 1_000_000).padStart(6, '0') },
-        }));
-        const start = performance.now();
-        const sent = request(agent, new URL('/v1/batches', url), {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body: Buffer.from(
-            JSON.stringify({ content: '【鸿雁】您的验证码是{code}', type: 'notification', recipients }),
-          ),
-        }).then((res) => {
-          if (res.status !== 202) throw new Error(`POST /v1/batches answered ${res.status}: ${res.text}`);
-          latencies.push(performance.now() - start);
-        });
-        sent.catch(() => {}); // awaited below
-        inflight.push(sent);
-        if (inflight.length >= 2) await inflight.shift();
-      }
-      await Promise.all(inflight);
-      return latencies.sort((a, b) => a - b);
-    };
-
     // Warm-up on another tenant: the channel binds, the JIT and the statement caches warm.
     const warm = await tenant('warm-up');
     await post(warm.key, 0);
@@ -290,13 +253,14 @@ export async function runSinglesCpu({
       await db.query('create extension if not exists pg_stat_statements');
       await db.query('select pg_stat_statements_reset()');
     }
-    const [h0, p0, load] = [hongyanCpu(), postgresCpu(postmaster), os.loadavg()[0]!];
+    const [h0, p0, load] = [hongyanCpu(), treeCpu(postmaster), os.loadavg()[0]!];
     // Hongyan acknowledges a receipt after storing it: the SMSC's count says when to ask the database.
     const acked0 = (await smsc.stats()).receiptsAcked;
     const t0 = Date.now();
     const fromUs = Number(process.hrtime.bigint() / 1000n);
+    // --batches: the same messages through POST /v1/batches, as the side-by-side bench sends them.
     const latencies = batches
-      ? await sendBatches(measured.key)
+      ? await postBatches({ agent, url, key: measured.key, messages })
       : await runClients({ total: messages, send: (i) => post(measured.key, i) });
     const accepted = Date.now();
     const final = await waitAllFinal(
@@ -306,7 +270,7 @@ export async function runSinglesCpu({
       600_000,
       async () => (await smsc.stats()).receiptsAcked - acked0 >= messages,
     );
-    const [h1, p1] = [hongyanCpu(), postgresCpu(postmaster)];
+    const [h1, p1] = [hongyanCpu(), treeCpu(postmaster)];
     if (process.env.BENCH_CPU_PROF) {
       // The measured phase, for bench/cpu-profile.ts --phases (the child's profile and this
       // process's hrtime share the monotonic clock): start-up and warm-up are left out.

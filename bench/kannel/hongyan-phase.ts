@@ -12,12 +12,11 @@ import pg from 'pg';
 import { createSendingTenant, phone, startHongyan, waitAllFinal } from '../e2e.ts';
 import { type Cleanup, stopChild } from './cleanup.ts';
 import { type CpuPerMessage, cpuPerMessage, readCpu } from './cpu.ts';
-import { content, percentile, perSecond, request, runClients } from './http-load.ts';
+import { content, percentile, perSecond, postBatches, request, runClients } from './http-load.ts';
 import type { NpmSmscStats } from '../npm-smsc.models.ts';
 import { type Smsc, SMSC_PASSWORD, SMSC_SYSTEM_ID, WINDOW } from './smsc.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BATCH_SIZE = 10_000;
 
 export interface HongyanFigures {
   single: { accepted: number; p50: number; p99: number; e2e: number; submits: number; cpu: CpuPerMessage };
@@ -111,33 +110,10 @@ export async function measureHongyan({
   // Batches, on a tenant of their own with credit for the run: the install's first tenant starts
   // with 10,000 parts, and a batch past its balance is accepted only up to it.
   const batches = await createSendingTenant(db, url, dataDir, env, 'bench batches');
-  const key = batches.key;
   before = after;
   cpu0 = cpu();
   const b0 = Date.now();
-  const inflight: Promise<void>[] = [];
-  for (let offset = 0; offset < messages; offset += BATCH_SIZE) {
-    const recipients = Array.from({ length: Math.min(BATCH_SIZE, messages - offset) }, (_, i) => ({
-      to: phone(offset + i),
-      vars: { code: String((offset + i) % 1_000_000).padStart(6, '0') },
-    }));
-    const sent = post(key, '/v1/batches', {
-      content: '【鸿雁】您的验证码是{code}',
-      type: 'notification',
-      recipients,
-    }).then((res) => {
-      // A refused recipient would leave the wait below for a message that never comes.
-      const accepted = (JSON.parse(res.text) as { accepted: number }).accepted;
-      if (accepted !== recipients.length)
-        throw new Error(
-          `/v1/batches accepted ${accepted} of ${recipients.length}: ${res.text.slice(0, 500)}`,
-        );
-    });
-    sent.catch(() => {}); // awaited below; a failure while another is awaited must not crash the run
-    inflight.push(sent);
-    if (inflight.length >= 2) await inflight.shift();
-  }
-  await Promise.all(inflight);
+  await postBatches({ agent, url, key: batches.key, messages });
   const bAccepted = Date.now();
   const bFinal = await waitAllFinal(db, batches.id, messages, 600_000, receiptsAcked(before));
   cpu1 = cpu();

@@ -2,6 +2,7 @@
 // agent with 50 sockets, 50 clients that each send their next request as soon as the last one
 // is answered, and a small HTTP server that counts Kannel's final delivery reports (dlr-url).
 import http from 'node:http';
+import { phone } from '../e2e.ts';
 
 export const CLIENTS = 50;
 
@@ -41,6 +42,55 @@ export function request(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+export const BATCH_SIZE = 10_000;
+
+/**
+ * Sends `messages` recipients (phone(0)…) through POST /v1/batches, BATCH_SIZE a request and two in
+ * flight; returns each request's latency, sorted. A batch that accepted fewer than it was given
+ * throws: its refused recipients would leave the wait for final messages waiting for ever.
+ */
+export async function postBatches({
+  agent,
+  url,
+  key,
+  messages,
+}: {
+  agent: http.Agent;
+  url: string;
+  key: string;
+  messages: number;
+}): Promise<number[]> {
+  const latencies: number[] = [];
+  const inflight: Promise<void>[] = [];
+  for (let offset = 0; offset < messages; offset += BATCH_SIZE) {
+    const recipients = Array.from({ length: Math.min(BATCH_SIZE, messages - offset) }, (_, i) => ({
+      to: phone(offset + i),
+      vars: { code: String((offset + i) % 1_000_000).padStart(6, '0') },
+    }));
+    const start = performance.now();
+    const sent = request(agent, new URL('/v1/batches', url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: Buffer.from(
+        JSON.stringify({ content: '【鸿雁】您的验证码是{code}', type: 'notification', recipients }),
+      ),
+    }).then((res) => {
+      if (res.status !== 202) throw new Error(`/v1/batches answered ${res.status}: ${res.text}`);
+      const accepted = (JSON.parse(res.text) as { accepted: number }).accepted;
+      if (accepted !== recipients.length)
+        throw new Error(
+          `/v1/batches accepted ${accepted} of ${recipients.length}: ${res.text.slice(0, 500)}`,
+        );
+      latencies.push(performance.now() - start);
+    });
+    sent.catch(() => {}); // awaited below; a failure while another is awaited must not crash the run
+    inflight.push(sent);
+    if (inflight.length >= 2) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  return latencies.sort((a, b) => a - b);
 }
 
 // Runs `send(i)` for i in [0, total) from `clients` concurrent loops; returns each call's latency.
