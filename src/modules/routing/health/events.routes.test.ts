@@ -1,11 +1,12 @@
 // The routing events route pages oldest first (after_id) by default; order=desc answers the newest
-// first, which is what the console needs for each channel's last event.
+// first, which is what the console needs for each channel's last event. A breaker switch shows the
+// instant the breaker switched, however late its row was written, and is written once.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildTestApp } from '../../../../test/helpers/app.ts';
 import { createTestDatabase } from '../../../../test/helpers/db.ts';
 import { type Browser, fakeClock, loginAs, newStaff, withSession } from '../../accounts/accounts.testkit.ts';
-import { recordChannelEvent } from './health.sql.ts';
+import { recordBreakerSwitch, recordChannelEvent } from './health.sql.ts';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let app: FastifyInstance;
@@ -29,7 +30,8 @@ const events = async (query: string) => {
     headers: withSession(admin),
   });
   expect(res.statusCode, res.body).toBe(200);
-  return (res.json() as { data: { id: number; channel_id: number; kind: string }[] }).data;
+  return (res.json() as { data: { id: number; channel_id: number; kind: string; created_at: string }[] })
+    .data;
 };
 
 it('answers the events oldest first by default and the newest first with order=desc', async () => {
@@ -62,4 +64,24 @@ it('answers the events oldest first by default and the newest first with order=d
     headers: withSession(admin),
   });
   expect(refused.statusCode).toBe(400);
+});
+
+it('dates a breaker switch at the instant it switched, not when its row was written, and writes it once', async () => {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/operator/channels',
+    headers: withSession(admin),
+    payload: { name: 'events-switch', host: '127.0.0.1', system_id: 's' },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  const channelId = (res.json() as { id: number }).id;
+  // Routing followed the switch at once; the row was written 3.5 s later, behind a busy pool.
+  const atMs = Date.now() - 3_500;
+  const e = { channelId, kind: 'degraded' as const, reason: 'fell', nodeId: 'n1', rate: 0.7, samples: 40 };
+  expect(await recordBreakerSwitch(t.db.pool, { ...e, atMs })).toBe(true);
+  // Another node saw the same switch a moment later: not written again.
+  expect(await recordBreakerSwitch(t.db.pool, { ...e, nodeId: 'n2', atMs: atMs + 100 })).toBe(false);
+  const listed = await events(`channel_id=${channelId}`);
+  expect(listed.map((x) => x.kind)).toEqual(['degraded']);
+  expect(Date.parse(listed[0]!.created_at)).toBe(atMs);
 });

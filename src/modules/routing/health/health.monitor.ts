@@ -166,7 +166,15 @@ export function createHealthMonitor({
         stored.delete(channelId);
         const { kind, reason, rate, samples } = step.switched;
         if (kind === 'degraded') onDegraded(channelId);
-        const wrote = await recordBreakerSwitch(pool, { channelId, kind, reason, nodeId, rate, samples });
+        const wrote = await recordBreakerSwitch(pool, {
+          channelId,
+          kind,
+          reason,
+          nodeId,
+          rate,
+          samples,
+          atMs: t,
+        });
         const line = `channel ${name(channelId)} ${kind}: ${reason}`;
         if (kind === 'degraded') log.warn({ channel: channelId, rate, samples, recorded: wrote }, line);
         else log.info({ channel: channelId, rate, samples, recorded: wrote }, line);

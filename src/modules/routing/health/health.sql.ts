@@ -74,6 +74,8 @@ const EVENT_LOCK_CLASS = 0x4865;
 /**
  * Records a breaker switch unless the channel's last breaker event already says so: every node
  * runs the same breaker on the same rows, and the first to see the switch writes it.
+ * The row's time is the instant the breaker switched on that node (`atMs`), not when the row was
+ * written: routing follows the new state at once, and the write may wait behind a busy pool.
  * Returns whether this call wrote it.
  */
 export async function recordBreakerSwitch(
@@ -85,6 +87,7 @@ export async function recordBreakerSwitch(
     nodeId: string;
     rate: number | null;
     samples: number;
+    atMs: number;
   },
 ): Promise<boolean> {
   const client = await pool.connect();
@@ -92,12 +95,12 @@ export async function recordBreakerSwitch(
     await client.query('begin');
     await client.query('select pg_advisory_xact_lock($1, $2::int)', [EVENT_LOCK_CLASS, e.channelId]);
     const result = await client.query(
-      `insert into channel_events (channel_id, kind, reason, node_id, delivery_rate, samples)
-       select $1, $2, $3, $4, $5, $6
+      `insert into channel_events (channel_id, kind, reason, node_id, delivery_rate, samples, created_at)
+       select $1, $2, $3, $4, $5, $6, to_timestamp($7::double precision / 1000)
         where coalesce((select kind from channel_events
                          where channel_id = $1 and kind in ('degraded', 'recovered')
                          order by id desc limit 1), 'recovered') <> $2`,
-      [e.channelId, e.kind, e.reason, e.nodeId, e.rate, e.samples],
+      [e.channelId, e.kind, e.reason, e.nodeId, e.rate, e.samples, e.atMs],
     );
     await client.query('commit');
     return (result.rowCount ?? 0) > 0;
