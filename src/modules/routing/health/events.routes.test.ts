@@ -34,19 +34,21 @@ const events = async (query: string) => {
     .data;
 };
 
+/** A channel added through the operator API, as an operator would; its id. */
+const addChannel = async (name: string) => {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/operator/channels',
+    headers: withSession(admin),
+    payload: { name, host: '127.0.0.1', system_id: name.slice(-1) },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return (res.json() as { id: number }).id;
+};
+
 it('answers the events oldest first by default and the newest first with order=desc', async () => {
-  const ids: number[] = [];
-  for (const name of ['events-a', 'events-b']) {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/operator/channels',
-      headers: withSession(admin),
-      payload: { name, host: '127.0.0.1', system_id: name.slice(-1) },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    ids.push((res.json() as { id: number }).id);
-  }
-  const [a, b] = ids as [number, number];
+  const a = await addChannel('events-a');
+  const b = await addChannel('events-b');
   await recordChannelEvent(t.db.pool, { channelId: a, kind: 'bind_lost', reason: 'first', nodeId: 'n1' });
   await recordChannelEvent(t.db.pool, { channelId: b, kind: 'bind_lost', reason: 'second', nodeId: 'n1' });
   await recordChannelEvent(t.db.pool, { channelId: a, kind: 'bind_back', reason: 'third', nodeId: 'n1' });
@@ -67,14 +69,7 @@ it('answers the events oldest first by default and the newest first with order=d
 });
 
 it('dates a breaker switch at the instant it switched, not when its row was written, and writes it once', async () => {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/operator/channels',
-    headers: withSession(admin),
-    payload: { name: 'events-switch', host: '127.0.0.1', system_id: 's' },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  const channelId = (res.json() as { id: number }).id;
+  const channelId = await addChannel('events-switch');
   // Routing followed the switch at once; the row was written 3.5 s later, behind a busy pool.
   const atMs = Date.now() - 3_500;
   const e = { channelId, kind: 'degraded' as const, reason: 'fell', nodeId: 'n1', rate: 0.7, samples: 40 };
