@@ -5,10 +5,11 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { phone } from '../bench/e2e.ts';
 import { findKannel, kannelConfig, startKannel } from '../bench/kannel/gateway.ts';
 import { createAgent, request, runClients, startReceiptCounter } from '../bench/kannel/http-load.ts';
+import { relaxations } from '../bench/kannel/hongyan-phase.ts';
 import { sendsmsUrl } from '../bench/kannel/kannel-phase.ts';
 import { outcomeByLastDigit, startNpmSmsc } from '../bench/npm-smsc.ts';
 
@@ -66,6 +67,29 @@ describe('Kannel configuration for the side-by-side benchmark', () => {
     expect(settings(kannelConfig({ ...base, store: true })).get('store-type')).toEqual(['spool']);
     const without = settings(kannelConfig({ ...base, store: false }));
     expect(without.has('store-type')).toBe(false);
+  });
+});
+
+describe('relaxations: what a bound run turns off on the Hongyan side, named in its output', () => {
+  afterEach(() => void vi.unstubAllEnvs());
+
+  it('is nothing by default, so that a plain run measures Hongyan as it ships', () => {
+    vi.stubEnv('HONGYAN_BILLING', undefined);
+    vi.stubEnv('BENCH_SYNCHRONOUS_COMMIT', undefined);
+    expect(relaxations()).toEqual([]);
+    vi.stubEnv('HONGYAN_BILLING', 'on');
+    vi.stubEnv('BENCH_SYNCHRONOUS_COMMIT', 'on');
+    expect(relaxations()).toEqual([]);
+  });
+
+  it('names billing off and unflushed commits when asked for', () => {
+    vi.stubEnv('BENCH_SYNCHRONOUS_COMMIT', undefined);
+    for (const off of ['off', 'false', '0', 'NO']) {
+      vi.stubEnv('HONGYAN_BILLING', off);
+      expect(relaxations(), off).toEqual(['billing off']);
+    }
+    vi.stubEnv('BENCH_SYNCHRONOUS_COMMIT', 'off');
+    expect(relaxations()).toEqual(['billing off', 'synchronous_commit off']);
   });
 });
 
