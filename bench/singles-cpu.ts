@@ -162,6 +162,7 @@ export async function runSinglesCpu({
   root: string;
   batches?: boolean;
 }) {
+  const relaxed = relaxations(); // before anything is started: a bad value throws
   const cleanup = createCleanup();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'hongyan-singles-cpu-'));
   chmodSync(tmp, 0o755); // the embedded PostgreSQL may run as another account
@@ -326,7 +327,7 @@ export async function runSinglesCpu({
         `p99 ${percentile(latencies, 99).toFixed(1)} ms; CPU per message: Hongyan ${us(h1 - h0)} µs, ` +
         `PostgreSQL ${us(p1 - p0)} µs; receipt written with the submit result for ` +
         `${Math.round((100 * early.rows[0]!.n) / messages)} %; load ${load.toFixed(1)} on ${os.cpus().length} cores; ` +
-        [...relaxations(), root].join('; '),
+        [...relaxed, root].join('; '),
     );
   } finally {
     await cleanup.run();

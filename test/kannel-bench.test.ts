@@ -91,6 +91,12 @@ describe('relaxations: what a bound run turns off on the Hongyan side, named in 
     vi.stubEnv('BENCH_SYNCHRONOUS_COMMIT', 'off');
     expect(relaxations()).toEqual(['billing off', 'synchronous_commit off']);
   });
+
+  it('refuses a value that is neither on nor off, by name, instead of measuring as shipped', () => {
+    vi.stubEnv('HONGYAN_BILLING', undefined);
+    vi.stubEnv('BENCH_SYNCHRONOUS_COMMIT', 'of');
+    expect(() => relaxations()).toThrow(/BENCH_SYNCHRONOUS_COMMIT: expected on or off, got "of"/);
+  });
 });
 
 describe('findKannel', () => {

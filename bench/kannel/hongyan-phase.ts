@@ -9,7 +9,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { settings } from '../../src/app/config.ts';
+import { onOff } from '../../src/app/config.ts';
 import { createSendingTenant, phone, startHongyan, waitAllFinal } from '../e2e.ts';
 import { type Cleanup, stopChild } from './cleanup.ts';
 import { type CpuPerMessage, cpuPerMessage, readCpu } from './cpu.ts';
@@ -31,18 +31,28 @@ export interface HongyanFigures {
  * flushed (never a setting Hongyan may run with: a 202 says the message is on disk).
  */
 export function relaxations(): string[] {
-  const billing = process.env.HONGYAN_BILLING;
   return [
-    ...(billing !== undefined && !settings.billing.parse(billing) ? ['billing off'] : []),
-    ...(process.env.BENCH_SYNCHRONOUS_COMMIT === 'off' ? ['synchronous_commit off'] : []),
+    ...(switchedOff('HONGYAN_BILLING') ? ['billing off'] : []),
+    ...(switchedOff('BENCH_SYNCHRONOUS_COMMIT') ? ['synchronous_commit off'] : []),
   ];
 }
 
 /** Applies BENCH_SYNCHRONOUS_COMMIT=off to the running embedded server (ALTER SYSTEM, reload). */
 export async function applyRelaxations(db: pg.Pool): Promise<void> {
-  if (process.env.BENCH_SYNCHRONOUS_COMMIT !== 'off') return;
+  if (!switchedOff('BENCH_SYNCHRONOUS_COMMIT')) return;
   await db.query(`alter system set synchronous_commit = off`);
   await db.query(`select pg_reload_conf()`);
+}
+
+/** An on-off variable read as Hongyan reads its own; a value that is neither is refused by name. */
+function switchedOff(name: string): boolean {
+  const raw = process.env[name];
+  if (raw === undefined) return false;
+  try {
+    return !onOff(raw);
+  } catch (error) {
+    throw new Error(`${name}: ${error instanceof Error ? error.message : error}`, { cause: error });
+  }
 }
 
 function hongyanCli(args: string[], dataDir: string, env: NodeJS.ProcessEnv): Promise<void> {

@@ -33,7 +33,8 @@ const integer =
     return value;
   };
 
-const onOff: Parser<boolean> = (raw) => {
+/** on/true/1/yes or off/false/0/no, any case: every on-off setting, and the benches' switches. */
+export const onOff: Parser<boolean> = (raw) => {
   const v = raw.trim().toLowerCase();
   if (['on', 'true', '1', 'yes'].includes(v)) return true;
   if (['off', 'false', '0', 'no'].includes(v)) return false;
